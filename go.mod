@@ -1,0 +1,3 @@
+module github.com/sessionguard/sessionguard
+
+go 1.26
