@@ -1,0 +1,311 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// maxMergeAttempts bounds the replays of a save that keeps losing races.
+const maxMergeAttempts = 8
+
+// commit saves the session and sets the response headers in h. It runs once,
+// just before the response header is written (invariant I10). Store writes
+// use a context that outlives a client that hung up, so that a half-done
+// sign-in is not abandoned between the store and the cookie.
+func (s *Session) commit(h http.Header) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	ctx := context.WithoutCancel(s.req.Context())
+	now := s.m.cfg.Now()
+	var err error
+	switch {
+	case s.action == actLogout:
+		err = s.commitLogout(ctx, h, now)
+	case s.action == actLogin || (s.action == actRenew && s.rec != nil):
+		err = s.commitRotate(ctx, h, now)
+	case s.rec == nil:
+		err = s.commitCreate(ctx, h, now)
+	case len(s.ops) > 0 || s.touch:
+		err = s.commitUpdate(ctx, h, now)
+	}
+	if err != nil {
+		return err
+	}
+	if s.rec != nil {
+		// A response built from a session must not be stored by a shared
+		// cache (ASVS 8.2.1); a handler's explicit choice is kept unless the
+		// response also sets the cookie (see setCookie).
+		if h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", "no-store")
+		}
+	}
+	if s.presented || s.rec != nil {
+		addVary(h, "Cookie")
+	}
+	return nil
+}
+
+func addVary(h http.Header, v string) {
+	for _, x := range h.Values("Vary") {
+		if x == v {
+			return
+		}
+	}
+	h.Add("Vary", v)
+}
+
+// issueCookie sends token; a Set-Cookie response is never cacheable.
+func (s *Session) issueCookie(h http.Header, rec *Record, token string, now time.Time) {
+	var expires time.Time
+	if rec.Persistent {
+		expires = rec.Deadline
+	}
+	s.m.setCookie(h, token, expires, now)
+	h.Set("Cache-Control", "no-store")
+}
+
+// encode encodes vals and enforces MaxDataSize.
+func (s *Session) encode(vals map[string]any) ([]byte, error) {
+	data, err := encodeValues(vals)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > s.m.cfg.MaxDataSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
+	}
+	return data, nil
+}
+
+func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time) error {
+	if s.rec != nil {
+		if err := s.m.store.Delete(ctx, s.rec.Key); err != nil {
+			return storeError("logout", err)
+		}
+		s.m.emitReq(s.req, Event{Kind: EventLogout, Session: Fingerprint(s.rec.Key), UserID: s.rec.UserID})
+	}
+	s.rec, s.token, s.vals = nil, "", nil
+	s.m.setCookie(h, "", now.Add(-time.Hour), now)
+	h.Set("Cache-Control", "no-store")
+	if s.m.cfg.ClearSiteDataOnLogout {
+		h.Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	}
+	return nil
+}
+
+// commitCreate stores a new anonymous session if the request put values in
+// one. A request that stores nothing writes nothing: a flood of cookie-less
+// requests does not grow the store.
+func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time) error {
+	if len(s.vals) == 0 {
+		return nil
+	}
+	data, err := s.encode(s.vals)
+	if err != nil {
+		return err
+	}
+	token := newToken()
+	rec := &Record{
+		Key: storeKey(token), Created: now, LastSeen: now,
+		IdleTimeout: s.m.cfg.IdleTimeout, Deadline: now.Add(s.m.cfg.AbsoluteTimeout),
+		Data: data,
+	}
+	rec.Expires = expiresAt(rec)
+	if err := s.m.store.Create(ctx, rec); err != nil {
+		return storeError("create", err)
+	}
+	s.rec, s.token = rec, token
+	s.issueCookie(h, rec, token, now)
+	s.m.emitReq(s.req, Event{Kind: EventCreated, Session: Fingerprint(rec.Key)})
+	return nil
+}
+
+func expiresAt(rec *Record) time.Time {
+	idle := rec.LastSeen.Add(rec.IdleTimeout)
+	if idle.Before(rec.Deadline) {
+		return idle
+	}
+	return rec.Deadline
+}
+
+// reload fetches the latest version of base after a conflict and replays this
+// request's operations on it (invariant I8). It returns nil, nil when the
+// record died in the meantime.
+func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Record, map[string]any, error) {
+	fresh, err := s.m.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, storeError("reload", err)
+	case fresh.expired(now):
+		return nil, nil, nil
+	}
+	vals, err := decodeValues(fresh.Data)
+	if err != nil {
+		return nil, nil, storeError("decode", err)
+	}
+	for _, o := range s.ops {
+		o.apply(vals)
+	}
+	s.m.emitReq(s.req, Event{Kind: EventMerged, Session: Fingerprint(key), UserID: fresh.UserID})
+	return fresh, vals, nil
+}
+
+// dropped records that this request's changes were not saved because the
+// session died while it ran: a request still carrying an old token can
+// neither write to nor revive a renewed or destroyed record (I3, I8).
+func (s *Session) dropped(key string, cause error) {
+	s.m.emitReq(s.req, Event{Kind: EventWriteDropped, Session: Fingerprint(key), Err: cause})
+	s.rec, s.token, s.vals = nil, "", nil
+}
+
+func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time) error {
+	base, vals := s.rec, s.vals
+	for attempt := 1; ; attempt++ {
+		next := *base
+		next.LastSeen = now
+		next.Expires = expiresAt(&next)
+		if len(s.ops) > 0 {
+			data, err := s.encode(vals)
+			if err != nil {
+				return err
+			}
+			next.Data = data
+		}
+		err := s.m.store.Update(ctx, &next)
+		switch {
+		case err == nil:
+			s.rec, s.vals = &next, vals
+			return nil
+		case errors.Is(err, ErrConflict) && len(s.ops) == 0:
+			// Only the idle refresh was due, and another request just wrote
+			// the record, which refreshed it.
+			return nil
+		case errors.Is(err, ErrConflict) && attempt < maxMergeAttempts:
+			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
+			if rerr != nil {
+				return rerr
+			}
+			if fresh == nil {
+				s.dropped(base.Key, ErrGone)
+				return nil
+			}
+			base, vals = fresh, fvals
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+			s.dropped(base.Key, err)
+			return nil
+		default:
+			return storeError("update", err)
+		}
+	}
+}
+
+// commitRotate issues a fresh token for a sign-in or a renewal and kills the
+// old one in the same store operation (invariant I3).
+func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time) error {
+	base, vals := s.rec, s.vals
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	if s.action == actLogin && base != nil && base.UserID != "" && base.UserID != s.newUser {
+		// A different user signs in on this browser: nothing of the previous
+		// user's session may carry over, only what this request wrote.
+		base, vals = nil, s.replayOnEmpty()
+	}
+	for attempt := 1; ; attempt++ {
+		data, err := s.encode(vals)
+		if err != nil {
+			return err
+		}
+		token := newToken()
+		next := &Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
+		if s.action == actLogin {
+			next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
+			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), 256)
+			next.IdleTimeout, next.Deadline = s.m.cfg.IdleTimeout, now.Add(s.m.cfg.AbsoluteTimeout)
+			if s.remember {
+				next.IdleTimeout, next.Deadline = s.m.cfg.RememberIdleTimeout, now.Add(s.m.cfg.RememberAbsoluteTimeout)
+			}
+		} else {
+			// A renewal changes the token, not the sign-in: the deadlines and
+			// the sign-in time stay.
+			next.UserID, next.AuthTime, next.Persistent = base.UserID, base.AuthTime, base.Persistent
+			next.IP, next.UserAgent = base.IP, base.UserAgent
+			next.IdleTimeout, next.Deadline = base.IdleTimeout, base.Deadline
+		}
+		next.Expires = expiresAt(next)
+		if base == nil {
+			err = s.m.store.Create(ctx, next)
+		} else {
+			err = s.m.store.Rotate(ctx, base.Key, base.Version, next)
+		}
+		if err == nil {
+			kind := EventLogin
+			if s.action == actRenew {
+				kind = EventRenewed
+			}
+			old := ""
+			if base != nil {
+				old = Fingerprint(base.Key)
+			}
+			s.rec, s.token, s.vals = next, token, vals
+			s.issueCookie(h, next, token, now)
+			s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: Fingerprint(next.Key), UserID: next.UserID})
+			return nil
+		}
+		if base == nil || attempt >= maxMergeAttempts {
+			return storeError("rotate", err)
+		}
+		var fresh *Record
+		switch {
+		case errors.Is(err, ErrConflict):
+			var rerr error
+			fresh, vals, rerr = s.reload(ctx, base.Key, now)
+			if rerr != nil {
+				return rerr
+			}
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+		default:
+			return storeError("rotate", err)
+		}
+		if fresh == nil {
+			// The old session died while this request ran.
+			if s.action == actRenew {
+				// Renewing a dead session must not bring it back.
+				s.dropped(base.Key, ErrGone)
+				return nil
+			}
+			// The credentials were checked by this request, so the sign-in
+			// stands, in a session of its own.
+			base, vals = nil, s.replayOnEmpty()
+			continue
+		}
+		if s.action == actLogin && fresh.UserID != "" && fresh.UserID != s.newUser {
+			base, vals = nil, s.replayOnEmpty()
+			continue
+		}
+		base = fresh
+	}
+}
+
+func (s *Session) replayOnEmpty() map[string]any {
+	vals := map[string]any{}
+	for _, o := range s.ops {
+		o.apply(vals)
+	}
+	return vals
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

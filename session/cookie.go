@@ -1,0 +1,112 @@
+package session
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxCandidates bounds how many distinct session cookies of one request are
+// looked up in the store, so 50 tossed cookies cost no more than a few.
+const maxCandidates = 3
+
+// cookieTokens scans the request's Cookie headers for cookies named name
+// (invariant I2: the cookie is the only place a token is read from). It
+// returns up to len(dst) distinct well-formed tokens in dst, the number of
+// cookies with that name, and how many of them were malformed. It does not
+// allocate for the common single-cookie case.
+func cookieTokens(h http.Header, name string, dst []string) (tokens []string, total, malformed int) {
+	tokens = dst[:0]
+	for _, line := range h["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || strings.TrimRight(k, " \t") != name {
+				continue
+			}
+			total++
+			v = strings.TrimSpace(v)
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !validToken(v) {
+				malformed++
+				continue
+			}
+			if !contains(tokens, v) && len(tokens) < cap(tokens) {
+				tokens = append(tokens, v)
+			}
+		}
+	}
+	return tokens, total, malformed
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// setCookie adds the session cookie to h. A zero expires makes a session
+// cookie (no Max-Age, invariant I7); a time in the past deletes the cookie.
+func (m *Manager) setCookie(h http.Header, value string, expires time.Time, now time.Time) {
+	c := http.Cookie{
+		Name:     m.cfg.CookieName,
+		Value:    value,
+		Path:     m.cfg.CookiePath,
+		Domain:   m.cfg.CookieDomain,
+		Secure:   !m.cfg.InsecureCookieWithoutSecure,
+		HttpOnly: true,
+		SameSite: m.cfg.SameSite,
+	}
+	if !expires.IsZero() {
+		if expires.After(now) {
+			c.Expires = expires.UTC()
+			c.MaxAge = int(expires.Sub(now).Seconds())
+			if c.MaxAge == 0 {
+				c.MaxAge = 1
+			}
+		} else {
+			c.Expires = time.Unix(1, 0).UTC()
+			c.MaxAge = -1
+		}
+	}
+	h.Add("Set-Cookie", c.String())
+}
+
+// urlTokenNames are parameter names under which frameworks carry a session
+// ID in a URL. The library never reads them (I2); their presence is
+// reported because it is how the classic fixation link is built.
+var urlTokenNames = []string{"session", "sid", "sessionid", "session_id", "phpsessid", "jsessionid", "token"}
+
+// tokenInURL reports whether the request URL carries a session-like
+// parameter in its query or a ;jsessionid= path parameter.
+func (m *Manager) tokenInURL(r *http.Request) bool {
+	if p := r.URL.EscapedPath(); strings.IndexByte(p, ';') >= 0 &&
+		strings.Contains(strings.ToLower(p), ";jsessionid=") {
+		return true
+	}
+	q := r.URL.RawQuery
+	for len(q) > 0 {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "" {
+			continue
+		}
+		if strings.EqualFold(k, m.cfg.CookieName) {
+			return true
+		}
+		for _, n := range urlTokenNames {
+			if strings.EqualFold(k, n) {
+				return true
+			}
+		}
+	}
+	return false
+}

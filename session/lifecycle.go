@@ -1,0 +1,88 @@
+package session
+
+import "errors"
+
+// A LoginOption changes how [Session.Login] signs a user in.
+type LoginOption func(*Session)
+
+// RememberMe makes the sign-in persist across browser restarts: the cookie
+// gets an expiry, and the session the longer Config.RememberIdleTimeout and
+// Config.RememberAbsoluteTimeout. Offer it only when the user asks.
+func RememberMe() LoginOption { return func(s *Session) { s.remember = true } }
+
+// ErrEmptyUser is returned by [Session.Login] for an empty user ID.
+var ErrEmptyUser = errors.New("session: empty user ID")
+
+// Login signs userID in. Signing in is always a renewal (invariant I3): when
+// the response is committed, a fresh token replaces the one the request
+// came with, and the old token is dead everywhere, in the same store
+// operation. A token an attacker planted before the sign-in, by a link or a
+// tossed cookie, is therefore worth nothing after it (session fixation,
+// CWE-384, ASVS 3.2.1).
+//
+// Values the session held carry over, unless it belonged to another user:
+// then nothing carries over but what this request wrote. The sign-in time
+// is recorded for [Manager.RequireRecentAuth]. Login on a request that
+// already wrote its header returns [ErrCommitted].
+func (s *Session) Login(userID string, opts ...LoginOption) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	if userID == "" {
+		return ErrEmptyUser
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.lifecycle(actLogin); err != nil {
+		return err
+	}
+	s.newUser, s.remember = userID, false
+	for _, o := range opts {
+		o(s)
+	}
+	return nil
+}
+
+// Renew replaces the session's token with a fresh one and kills the old one,
+// keeping the user, the values, the sign-in time and the deadlines. Call it
+// on every change of privilege that is not a sign-in, such as a role change
+// or entering an administrative mode (I3). On a request without a session
+// it does nothing.
+func (s *Session) Renew() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.action == actLogin || s.action == actLogout {
+		return nil // already a renewal, or nothing left to renew
+	}
+	return s.lifecycle(actRenew)
+}
+
+// Logout destroys the session on the server (invariant I6): its record is
+// deleted and tombstoned, so a copy of the cookie replayed later is
+// anonymous, and the response expires the cookie (with Clear-Site-Data when
+// Config.ClearSiteDataOnLogout is set). Values written earlier in the
+// request are discarded with it.
+func (s *Session) Logout() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.lifecycle(actLogout); err != nil {
+		return err
+	}
+	s.ops, s.vals = nil, nil
+	return nil
+}
+
+func (s *Session) lifecycle(a action) error {
+	if s.committed {
+		s.m.emitReq(s.req, Event{Kind: EventWriteAfterCommit, Session: s.fingerprint(), Err: ErrCommitted})
+		return ErrCommitted
+	}
+	s.action = a
+	return nil
+}

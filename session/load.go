@@ -1,0 +1,82 @@
+package session
+
+import (
+	"errors"
+	"net/http"
+)
+
+// emitReq emits e with the request's client, method and path filled in.
+func (m *Manager) emitReq(r *http.Request, e Event) {
+	if r != nil {
+		e.ClientIP = m.cfg.ClientIP(r)
+		e.Method = r.Method
+		e.Path = r.URL.Path
+	}
+	m.emit(e)
+}
+
+// load reads the request's session. Only a token that the store holds as a
+// live record is honoured (invariant I1): an unknown, expired, dead or
+// malformed token leaves the request without a session, raises an event and
+// is never adopted. The returned error is a store failure: the caller must
+// fail closed (I9).
+func (m *Manager) load(r *http.Request) (*Session, error) {
+	s := &Session{m: m, req: r, loaded: m.cfg.Now()}
+	if m.tokenInURL(r) {
+		m.emitReq(r, Event{Kind: EventTokenInURL})
+	}
+	var buf [maxCandidates + 1]string
+	tokens, total, malformed := cookieTokens(r.Header, m.cfg.CookieName, buf[:0])
+	if total == 0 {
+		return s, nil
+	}
+	s.presented = true
+	if total > 1 {
+		// Cookie tossing: a sibling subdomain or a plain-HTTP response can add
+		// a second cookie of the same name, and browsers send both.
+		m.emitReq(r, Event{Kind: EventDuplicateCookie, Count: total})
+	}
+	if malformed > 0 {
+		m.emitReq(r, Event{Kind: EventUnknownToken, Count: malformed, Err: errMalformed})
+	}
+	if len(tokens) > maxCandidates {
+		// Too many to look up cheaply; none is honoured.
+		return s, nil
+	}
+	var live *Record
+	var liveToken string
+	nlive := 0
+	for _, tok := range tokens {
+		key := storeKey(tok)
+		rec, err := m.store.Get(r.Context(), key)
+		switch {
+		case err == nil:
+			if rec.expired(s.loaded) {
+				m.emitReq(r, Event{Kind: EventExpiredToken, Session: Fingerprint(key), UserID: rec.UserID})
+				continue
+			}
+			nlive++
+			live, liveToken = rec, tok
+		case errors.Is(err, ErrNotFound):
+			m.emitReq(r, Event{Kind: EventUnknownToken, Session: Fingerprint(key)})
+		case errors.Is(err, ErrGone):
+			m.emitReq(r, Event{Kind: EventDeadToken, Session: Fingerprint(key)})
+		default:
+			return nil, storeError("load", err)
+		}
+	}
+	if nlive != 1 {
+		// Two live sessions in one request: one of them was planted. Which
+		// one is the user's cannot be told, so neither is honoured.
+		return s, nil
+	}
+	vals, err := decodeValues(live.Data)
+	if err != nil {
+		return nil, storeError("decode", err)
+	}
+	s.rec, s.token, s.vals = live, liveToken, vals
+	s.touch = s.loaded.Sub(live.LastSeen) >= m.cfg.TouchInterval
+	return s, nil
+}
+
+var errMalformed = errors.New("malformed session cookie")

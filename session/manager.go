@@ -1,0 +1,128 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// A Manager issues, loads and commits sessions for an HTTP application. Build
+// one with [New] and wrap the handlers that use sessions with
+// [Manager.Handler]. A Manager is safe for concurrent use; its zero value is
+// not usable.
+type Manager struct {
+	store Store
+	cfg   Config
+}
+
+// New returns a Manager that keeps sessions in store. It returns an error
+// wrapping [ErrConfig] and naming the field when cfg is contradictory or
+// unsafe (invariant I7): a __Host- cookie with a Domain, SameSite=None
+// without Secure, an absolute timeout shorter than the idle one, and so on.
+func New(store Store, cfg Config) (*Manager, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil Store", ErrConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.InsecureCookieWithoutSecure {
+		cfg.Logger.Warn("sessionguard: INSECURE: the session cookie is sent without the Secure attribute; use this for plain-HTTP local development only",
+			"cookie", cfg.CookieName)
+	}
+	return &Manager{store: store, cfg: cfg}, nil
+}
+
+// Config returns the manager's configuration with every default filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Store returns the store the manager keeps sessions in.
+func (m *Manager) Store() Store { return m.store }
+
+type contextKey struct{}
+
+// FromContext returns the session of the request whose context is ctx, or
+// nil when the request did not pass through [Manager.Handler]. The methods
+// of a nil *Session read nothing and refuse every change with
+// [ErrNoSession].
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(contextKey{}).(*Session)
+	return s
+}
+
+// From returns the session of r; it is FromContext(r.Context()).
+func From(r *http.Request) *Session { return FromContext(r.Context()) }
+
+// Errors returned by [Session] methods.
+var (
+	// ErrNoSession is returned when a Session method is called on a request
+	// that did not pass through Manager.Handler.
+	ErrNoSession = errors.New("session: no session middleware on this request")
+	// ErrCommitted is returned for a change made after the response headers
+	// were written: the session was already saved and its cookie sent, so the
+	// change cannot be honoured (invariant I10).
+	ErrCommitted = errors.New("session: change after the response headers were written")
+	// ErrTooLarge is returned (wrapped) when a session's encoded values
+	// exceed Config.MaxDataSize.
+	ErrTooLarge = errors.New("session: session data too large")
+	// ErrStore wraps a failure of the store: unreachable, timed out, or a
+	// record that cannot be decoded (invariant I9).
+	ErrStore = errors.New("session: store failure")
+)
+
+// Handler is the session middleware. It reads the session cookie (and only
+// the cookie, invariant I2), loads the record once before calling next, and
+// commits the session just before the first byte of the response header:
+// the store write, Set-Cookie, Cache-Control and Vary. It never buffers the
+// body (I10). Flush, Hijack and [http.ResponseController] keep working.
+//
+// When the store cannot be read or the record decoded, next is not called
+// and Config.ErrorHandler answers (I9). When the commit fails, the handler's
+// response is replaced by Config.ErrorHandler's, as long as the header has
+// not been sent. A handler that panics commits nothing.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	if next == nil {
+		panic("session: Manager.Handler called with a nil handler")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.load(r)
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
+		s.req = r
+		s.rw = responseWriter{w: w, s: s}
+		completed := false
+		defer func() {
+			if !completed {
+				// The handler panicked (net/http recovers it); leave the
+				// store as it was and refuse later changes.
+				s.abandon()
+			}
+		}()
+		next.ServeHTTP(&s.rw, r)
+		completed = true
+		s.rw.finish()
+	})
+}
+
+// fail answers a request whose session could not be loaded or committed.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	m.emit(Event{Kind: EventStoreError, Err: err, ClientIP: m.cfg.ClientIP(r), Method: r.Method, Path: r.URL.Path})
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	h.Set("Cache-Control", "no-store")
+	m.cfg.ErrorHandler(w, r, err)
+}
+
+func storeError(op string, err error) error {
+	if errors.Is(err, ErrStore) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
+}

@@ -1,0 +1,291 @@
+package session
+
+import (
+	"net/http"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// A Session is the session of one request, obtained with [From] or
+// [FromContext]. Its methods are safe for concurrent use by the goroutines
+// serving that request. Changes are kept in memory and committed when the
+// response header is written; after that they are refused with
+// [ErrCommitted].
+//
+// Values written by a request are replayed on the latest record if another
+// request saved the same session in the meantime, so concurrent changes to
+// different keys all survive; for one key the last commit wins (invariant
+// I8).
+type Session struct {
+	m   *Manager
+	req *http.Request
+	rw  responseWriter
+
+	mu     sync.Mutex
+	loaded time.Time // when the request loaded the session
+	token  string    // token of the live session, "" if none
+	rec    *Record   // the live record, nil if none
+	vals   map[string]any
+	ops    []op
+	touch  bool // the idle deadline is due for a refresh
+
+	action   action
+	newUser  string
+	remember bool
+
+	committed bool // the header is written: no more changes
+	presented bool // the request carried a session cookie
+}
+
+type action uint8
+
+const (
+	actNone action = iota
+	actLogin
+	actRenew
+	actLogout
+)
+
+// op is one change to the values, kept so that it can be replayed on a
+// fresher record after a conflict.
+type op struct {
+	key   string
+	val   any
+	del   bool
+	clear bool
+}
+
+func (o op) apply(vals map[string]any) {
+	switch {
+	case o.clear:
+		clear(vals)
+	case o.del:
+		delete(vals, o.key)
+	default:
+		vals[o.key] = o.val
+	}
+}
+
+// change checks that s accepts a change and records it.
+func (s *Session) change(o op) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	if s.committed {
+		s.m.emitReq(s.req, Event{Kind: EventWriteAfterCommit, Session: s.fingerprint(), Err: ErrCommitted})
+		return ErrCommitted
+	}
+	if s.vals == nil {
+		s.vals = map[string]any{}
+	}
+	o.apply(s.vals)
+	s.ops = append(s.ops, o)
+	return nil
+}
+
+// Get returns the value stored under key, or nil. The value has the type it
+// was stored with.
+func (s *Session) Get(key string) any {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.vals[key]
+}
+
+// Has reports whether a value is stored under key.
+func (s *Session) Has(key string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.vals[key]
+	return ok
+}
+
+// Keys returns the keys of the stored values in sorted order.
+func (s *Session) Keys() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.vals))
+	for k := range s.vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Value returns the value stored under key if it has type T.
+func Value[T any](s *Session, key string) (T, bool) {
+	v, ok := s.Get(key).(T)
+	return v, ok
+}
+
+// GetString returns the string stored under key, or "".
+func (s *Session) GetString(key string) string { v, _ := Value[string](s, key); return v }
+
+// GetBool returns the bool stored under key, or false.
+func (s *Session) GetBool(key string) bool { v, _ := Value[bool](s, key); return v }
+
+// GetInt returns the int stored under key, or 0.
+func (s *Session) GetInt(key string) int { v, _ := Value[int](s, key); return v }
+
+// GetInt64 returns the int64 stored under key, or 0.
+func (s *Session) GetInt64(key string) int64 { v, _ := Value[int64](s, key); return v }
+
+// GetFloat64 returns the float64 stored under key, or 0.
+func (s *Session) GetFloat64(key string) float64 { v, _ := Value[float64](s, key); return v }
+
+// GetTime returns the time.Time stored under key, or the zero time.
+func (s *Session) GetTime(key string) time.Time { v, _ := Value[time.Time](s, key); return v }
+
+// GetBytes returns a copy of the []byte stored under key, or nil.
+func (s *Session) GetBytes(key string) []byte {
+	v, _ := Value[[]byte](s, key)
+	return slices.Clone(v)
+}
+
+// Put stores v under key. v must be one of the built-in types (see
+// [RegisterJSON]) or a registered one; otherwise Put returns an error
+// wrapping [ErrUnsupportedType]. Slices are copied. Put on a request with no
+// session creates one when the response is committed.
+func (s *Session) Put(key string, v any) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	if err := checkValue(v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case []byte:
+		v = slices.Clone(x)
+	case []string:
+		v = slices.Clone(x)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.change(op{key: key, val: v})
+}
+
+// Delete removes the value under key, if any.
+func (s *Session) Delete(key string) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.vals[key]; !ok {
+		return nil
+	}
+	return s.change(op{key: key, del: true})
+}
+
+// Pop removes the value under key and returns it, or nil. It suits
+// one-time messages ("flash" messages).
+func (s *Session) Pop(key string) any {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.vals[key]
+	if !ok || s.change(op{key: key, del: true}) != nil {
+		return nil
+	}
+	return v
+}
+
+// PopString is Pop for a string value; it returns "" if the value is absent
+// or not a string (and then removes nothing).
+func (s *Session) PopString(key string) string {
+	if _, ok := Value[string](s, key); !ok {
+		return ""
+	}
+	v, _ := s.Pop(key).(string)
+	return v
+}
+
+// Clear removes every value. The session itself, and the signed-in user,
+// stay; use [Session.Logout] to sign out.
+func (s *Session) Clear() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.vals) == 0 {
+		return nil
+	}
+	return s.change(op{clear: true})
+}
+
+// UserID returns the signed-in user, or "" for an anonymous request. After
+// [Session.Login] it returns the new user; after [Session.Logout], "".
+func (s *Session) UserID() string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.action {
+	case actLogin:
+		return s.newUser
+	case actLogout:
+		return ""
+	}
+	if s.rec == nil {
+		return ""
+	}
+	return s.rec.UserID
+}
+
+// Authenticated reports whether a user is signed in.
+func (s *Session) Authenticated() bool { return s.UserID() != "" }
+
+// AuthTime returns when the user signed in, or the zero time.
+func (s *Session) AuthTime() time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.action == actLogin:
+		return s.loaded
+	case s.action == actLogout, s.rec == nil:
+		return time.Time{}
+	}
+	return s.rec.AuthTime
+}
+
+// Fingerprint returns the short, non-secret name of the current session for
+// logs (see [Fingerprint]), or "" when there is none yet.
+func (s *Session) Fingerprint() string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fingerprint()
+}
+
+func (s *Session) fingerprint() string {
+	if s.rec == nil {
+		return ""
+	}
+	return Fingerprint(s.rec.Key)
+}
+
+// abandon marks s as finished without committing, after a handler panic.
+func (s *Session) abandon() {
+	s.mu.Lock()
+	s.committed = true
+	s.mu.Unlock()
+}

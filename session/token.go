@@ -1,0 +1,64 @@
+package session
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// Tokens are 32 bytes from crypto/rand (256 bits; ASVS 3.2.2 asks for at
+// least 64 bits of entropy), encoded as unpadded base64url: 43 characters.
+const (
+	tokenBytes = 32
+	tokenLen   = 43 // base64.RawURLEncoding.EncodedLen(tokenBytes)
+)
+
+// newToken returns a fresh session token. crypto/rand.Read never fails on
+// supported platforms (it crashes the program irrecoverably instead), so
+// there is no error to return.
+func newToken() string {
+	var b [tokenBytes]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validToken reports whether s has the exact shape of a token this package
+// issues: 43 characters of the base64url alphabet that decode to 32 bytes.
+// Anything else is rejected before the store is asked.
+func validToken(s string) bool {
+	if len(s) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	// The last character carries 4 bits of padding that must be zero; a
+	// canonical decoder would accept the 16 spellings as one value, which
+	// would let one token hide behind several cookie strings.
+	var b [tokenBytes]byte
+	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s))
+	return err == nil && n == tokenBytes
+}
+
+// storeKey is what the store sees of a token: the hex SHA-256 (invariant
+// I4). A dump of the store gives keys, and a key is not a cookie.
+func storeKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Fingerprint returns a short, stable, non-secret name for a session, for
+// logs and events: the first 12 hex digits of its store key. It cannot be
+// turned back into the token or the key.
+func Fingerprint(key string) string {
+	if len(key) < 12 {
+		return key
+	}
+	return key[:12]
+}
