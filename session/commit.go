@@ -4,12 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
 
 // maxMergeAttempts bounds the replays of a save that keeps losing races.
-const maxMergeAttempts = 8
+// Between attempts a request waits a random, growing delay, so that many
+// requests writing one session at once all get through instead of
+// colliding again in step.
+const maxMergeAttempts = 64
+
+func backoff(attempt int) {
+	limit := time.Duration(50<<min(attempt, 7)) * time.Microsecond // 100µs .. 6.4ms
+	time.Sleep(rand.N(limit))
+}
 
 // commit saves the session and sets the response headers in h. It runs once,
 // just before the response header is written (invariant I10). Store writes
@@ -198,6 +207,7 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 				return nil
 			}
 			base, vals = fresh, fvals
+			backoff(attempt)
 		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
 			s.dropped(base.Key, err)
 			return nil
@@ -214,10 +224,11 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 	if vals == nil {
 		vals = map[string]any{}
 	}
-	if s.action == actLogin && base != nil && base.UserID != "" && base.UserID != s.newUser {
+	if s.switchesUser(base) {
 		// A different user signs in on this browser: nothing of the previous
-		// user's session may carry over, only what this request wrote.
-		base, vals = nil, s.replayOnEmpty()
+		// user's session may carry over, only what this request wrote. The
+		// old session still dies in the rotation.
+		vals = s.replayOnEmpty()
 	}
 	for attempt := 1; ; attempt++ {
 		data, err := s.encode(vals)
@@ -287,12 +298,17 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			base, vals = nil, s.replayOnEmpty()
 			continue
 		}
-		if s.action == actLogin && fresh.UserID != "" && fresh.UserID != s.newUser {
-			base, vals = nil, s.replayOnEmpty()
-			continue
+		if s.switchesUser(fresh) {
+			vals = s.replayOnEmpty()
 		}
 		base = fresh
+		backoff(attempt)
 	}
+}
+
+// switchesUser reports whether committing a sign-in on base changes the user.
+func (s *Session) switchesUser(base *Record) bool {
+	return s.action == actLogin && base != nil && base.UserID != "" && base.UserID != s.newUser
 }
 
 func (s *Session) replayOnEmpty() map[string]any {
