@@ -20,7 +20,13 @@ const (
 func newToken() string {
 	var b [tokenBytes]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return encodeToken(b[:])
+}
+
+func encodeToken(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func decodeToken(s string, dst []byte) (int, error) {
+	return base64.RawURLEncoding.Strict().Decode(dst, []byte(s))
 }
 
 // validToken reports whether s has the exact shape of a token this package
@@ -42,7 +48,7 @@ func validToken(s string) bool {
 	// canonical decoder would accept the 16 spellings as one value, which
 	// would let one token hide behind several cookie strings.
 	var b [tokenBytes]byte
-	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s))
+	n, err := decodeToken(s, b[:])
 	return err == nil && n == tokenBytes
 }
 
