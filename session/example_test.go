@@ -1,0 +1,170 @@
+package session_test
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store/memstore"
+)
+
+// cookieFrom returns the session cookie a response set, for the examples'
+// hand-driven "browser".
+func cookieFrom(rec *httptest.ResponseRecorder) *http.Cookie {
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == session.DefaultCookieName {
+			return c
+		}
+	}
+	return nil
+}
+
+// Signing in renews the session: the token the browser held before (which
+// an attacker may have planted) is dead afterwards.
+func ExampleSession_Login() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, err := session.New(store, session.Config{OnEvent: func(session.Event) {}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		session.From(r).Put("cart", "1 book")
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// ... verify the password first ...
+		if err := session.From(r).Login("alice"); err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		fmt.Fprintf(w, "user=%q cart=%q", s.UserID(), s.GetString("cart"))
+	})
+	app := sessions.Handler(mux)
+
+	send := func(method, path string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		return w
+	}
+	before := cookieFrom(send("POST", "/cart", nil))
+	after := cookieFrom(send("POST", "/login", before))
+	fmt.Println("new token at login:", after.Value != before.Value)
+	fmt.Println("new token:", send("GET", "/", after).Body)
+	fmt.Println("old token:", send("GET", "/", before).Body)
+	// Output:
+	// new token at login: true
+	// new token: user="alice" cart="1 book"
+	// old token: user="" cart=""
+}
+
+// Logout destroys the session on the server, so a copy of the cookie is
+// worthless afterwards.
+func ExampleSession_Logout() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, _ := session.New(store, session.Config{OnEvent: func(session.Event) {}})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		switch r.URL.Path {
+		case "/login":
+			s.Login("alice")
+		case "/logout":
+			s.Logout()
+		}
+		fmt.Fprintf(w, "user=%q", s.UserID())
+	}))
+	send := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		return w
+	}
+	cookie := cookieFrom(send("/login", nil))
+	out := send("/logout", cookie)
+	fmt.Println("logout expires the cookie:", strings.Contains(out.Header().Get("Set-Cookie"), "Max-Age=0"))
+	fmt.Println("replayed cookie:", send("/", cookie).Body)
+	// Output:
+	// logout expires the cookie: true
+	// replayed cookie: user=""
+}
+
+// After a password change, sign the user out of every other device and
+// renew the current session.
+func ExampleSession_RevokeOthers() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, _ := session.New(store, session.Config{OnEvent: func(session.Event) {}})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		switch r.URL.Path {
+		case "/login":
+			s.Login("alice")
+		case "/password":
+			// ... change the password ...
+			n, err := s.RevokeOthers(r.Context())
+			if err != nil {
+				http.Error(w, "try again", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintf(w, "signed out %d other sessions; ", n)
+		}
+		fmt.Fprintf(w, "user=%q", s.UserID())
+	}))
+	send := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		return w
+	}
+	laptop := cookieFrom(send("/login", nil))
+	phone := cookieFrom(send("/login", nil))
+	res := send("/password", laptop)
+	fmt.Println(res.Body)
+	fmt.Println("phone:", send("/", phone).Body)
+	fmt.Println("laptop, renewed:", send("/", cookieFrom(res)).Body)
+	// Output:
+	// signed out 1 other sessions; user="alice"
+	// phone: user=""
+	// laptop, renewed: user="alice"
+}
+
+// Sensitive actions can demand a recent sign-in.
+func ExampleManager_RequireRecentAuth() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, _ := session.New(store, session.Config{
+		OnEvent: func(session.Event) {},
+		ReauthHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/login?next=/account/password", http.StatusSeeOther)
+		}),
+	})
+	changePassword := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "change your password")
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/account/password", sessions.RequireRecentAuth(5*time.Minute)(changePassword))
+	w := httptest.NewRecorder()
+	sessions.Handler(mux).ServeHTTP(w, httptest.NewRequest("GET", "/account/password", nil))
+	fmt.Println(w.Code, w.Header().Get("Location"))
+	// Output:
+	// 303 /login?next=/account/password
+}
