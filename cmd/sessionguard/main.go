@@ -1,0 +1,23 @@
+// Command sessionguard serves the reference application, runs the live
+// session fixation demo, and audits web applications for session fixation.
+//
+//	sessionguard demo [--format text|json] [--serve]
+//	sessionguard serve [--addr ADDR] [--store SPEC] [--account NAME:PASSWORD]... [--vulnerable]
+//	sessionguard audit [flags] BASE_URL
+//
+// See the README and `sessionguard COMMAND -h` for each command's flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,355 @@
+// Package demo is the reference application of sessionguard and the live
+// attack demonstration: a sign-in / dashboard application in a secure mode,
+// built on package session, and in a deliberately vulnerable mode that
+// reproduces the session fixation bug of the analysis this project grew
+// from, plus the narrated attack run against both.
+package demo
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sessionguard/sessionguard/session"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// ReauthAge is how recent a sign-in must be to change the password.
+const ReauthAge = 5 * time.Minute
+
+// Config configures an [App].
+type Config struct {
+	// Store keeps the sessions. Required.
+	Store session.Store
+	// Accounts are the users who can sign in. Required.
+	Accounts *Accounts
+	// Vulnerable selects the deliberately vulnerable session handling.
+	Vulnerable bool
+	// Session configures the secure mode's session manager. OnEvent and
+	// Logger default to Logger.
+	Session session.Config
+	// Logger receives the app's log. Default slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+// App is the reference application. It is an http.Handler, safe for
+// concurrent use.
+type App struct {
+	cfg      Config
+	layer    sessionLayer
+	manager  *session.Manager // nil in vulnerable mode
+	throttle *throttle
+	handler  http.Handler
+}
+
+// sessionLayer is what the pages need of session handling; the secure and the
+// vulnerable mode implement it differently.
+type sessionLayer interface {
+	wrap(http.Handler) http.Handler
+	user(r *http.Request) string
+	login(w http.ResponseWriter, r *http.Request, user string, remember bool) error
+	logout(w http.ResponseWriter, r *http.Request) error
+	// query returns what links must carry for the session to follow them:
+	// "" normally, "?session=ID" in the vulnerable mode when the ID came in
+	// a URL.
+	query(r *http.Request) string
+}
+
+// New builds the application.
+func New(cfg Config) (*App, error) {
+	if cfg.Store == nil || cfg.Accounts == nil {
+		return nil, errors.New("demo: Config.Store and Config.Accounts are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
+	if cfg.Vulnerable {
+		a.layer = &vulnerableLayer{store: cfg.Store, now: cfg.Now}
+	} else {
+		sc := cfg.Session
+		if sc.Logger == nil {
+			sc.Logger = cfg.Logger
+		}
+		if sc.ReauthHandler == nil {
+			sc.ReauthHandler = http.HandlerFunc(reauth)
+		}
+		m, err := session.New(cfg.Store, sc)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		a.manager = m
+		a.layer = secureLayer{m}
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Manager returns the secure mode's session manager, or nil in the
+// vulnerable mode.
+func (a *App) Manager() *session.Manager { return a.manager }
+
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /login", a.loginPage)
+	mux.HandleFunc("POST /login", a.loginSubmit)
+	mux.HandleFunc("GET /dashboard", a.signedIn(a.dashboard))
+	mux.HandleFunc("GET /sessions", a.signedIn(a.sessionsPage))
+	mux.HandleFunc("POST /sessions/revoke", a.signedIn(a.revoke))
+	mux.HandleFunc("POST /sessions/revoke-others", a.signedIn(a.revokeOthers))
+	pw := http.Handler(http.HandlerFunc(a.signedIn(a.password)))
+	if a.manager != nil {
+		pw = a.manager.RequireRecentAuth(ReauthAge)(pw)
+	}
+	mux.Handle("GET /account/password", pw)
+	mux.Handle("POST /account/password", pw)
+	mux.HandleFunc("POST /logout", a.logout)
+	// Cross-origin form posts (login CSRF, forced logout) are refused.
+	return http.NewCrossOriginProtection().Handler(a.layer.wrap(securityHeaders(mux)))
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// page is the data every template gets.
+type page struct {
+	Title, User, Error, Message, Next, Username, Fingerprint string
+	Q                                                       string
+	Vulnerable, Reauth                                      bool
+	AuthTime                                                time.Time
+	Sessions                                                []session.Info
+}
+
+func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
+	p.Vulnerable = a.cfg.Vulnerable
+	if p.User == "" {
+		p.User = a.layer.user(r)
+	}
+	p.Q = a.layer.query(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
+		a.cfg.Logger.Error("demo: rendering page", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (a *App) redirect(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, path+a.layer.query(r), http.StatusSeeOther)
+}
+
+func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, user string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user := a.layer.user(r)
+		if user == "" {
+			a.redirect(w, r, "/login")
+			return
+		}
+		h(w, r, user)
+	}
+}
+
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	if a.layer.user(r) != "" {
+		a.redirect(w, r, "/dashboard")
+		return
+	}
+	a.redirect(w, r, "/login")
+}
+
+func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, "login", http.StatusOK, page{Title: "Sign in", Next: localPath(r.FormValue("next")),
+		Reauth: r.FormValue("reauth") != ""})
+}
+
+// clientKey names the client for throttling.
+func clientKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "client:" + host
+}
+
+func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	name, pw := r.PostFormValue("username"), r.PostFormValue("password")
+	p := page{Title: "Sign in", Username: name, Next: localPath(r.PostFormValue("next"))}
+	acctKey, cliKey := "account:"+name, clientKey(r)
+	if d := max(a.throttle.wait(acctKey), a.throttle.wait(cliKey)); d > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
+		p.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", int(d.Seconds())+1)
+		a.render(w, r, "login", http.StatusTooManyRequests, p)
+		return
+	}
+	if name == "" || !a.cfg.Accounts.Verify(name, pw) {
+		a.throttle.fail(acctKey)
+		a.throttle.fail(cliKey)
+		p.Error = "Wrong user name or password."
+		a.render(w, r, "login", http.StatusUnauthorized, p)
+		return
+	}
+	a.throttle.succeed(acctKey)
+	a.throttle.succeed(cliKey)
+	if err := a.layer.login(w, r, name, r.PostFormValue("remember") != ""); err != nil {
+		a.cfg.Logger.Error("demo: sign-in", "error", err)
+		http.Error(w, "could not sign in", http.StatusInternalServerError)
+		return
+	}
+	next := p.Next
+	if next == "" {
+		next = "/dashboard"
+	}
+	a.redirect(w, r, next)
+}
+
+// localPath returns p if it is a path on this site, else "": the next
+// parameter must not become an open redirect.
+func localPath(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.HasPrefix(p, "/\\") || u.Scheme != "" || u.Host != "" {
+		return ""
+	}
+	return u.Path
+}
+
+func reauth(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/login?reauth=1&next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+}
+
+func (a *App) dashboard(w http.ResponseWriter, r *http.Request, user string) {
+	s := session.From(r)
+	a.render(w, r, "dashboard", http.StatusOK, page{Title: "Dashboard", User: user, AuthTime: s.AuthTime(),
+		Fingerprint: s.Fingerprint()})
+}
+
+func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request, user string) {
+	p := page{Title: "Sessions", User: user, Message: r.FormValue("msg")}
+	if s := session.From(r); s != nil && !a.cfg.Vulnerable {
+		infos, err := s.Sessions(r.Context())
+		if err != nil {
+			a.storeFailure(w, r, err)
+			return
+		}
+		p.Sessions = infos
+	}
+	a.render(w, r, "sessions", http.StatusOK, p)
+}
+
+func (a *App) revoke(w http.ResponseWriter, r *http.Request, user string) {
+	if a.manager == nil {
+		http.Error(w, "not available in the vulnerable mode", http.StatusNotFound)
+		return
+	}
+	err := a.manager.Revoke(r.Context(), user, r.PostFormValue("id"))
+	switch {
+	case errors.Is(err, session.ErrUnknownSession):
+		http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("That session had already ended."), http.StatusSeeOther)
+	case err != nil:
+		a.storeFailure(w, r, err)
+	default:
+		http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("Signed out that session."), http.StatusSeeOther)
+	}
+}
+
+func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request, user string) {
+	if a.manager == nil {
+		http.Error(w, "not available in the vulnerable mode", http.StatusNotFound)
+		return
+	}
+	n, err := session.From(r).RevokeOthers(r.Context())
+	if err != nil {
+		a.storeFailure(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/sessions?msg="+url.QueryEscape(fmt.Sprintf("Signed out %d other session(s).", n)), http.StatusSeeOther)
+}
+
+func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
+	p := page{Title: "Change password", User: user}
+	if r.Method != http.MethodPost {
+		a.render(w, r, "password", http.StatusOK, p)
+		return
+	}
+	if !a.cfg.Accounts.Verify(user, r.PostFormValue("current")) {
+		p.Error = "The current password is wrong."
+		a.render(w, r, "password", http.StatusUnauthorized, p)
+		return
+	}
+	if err := a.cfg.Accounts.SetPassword(user, r.PostFormValue("new")); err != nil {
+		p.Error = err.Error()
+		a.render(w, r, "password", http.StatusBadRequest, p)
+		return
+	}
+	p.Message = "Password changed."
+	if s := session.From(r); s != nil {
+		n, err := s.RevokeOthers(r.Context())
+		if err != nil {
+			a.storeFailure(w, r, err)
+			return
+		}
+		p.Message = fmt.Sprintf("Password changed. %d other session(s) were signed out, and this one was renewed.", n)
+	}
+	a.render(w, r, "password", http.StatusOK, p)
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.layer.logout(w, r); err != nil {
+		a.cfg.Logger.Error("demo: sign-out", "error", err)
+		http.Error(w, "could not sign out", http.StatusInternalServerError)
+		return
+	}
+	a.redirect(w, r, "/login")
+}
+
+func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
+	a.cfg.Logger.Error("demo: session store", "error", err)
+	http.Error(w, "session service unavailable", http.StatusServiceUnavailable)
+}
+
+// secureLayer is session handling done right: package session.
+type secureLayer struct{ m *session.Manager }
+
+func (l secureLayer) wrap(h http.Handler) http.Handler { return l.m.Handler(h) }
+func (l secureLayer) user(r *http.Request) string     { return session.From(r).UserID() }
+func (l secureLayer) query(*http.Request) string      { return "" }
+
+func (l secureLayer) login(w http.ResponseWriter, r *http.Request, user string, remember bool) error {
+	if remember {
+		return session.From(r).Login(user, session.RememberMe())
+	}
+	return session.From(r).Login(user)
+}
+
+func (l secureLayer) logout(w http.ResponseWriter, r *http.Request) error {
+	return session.From(r).Logout()
+}

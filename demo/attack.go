@@ -1,0 +1,183 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// A Step is one action of the narrated attack.
+type Step struct {
+	Actor  string `json:"actor"` // "attacker" or "victim"
+	Action string `json:"action"`
+	Result string `json:"result"`
+}
+
+// A Scenario is one way of fixing the session ID, run against one app.
+type Scenario struct {
+	Name     string `json:"name"`
+	Hijacked bool   `json:"hijacked"`
+	Steps    []Step `json:"steps"`
+}
+
+// An AttackRun is the attack against one application.
+type AttackRun struct {
+	App       string     `json:"app"` // "vulnerable" or "secure"
+	URL       string     `json:"url"`
+	Hijacked  bool       `json:"hijacked"` // some scenario signed the attacker in as the victim
+	Scenarios []Scenario `json:"scenarios"`
+}
+
+// Target is an application to attack: where it is and the victim's
+// credentials (which the attacker never learns).
+type Target struct {
+	App      string
+	BaseURL  string
+	Victim   string
+	Password string
+	// Cookies are the session cookie names to use for the fixed ID.
+	Cookies []string
+}
+
+// Attack runs the session fixation attack of the analysis against t, step by
+// step, with two scenarios: the attacker's link carrying a fixed ID
+// (/login?session=ID), and a fixed ID planted as a cookie (cookie tossing).
+// It returns an error only when the attack could not be carried out (the
+// app is unreachable or the victim cannot sign in), never to mean "safe".
+func Attack(ctx context.Context, t Target) (AttackRun, error) {
+	run := AttackRun{App: t.App, URL: t.BaseURL}
+	for _, sc := range []func(context.Context, Target) (Scenario, error){attackLink, attackPlanted} {
+		s, err := sc(ctx, t)
+		if err != nil {
+			return run, fmt.Errorf("%s app: %s: %w", t.App, s.Name, err)
+		}
+		run.Scenarios = append(run.Scenarios, s)
+		run.Hijacked = run.Hijacked || s.Hijacked
+	}
+	return run, nil
+}
+
+func fixedID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func attackLink(ctx context.Context, t Target) (Scenario, error) {
+	sc := Scenario{Name: "link with a fixed session ID"}
+	id := fixedID()
+	link := t.BaseURL + "/login?session=" + url.QueryEscape(id)
+	sc.Steps = append(sc.Steps, Step{"attacker", "crafts a link carrying a session ID of its choosing and sends it to the victim", link})
+
+	victim := newBrowser("victim")
+	page, err := victim.do(ctx, "GET", link, nil)
+	if err != nil {
+		return sc, err
+	}
+	sc.Steps = append(sc.Steps, Step{"victim", "opens the link", describeCookies(page, id)})
+	return finishAttack(ctx, t, sc, victim, page, id)
+}
+
+func attackPlanted(ctx context.Context, t Target) (Scenario, error) {
+	sc := Scenario{Name: "fixed session ID planted as a cookie"}
+	id := fixedID()
+	victim := newBrowser("victim")
+	for _, name := range t.Cookies {
+		victim.plant(name, id)
+	}
+	sc.Steps = append(sc.Steps, Step{"attacker", "plants a session cookie with an ID of its choosing in the victim's browser (cookie tossing from a sibling subdomain)",
+		fmt.Sprintf("%s=%s", strings.Join(t.Cookies, "|"), mask(id))})
+	page, err := victim.do(ctx, "GET", t.BaseURL+"/login", nil)
+	if err != nil {
+		return sc, err
+	}
+	sc.Steps = append(sc.Steps, Step{"victim", "opens the sign-in page", describeCookies(page, id)})
+	return finishAttack(ctx, t, sc, victim, page, id)
+}
+
+// finishAttack has the victim sign in through the page as served, then the
+// attacker use the fixed ID.
+func finishAttack(ctx context.Context, t Target, sc Scenario, victim *browser, page *response, id string) (Scenario, error) {
+	action, err := loginAction(page)
+	if err != nil {
+		return sc, err
+	}
+	home, err := victim.do(ctx, "POST", action, url.Values{"username": {t.Victim}, "password": {t.Password}})
+	if err != nil {
+		return sc, err
+	}
+	if !strings.Contains(home.Body, "Welcome "+t.Victim) {
+		return sc, fmt.Errorf("the victim could not sign in (status %d at %s)", home.Status, home.URL)
+	}
+	var held []string
+	for _, name := range t.Cookies {
+		if v := victim.cookie(name); v != "" {
+			state := "a fresh ID"
+			if v == id {
+				state = "STILL THE ATTACKER'S ID"
+			}
+			held = append(held, fmt.Sprintf("%s=%s (%s)", name, mask(v), state))
+		}
+	}
+	sc.Steps = append(sc.Steps, Step{"victim", "signs in through the form as served (action " + stripHost(action) + ")",
+		fmt.Sprintf("sees \"Welcome %s\"; the browser now holds %s", t.Victim, strings.Join(held, ", "))})
+
+	attacker := newBrowser("attacker")
+	for _, name := range t.Cookies {
+		attacker.plant(name, id)
+	}
+	dash, err := attacker.do(ctx, "GET", t.BaseURL+"/dashboard?session="+url.QueryEscape(id), nil)
+	if err != nil {
+		return sc, err
+	}
+	sc.Hijacked = strings.Contains(dash.Body, "Welcome "+t.Victim)
+	result := "is sent to the sign-in page: the fixed ID is worth nothing"
+	if sc.Hijacked {
+		result = fmt.Sprintf("HIJACKED: sees \"Welcome %s\" — the attacker is signed in as the victim", t.Victim)
+	}
+	sc.Steps = append(sc.Steps, Step{"attacker", "opens /dashboard with the fixed ID " + mask(id), result})
+	return sc, nil
+}
+
+func describeCookies(page *response, id string) string {
+	var parts []string
+	for _, c := range page.Set {
+		v := mask(c.Value)
+		if c.Value == id {
+			v += " — the attacker's ID, adopted"
+		}
+		parts = append(parts, fmt.Sprintf("server sets %s=%s", c.Name, v))
+	}
+	if len(parts) == 0 {
+		return "server sets no session cookie: the ID in the request is ignored"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// mask shows enough of a session ID to follow it through the story.
+func mask(id string) string {
+	if len(id) <= 10 {
+		return id
+	}
+	return id[:6] + "…" + id[len(id)-4:]
+}
+
+func stripHost(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.RequestURI()
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,159 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+)
+
+// Serve implements `sessionguard serve`. It returns the process exit
+// status: 0 after a clean shutdown (SIGINT or SIGTERM cancel ctx), 2 for bad
+// flags or a failure to start.
+func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	storeSpec := fs.String("store", "", "session store: memory, bolt:PATH or redis://HOST:PORT/DB (default: bolt file in "+DefaultStateDir()+")")
+	vulnerable := fs.Bool("vulnerable", false, "serve the DELIBERATELY VULNERABLE mode (loopback only)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "TLS key file")
+	var accounts []Account
+	fs.Func("account", "NAME:PASSWORD of a user (repeatable; default: one generated account)", func(s string) error {
+		a, err := ParseAccount(s)
+		if err == nil {
+			accounts = append(accounts, a)
+		}
+		return err
+	})
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: sessionguard serve [flags]\n\nServes the reference sign-in application.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sessionguard: error: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "sessionguard: error: --tls-cert and --tls-key go together")
+		return 2
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionguard: error: --addr %q: %v\n", *addr, err)
+		return 2
+	}
+	if *vulnerable {
+		if !isLoopback(host) {
+			fmt.Fprintf(stderr, "sessionguard: error: --vulnerable listens on loopback only (127.0.0.1, ::1, localhost), not %q\n", host)
+			return 2
+		}
+		fmt.Fprint(stderr, vulnerableWarning)
+	}
+	if len(accounts) == 0 {
+		accounts = []Account{{Name: "alice", Password: randomPassword()}}
+		fmt.Fprintf(stdout, "No --account given: sign in as %s with password %s\n", accounts[0].Name, accounts[0].Password)
+	}
+	if *storeSpec == "" {
+		name := "sessions.db"
+		if *vulnerable {
+			name = "sessions-vulnerable.db"
+		}
+		*storeSpec = "bolt:" + filepath.Join(DefaultStateDir(), name)
+	}
+	store, closer, err := OpenStore(ctx, *storeSpec)
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
+		return 2
+	}
+	defer closer.Close()
+	accts, err := NewAccounts(accounts)
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	app, err := New(Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
+		return 2
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	} else if !isLoopback(host) {
+		fmt.Fprintln(stderr, "sessionguard: warning: plain HTTP on a non-loopback address: browsers will not send the Secure session cookie; use --tls-cert/--tls-key or a TLS proxy")
+	}
+	mode := "secure"
+	if *vulnerable {
+		mode = "VULNERABLE"
+	}
+	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, *storeSpec, scheme, ln.Addr())
+	return serveUntilDone(ctx, ln, app, *tlsCert, *tlsKey, stderr)
+}
+
+const vulnerableWarning = `
+  !!! sessionguard: DELIBERATELY VULNERABLE MODE !!!
+  This server takes session IDs from ?session= in the URL, adopts IDs it never
+  issued, keeps the ID across sign-in and only clears values at sign-out:
+  anyone who gets an ID into a user's browser can hijack that user's sign-in.
+  Use it only to demonstrate the attack, on loopback.
+`
+
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, cert, key string, stderr io.Writer) int {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if cert != "" {
+			errc <- srv.ServeTLS(ln, cert, key)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
+		return 2
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "sessionguard: error: shutting down: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stderr, "sessionguard: stopped")
+	return 0
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
