@@ -1,0 +1,32 @@
+package boltstore_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store/boltstore"
+	"github.com/sessionguard/sessionguard/store/storetest"
+)
+
+// openTemp opens a store in a fresh file under t.TempDir and closes it when
+// t ends.
+func openTemp(t *testing.T, opts boltstore.Options) *boltstore.Store {
+	t.Helper()
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) session.Store {
+		return openTemp(t, boltstore.Options{})
+	})
+}

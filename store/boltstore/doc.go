@@ -1,0 +1,82 @@
+// Package boltstore is the embedded, persistent [session.Store]: sessions
+// kept in one file with go.etcd.io/bbolt, so that they survive a restart of
+// the process and need no server. It is the default store of a
+// single-instance deployment; use store/redisstore when several instances
+// share sessions, store/memstore in tests.
+//
+//	store, err := boltstore.Open("/var/lib/myapp/sessions.db", boltstore.Options{})
+//	if err != nil {
+//		return err
+//	}
+//	defer store.Close()
+//	manager, err := session.New(store, session.Config{})
+//
+// # The file
+//
+// One process at a time may have the file open: bbolt takes an exclusive
+// lock on it. A second [Open] (another instance of the program, or the same
+// one started twice) waits Options.LockTimeout, one second by default, and
+// fails with [ErrLocked] rather than hang. A process that dies loses its
+// lock with it; there is no stale lock file to remove.
+//
+// The file is created with mode 0600 and holds these buckets:
+//
+//   - meta: the layout's name ("sessionguard-boltstore/1"). Open refuses a
+//     file of another layout, and a bbolt file that is not a session store
+//     ([ErrNotStore]), instead of adding buckets to it.
+//   - records: store key → [session.Record.MarshalBinary], version included.
+//     The key is the hex SHA-256 of the session token: the file, like any
+//     copy or backup of it, yields no usable cookie (invariant I4).
+//   - tombstones: key → the time until which the key of a deleted or
+//     renewed record stays dead.
+//   - users: length-prefixed user ID + key → empty, one entry per signed-in
+//     record: [Store.ListUser] reads a user's sessions by a prefix scan of
+//     this index, never by scanning the records.
+//   - expiry and tombstone-expiry: big-endian expiry time + key → empty,
+//     ordered by time, so the sweeper reads only what has expired.
+//
+// Every change to a record updates the records, the user index and the
+// expiry index in one bbolt transaction, [Store.Rotate] included: the old
+// record is tombstoned and the new one created together or not at all
+// (invariant I3).
+//
+// # Durability
+//
+// A method that changes the store returns once its transaction is
+// committed, which bbolt does by writing the new pages, calling fdatasync,
+// then switching one of two meta pages. A crash at any point, even
+// mid-commit, leaves the file at the last committed state: a session whose
+// Create returned is there after a restart, and none is half-written. The
+// tests kill a writing process with SIGKILL and check exactly this. Writes
+// are serialized and each costs a disk sync; reads run in parallel and
+// cost none. The Manager writes on sign-in, sign-out, value changes and at
+// most once per Config.TouchInterval per session, not on every request.
+//
+// # Expiry and the sweeper
+//
+// A record is dead from its Expires time on: [Store.Get], [Store.Update],
+// [Store.Rotate] and [Store.ListUser] treat it as missing at once, whether
+// or not it has been removed from the file (invariant I5). A tombstone
+// lasts until the Expires time of the record it replaced, so a logged-out
+// or renewed token stays dead for as long as it could have lived.
+//
+// Removing what has died is the sweeper's job: a goroutine that [Open]
+// starts, which runs [Store.Sweep] at once and then every
+// Options.SweepInterval (one minute by default). A sweep walks the expiry
+// indexes from the oldest entry and stops at the first one still in force,
+// in transactions of at most a thousand entries, so it costs what it
+// removes, not the size of the store, and never holds the writer lock for
+// long. [Store.Close] stops the goroutine and waits for it. Freed pages are
+// reused by later writes; bbolt does not shrink the file.
+//
+// # Failures
+//
+// Errors name the operation and the session's fingerprint (never a token
+// or a full key) and wrap the cause: the sentinel errors of package
+// session, a context's error, or bbolt's. A record or tombstone that does
+// not decode is an error wrapping [session.ErrCorrupt], on which the
+// Manager fails closed (invariant I9): the request gets the Manager's error
+// response, never a fresh anonymous session over the damaged one. The
+// sweeper leaves such a record in place and reports it through
+// Options.Logger.
+package boltstore
