@@ -140,10 +140,10 @@ func securityHeaders(h http.Handler) http.Handler {
 // page is the data every template gets.
 type page struct {
 	Title, User, Error, Message, Next, Username, Fingerprint string
-	Q                                                       string
-	Vulnerable, Reauth                                      bool
-	AuthTime                                                time.Time
-	Sessions                                                []session.Info
+	Q                                                        string
+	Vulnerable, Reauth                                       bool
+	AuthTime                                                 time.Time
+	Sessions                                                 []session.Info
 }
 
 func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
@@ -340,8 +340,8 @@ func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
 type secureLayer struct{ m *session.Manager }
 
 func (l secureLayer) wrap(h http.Handler) http.Handler { return l.m.Handler(h) }
-func (l secureLayer) user(r *http.Request) string     { return session.From(r).UserID() }
-func (l secureLayer) query(*http.Request) string      { return "" }
+func (l secureLayer) user(r *http.Request) string      { return session.From(r).UserID() }
+func (l secureLayer) query(*http.Request) string       { return "" }
 
 func (l secureLayer) login(w http.ResponseWriter, r *http.Request, user string, remember bool) error {
 	if remember {
