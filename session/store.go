@@ -57,13 +57,23 @@ var (
 //     have lived (its Expires time).
 //   - ListUser returns the live records whose UserID is userID, without
 //     scanning records of other users, in no particular order. Tombstoned
-//     and expired records are never returned.
+//     and expired records are never returned, and ListUser("") returns
+//     none: anonymous sessions are not indexed.
 //   - Records whose Expires time has passed are removed, eventually, by the
-//     store itself (a TTL or a sweeper), as are tombstones.
+//     store itself (a TTL or a sweeper), as are tombstones. A record is
+//     expired from the instant now >= Expires; stores answer to Expires
+//     alone (the Manager also checks the idle and absolute deadlines).
+//   - A failed Create, Update or Rotate leaves the caller's Version as it
+//     was. Rotate onto a key that is already taken (including oldKey itself)
+//     fails with ErrExists and overwrites nothing.
+//   - A tombstone lasts until at least the Expires the record had when it
+//     was deleted or rotated away.
 //
 // Returned records belong to the caller, except Data, which callers treat
-// as read-only so that a store may share it. All methods are safe for
-// concurrent use.
+// as read-only so that a store may share it. A store keeps no reference to
+// a record passed to it. All methods are safe for concurrent use. A store
+// that has been closed returns errors, which the Manager treats as failures
+// (it fails closed).
 type Store interface {
 	Get(ctx context.Context, key string) (*Record, error)
 	Create(ctx context.Context, rec *Record) error
