@@ -215,8 +215,7 @@ func TestCloseStopsSweeper(t *testing.T) {
 		t.Error("Sweep after Close succeeded")
 	}
 	// The lock is released: the file opens again at once.
-	s2 := openAt(t, path, Options{LockTimeout: -1, SweepInterval: -1})
-	_ = s2
+	openAt(t, path, Options{LockTimeout: -1, SweepInterval: -1})
 }
 
 // TestListUserPrunes checks that ListUser skips index entries of records
