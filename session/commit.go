@@ -31,9 +31,12 @@ func (s *Session) commit(h http.Header) error {
 		return nil
 	}
 	s.committed = true
-	ctx := context.WithoutCancel(s.req.Context())
 	now := s.m.cfg.Now()
 	var err error
+	var ctx context.Context
+	if s.action != actNone || len(s.ops) > 0 || s.touch {
+		ctx = context.WithoutCancel(s.req.Context())
+	}
 	switch {
 	case s.action == actLogout:
 		err = s.commitLogout(ctx, h, now)
@@ -81,11 +84,8 @@ func (s *Session) issueCookie(h http.Header, rec *Record, token string, now time
 }
 
 // encode encodes vals and enforces MaxDataSize.
-func (s *Session) encode(vals map[string]any) ([]byte, error) {
-	data, err := encodeValues(vals)
-	if err != nil {
-		return nil, err
-	}
+func (s *Session) encode(vals values) ([]byte, error) {
+	data := encodeValues(vals)
 	if len(data) > s.m.cfg.MaxDataSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
 	}
@@ -146,7 +146,7 @@ func expiresAt(rec *Record) time.Time {
 // reload fetches the latest version of base after a conflict and replays this
 // request's operations on it (invariant I8). It returns nil, nil when the
 // record died in the meantime.
-func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Record, map[string]any, error) {
+func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Record, values, error) {
 	fresh, err := s.m.store.Get(ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
@@ -161,7 +161,7 @@ func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Recor
 		return nil, nil, storeError("decode", err)
 	}
 	for _, o := range s.ops {
-		o.apply(vals)
+		o.apply(&vals)
 	}
 	s.m.emitReq(s.req, Event{Kind: EventMerged, Session: Fingerprint(key), UserID: fresh.UserID})
 	return fresh, vals, nil
@@ -221,9 +221,6 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 // old one in the same store operation (invariant I3).
 func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time) error {
 	base, vals := s.rec, s.vals
-	if vals == nil {
-		vals = map[string]any{}
-	}
 	if s.switchesUser(base) {
 		// A different user signs in on this browser: nothing of the previous
 		// user's session may carry over, only what this request wrote. The
@@ -311,10 +308,10 @@ func (s *Session) switchesUser(base *Record) bool {
 	return s.action == actLogin && base != nil && base.UserID != "" && base.UserID != s.newUser
 }
 
-func (s *Session) replayOnEmpty() map[string]any {
-	vals := map[string]any{}
+func (s *Session) replayOnEmpty() values {
+	var vals values
 	for _, o := range s.ops {
-		o.apply(vals)
+		o.apply(&vals)
 	}
 	return vals
 }

@@ -2,8 +2,6 @@ package session
 
 import (
 	"net/http"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 )
@@ -27,7 +25,7 @@ type Session struct {
 	loaded time.Time // when the request loaded the session
 	token  string    // token of the live session, "" if none
 	rec    *Record   // the live record, nil if none
-	vals   map[string]any
+	vals   values
 	ops    []op
 	touch  bool // the idle deadline is due for a refresh
 
@@ -52,19 +50,19 @@ const (
 // fresher record after a conflict.
 type op struct {
 	key   string
-	val   any
+	val   value
 	del   bool
 	clear bool
 }
 
-func (o op) apply(vals map[string]any) {
+func (o op) apply(vals *values) {
 	switch {
 	case o.clear:
-		clear(vals)
+		*vals = (*vals)[:0]
 	case o.del:
-		delete(vals, o.key)
+		vals.del(o.key)
 	default:
-		vals[o.key] = o.val
+		vals.set(o.key, o.val)
 	}
 }
 
@@ -77,10 +75,7 @@ func (s *Session) change(o op) error {
 		s.m.emitReq(s.req, Event{Kind: EventWriteAfterCommit, Session: s.fingerprint(), Err: ErrCommitted})
 		return ErrCommitted
 	}
-	if s.vals == nil {
-		s.vals = map[string]any{}
-	}
-	o.apply(s.vals)
+	o.apply(&s.vals)
 	s.ops = append(s.ops, o)
 	return nil
 }
@@ -93,7 +88,20 @@ func (s *Session) Get(key string) any {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.vals[key]
+	if v, ok := s.vals.get(key); ok {
+		return v.any()
+	}
+	return nil
+}
+
+// lookup returns the raw value under key.
+func (s *Session) lookup(key string) (value, bool) {
+	if s == nil {
+		return value{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.vals.get(key)
 }
 
 // Has reports whether a value is stored under key.
@@ -103,7 +111,7 @@ func (s *Session) Has(key string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.vals[key]
+	_, ok := s.vals.find(key)
 	return ok
 }
 
@@ -115,10 +123,9 @@ func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keys := make([]string, 0, len(s.vals))
-	for k := range s.vals {
-		keys = append(keys, k)
+	for _, e := range s.vals {
+		keys = append(keys, e.key)
 	}
-	sort.Strings(keys)
 	return keys
 }
 
@@ -129,16 +136,34 @@ func Value[T any](s *Session, key string) (T, bool) {
 }
 
 // GetString returns the string stored under key, or "".
-func (s *Session) GetString(key string) string { v, _ := Value[string](s, key); return v }
+func (s *Session) GetString(key string) string {
+	if v, ok := s.lookup(key); ok && v.k == kString {
+		return v.s
+	}
+	return ""
+}
 
 // GetBool returns the bool stored under key, or false.
-func (s *Session) GetBool(key string) bool { v, _ := Value[bool](s, key); return v }
+func (s *Session) GetBool(key string) bool {
+	v, ok := s.lookup(key)
+	return ok && v.k == kBool && v.n != 0
+}
 
 // GetInt returns the int stored under key, or 0.
-func (s *Session) GetInt(key string) int { v, _ := Value[int](s, key); return v }
+func (s *Session) GetInt(key string) int {
+	if v, ok := s.lookup(key); ok && v.k == kInt {
+		return int(v.n)
+	}
+	return 0
+}
 
 // GetInt64 returns the int64 stored under key, or 0.
-func (s *Session) GetInt64(key string) int64 { v, _ := Value[int64](s, key); return v }
+func (s *Session) GetInt64(key string) int64 {
+	if v, ok := s.lookup(key); ok && v.k == kInt64 {
+		return int64(v.n)
+	}
+	return 0
+}
 
 // GetFloat64 returns the float64 stored under key, or 0.
 func (s *Session) GetFloat64(key string) float64 { v, _ := Value[float64](s, key); return v }
@@ -149,7 +174,7 @@ func (s *Session) GetTime(key string) time.Time { v, _ := Value[time.Time](s, ke
 // GetBytes returns a copy of the []byte stored under key, or nil.
 func (s *Session) GetBytes(key string) []byte {
 	v, _ := Value[[]byte](s, key)
-	return slices.Clone(v)
+	return v
 }
 
 // Put stores v under key. v must be one of the built-in types (see
@@ -160,18 +185,13 @@ func (s *Session) Put(key string, v any) error {
 	if s == nil {
 		return ErrNoSession
 	}
-	if err := checkValue(v); err != nil {
+	val, err := valueOf(v)
+	if err != nil {
 		return err
-	}
-	switch x := v.(type) {
-	case []byte:
-		v = slices.Clone(x)
-	case []string:
-		v = slices.Clone(x)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.change(op{key: key, val: v})
+	return s.change(op{key: key, val: val})
 }
 
 // Delete removes the value under key, if any.
@@ -181,7 +201,7 @@ func (s *Session) Delete(key string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.vals[key]; !ok {
+	if _, ok := s.vals.find(key); !ok {
 		return nil
 	}
 	return s.change(op{key: key, del: true})
@@ -195,11 +215,11 @@ func (s *Session) Pop(key string) any {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.vals[key]
+	v, ok := s.vals.get(key)
 	if !ok || s.change(op{key: key, del: true}) != nil {
 		return nil
 	}
-	return v
+	return v.any()
 }
 
 // PopString is Pop for a string value; it returns "" if the value is absent

@@ -55,8 +55,17 @@ func validToken(s string) bool {
 // storeKey is what the store sees of a token: the hex SHA-256 (invariant
 // I4). A dump of the store gives keys, and a key is not a cookie.
 func storeKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	var in [tokenLen]byte // on the stack: hashing costs no allocation
+	var sum [sha256.Size]byte
+	if len(token) == tokenLen {
+		copy(in[:], token)
+		sum = sha256.Sum256(in[:])
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // Fingerprint returns a short, stable, non-secret name for a session, for

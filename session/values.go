@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -71,7 +72,7 @@ func RegisterJSON[T any](name string) {
 	if name == "" {
 		panic("session: RegisterJSON with an empty name")
 	}
-	if _, err := encodeBuiltin(nil, reflect.Zero(t).Interface()); err == nil {
+	if v, err := valueOf(reflect.Zero(t).Interface()); err == nil && v.k != kJSON {
 		panic(fmt.Sprintf("session: RegisterJSON(%q): %v is built in", name, t))
 	}
 	jsonTypes.Lock()
@@ -90,124 +91,222 @@ func RegisterJSON[T any](name string) {
 	jsonTypes.byType[t] = name
 }
 
-// checkValue reports whether v can be stored.
-func checkValue(v any) error {
-	_, err := appendValue(nil, v)
-	return err
+// value is one session value, held without boxing for the common kinds so
+// that reading a string or a number costs no allocation.
+type value struct {
+	k   kind
+	n   uint64 // bool, integers, float bits, duration
+	s   string // string; type name for kJSON
+	x   any    // []byte, time.Time, []string, the value of a kJSON type
+	raw []byte // the JSON encoding of a kJSON value
 }
 
-// encodeValues encodes vals with keys in sorted order, so equal maps give
-// equal bytes.
-func encodeValues(vals map[string]any) ([]byte, error) {
-	if len(vals) == 0 {
-		return nil, nil
-	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b := make([]byte, 0, 64)
-	b = append(b, valuesFormat)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		b = appendString(b, k)
-		var err error
-		if b, err = appendValue(b, vals[k]); err != nil {
-			return nil, fmt.Errorf("session: value %q: %w", k, err)
+// valueOf converts what the application stores into a value. Slices are
+// copied, so later changes by the caller do not reach the session.
+func valueOf(v any) (value, error) {
+	switch x := v.(type) {
+	case string:
+		return value{k: kString, s: x}, nil
+	case []byte:
+		return value{k: kBytes, x: slices.Clone(x)}, nil
+	case bool:
+		if x {
+			return value{k: kBool, n: 1}, nil
 		}
-	}
-	return b, nil
-}
-
-func appendValue(b []byte, v any) ([]byte, error) {
-	if out, err := encodeBuiltin(b, v); err == nil {
-		return out, nil
+		return value{k: kBool}, nil
+	case int:
+		return value{k: kInt, n: uint64(x)}, nil
+	case int8:
+		return value{k: kInt8, n: uint64(x)}, nil
+	case int16:
+		return value{k: kInt16, n: uint64(x)}, nil
+	case int32:
+		return value{k: kInt32, n: uint64(x)}, nil
+	case int64:
+		return value{k: kInt64, n: uint64(x)}, nil
+	case uint:
+		return value{k: kUint, n: uint64(x)}, nil
+	case uint8:
+		return value{k: kUint8, n: uint64(x)}, nil
+	case uint16:
+		return value{k: kUint16, n: uint64(x)}, nil
+	case uint32:
+		return value{k: kUint32, n: uint64(x)}, nil
+	case uint64:
+		return value{k: kUint64, n: x}, nil
+	case float32:
+		return value{k: kFloat32, n: uint64(math.Float32bits(x))}, nil
+	case float64:
+		return value{k: kFloat64, n: math.Float64bits(x)}, nil
+	case time.Time:
+		if _, err := x.MarshalBinary(); err != nil {
+			return value{}, fmt.Errorf("session: %w", err)
+		}
+		return value{k: kTime, x: x}, nil
+	case time.Duration:
+		return value{k: kDuration, n: uint64(x)}, nil
+	case []string:
+		return value{k: kStrings, x: slices.Clone(x)}, nil
 	}
 	t := reflect.TypeOf(v)
 	jsonTypes.RLock()
 	name, ok := jsonTypes.byType[t]
 	jsonTypes.RUnlock()
 	if !ok {
-		return b, fmt.Errorf("%w: %v (register it with RegisterJSON)", ErrUnsupportedType, t)
+		return value{}, fmt.Errorf("%w: %v (register it with RegisterJSON)", ErrUnsupportedType, t)
 	}
 	js, err := json.Marshal(v)
 	if err != nil {
-		return b, fmt.Errorf("session: encoding %v as JSON: %w", t, err)
+		return value{}, fmt.Errorf("session: encoding %v as JSON: %w", t, err)
 	}
-	b = append(b, byte(kJSON))
-	b = appendString(b, name)
-	return appendString(b, string(js)), nil
+	return value{k: kJSON, s: name, x: v, raw: js}, nil
 }
 
-var errNotBuiltin = errors.New("not built in")
+// any returns the value as the application stored it.
+func (v value) any() any {
+	switch v.k {
+	case kString:
+		return v.s
+	case kBytes:
+		return slices.Clone(v.x.([]byte))
+	case kBool:
+		return v.n != 0
+	case kInt:
+		return int(v.n)
+	case kInt8:
+		return int8(v.n)
+	case kInt16:
+		return int16(v.n)
+	case kInt32:
+		return int32(v.n)
+	case kInt64:
+		return int64(v.n)
+	case kUint:
+		return uint(v.n)
+	case kUint8:
+		return uint8(v.n)
+	case kUint16:
+		return uint16(v.n)
+	case kUint32:
+		return uint32(v.n)
+	case kUint64:
+		return v.n
+	case kFloat32:
+		return math.Float32frombits(uint32(v.n))
+	case kFloat64:
+		return math.Float64frombits(v.n)
+	case kDuration:
+		return time.Duration(v.n)
+	case kStrings:
+		return slices.Clone(v.x.([]string))
+	case kTime, kJSON:
+		return v.x
+	}
+	return nil
+}
 
-func encodeBuiltin(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case string:
-		return appendString(append(b, byte(kString)), x), nil
-	case []byte:
-		return appendString(append(b, byte(kBytes)), string(x)), nil
-	case bool:
-		if x {
-			return append(b, byte(kBool), 1), nil
-		}
-		return append(b, byte(kBool), 0), nil
-	case int:
-		return binary.AppendVarint(append(b, byte(kInt)), int64(x)), nil
-	case int8:
-		return binary.AppendVarint(append(b, byte(kInt8)), int64(x)), nil
-	case int16:
-		return binary.AppendVarint(append(b, byte(kInt16)), int64(x)), nil
-	case int32:
-		return binary.AppendVarint(append(b, byte(kInt32)), int64(x)), nil
-	case int64:
-		return binary.AppendVarint(append(b, byte(kInt64)), x), nil
-	case uint:
-		return binary.AppendUvarint(append(b, byte(kUint)), uint64(x)), nil
-	case uint8:
-		return binary.AppendUvarint(append(b, byte(kUint8)), uint64(x)), nil
-	case uint16:
-		return binary.AppendUvarint(append(b, byte(kUint16)), uint64(x)), nil
-	case uint32:
-		return binary.AppendUvarint(append(b, byte(kUint32)), uint64(x)), nil
-	case uint64:
-		return binary.AppendUvarint(append(b, byte(kUint64)), x), nil
-	case float32:
-		return binary.LittleEndian.AppendUint64(append(b, byte(kFloat32)), math.Float64bits(float64(x))), nil
-	case float64:
-		return binary.LittleEndian.AppendUint64(append(b, byte(kFloat64)), math.Float64bits(x)), nil
-	case time.Time:
-		tb, err := x.MarshalBinary()
-		if err != nil {
-			return b, err
-		}
-		return appendString(append(b, byte(kTime)), string(tb)), nil
-	case time.Duration:
-		return binary.AppendVarint(append(b, byte(kDuration)), int64(x)), nil
-	case []string:
-		b = append(b, byte(kStrings))
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		for _, s := range x {
+type entry struct {
+	key string
+	val value
+}
+
+// values is a session's values, sorted by key: one allocation to decode,
+// binary search to read, and already in the order they are encoded in.
+type values []entry
+
+func (vs values) find(key string) (int, bool) {
+	return slices.BinarySearchFunc(vs, key, func(e entry, k string) int { return strings.Compare(e.key, k) })
+}
+
+func (vs values) get(key string) (value, bool) {
+	if i, ok := vs.find(key); ok {
+		return vs[i].val, true
+	}
+	return value{}, false
+}
+
+func (vs *values) set(key string, v value) {
+	i, ok := vs.find(key)
+	if ok {
+		(*vs)[i].val = v
+		return
+	}
+	*vs = slices.Insert(*vs, i, entry{key, v})
+}
+
+func (vs *values) del(key string) {
+	if i, ok := vs.find(key); ok {
+		*vs = slices.Delete(*vs, i, i+1)
+	}
+}
+
+// encodeValues encodes vs; keys are in sorted order, so equal sets give equal
+// bytes.
+func encodeValues(vs values) []byte {
+	if len(vs) == 0 {
+		return nil
+	}
+	n := 2 + binary.MaxVarintLen64
+	for _, e := range vs {
+		n += len(e.key) + len(e.val.s) + len(e.val.raw) + 2*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	b = append(b, valuesFormat)
+	b = binary.AppendUvarint(b, uint64(len(vs)))
+	for _, e := range vs {
+		b = appendString(b, e.key)
+		b = appendValue(b, e.val)
+	}
+	return b
+}
+
+func appendValue(b []byte, v value) []byte {
+	b = append(b, byte(v.k))
+	switch v.k {
+	case kString:
+		return appendString(b, v.s)
+	case kBytes:
+		return appendString(b, string(v.x.([]byte)))
+	case kBool:
+		return append(b, byte(v.n))
+	case kInt, kInt8, kInt16, kInt32, kInt64, kDuration:
+		return binary.AppendVarint(b, int64(v.n))
+	case kUint, kUint8, kUint16, kUint32, kUint64:
+		return binary.AppendUvarint(b, v.n)
+	case kFloat32:
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(math.Float32frombits(uint32(v.n)))))
+	case kFloat64:
+		return binary.LittleEndian.AppendUint64(b, v.n)
+	case kTime:
+		tb, _ := v.x.(time.Time).MarshalBinary() // checked by valueOf and decode
+		return appendString(b, string(tb))
+	case kStrings:
+		list := v.x.([]string)
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, s := range list {
 			b = appendString(b, s)
 		}
-		return b, nil
+		return b
+	case kJSON:
+		b = appendString(b, v.s)
+		return appendString(b, string(v.raw))
 	}
-	return b, errNotBuiltin
+	return b
 }
 
 // decodeValues decodes what encodeValues produced. It never panics; any
-// malformed input gives an error wrapping ErrCorrupt.
-func decodeValues(data []byte) (map[string]any, error) {
+// malformed input, including keys out of order or repeated, gives an error
+// wrapping ErrCorrupt.
+func decodeValues(data []byte) (values, error) {
 	if len(data) == 0 {
-		return map[string]any{}, nil
+		return nil, nil
 	}
 	if data[0] != valuesFormat {
 		return nil, fmt.Errorf("%w: unknown values format", ErrCorrupt)
 	}
 	d := decoder{b: data[1:]}
 	n := d.uvarint()
-	// Every entry takes at least 3 bytes, which bounds the map size by the
+	// Every entry takes at least 3 bytes, which bounds the allocation by the
 	// input size whatever the count claims.
 	if d.err == nil && n > uint64(len(d.b)/3) {
 		d.fail("value count past end")
@@ -215,18 +314,18 @@ func decodeValues(data []byte) (map[string]any, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	vals := make(map[string]any, n)
+	vs := make(values, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		k := d.string()
 		v := d.value()
 		if d.err != nil {
 			break
 		}
-		if _, dup := vals[k]; dup {
-			d.fail("duplicate key")
+		if i > 0 && vs[i-1].key >= k {
+			d.fail("keys out of order")
 			break
 		}
-		vals[k] = v
+		vs = append(vs, entry{k, v})
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
@@ -234,119 +333,110 @@ func decodeValues(data []byte) (map[string]any, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	return vals, nil
+	return vs, nil
 }
 
-func (d *decoder) value() any {
-	switch kind(d.byte()) {
+func (d *decoder) value() value {
+	k := kind(d.byte())
+	v := value{k: k}
+	switch k {
 	case kString:
-		return d.string()
+		v.s = d.string()
 	case kBytes:
-		return slices.Clone(d.bytes())
+		v.x = slices.Clone(d.bytes())
 	case kBool:
-		switch d.byte() {
-		case 0:
-			return false
-		case 1:
-			return true
+		v.n = uint64(d.byte())
+		if v.n > 1 {
+			d.fail("bad bool")
 		}
-		d.fail("bad bool")
-	case kInt:
-		v := d.varint()
-		if int64(int(v)) != v {
-			d.fail("int overflow")
+	case kInt, kInt8, kInt16, kInt32, kInt64, kDuration:
+		x := d.varint()
+		lo, hi := intRange(k)
+		if x < lo || x > hi {
+			d.fail("integer out of range")
 		}
-		return int(v)
-	case kInt8:
-		v := d.varint()
-		if v < math.MinInt8 || v > math.MaxInt8 {
-			d.fail("int8 overflow")
+		v.n = uint64(x)
+	case kUint, kUint8, kUint16, kUint32, kUint64:
+		v.n = d.uvarint()
+		if v.n > uintMax(k) {
+			d.fail("integer out of range")
 		}
-		return int8(v)
-	case kInt16:
-		v := d.varint()
-		if v < math.MinInt16 || v > math.MaxInt16 {
-			d.fail("int16 overflow")
-		}
-		return int16(v)
-	case kInt32:
-		v := d.varint()
-		if v < math.MinInt32 || v > math.MaxInt32 {
-			d.fail("int32 overflow")
-		}
-		return int32(v)
-	case kInt64:
-		return d.varint()
-	case kUint:
-		v := d.uvarint()
-		if uint64(uint(v)) != v {
-			d.fail("uint overflow")
-		}
-		return uint(v)
-	case kUint8:
-		v := d.uvarint()
-		if v > math.MaxUint8 {
-			d.fail("uint8 overflow")
-		}
-		return uint8(v)
-	case kUint16:
-		v := d.uvarint()
-		if v > math.MaxUint16 {
-			d.fail("uint16 overflow")
-		}
-		return uint16(v)
-	case kUint32:
-		v := d.uvarint()
-		if v > math.MaxUint32 {
-			d.fail("uint32 overflow")
-		}
-		return uint32(v)
-	case kUint64:
-		return d.uvarint()
 	case kFloat32:
-		return float32(d.float64())
+		f := d.float64()
+		if float64(float32(f)) != f && f == f {
+			d.fail("float32 out of range")
+		}
+		v.n = uint64(math.Float32bits(float32(f)))
 	case kFloat64:
-		return d.float64()
+		v.n = d.fixed64()
 	case kTime:
 		var t time.Time
 		if err := t.UnmarshalBinary(d.bytes()); err != nil {
 			d.fail("bad time")
+		} else if _, err := t.MarshalBinary(); err != nil {
+			d.fail("bad time")
 		}
-		return t
-	case kDuration:
-		return time.Duration(d.varint())
+		v.x = t
 	case kStrings:
 		n := d.uvarint()
 		if n > uint64(len(d.b)) {
 			d.fail("list length past end")
-			return nil
+			return v
 		}
-		s := make([]string, 0, n)
+		list := make([]string, 0, n)
 		for i := uint64(0); i < n && d.err == nil; i++ {
-			s = append(s, d.string())
+			list = append(list, d.string())
 		}
-		return s
+		v.x = list
 	case kJSON:
-		name := d.string()
+		v.s = d.string()
 		js := d.bytes()
 		if d.err != nil {
-			return nil
+			return v
 		}
 		jsonTypes.RLock()
-		t, ok := jsonTypes.byName[name]
+		t, ok := jsonTypes.byName[v.s]
 		jsonTypes.RUnlock()
 		if !ok {
-			d.fail(fmt.Sprintf("type %q is not registered", name))
-			return nil
+			d.fail(fmt.Sprintf("type %q is not registered", v.s))
+			return v
 		}
 		p := reflect.New(t)
 		if err := json.Unmarshal(js, p.Interface()); err != nil {
-			d.fail(fmt.Sprintf("decoding %q: %v", name, err))
-			return nil
+			d.fail(fmt.Sprintf("decoding %q: %v", v.s, err))
+			return v
 		}
-		return p.Elem().Interface()
+		v.x, v.raw = p.Elem().Interface(), slices.Clone(js)
 	default:
 		d.fail("unknown value kind")
 	}
-	return nil
+	return v
+}
+
+func intRange(k kind) (int64, int64) {
+	switch k {
+	case kInt8:
+		return math.MinInt8, math.MaxInt8
+	case kInt16:
+		return math.MinInt16, math.MaxInt16
+	case kInt32:
+		return math.MinInt32, math.MaxInt32
+	case kInt:
+		return math.MinInt, math.MaxInt
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+func uintMax(k kind) uint64 {
+	switch k {
+	case kUint8:
+		return math.MaxUint8
+	case kUint16:
+		return math.MaxUint16
+	case kUint32:
+		return math.MaxUint32
+	case kUint:
+		return math.MaxUint
+	}
+	return math.MaxUint64
 }

@@ -1,0 +1,61 @@
+package session_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sessionguard/sessionguard/session"
+)
+
+// BenchmarkRead measures a signed-in request that reads one value, the
+// hot path of most applications; bench/ compares it with other libraries.
+func BenchmarkRead(b *testing.B) {
+	e := newEnv(b, newMem(b), session.Config{})
+	tok := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		s.Login("alice")
+		s.Put("name", "Alice")
+	}, e.req("POST", "/")))
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.From(r).GetString("name")
+	}))
+	req := e.req("GET", "/", tok)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.Header())
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkWrite measures a signed-in request that updates one value.
+func BenchmarkWrite(b *testing.B) {
+	e := newEnv(b, newMem(b), session.Config{})
+	tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		s.Put("n", s.GetInt("n")+1)
+	}))
+	req := e.req("GET", "/", tok)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.Header())
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkNoCookie measures a request without a session cookie that does
+// not touch the session.
+func BenchmarkNoCookie(b *testing.B) {
+	e := newEnv(b, newMem(b), session.Config{})
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req := e.req("GET", "/")
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.Header())
+		h.ServeHTTP(w, req)
+	}
+}
