@@ -1,0 +1,284 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	maxRedirects = 10
+	maxBody      = 4 << 20
+	userAgent    = "sessionguard-audit/1 (+https://github.com/sessionguard/sessionguard)"
+)
+
+// env is what every actor of one audit shares: the target, the HTTP
+// client, the request budget and the values to mask in evidence.
+type env struct {
+	base        *url.URL
+	client      *http.Client
+	timeout     time.Duration
+	maxRequests int64
+	requests    atomic.Int64
+
+	mu      sync.Mutex
+	secrets map[string]bool // token values to mask in evidence
+}
+
+// errBudget is returned once an audit has sent its maximum number of
+// requests: a guard against redirect loops and runaway sampling.
+var errBudget = errors.New("request budget exhausted")
+
+// secret registers a token value to be masked wherever it appears in
+// evidence.
+func (e *env) secret(v string) {
+	if len(v) < 6 {
+		return
+	}
+	e.mu.Lock()
+	e.secrets[v] = true
+	e.mu.Unlock()
+}
+
+// redact masks every registered token value in s, longest first so that
+// a value containing another is masked whole.
+func (e *env) redact(s string) string {
+	e.mu.Lock()
+	vals := make([]string, 0, len(e.secrets))
+	for v := range e.secrets {
+		if strings.Contains(s, v) {
+			vals = append(vals, v)
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(vals, func(i, j int) bool {
+		if len(vals[i]) != len(vals[j]) {
+			return len(vals[i]) > len(vals[j])
+		}
+		return vals[i] < vals[j]
+	})
+	for _, v := range vals {
+		s = strings.ReplaceAll(s, v, mask(v))
+	}
+	return s
+}
+
+// mask shows enough of a token to tell two apart, never enough to use it.
+func mask(v string) string {
+	r := []rune(v)
+	if len(r) < 12 {
+		return string(r[:2]) + "…"
+	}
+	return string(r[:4]) + "…" + string(r[len(r)-2:])
+}
+
+// resolve turns a PATH flag (or an absolute URL on the same host) into a
+// URL under the base: "/login" under "http://h/app" is "http://h/app/login".
+func (e *env) resolve(p string) (*url.URL, error) {
+	if u, err := url.Parse(p); err == nil && u.IsAbs() {
+		if canonicalHost(u.Host) != canonicalHost(e.base.Host) {
+			return nil, fmt.Errorf("%s is not on the target host %s", p, e.base.Host)
+		}
+		return u, nil
+	}
+	rel, err := url.Parse(p)
+	if err != nil {
+		return nil, fmt.Errorf("bad path %q: %v", p, err)
+	}
+	u := *e.base
+	u.Path = strings.TrimSuffix(e.base.Path, "/") + "/" + strings.TrimPrefix(rel.Path, "/")
+	u.RawPath = ""
+	u.RawQuery = rel.RawQuery
+	u.Fragment = ""
+	return &u, nil
+}
+
+// rel is how evidence names a URL: its path and query on the target.
+func rel(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	s := u.EscapedPath()
+	if s == "" {
+		s = "/"
+	}
+	if u.RawQuery != "" {
+		s += "?" + u.RawQuery
+	}
+	return s
+}
+
+// hop is one request and its response.
+type hop struct {
+	method     string
+	url        *url.URL
+	status     int
+	location   string
+	setCookies []*http.Cookie
+}
+
+// page is where a navigation ended, with every hop on the way.
+type page struct {
+	url    *url.URL
+	status int
+	header http.Header
+	body   []byte
+	hops   []hop
+}
+
+// describe is the evidence line for a navigation:
+// "POST /login → 303 → GET /dashboard → 200".
+func (p *page) describe() string {
+	var b strings.Builder
+	for i, h := range p.hops {
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		fmt.Fprintf(&b, "%s %s → %d", h.method, rel(h.url), h.status)
+	}
+	return b.String()
+}
+
+// setCookie returns the last Set-Cookie for name during this navigation.
+func (p *page) setCookie(name string) (*http.Cookie, *hop) {
+	var found *http.Cookie
+	var at *hop
+	for i := range p.hops {
+		for _, c := range p.hops[i].setCookies {
+			if c.Name == name {
+				found, at = c, &p.hops[i]
+			}
+		}
+	}
+	return found, at
+}
+
+// issued is a Set-Cookie a browser received, with the request that got it.
+type issued struct {
+	cookie *http.Cookie
+	method string
+	url    *url.URL
+}
+
+// browser is one actor (victim, attacker, a throwaway client): a cookie
+// jar and the navigations made with it. A browser is not safe for
+// concurrent use.
+type browser struct {
+	name  string
+	env   *env
+	jar   *jar
+	last  map[string]issued // last Set-Cookie seen, by cookie name
+	quiet bool              // do not register values as secrets (sampling)
+}
+
+func (e *env) newBrowser(name string) *browser {
+	return &browser{name: name, env: e, jar: newJar(), last: map[string]issued{}}
+}
+
+// clone is a new actor holding a copy of b's cookies.
+func (b *browser) clone(name string) *browser {
+	c := b.env.newBrowser(name)
+	c.jar.restore(b.jar.snapshot())
+	return c
+}
+
+func (b *browser) get(ctx context.Context, u *url.URL) (*page, error) {
+	return b.do(ctx, http.MethodGet, u, nil, "")
+}
+
+// do navigates like a browser: it sends the jar's cookies, stores the
+// cookies it gets, and follows redirects on the target host (301, 302 and
+// 303 turn into GET, 307 and 308 repeat the request).
+func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (*page, error) {
+	p := &page{}
+	for range maxRedirects + 1 {
+		h, resp, data, err := b.roundTrip(ctx, method, u, body, contentType)
+		if err != nil {
+			return p, err
+		}
+		p.hops = append(p.hops, h)
+		p.url, p.status, p.header, p.body = u, resp.StatusCode, resp.Header, data
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" || resp.StatusCode == http.StatusNotModified {
+			return p, nil
+		}
+		next, err := u.Parse(loc)
+		if err != nil {
+			return p, fmt.Errorf("%s %s: bad redirect %q: %v", method, rel(u), loc, err)
+		}
+		if canonicalHost(next.Host) != canonicalHost(b.env.base.Host) {
+			return p, fmt.Errorf("%s %s redirected off the target to %s; audit that site instead", method, rel(u), next.Redacted())
+		}
+		next.Fragment = ""
+		switch resp.StatusCode {
+		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		default:
+			if method != http.MethodHead {
+				method = http.MethodGet
+			}
+			body, contentType = nil, ""
+		}
+		u = next
+	}
+	return p, fmt.Errorf("%s: more than %d redirects", rel(u), maxRedirects)
+}
+
+func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (hop, *http.Response, []byte, error) {
+	h := hop{method: method, url: u}
+	if b.env.requests.Add(1) > b.env.maxRequests {
+		return h, nil, nil, errBudget
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.env.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return h, nil, nil, err
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if method != http.MethodGet && method != http.MethodHead {
+		// Browsers send Origin on unsafe requests; CSRF guards such as
+		// http.CrossOriginProtection accept a same-origin one.
+		req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for _, c := range b.jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	resp, err := b.env.client.Do(req)
+	if err != nil {
+		return h, nil, nil, fmt.Errorf("%s %s: %w", method, rel(u), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return h, nil, nil, fmt.Errorf("%s %s: reading the response: %w", method, rel(u), err)
+	}
+	h.status = resp.StatusCode
+	h.location = resp.Header.Get("Location")
+	h.setCookies = resp.Cookies()
+	b.jar.SetCookies(u, h.setCookies)
+	for _, c := range h.setCookies {
+		b.last[c.Name] = issued{cookie: c, method: method, url: u}
+		if !b.quiet {
+			b.env.secret(c.Value)
+		}
+	}
+	return h, resp, data, nil
+}

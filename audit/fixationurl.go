@@ -1,0 +1,128 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// urlCarrier is one way a session ID can ride in a link.
+type urlCarrier struct {
+	name      string
+	pathParam bool // ;name=ID appended to the path instead of ?name=ID
+}
+
+func (c urlCarrier) String() string {
+	if c.pathParam {
+		return ";" + c.name + "="
+	}
+	return "?" + c.name + "="
+}
+
+// apply returns u carrying id.
+func (c urlCarrier) apply(u *url.URL, id string) *url.URL {
+	v := *u
+	if c.pathParam {
+		v.Path = stripPathParams(v.Path) + ";" + c.name + "=" + id
+		v.RawPath = ""
+		return &v
+	}
+	q := v.Query()
+	q.Set(c.name, id)
+	v.RawQuery = q.Encode()
+	return &v
+}
+
+// urlCarriers lists the carriers tried: the session cookie's own name and
+// the names frameworks have used for URL sessions.
+func (a *auditor) urlCarriers() []urlCarrier {
+	var out []urlCarrier
+	seen := map[string]bool{}
+	for _, n := range []string{a.cookie, "session", "sid", "PHPSESSID", "JSESSIONID"} {
+		if !seen[strings.ToLower(n)] {
+			seen[strings.ToLower(n)] = true
+			out = append(out, urlCarrier{name: n})
+		}
+	}
+	return append(out, urlCarrier{name: "jsessionid", pathParam: true})
+}
+
+// checkFixationURL is the link attack: the victim opens the login page
+// from a link carrying an ID the attacker knows, signs in through the page
+// as served (its form action and links may carry the ID on), and the
+// attacker then uses that ID, in the URL and as the session cookie.
+func (a *auditor) checkFixationURL(ctx context.Context) Check {
+	c := newCheck(IDFixationURL)
+	id, how := a.preLoginTok, "a valid ID the attacker got by visiting the site"
+	if id == "" {
+		id, how = a.invent(a.token), "an invented ID (a fresh visitor gets no session cookie before sign-in)"
+	}
+	c.add("attacker's ID: %s, %s", id, how)
+	victimSignedIn := false
+	for _, carrier := range a.urlCarriers() {
+		link := carrier.apply(a.loginURL, id)
+		victim := a.env.newBrowser("victim")
+		res, err := a.signIn(ctx, victim, link)
+		if errors.Is(err, ErrNoLoginForm) {
+			// The server refuses the link (a 404 for ;jsessionid=, say):
+			// that way in is closed.
+			c.add("%s: the login page through %s gives no login form (%v)", carrier, rel(link), err)
+			continue
+		}
+		if err != nil {
+			c.errorf("%s: victim sign-in through %s: %v", carrier, rel(link), err)
+			return c
+		}
+		ok, check, err := a.signedIn(ctx, victim)
+		if err != nil {
+			c.errorf("%s: %v", carrier, err)
+			return c
+		}
+		// A session carried only in URLs shows on the landing page, not
+		// on a bare check page.
+		landed := a.showsSignedIn(res.submit)
+		victimSignedIn = victimSignedIn || ok || landed
+		note := a.signedInNote(ok, check)
+		if !ok && landed {
+			note = "signed in (landing page " + rel(res.submit.url) + ")"
+		}
+		line := carrier.String() + ": victim " + res.loginPage.describe() + ", " + res.submit.describe() + "; " + note
+
+		attackerURL := a.checkURL
+		if u := carrier.apply(a.checkURL, id); u != nil {
+			attackerURL = u
+		}
+		atk := a.env.newBrowser("attacker")
+		hijackURL, p, err := a.signedInAt(ctx, atk, attackerURL)
+		if err != nil {
+			c.errorf("%s: %v", carrier, err)
+			return c
+		}
+		hijacked := hijackURL
+		line += "; attacker " + a.signedInNote(hijackURL, p)
+		if !hijacked {
+			atk := a.env.newBrowser("attacker")
+			atk.jar.plant(a.checkURL, a.cookie, id, a.cookiePath)
+			ok, p, err := a.signedIn(ctx, atk)
+			if err != nil {
+				c.errorf("%s: %v", carrier, err)
+				return c
+			}
+			hijacked = ok
+			line += "; attacker with " + a.cookie + "=" + id + ": " + a.signedInNote(ok, p)
+		}
+		c.add("%s", line)
+		if hijacked {
+			c.fail(Critical)
+			c.add("the ID in the login link became the victim's signed-in session: the attacker is signed in as the victim")
+			return c
+		}
+	}
+	if !victimSignedIn {
+		c.errorf("the victim could not sign in through any of the links, so the link attack could not be tested")
+		return c
+	}
+	c.result(Pass)
+	return c
+}

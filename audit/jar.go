@@ -1,0 +1,245 @@
+package audit
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// jar is one actor's cookie jar: what one browser profile holds. It
+// follows RFC 6265 for domain, path and expiry, with one deliberate
+// difference from net/http/cookiejar: like browsers do for localhost
+// ("potentially trustworthy" origins), it sends Secure cookies to loopback
+// hosts over plain http://, so that an application setting __Host-
+// cookies can be audited on http://127.0.0.1. Whether the cookie was
+// Secure is reported by the cookie-secure check, not hidden.
+//
+// It keeps every cookie it is given, even ones a browser would refuse
+// (a __Host- cookie with a Domain): the audit reports such cookies
+// instead of failing to sign in.
+//
+// A jar is safe for concurrent use. Its zero value is not usable; use
+// newJar.
+type jar struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	seq     uint64
+	cookies map[cookieKey]storedCookie
+}
+
+type cookieKey struct{ domain, path, name string }
+
+type storedCookie struct {
+	value    string
+	hostOnly bool
+	secure   bool
+	expires  time.Time // zero: session cookie
+	seq      uint64    // creation order, for RFC 6265 §5.4 ordering
+}
+
+// jarSnapshot is a copy of a jar's contents; restoring it gives back
+// exactly the cookies the actor held.
+type jarSnapshot map[cookieKey]storedCookie
+
+func newJar() *jar {
+	return &jar{now: time.Now, cookies: map[cookieKey]storedCookie{}}
+}
+
+// SetCookies implements [http.CookieJar].
+func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	host := canonicalHost(u.Host)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	for _, c := range cookies {
+		domain, hostOnly := host, true
+		if d := strings.TrimPrefix(strings.ToLower(c.Domain), "."); d != "" {
+			if !domainMatch(host, d) {
+				continue // RFC 6265 §5.3 step 6: a foreign domain is ignored.
+			}
+			domain, hostOnly = d, d == host
+		}
+		path := c.Path
+		if path == "" || path[0] != '/' {
+			path = defaultPath(u.Path)
+		}
+		k := cookieKey{domain, path, c.Name}
+		var expires time.Time
+		switch {
+		case c.MaxAge < 0:
+			delete(j.cookies, k)
+			continue
+		case c.MaxAge > 0:
+			expires = now.Add(time.Duration(c.MaxAge) * time.Second)
+		case !c.Expires.IsZero():
+			if !c.Expires.After(now) {
+				delete(j.cookies, k)
+				continue
+			}
+			expires = c.Expires
+		}
+		seq := j.seq
+		if old, ok := j.cookies[k]; ok {
+			seq = old.seq // replacing keeps the creation time (§5.3 step 11)
+		} else {
+			j.seq++
+		}
+		j.cookies[k] = storedCookie{value: c.Value, hostOnly: hostOnly, secure: c.Secure, expires: expires, seq: seq}
+	}
+}
+
+// Cookies implements [http.CookieJar]: the cookies a browser would send
+// to u, longest path first.
+func (j *jar) Cookies(u *url.URL) []*http.Cookie {
+	host := canonicalHost(u.Host)
+	secureChannel := u.Scheme == "https" || isLoopback(host)
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	type match struct {
+		k cookieKey
+		c storedCookie
+	}
+	var ms []match
+	for k, c := range j.cookies {
+		if !c.expires.IsZero() && !c.expires.After(now) {
+			delete(j.cookies, k)
+			continue
+		}
+		if c.hostOnly && host != k.domain || !c.hostOnly && !domainMatch(host, k.domain) {
+			continue
+		}
+		if !pathMatch(path, k.path) || c.secure && !secureChannel {
+			continue
+		}
+		ms = append(ms, match{k, c})
+	}
+	sort.Slice(ms, func(a, b int) bool {
+		if len(ms[a].k.path) != len(ms[b].k.path) {
+			return len(ms[a].k.path) > len(ms[b].k.path)
+		}
+		return ms[a].c.seq < ms[b].c.seq
+	})
+	out := make([]*http.Cookie, len(ms))
+	for i, m := range ms {
+		out[i] = &http.Cookie{Name: m.k.name, Value: m.c.value}
+	}
+	return out
+}
+
+// value returns the value of the named cookie that would be sent to u.
+func (j *jar) value(u *url.URL, name string) (string, bool) {
+	for _, c := range j.Cookies(u) {
+		if c.Name == name {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+// plant stores a host-only cookie for u's host, as an attacker tossing a
+// cookie into the victim's browser would.
+func (j *jar) plant(u *url.URL, name, value, path string) {
+	if path == "" {
+		path = "/"
+	}
+	j.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: path}})
+}
+
+// remove deletes every cookie with that name.
+func (j *jar) remove(name string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for k := range j.cookies {
+		if k.name == name {
+			delete(j.cookies, k)
+		}
+	}
+}
+
+func (j *jar) snapshot() jarSnapshot {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := make(jarSnapshot, len(j.cookies))
+	for k, c := range j.cookies {
+		s[k] = c
+	}
+	return s
+}
+
+func (j *jar) restore(s jarSnapshot) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.cookies = make(map[cookieKey]storedCookie, len(s))
+	for k, c := range s {
+		j.cookies[k] = c
+		j.seq = max(j.seq, c.seq+1)
+	}
+}
+
+// names lists the names of the cookies a browser would send to u.
+func (j *jar) names(u *url.URL) []string {
+	var out []string
+	for _, c := range j.Cookies(u) {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func canonicalHost(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+}
+
+// isLoopback reports whether host is one browsers treat as a secure
+// context over plain HTTP: localhost, *.localhost, 127.0.0.0/8 and ::1.
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func domainMatch(host, domain string) bool {
+	if host == domain {
+		return true
+	}
+	if net.ParseIP(host) != nil {
+		return false
+	}
+	return strings.HasSuffix(host, "."+domain)
+}
+
+func pathMatch(reqPath, cookiePath string) bool {
+	if reqPath == cookiePath {
+		return true
+	}
+	if !strings.HasPrefix(reqPath, cookiePath) {
+		return false
+	}
+	return strings.HasSuffix(cookiePath, "/") || reqPath[len(cookiePath)] == '/'
+}
+
+// defaultPath is RFC 6265 §5.1.4.
+func defaultPath(p string) string {
+	if p == "" || p[0] != '/' {
+		return "/"
+	}
+	i := strings.LastIndex(p, "/")
+	if i == 0 {
+		return "/"
+	}
+	return p[:i]
+}

@@ -1,0 +1,169 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// checkLogout is WSTG-SESS-06: sign in, copy the cookies, log out, replay
+// the copy.
+func (a *auditor) checkLogout(ctx context.Context) Check {
+	c := newCheck(IDLogoutInvalidation)
+	victim := a.env.newBrowser("victim")
+	res, err := a.signInChecked(ctx, victim, a.loginURL)
+	if err != nil {
+		c.errorf("signing in: %v", err)
+		return c
+	}
+	if !res.ok {
+		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+		return c
+	}
+	action, err := a.logoutAction(res)
+	if err != nil {
+		c.errorf("%v", err)
+		return c
+	}
+	if action == nil {
+		c.skip("no --logout given and no logout form or link found on " + rel(res.check.url) + " or " + rel(res.submit.url))
+		return c
+	}
+	copied := victim.jar.snapshot()
+	c.add("victim signs in (%s) and a copy of the cookies is taken: %s", res.submit.describe(), cookieList(victim.jar, a.checkURL))
+
+	p, err := a.logout(ctx, victim, action)
+	if err != nil {
+		c.errorf("logging out: %v", err)
+		return c
+	}
+	c.add("victim logs out: %s", p.describe())
+	if p.hops[0].status >= 400 {
+		c.errorf("logging out failed: %s; pass --logout PATH and --logout-method", p.describe())
+		return c
+	}
+	ok, vp, err := a.signedIn(ctx, victim)
+	if err != nil {
+		c.errorf("after logout: %v", err)
+		return c
+	}
+	c.add("victim after logout: %s", a.signedInNote(ok, vp))
+	if ok {
+		c.errorf("the victim is still signed in after logging out (%s); pass --logout PATH and --logout-method", p.describe())
+		return c
+	}
+	replay := a.env.newBrowser("attacker")
+	replay.jar.restore(copied)
+	ok, rp, err := a.signedIn(ctx, replay)
+	if err != nil {
+		c.errorf("replaying the copy: %v", err)
+		return c
+	}
+	c.add("the copy taken before logout is replayed: %s", a.signedInNote(ok, rp))
+	if ok {
+		c.fail(High)
+		c.add("logout cleared the browser's cookies but the session still works on the server")
+		return c
+	}
+	c.result(Pass)
+	return c
+}
+
+// logoutAction finds how to log out: the --logout path (as a form on the
+// signed-in pages if there is one, to carry its CSRF token) or a logout
+// form or link found there.
+func (a *auditor) logoutAction(res *signInResult) (*logoutAction, error) {
+	var want *url.URL
+	if a.t.LogoutPath != "" {
+		u, err := a.env.resolve(a.t.LogoutPath)
+		if err != nil {
+			return nil, err
+		}
+		want = u
+	}
+	for _, p := range []*page{res.check, res.submit} {
+		if p == nil || p.status >= 400 {
+			continue
+		}
+		act, err := findLogout(p.body, p.url, want)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %v", rel(p.url), err)
+		}
+		if act != nil {
+			return act, nil
+		}
+	}
+	if want != nil {
+		return &logoutAction{link: want}, nil
+	}
+	return nil, nil
+}
+
+// logout performs the action with --logout-method when given.
+func (a *auditor) logout(ctx context.Context, b *browser, act *logoutAction) (*page, error) {
+	if act.form != nil {
+		f := *act.form
+		if a.t.LogoutMethod != "" {
+			f.method = a.t.LogoutMethod
+		}
+		method, u, body, ct, err := f.encode(nil)
+		if err != nil {
+			return nil, err
+		}
+		return b.do(ctx, method, u, body, ct)
+	}
+	switch a.t.LogoutMethod {
+	case http.MethodPost:
+		return b.do(ctx, http.MethodPost, act.link, []byte{}, "application/x-www-form-urlencoded")
+	case http.MethodGet:
+		return b.get(ctx, act.link)
+	}
+	p, err := b.get(ctx, act.link)
+	if err == nil && p.hops[0].status == http.StatusMethodNotAllowed {
+		return b.do(ctx, http.MethodPost, act.link, []byte{}, "application/x-www-form-urlencoded")
+	}
+	return p, err
+}
+
+// checkIdle is the opt-in idle-timeout check (WSTG-SESS-07).
+func (a *auditor) checkIdle(ctx context.Context) Check {
+	c := newCheck(IDIdleTimeout)
+	if a.t.IdleWait <= 0 {
+		c.skip("not run: pass --idle-wait DURATION (longer than the application's idle timeout, e.g. 31m) to test it")
+		return c
+	}
+	victim := a.env.newBrowser("victim")
+	res, err := a.signInChecked(ctx, victim, a.loginURL)
+	if err != nil {
+		c.errorf("signing in: %v", err)
+		return c
+	}
+	if !res.ok {
+		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+		return c
+	}
+	c.add("victim signs in: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+	t := time.NewTimer(a.t.IdleWait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		c.errorf("interrupted while waiting: %v", ctx.Err())
+		return c
+	case <-t.C:
+	}
+	ok, p, err := a.signedIn(ctx, victim)
+	if err != nil {
+		c.errorf("after waiting: %v", err)
+		return c
+	}
+	c.add("after %v without a request: %s", a.t.IdleWait, a.signedInNote(ok, p))
+	if ok {
+		c.fail(Medium)
+		c.add("the session outlived %v of inactivity", a.t.IdleWait)
+		return c
+	}
+	c.result(Pass)
+	return c
+}

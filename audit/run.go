@@ -1,0 +1,354 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// auditor is the state of one audit.
+type auditor struct {
+	t    Target
+	env  *env
+	rand io.Reader
+	// progressMu serialises progress lines from the sampling workers.
+	progressMu sync.Mutex
+	loginURL   *url.URL
+	checkURL   *url.URL
+
+	cookie     string // session cookie name
+	cookiePath string
+	token      string  // the session cookie's value after the baseline sign-in
+	issued     *issued // the Set-Cookie that gave the victim that value
+	issuedAt   string  // which request it came in response to
+	checkPage  *page   // the check page as the signed-in victim saw it
+
+	// What a fresh visitor gets before signing in, from the fixation probe.
+	visited     bool
+	preLogin    jarSnapshot
+	preLoginTok string // the session cookie a fresh visitor gets, if any
+}
+
+// Run audits the target and returns the report.
+//
+// When the audit cannot be done (the target is unreachable, signing in
+// fails, the session cookie cannot be found) Run returns an error wrapping
+// one of the Err… values, together with a report whose verdict is
+// [CouldNotAudit] and whose checks are all [Error]: such an audit never
+// reports a pass. Otherwise the error is nil and the report says what was
+// found; checks that could not be performed are [Skip] or [Error] with the
+// reason as their first line of evidence.
+//
+// Run sends every request to the target's host and nowhere else, one at a
+// time except while collecting token samples. It is safe to call
+// concurrently with different targets.
+func Run(ctx context.Context, target Target) (*Report, error) {
+	rep := &Report{Target: target.BaseURL}
+	base, err := target.validate()
+	if err != nil {
+		return couldNotAudit(rep, err)
+	}
+	rep.Target = base.String()
+	transport := target.Transport
+	if transport == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = target.Concurrency
+		transport = tr
+	}
+	a := &auditor{
+		t:    target,
+		rand: target.rand,
+		env: &env{
+			base: base,
+			client: &http.Client{
+				Transport:     transport,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			},
+			timeout:     target.Timeout,
+			maxRequests: int64(1000 + 10*max(target.Samples, 0)),
+			secrets:     map[string]bool{},
+		},
+	}
+	if a.rand == nil {
+		a.rand = rand.Reader
+	}
+	defer func() { rep.Requests = int(min(a.env.requests.Load(), a.env.maxRequests)) }()
+
+	if err := a.prepare(ctx); err != nil {
+		rep.SessionCookie = a.cookie
+		rep.Requests = int(a.env.requests.Load())
+		return couldNotAudit(rep, err)
+	}
+	rep.SessionCookie = a.cookie
+	rep.CheckURL = rel(a.checkURL)
+
+	fix, adopt := a.checkFixation(ctx)
+	checks := map[string]Check{
+		IDFixation:        fix,
+		IDAdoptsUnknownID: adopt,
+		IDFixationURL:     a.checkFixationURL(ctx),
+	}
+	for id, c := range a.cookieChecks() {
+		checks[id] = c
+	}
+	checks[IDCacheControl] = a.checkCacheControl()
+	checks[IDLogoutInvalidation] = a.checkLogout(ctx)
+	checks[IDTokenRandomness] = a.checkRandomness(ctx)
+	checks[IDIdleTimeout] = a.checkIdle(ctx)
+	for _, ci := range catalog {
+		c := checks[ci.id]
+		for i, line := range c.Evidence {
+			c.Evidence[i] = a.env.redact(line)
+		}
+		rep.Checks = append(rep.Checks, c)
+	}
+	rep.Requests = int(a.env.requests.Load())
+	if err := ctx.Err(); err != nil {
+		return couldNotAudit(rep, err)
+	}
+	rep.finish(nil)
+	return rep, nil
+}
+
+// couldNotAudit turns every check into an error with the reason: a check
+// of an audit that could not be done never passes.
+func couldNotAudit(rep *Report, err error) (*Report, error) {
+	rep.Checks = rep.Checks[:0]
+	for _, ci := range catalog {
+		c := newCheck(ci.id)
+		c.errorf("could not audit: %v", err)
+		rep.Checks = append(rep.Checks, c)
+	}
+	rep.finish(err)
+	return rep, err
+}
+
+// prepare does what every check needs: reach the login page, sign in,
+// find the check page and the session cookie. Any failure here means the
+// target cannot be audited.
+func (a *auditor) prepare(ctx context.Context) error {
+	var err error
+	if a.loginURL, err = a.env.resolve(a.t.LoginPath); err != nil {
+		return fmt.Errorf("%w: --login: %v", ErrBadTarget, err)
+	}
+	if a.t.CheckPath != "" {
+		if a.checkURL, err = a.env.resolve(a.t.CheckPath); err != nil {
+			return fmt.Errorf("%w: --check: %v", ErrBadTarget, err)
+		}
+	}
+	if a.t.LogoutPath != "" {
+		if _, err := a.env.resolve(a.t.LogoutPath); err != nil {
+			return fmt.Errorf("%w: --logout: %v", ErrBadTarget, err)
+		}
+	}
+
+	victim := a.env.newBrowser("victim")
+	res, err := a.signIn(ctx, victim, a.loginURL)
+	if err != nil {
+		return err
+	}
+	if a.checkURL == nil {
+		// No --check: the page the sign-in lands on.
+		if a.isLoginPage(res.submit.url) || res.submit.status >= 400 {
+			return fmt.Errorf("%w as %q: %s; wrong --user or --password? (or pass --check with a page only a signed-in user sees)",
+				ErrSignIn, a.t.User, res.submit.describe())
+		}
+		landing := *res.submit.url
+		a.checkURL = &landing
+	}
+	ok, check, err := a.signedIn(ctx, victim)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w as %q: %s, then %s does not show %q; wrong --user or --password, or --check/--expect?",
+			ErrSignIn, a.t.User, res.submit.describe(), check.describe(), a.t.Expect)
+	}
+	a.checkPage = check
+
+	visitor := a.env.newBrowser("visitor")
+	ok, vp, err := a.signedIn(ctx, visitor)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if ok {
+		return fmt.Errorf("%w: %s shows %q to a visitor with no cookies; pass --check with a page only a signed-in user sees, or --expect",
+			ErrPublicCheckPage, vp.describe(), a.t.Expect)
+	}
+	return a.detectCookie(ctx, victim, res)
+}
+
+// signInResult is one pass through the login form.
+type signInResult struct {
+	loginPage *page
+	form      *loginForm
+	submit    *page
+	ok        bool  // the check page showed the expected text afterwards
+	check     *page // the check page after sign-in, when checked
+}
+
+// fetchLoginForm opens the login page at u and finds its form.
+func (a *auditor) fetchLoginForm(ctx context.Context, b *browser, u *url.URL) (*page, *loginForm, error) {
+	p, err := b.get(ctx, u)
+	if err != nil {
+		return p, nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if p.status >= 400 {
+		return p, nil, fmt.Errorf("%w: %s", ErrNoLoginForm, p.describe())
+	}
+	forms, err := parseForms(p.body, p.url)
+	if err != nil {
+		return p, nil, fmt.Errorf("%w: %s: %v", ErrNoLoginForm, p.describe(), err)
+	}
+	lf, err := findLoginForm(forms, a.t.UserField, a.t.PasswordField)
+	if err != nil {
+		return p, nil, fmt.Errorf("%w: %s: %v", ErrNoLoginForm, p.describe(), err)
+	}
+	return p, lf, nil
+}
+
+// signIn opens the login page at u with b's cookies, fills in the form as
+// served (hidden fields, action and all) and submits it. It does not check
+// the result; see signInChecked.
+func (a *auditor) signIn(ctx context.Context, b *browser, u *url.URL) (*signInResult, error) {
+	p, lf, err := a.fetchLoginForm(ctx, b, u)
+	if err != nil {
+		return nil, err
+	}
+	method, target, body, ct, err := lf.encode(map[string]string{lf.userField: a.t.User, lf.passField: a.t.Password})
+	if err != nil {
+		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
+	}
+	sub, err := b.do(ctx, method, target, body, ct)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	return &signInResult{loginPage: p, form: lf, submit: sub}, nil
+}
+
+// signInChecked signs in and then asks the check page whether it worked.
+func (a *auditor) signInChecked(ctx context.Context, b *browser, u *url.URL) (*signInResult, error) {
+	res, err := a.signIn(ctx, b, u)
+	if err != nil {
+		return nil, err
+	}
+	res.ok, res.check, err = a.signedIn(ctx, b)
+	return res, err
+}
+
+// signedIn asks the check page whether b is signed in: the page must be a
+// success, not the login page, and show the expected text.
+func (a *auditor) signedIn(ctx context.Context, b *browser) (bool, *page, error) {
+	return a.signedInAt(ctx, b, a.checkURL)
+}
+
+func (a *auditor) signedInAt(ctx context.Context, b *browser, u *url.URL) (bool, *page, error) {
+	p, err := b.get(ctx, u)
+	if err != nil {
+		return false, p, err
+	}
+	return a.showsSignedIn(p), p, nil
+}
+
+func (a *auditor) showsSignedIn(p *page) bool {
+	if p.status < 200 || p.status > 299 || a.isLoginPage(p.url) {
+		return false
+	}
+	return strings.Contains(visibleText(p.body, p.header.Get("Content-Type")), collapse(a.t.Expect))
+}
+
+func (a *auditor) isLoginPage(u *url.URL) bool {
+	return u != nil && stripPathParams(u.Path) == stripPathParams(a.loginURL.Path)
+}
+
+// stripPathParams drops ;jsessionid=… style parameters from a path.
+func stripPathParams(p string) string {
+	if i := strings.IndexByte(p, ';'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// signedInNote is how evidence says what a check-page visit showed.
+func (a *auditor) signedInNote(ok bool, p *page) string {
+	if p == nil {
+		return "no response"
+	}
+	if ok {
+		return fmt.Sprintf("%s, shows %q: signed in", p.describe(), a.t.Expect)
+	}
+	return p.describe() + ": not signed in"
+}
+
+// detectCookie finds the session cookie: the cookie whose removal signs
+// the victim out (or the one named with --cookie).
+func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signInResult) error {
+	names := victim.jar.names(a.checkURL)
+	if len(names) == 0 {
+		return fmt.Errorf("%w: signing in set no cookie (%s); sessions carried only in URLs cannot be audited", ErrNoSessionCookie, res.submit.describe())
+	}
+	if a.t.Cookie != "" {
+		if !contains(names, a.t.Cookie) {
+			return fmt.Errorf("%w: --cookie %s is not set after sign-in (cookies: %s)", ErrNoSessionCookie, a.t.Cookie, strings.Join(names, ", "))
+		}
+		a.cookie = a.t.Cookie
+	} else {
+		// Cookies set by the sign-in go first: that is where a session
+		// cookie usually changes.
+		var order []string
+		for _, h := range res.submit.hops {
+			for _, c := range h.setCookies {
+				if contains(names, c.Name) && !contains(order, c.Name) {
+					order = append(order, c.Name)
+				}
+			}
+		}
+		for _, n := range names {
+			if !contains(order, n) {
+				order = append(order, n)
+			}
+		}
+		if len(order) > 12 {
+			order = order[:12]
+		}
+		for _, n := range order {
+			probe := victim.clone("probe")
+			probe.jar.remove(n)
+			ok, _, err := a.signedIn(ctx, probe)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrUnreachable, err)
+			}
+			if !ok {
+				a.cookie = n
+				break
+			}
+		}
+		if a.cookie == "" {
+			return fmt.Errorf("%w: removing any one of the cookies (%s) does not sign the user out; pass --cookie NAME", ErrNoSessionCookie, strings.Join(order, ", "))
+		}
+	}
+	a.token, _ = victim.jar.value(a.checkURL, a.cookie)
+	a.cookiePath = "/"
+	if c, ok := victim.last[a.cookie]; ok {
+		a.issued = &c
+		if c.cookie.Path != "" {
+			a.cookiePath = c.cookie.Path
+		}
+		a.issuedAt = "in response to " + c.method + " " + rel(c.url)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

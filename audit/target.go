@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults for the zero values of [Target] fields.
+const (
+	DefaultLoginPath   = "/login"
+	DefaultSamples     = 200
+	DefaultConcurrency = 4
+	DefaultTimeout     = 10 * time.Second
+)
+
+// Target describes the application to audit and how to sign in to it.
+// Only BaseURL, User and Password are required.
+type Target struct {
+	// BaseURL is the application's root, http:// or https://. Paths below
+	// are joined to its path.
+	BaseURL string
+
+	// LoginPath is the page with the login form. Default "/login".
+	LoginPath string
+	// User and Password are the credentials of a test account. The audit
+	// signs in with them many times.
+	User, Password string
+	// UserField and PasswordField name the form fields to fill in. Default:
+	// detected from the form (the only password input; the text or email
+	// input before it, preferring autocomplete="username").
+	UserField, PasswordField string
+
+	// CheckPath is a page only a signed-in user sees. Default: the page the
+	// sign-in lands on.
+	CheckPath string
+	// Expect is text the check page shows only when signed in. Default:
+	// User.
+	Expect string
+
+	// LogoutPath is where logging out happens. Default: a logout form or
+	// link found on the check page; without one the logout-invalidation
+	// check is skipped.
+	LogoutPath string
+	// LogoutMethod forces GET or POST for logging out. Default: the method
+	// of the logout form found on the check page, else GET, retried as
+	// POST on 405 Method Not Allowed.
+	LogoutMethod string
+
+	// Cookie is the session cookie's name. Default: detected as the cookie
+	// whose removal signs the user out.
+	Cookie string
+
+	// Samples is how many fresh session tokens the token-randomness check
+	// collects. Zero means DefaultSamples; a negative value skips the
+	// check.
+	Samples int
+	// Concurrency bounds the requests in flight while collecting samples.
+	// Default DefaultConcurrency. Every other step is sequential.
+	Concurrency int
+	// IdleWait opts in to the idle-timeout check: the audit waits this long
+	// without any request and fails the check if the session still works.
+	// Zero skips the check.
+	IdleWait time.Duration
+
+	// Timeout bounds each request. Default DefaultTimeout.
+	Timeout time.Duration
+	// Transport sends the requests. Default: a clone of
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// Progress, if set, receives progress lines while tokens are collected.
+	Progress io.Writer
+
+	rand io.Reader // for invented IDs; tests make it deterministic
+}
+
+// Errors that make an audit impossible. [Run] wraps one of them, with the
+// details, when it cannot audit; the report's verdict is then
+// [CouldNotAudit] and no check passes.
+var (
+	// ErrBadTarget is returned when the Target is incomplete or invalid.
+	ErrBadTarget = errors.New("bad target")
+	// ErrUnreachable is returned when the login page cannot be fetched.
+	ErrUnreachable = errors.New("target unreachable")
+	// ErrNoLoginForm is returned when the login page has no usable form.
+	ErrNoLoginForm = errors.New("no login form")
+	// ErrSignIn is returned when signing in with the given credentials
+	// does not make the check page show the expected text.
+	ErrSignIn = errors.New("sign-in failed")
+	// ErrPublicCheckPage is returned when the check page shows the expected
+	// text to a visitor who is not signed in, so signed-in detection would
+	// be meaningless.
+	ErrPublicCheckPage = errors.New("check page shows the expected text without a sign-in")
+	// ErrNoSessionCookie is returned when the session cookie cannot be
+	// found (or the one named with Cookie is not set).
+	ErrNoSessionCookie = errors.New("session cookie not detected")
+)
+
+// validate checks the target and fills in defaults.
+func (t *Target) validate() (*url.URL, error) {
+	u, err := url.Parse(t.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: BASE_URL: %v", ErrBadTarget, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("%w: BASE_URL %q is not an http:// or https:// URL", ErrBadTarget, t.BaseURL)
+	}
+	if t.User == "" {
+		return nil, fmt.Errorf("%w: no user name", ErrBadTarget)
+	}
+	if t.Password == "" {
+		return nil, fmt.Errorf("%w: no password", ErrBadTarget)
+	}
+	switch m := strings.ToUpper(t.LogoutMethod); m {
+	case "", http.MethodGet, http.MethodPost:
+		t.LogoutMethod = m
+	default:
+		return nil, fmt.Errorf("%w: logout method %q (want GET or POST)", ErrBadTarget, t.LogoutMethod)
+	}
+	if t.LoginPath == "" {
+		t.LoginPath = DefaultLoginPath
+	}
+	if t.Expect == "" {
+		t.Expect = t.User
+	}
+	if t.Samples == 0 {
+		t.Samples = DefaultSamples
+	}
+	if t.Concurrency <= 0 {
+		t.Concurrency = DefaultConcurrency
+	}
+	if t.Timeout <= 0 {
+		t.Timeout = DefaultTimeout
+	}
+	if t.IdleWait < 0 {
+		return nil, fmt.Errorf("%w: negative idle wait", ErrBadTarget)
+	}
+	u.Fragment = ""
+	u.RawQuery = ""
+	return u, nil
+}
