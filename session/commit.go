@@ -123,6 +123,7 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 	rec := &Record{
 		Key: storeKey(token), Created: now, LastSeen: now,
 		IdleTimeout: s.m.cfg.IdleTimeout, Deadline: now.Add(s.m.cfg.AbsoluteTimeout),
+		IP: s.m.cfg.ClientIP(s.req), UserAgent: truncate(s.req.UserAgent(), maxUserAgent),
 		Data: data,
 	}
 	rec.Expires = expiresAt(rec)
@@ -236,7 +237,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		next := &Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
 		if s.action == actLogin {
 			next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
-			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), 256)
+			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), maxUserAgent)
 			next.IdleTimeout, next.Deadline = s.m.cfg.IdleTimeout, now.Add(s.m.cfg.AbsoluteTimeout)
 			if s.remember {
 				next.IdleTimeout, next.Deadline = s.m.cfg.RememberIdleTimeout, now.Add(s.m.cfg.RememberAbsoluteTimeout)
@@ -315,6 +316,9 @@ func (s *Session) replayOnEmpty() values {
 	}
 	return vals
 }
+
+// maxUserAgent bounds the User-Agent kept in a record.
+const maxUserAgent = 256
 
 func truncate(s string, n int) string {
 	if len(s) > n {

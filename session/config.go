@@ -103,9 +103,35 @@ type Config struct {
 	Logger *slog.Logger
 
 	// ClientIP extracts the client address recorded in a session's metadata
-	// and in events. Default: the host part of Request.RemoteAddr. Set it
-	// when behind a trusted proxy; never trust forwarding headers blindly.
+	// and in events. Default: the host part of Request.RemoteAddr. Behind
+	// reverse proxies use [TrustedProxyClientIP]; never trust forwarding
+	// headers blindly.
 	ClientIP func(r *http.Request) string
+
+	// GuessLimit is how many unknown, expired, dead or malformed tokens one
+	// client may present within GuessWindow before an EventTokenGuessing is
+	// raised: the trace of token guessing or of a fixation ID being tried.
+	// Default 20; a negative value turns the counting off.
+	GuessLimit int
+	// GuessWindow is the period over which bad tokens are counted. Default
+	// 10 minutes.
+	GuessWindow time.Duration
+	// GuessCooldown, when positive, refuses requests that carry a session
+	// cookie from a client past GuessLimit for this long, with
+	// [ErrTooManyBadTokens] (429 from the default ErrorHandler). Default 0:
+	// events only.
+	GuessCooldown time.Duration
+	// GuessClients bounds how many clients are counted at once; the least
+	// recently seen are forgotten first. Default 10000.
+	GuessClients int
+	// GuessKey names the client that bad tokens are counted against.
+	// Default ClientIP.
+	GuessKey func(r *http.Request) string
+
+	// ClientBinding decides what happens when a session is used from a
+	// client whose User-Agent differs from the one that created or signed
+	// in to it. Default BindNone.
+	ClientBinding ClientBinding
 
 	// Now returns the current time. Default time.Now. For tests.
 	Now func() time.Time
@@ -228,8 +254,42 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.GuessLimit == 0 {
+		c.GuessLimit = 20
+	}
+	if c.GuessWindow == 0 {
+		c.GuessWindow = 10 * time.Minute
+	}
+	if c.GuessClients == 0 {
+		c.GuessClients = 10000
+	}
+	if c.GuessKey == nil {
+		c.GuessKey = c.ClientIP
+	}
+	if c.GuessWindow < 0 || c.GuessCooldown < 0 || c.GuessClients < 0 {
+		return c, configError("GuessWindow", "GuessWindow, GuessCooldown and GuessClients must not be negative")
+	}
+	if c.ClientBinding > BindUserAgentStrict {
+		return c, configError("ClientBinding", "unknown value %d", c.ClientBinding)
+	}
 	return c, nil
 }
+
+// ClientBinding is what a Manager does when a session is used from a client
+// other than the one it was issued to, as far as the User-Agent tells.
+type ClientBinding uint8
+
+const (
+	// BindNone ignores the User-Agent.
+	BindNone ClientBinding = iota
+	// BindUserAgentEvent raises EventClientChanged and serves the request.
+	BindUserAgentEvent
+	// BindUserAgentStrict raises EventClientChanged and destroys the
+	// session: the request is served without it. A stolen cookie replayed
+	// from another browser dies at once; so does a session whose browser
+	// updated itself, which signs its user out.
+	BindUserAgentStrict
+)
 
 // validCookieName reports whether name is an RFC 6265 token.
 func validCookieName(name string) bool {
@@ -246,11 +306,18 @@ func validCookieName(name string) bool {
 }
 
 // DefaultErrorHandler is the default [Config.ErrorHandler]: 413 Request
-// Entity Too Large for [ErrTooLarge], 503 Service Unavailable for anything
-// else. The body names no internal detail.
+// Entity Too Large for [ErrTooLarge], 429 Too Many Requests (with
+// Retry-After) for [ErrTooManyBadTokens], 503 Service Unavailable for
+// anything else. The body names no internal detail.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrTooLarge) {
 		http.Error(w, "session data too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	var tm *TooManyBadTokensError
+	if errors.As(err, &tm) {
+		w.Header().Set("Retry-After", fmt.Sprint(int(tm.RetryAfter.Seconds())+1))
+		http.Error(w, "too many invalid session cookies", http.StatusTooManyRequests)
 		return
 	}
 	w.Header().Set("Retry-After", "5")

@@ -104,6 +104,18 @@
 // log/slog. Events name sessions by a short [Fingerprint] of the store key,
 // never by token.
 //
+// # Hostile traffic
+//
+// Each client's unknown, expired, dead and malformed tokens are counted in
+// bounded memory ([Config.GuessLimit], [Config.GuessWindow],
+// [Config.GuessClients]); past the limit an [EventTokenGuessing] is raised,
+// and with [Config.GuessCooldown] the client's requests that carry a session
+// cookie are refused with 429 for a while. Clients are told apart by
+// [Config.GuessKey], by default [Config.ClientIP]; behind reverse proxies,
+// [TrustedProxyClientIP] believes X-Forwarded-For only from the proxies you
+// name. [Config.ClientBinding] reports, or refuses, a session used from
+// another User-Agent than the one it was issued to.
+//
 // # Stores
 //
 // A [Store] is small and conditional: get, create, versioned update, atomic

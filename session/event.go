@@ -26,11 +26,14 @@ const (
 	EventDuplicateCookie // several session cookies in one request (cookie tossing)
 	EventTokenInURL      // the URL carried a session-like parameter; it was ignored
 	EventReauthRequired  // RequireRecentAuth refused a stale or missing sign-in
+	EventTokenGuessing   // a client presented more bad tokens than Config.GuessLimit
+	EventClientChanged   // a session was used from another User-Agent (Config.ClientBinding)
 
 	// Failures.
 	EventStoreError       // the store failed or a record could not be decoded (I9)
 	EventWriteDropped     // a change to a session that died concurrently was dropped (I8)
 	EventWriteAfterCommit // a change made after the response headers was refused (I10)
+	EventTooLarge         // a commit was refused: the values exceed Config.MaxDataSize
 )
 
 var eventNames = [...]string{
@@ -46,9 +49,12 @@ var eventNames = [...]string{
 	EventDuplicateCookie:  "duplicate-cookie",
 	EventTokenInURL:       "token-in-url",
 	EventReauthRequired:   "reauth-required",
+	EventTokenGuessing:    "token-guessing",
+	EventClientChanged:    "client-changed",
 	EventStoreError:       "store-error",
 	EventWriteDropped:     "write-dropped",
 	EventWriteAfterCommit: "write-after-commit",
+	EventTooLarge:         "too-large",
 }
 
 // String returns the kind's stable name, such as "unknown-token".

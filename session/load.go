@@ -31,6 +31,13 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		return s, nil
 	}
 	s.presented = true
+	var guessKey string
+	if m.guard != nil && m.cfg.GuessCooldown > 0 {
+		guessKey = m.cfg.GuessKey(r)
+		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() {
+			return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
+		}
+	}
 	if total > 1 {
 		// Cookie tossing: a sibling subdomain or a plain-HTTP response can add
 		// a second cookie of the same name, and browsers send both.
@@ -39,36 +46,58 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if malformed > 0 {
 		m.emitReq(r, Event{Kind: EventUnknownToken, Count: malformed, Err: errMalformed})
 	}
-	if len(tokens) > maxCandidates {
-		// Too many to look up cheaply; none is honoured.
-		return s, nil
-	}
+	bad := malformed
 	var live *Record
 	var liveToken string
 	nlive := 0
+	if len(tokens) > maxCandidates {
+		// Too many to look up cheaply; none is honoured.
+		bad += len(tokens)
+		tokens = nil
+	}
 	for _, tok := range tokens {
 		key := storeKey(tok)
 		rec, err := m.store.Get(r.Context(), key)
 		switch {
 		case err == nil:
 			if rec.expired(s.loaded) {
+				bad++
 				m.emitReq(r, Event{Kind: EventExpiredToken, Session: Fingerprint(key), UserID: rec.UserID})
 				continue
 			}
 			nlive++
 			live, liveToken = rec, tok
 		case errors.Is(err, ErrNotFound):
+			bad++
 			m.emitReq(r, Event{Kind: EventUnknownToken, Session: Fingerprint(key)})
 		case errors.Is(err, ErrGone):
+			bad++
 			m.emitReq(r, Event{Kind: EventDeadToken, Session: Fingerprint(key)})
 		default:
 			return nil, storeError("load", err)
+		}
+	}
+	if bad > 0 && m.guard != nil {
+		if guessKey == "" {
+			guessKey = m.cfg.GuessKey(r)
+		}
+		if m.guard.miss(guessKey, bad, s.loaded) {
+			m.emitReq(r, Event{Kind: EventTokenGuessing, Count: m.cfg.GuessLimit})
 		}
 	}
 	if nlive != 1 {
 		// Two live sessions in one request: one of them was planted. Which
 		// one is the user's cannot be told, so neither is honoured.
 		return s, nil
+	}
+	if m.cfg.ClientBinding != BindNone && live.UserAgent != "" && live.UserAgent != truncate(r.UserAgent(), maxUserAgent) {
+		m.emitReq(r, Event{Kind: EventClientChanged, Session: Fingerprint(live.Key), UserID: live.UserID})
+		if m.cfg.ClientBinding == BindUserAgentStrict {
+			if err := m.store.Delete(r.Context(), live.Key); err != nil {
+				return nil, storeError("unbind", err)
+			}
+			return s, nil
+		}
 	}
 	vals, err := decodeValues(live.Data)
 	if err != nil {

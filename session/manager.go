@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // A Manager issues, loads and commits sessions for an HTTP application. Build
@@ -14,6 +15,7 @@ import (
 type Manager struct {
 	store Store
 	cfg   Config
+	guard *guessGuard // nil when GuessLimit < 0
 }
 
 // New returns a Manager that keeps sessions in store. It returns an error
@@ -32,7 +34,11 @@ func New(store Store, cfg Config) (*Manager, error) {
 		cfg.Logger.Warn("sessionguard: INSECURE: the session cookie is sent without the Secure attribute; use this for plain-HTTP local development only",
 			"cookie", cfg.CookieName)
 	}
-	return &Manager{store: store, cfg: cfg}, nil
+	m := &Manager{store: store, cfg: cfg}
+	if cfg.GuessLimit > 0 {
+		m.guard = newGuessGuard(cfg.GuessClients, cfg.GuessLimit, cfg.GuessWindow, cfg.GuessCooldown)
+	}
+	return m, nil
 }
 
 // Config returns the manager's configuration with every default filled in.
@@ -70,7 +76,23 @@ var (
 	// ErrStore wraps a failure of the store: unreachable, timed out, or a
 	// record that cannot be decoded (invariant I9).
 	ErrStore = errors.New("session: store failure")
+	// ErrTooManyBadTokens is wrapped by the error given to
+	// Config.ErrorHandler for a client in a guessing cool-down (see
+	// Config.GuessCooldown). The error is a *TooManyBadTokensError.
+	ErrTooManyBadTokens = errors.New("session: too many invalid session tokens from this client")
 )
+
+// TooManyBadTokensError refuses a request from a client in a guessing
+// cool-down.
+type TooManyBadTokensError struct {
+	RetryAfter time.Duration
+}
+
+func (e *TooManyBadTokensError) Error() string {
+	return fmt.Sprintf("%v; retry after %v", ErrTooManyBadTokens, e.RetryAfter.Round(time.Second))
+}
+
+func (e *TooManyBadTokensError) Unwrap() error { return ErrTooManyBadTokens }
 
 // Handler is the session middleware. It reads the session cookie (and only
 // the cookie, invariant I2), loads the record once before calling next, and
@@ -111,7 +133,14 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 
 // fail answers a request whose session could not be loaded or committed.
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
-	m.emit(Event{Kind: EventStoreError, Err: err, ClientIP: m.cfg.ClientIP(r), Method: r.Method, Path: r.URL.Path})
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		m.emitReq(r, Event{Kind: EventTooLarge, Err: err})
+	case errors.Is(err, ErrTooManyBadTokens):
+		// Reported once, when the client crossed the threshold.
+	default:
+		m.emitReq(r, Event{Kind: EventStoreError, Err: err})
+	}
 	h := w.Header()
 	for k := range h {
 		delete(h, k)

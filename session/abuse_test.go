@@ -1,0 +1,204 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/session"
+)
+
+func TestTokenGuessingDetected(t *testing.T) {
+	clk := newClock()
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, GuessLimit: 5, GuessWindow: time.Minute, GuessCooldown: 30 * time.Second})
+	good := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
+	guess := func(ip string, i int) *httptest.ResponseRecorder {
+		r := e.req("GET", "/", inventedToken(byte(i)))
+		r.RemoteAddr = ip + ":1234"
+		return e.do(whoami, r)
+	}
+	for i := range 4 {
+		if rec := guess("198.51.100.7", i); rec.Code != 200 {
+			t.Fatalf("guess %d: %d", i, rec.Code)
+		}
+	}
+	if e.ev.count(session.EventTokenGuessing) != 0 {
+		t.Fatal("event before the threshold")
+	}
+	guess("198.51.100.7", 5)
+	if e.ev.count(session.EventTokenGuessing) != 1 {
+		t.Fatal("no token-guessing event at the threshold")
+	}
+	// In the cool-down every request with a session cookie is refused, even
+	// a valid one from that address; other clients are not affected.
+	rec := guess("198.51.100.7", 6)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("in the cool-down: %d", rec.Code)
+	}
+	r := e.req("GET", "/", good)
+	r.RemoteAddr = "198.51.100.7:1"
+	if rec := e.do(whoami, r); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("valid cookie from a blocked client: %d", rec.Code)
+	}
+	if rec := guess("198.51.100.8", 7); rec.Code != 200 {
+		t.Fatalf("another client: %d", rec.Code)
+	}
+	if e.ev.count(session.EventStoreError) != 0 {
+		t.Fatal("a refusal was reported as a store error")
+	}
+	clk.advance(31 * time.Second)
+	if rec := guess("198.51.100.7", 8); rec.Code != 200 {
+		t.Fatalf("after the cool-down: %d", rec.Code)
+	}
+}
+
+// Thousands of clients cost bounded memory: past GuessClients, the least
+// recently seen are forgotten. The bound is observed through behaviour: a
+// client pushed out of the table starts counting again.
+func TestTokenGuessingMemoryBound(t *testing.T) {
+	e := newEnv(t, newMem(t), session.Config{GuessLimit: 3, GuessClients: 100})
+	guess := func(ip string) {
+		r := e.req("GET", "/", inventedToken(1))
+		r.RemoteAddr = ip + ":1"
+		e.do(whoami, r)
+	}
+	guess("203.0.113.1")
+	guess("203.0.113.1")
+	for i := range 5000 {
+		guess(fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255))
+	}
+	before := e.ev.count(session.EventTokenGuessing)
+	guess("203.0.113.1") // its two earlier misses were forgotten
+	if e.ev.count(session.EventTokenGuessing) != before {
+		t.Fatal("a client forgotten by the bounded table was still counted")
+	}
+	guess("203.0.113.1")
+	guess("203.0.113.1")
+	if e.ev.count(session.EventTokenGuessing) != before+1 {
+		t.Fatal("no event after three fresh misses")
+	}
+}
+
+func TestTrustedProxyClientIP(t *testing.T) {
+	ip := session.TrustedProxyClientIP(netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+	cases := []struct {
+		remote, xff, want string
+	}{
+		{"203.0.113.5:1", "", "203.0.113.5"},
+		{"203.0.113.5:1", "1.2.3.4", "203.0.113.5"}, // untrusted peer: header ignored
+		{"10.0.0.2:1", "198.51.100.9", "198.51.100.9"},
+		{"10.0.0.2:1", "1.1.1.1, 198.51.100.9, 10.0.0.3", "198.51.100.9"}, // rightmost untrusted
+		{"10.0.0.2:1", "garbage", "10.0.0.2"},
+		{"10.0.0.2:1", "10.0.0.9", "10.0.0.2"},
+		{"[::1]:1", "2001:db8::1", "2001:db8::1"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.remote
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := ip(r); got != c.want {
+			t.Errorf("RemoteAddr %s, X-Forwarded-For %q: %s, want %s", c.remote, c.xff, got, c.want)
+		}
+	}
+}
+
+func TestClientBinding(t *testing.T) {
+	for _, mode := range []session.ClientBinding{session.BindUserAgentEvent, session.BindUserAgentStrict} {
+		e := newEnv(t, newMem(t), session.Config{ClientBinding: mode})
+		r := e.req("POST", "/login")
+		r.Header.Set("User-Agent", "Firefox")
+		tok := e.token(e.do(loginHandler("alice"), r))
+		same := e.req("GET", "/", tok)
+		same.Header.Set("User-Agent", "Firefox")
+		if body := e.do(whoami, same).Body.String(); !strings.HasPrefix(body, "user=alice") {
+			t.Fatalf("same client: %q", body)
+		}
+		other := e.req("GET", "/", tok)
+		other.Header.Set("User-Agent", "curl/8")
+		body := e.do(whoami, other).Body.String()
+		if e.ev.count(session.EventClientChanged) != 1 {
+			t.Fatalf("mode %d: no client-changed event", mode)
+		}
+		signedIn := strings.HasPrefix(body, "user=alice")
+		if mode == session.BindUserAgentStrict {
+			if signedIn || e.user(tok) != "" {
+				t.Fatal("strict binding kept the session")
+			}
+		} else if !signedIn {
+			t.Fatal("event-only binding dropped the session")
+		}
+	}
+}
+
+// slowStore fails every Get with the context's error after the deadline.
+type slowStore struct{ session.Store }
+
+func (s slowStore) Get(ctx context.Context, key string) (*session.Record, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Each kind of bad input gets a defined outcome, never a panic, and the
+// committed session survives it.
+func TestBadInputMatrix(t *testing.T) {
+	st := newMem(t)
+	e := newEnv(t, st, session.Config{MaxDataSize: 1024})
+	good := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
+		session.From(r).Login("alice")
+		session.From(r).Put("k", "kept")
+	}, e.req("POST", "/")))
+	name := e.m.Config().CookieName
+	cookie := func(v string) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", v)
+		return r
+	}
+	fifty := make([]string, 50)
+	for i := range fifty {
+		fifty[i] = name + "=" + good
+	}
+	cases := []struct {
+		name string
+		req  *http.Request
+		h    http.HandlerFunc
+		code int
+		body string
+	}{
+		{"oversized Cookie header", cookie(name + "=" + strings.Repeat("A", 64<<10)), whoami, 200, "user= k="},
+		{"50 duplicate cookies", cookie(strings.Join(fifty, "; ")), whoami, 200, "user=alice k=kept"},
+		{"invalid base64", cookie(name + "=" + strings.Repeat("*", 43)), whoami, 200, "user= k="},
+		{"control bytes", cookie(name + "=" + good[:40] + "\x01\x02\x7f"), whoami, 200, "user= k="},
+		{"NUL byte", cookie(name + "=" + good[:42] + "\x00"), whoami, 200, "user= k="},
+		{"token too short", cookie(name + "=" + good[:42]), whoami, 200, "user= k="},
+		{"token too long", cookie(name + "=" + good + good), whoami, 200, "user= k="},
+		{"value over the limit", e.req("GET", "/", good), putHandler("k", strings.Repeat("x", 4096)), 413, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.do(c.h, c.req)
+			if rec.Code != c.code || (c.body != "" && rec.Body.String() != c.body) {
+				t.Fatalf("got %d %q, want %d %q", rec.Code, rec.Body.String(), c.code, c.body)
+			}
+			if got := e.do(whoami, e.req("GET", "/", good)).Body.String(); got != "user=alice k=kept" {
+				t.Fatalf("the committed session changed: %q", got)
+			}
+		})
+	}
+	t.Run("store timeout", func(t *testing.T) {
+		slow := newEnv(t, slowStore{st}, session.Config{})
+		r := slow.req("GET", "/", good)
+		ctx, cancel := context.WithTimeout(r.Context(), 50*time.Millisecond)
+		defer cancel()
+		rec := slow.do(whoami, r.WithContext(ctx))
+		if rec.Code != http.StatusServiceUnavailable || slow.ev.count(session.EventStoreError) != 1 {
+			t.Fatalf("store timeout: %d", rec.Code)
+		}
+	})
+}

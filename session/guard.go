@@ -1,0 +1,128 @@
+package session
+
+import (
+	"container/list"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// guessGuard counts the unknown, expired and dead tokens each client
+// presents, in bounded memory. A client that presents many is guessing
+// tokens or replaying a fixation ID (WSTG-SESS-03); past the threshold it
+// raises an EventTokenGuessing and, when a cool-down is configured, is
+// answered 429 until it ends.
+//
+// It remembers at most max clients, forgetting the least recently seen
+// first, so a flood of clients from many addresses costs a fixed amount of
+// memory (and at worst lets a client that cycles through more than max
+// addresses restart its count).
+type guessGuard struct {
+	mu       sync.Mutex
+	max      int
+	limit    int
+	window   time.Duration
+	cooldown time.Duration
+	order    *list.List // of *guessCount, most recent at the front
+	byKey    map[string]*list.Element
+}
+
+type guessCount struct {
+	key     string
+	start   time.Time // of the current window
+	count   int
+	blocked time.Time // end of the cool-down
+}
+
+func newGuessGuard(max, limit int, window, cooldown time.Duration) *guessGuard {
+	return &guessGuard{max: max, limit: limit, window: window, cooldown: cooldown,
+		order: list.New(), byKey: make(map[string]*list.Element)}
+}
+
+// blockedUntil returns when key's cool-down ends, or the zero time.
+func (g *guessGuard) blockedUntil(key string, now time.Time) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e, ok := g.byKey[key]; ok {
+		if c := e.Value.(*guessCount); now.Before(c.blocked) {
+			return c.blocked
+		}
+	}
+	return time.Time{}
+}
+
+// miss records n bad tokens from key and reports whether key just crossed
+// the threshold.
+func (g *guessGuard) miss(key string, n int, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, ok := g.byKey[key]
+	if !ok {
+		if g.order.Len() >= g.max {
+			oldest := g.order.Back()
+			g.order.Remove(oldest)
+			delete(g.byKey, oldest.Value.(*guessCount).key)
+		}
+		e = g.order.PushFront(&guessCount{key: key, start: now})
+		g.byKey[key] = e
+	} else {
+		g.order.MoveToFront(e)
+	}
+	c := e.Value.(*guessCount)
+	if now.Sub(c.start) > g.window {
+		c.start, c.count = now, 0
+	}
+	before := c.count
+	c.count += n
+	if before < g.limit && c.count >= g.limit {
+		if g.cooldown > 0 {
+			c.blocked = now.Add(g.cooldown)
+		}
+		return true
+	}
+	return false
+}
+
+func (g *guessGuard) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.order.Len()
+}
+
+// TrustedProxyClientIP returns a [Config.ClientIP] function for an
+// application behind reverse proxies. When the connection comes from one of
+// the trusted prefixes, the client is the rightmost address in
+// X-Forwarded-For that is not itself trusted; otherwise, and whenever the
+// header is missing or malformed, it is the connection's address. Only the
+// proxies you name are believed: a client cannot choose its address by
+// sending the header itself.
+func TrustedProxyClientIP(trusted ...netip.Prefix) func(*http.Request) string {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(r *http.Request) string {
+		peer := remoteHost(r)
+		addr, err := netip.ParseAddr(peer)
+		if err != nil || !isTrusted(addr) {
+			return peer
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				return peer
+			}
+			if !isTrusted(hop) {
+				return hop.Unmap().String()
+			}
+		}
+		return peer
+	}
+}
