@@ -301,6 +301,53 @@ func TestServeFlags(t *testing.T) {
 	}
 }
 
+func TestServeMetrics(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Serve(ctx, []string{"--addr", "127.0.0.1:0", "--store", "memory", "--metrics", "127.0.0.1:0", "--account", "a:b"}, &out, &errb)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "serving the reference app") {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s %s", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var appURL, metricsURL string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if i := strings.Index(line, "http://"); i >= 0 {
+			u := strings.TrimSuffix(line[i:], "/")
+			if strings.Contains(line, "metrics on") {
+				metricsURL = u
+			} else {
+				appURL = u
+			}
+		}
+	}
+	b := newBrowser("t")
+	b.plant(session.DefaultCookieName, strings.Repeat("A", 43))
+	get(t, b, appURL+"/dashboard") // and its redirect to /login: two requests with the bad token
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	body.ReadFrom(resp.Body)
+	for _, want := range []string{`sessionguard_events_total{kind="unknown-token"} 2`, `sessionguard_store_seconds_count{op="get",result="not_found"} 2`} {
+		if !strings.Contains(body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
 func TestServeRunsAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer

@@ -13,6 +13,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sessionguard/sessionguard/metrics"
+	"github.com/sessionguard/sessionguard/session"
 )
 
 // Serve implements `sessionguard serve`. It returns the process exit
@@ -26,6 +33,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	vulnerable := fs.Bool("vulnerable", false, "serve the DELIBERATELY VULNERABLE mode (loopback only)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this address at /metrics (for example 127.0.0.1:9090)")
 	var accounts []Account
 	fs.Func("account", "NAME:PASSWORD of a user (repeatable; default: one generated account)", func(s string) error {
 		a, err := ParseAccount(s)
@@ -87,7 +95,16 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	app, err := New(Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger})
+	cfg := Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger}
+	if *metricsAddr != "" {
+		stop, err := serveMetrics(ctx, *metricsAddr, &cfg, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "sessionguard: error: --metrics: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
+	app, err := New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
 		return 2
@@ -150,6 +167,33 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, cert, 
 	}
 	fmt.Fprintln(stderr, "sessionguard: stopped")
 	return 0
+}
+
+// serveMetrics instruments cfg's store and events and serves them at
+// /metrics on addr. stop shuts the metrics server down.
+func serveMetrics(ctx context.Context, addr string, cfg *Config, stdout io.Writer) (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	cfg.Store = m.InstrumentStore(cfg.Store)
+	logger := cfg.Logger
+	cfg.Session.OnEvent = m.Then(func(e session.Event) {
+		level := slog.LevelInfo
+		if e.Kind.Suspicious() {
+			level = slog.LevelWarn
+		}
+		logger.LogAttrs(ctx, level, "session event", slog.Any("event", e))
+	}).Observe
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stdout, "sessionguard: metrics on http://%s/metrics\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }
 
 func randomPassword() string {

@@ -1,0 +1,141 @@
+// Package metrics exposes sessionguard's security events and store latency
+// as Prometheus metrics. It lives apart from package session so that the
+// core library keeps to the standard library.
+//
+//	m := metrics.New(prometheus.DefaultRegisterer)
+//	sessions, err := session.New(m.InstrumentStore(store), session.Config{OnEvent: m.Observe})
+//
+// Metrics (all prefixed sessionguard_):
+//
+//   - events_total{kind}: every session event, by kind ("login",
+//     "unknown-token", "store-error", …), which covers sessions created,
+//     renewed, destroyed, revoked, unknown tokens, merges and failures;
+//   - store_seconds{op,result}: a histogram of store call latency by
+//     operation (get, create, update, rotate, delete, list_user) and result
+//     (ok, not_found, gone, conflict, exists, error).
+//
+// Labels never hold a token, a user ID or an address, so cardinality is
+// bounded by the number of event kinds and store operations.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sessionguard/sessionguard/session"
+)
+
+// Metrics collects the metrics. It is safe for concurrent use.
+type Metrics struct {
+	events *prometheus.CounterVec
+	store  *prometheus.HistogramVec
+	next   func(session.Event)
+}
+
+// New registers the metrics with reg and returns them. It panics if they
+// are already registered there, as prometheus.MustRegister does.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sessionguard", Name: "events_total",
+			Help: "Session lifecycle and security events, by kind.",
+		}, []string{"kind"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "sessionguard", Name: "store_seconds",
+			Help:    "Latency of session store calls, by operation and result.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"op", "result"}),
+	}
+	reg.MustRegister(m.events, m.store)
+	return m
+}
+
+// Then makes Observe pass each event on to next (for instance a logger)
+// after counting it, and returns m.
+func (m *Metrics) Then(next func(session.Event)) *Metrics {
+	m.next = next
+	return m
+}
+
+// Observe counts e. Use it as, or call it from, session.Config.OnEvent.
+func (m *Metrics) Observe(e session.Event) {
+	m.events.WithLabelValues(e.Kind.String()).Inc()
+	if m.next != nil {
+		m.next(e)
+	}
+}
+
+// InstrumentStore returns a store that times every call of st.
+func (m *Metrics) InstrumentStore(st session.Store) session.Store {
+	return &timedStore{st: st, m: m}
+}
+
+type timedStore struct {
+	st session.Store
+	m  *Metrics
+}
+
+func (t *timedStore) observe(op string, start time.Time, err error) {
+	t.m.store.WithLabelValues(op, result(err)).Observe(time.Since(start).Seconds())
+}
+
+func result(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, session.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, session.ErrGone):
+		return "gone"
+	case errors.Is(err, session.ErrConflict):
+		return "conflict"
+	case errors.Is(err, session.ErrExists):
+		return "exists"
+	}
+	return "error"
+}
+
+func (t *timedStore) Get(ctx context.Context, key string) (*session.Record, error) {
+	start := time.Now()
+	rec, err := t.st.Get(ctx, key)
+	t.observe("get", start, err)
+	return rec, err
+}
+
+func (t *timedStore) Create(ctx context.Context, rec *session.Record) error {
+	start := time.Now()
+	err := t.st.Create(ctx, rec)
+	t.observe("create", start, err)
+	return err
+}
+
+func (t *timedStore) Update(ctx context.Context, rec *session.Record) error {
+	start := time.Now()
+	err := t.st.Update(ctx, rec)
+	t.observe("update", start, err)
+	return err
+}
+
+func (t *timedStore) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *session.Record) error {
+	start := time.Now()
+	err := t.st.Rotate(ctx, oldKey, oldVersion, next)
+	t.observe("rotate", start, err)
+	return err
+}
+
+func (t *timedStore) Delete(ctx context.Context, key string) error {
+	start := time.Now()
+	err := t.st.Delete(ctx, key)
+	t.observe("delete", start, err)
+	return err
+}
+
+func (t *timedStore) ListUser(ctx context.Context, userID string) ([]*session.Record, error) {
+	start := time.Now()
+	recs, err := t.st.ListUser(ctx, userID)
+	t.observe("list_user", start, err)
+	return recs, err
+}
