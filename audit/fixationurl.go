@@ -54,13 +54,27 @@ func (a *auditor) urlCarriers() []urlCarrier {
 // attacker then uses that ID, in the URL and as the session cookie.
 func (a *auditor) checkFixationURL(ctx context.Context) Check {
 	c := newCheck(IDFixationURL)
-	id, how := a.preLoginTok, "a valid ID the attacker got by visiting the site"
-	if id == "" {
-		id, how = a.invent(a.token), "an invented ID (a fresh visitor gets no session cookie before sign-in)"
+	if a.preLoginTok != "" {
+		c.add("each link carries a valid ID the attacker got by a fresh visit to the site")
+	} else {
+		c.add("each link carries an invented ID (a fresh visitor gets no session cookie before sign-in)")
 	}
-	c.add("attacker's ID: %s, %s", id, how)
 	victimSignedIn := false
 	for _, carrier := range a.urlCarriers() {
+		// A new ID for every link: one used before may since have been
+		// signed in by another probe.
+		id := ""
+		if a.preLoginTok != "" {
+			atk := a.env.newBrowser("attacker")
+			if _, err := atk.get(ctx, a.loginURL); err != nil {
+				c.errorf("attacker visiting the site: %v", err)
+				return c
+			}
+			id, _ = atk.jar.value(a.checkURL, a.cookie)
+		}
+		if id == "" {
+			id = a.invent(a.token)
+		}
 		link := carrier.apply(a.loginURL, id)
 		victim := a.env.newBrowser("victim")
 		res, err := a.signIn(ctx, victim, link)

@@ -1,0 +1,402 @@
+package audit
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// app configures a test application that behaves like a widely used
+// framework. Every fixture is an httptest server on loopback.
+type app struct {
+	cookie               string // session cookie name; default "sid"
+	userField, passField string // default "username", "password"
+
+	csrf        string // "": none; else the CSRF cookie name (double submit, hidden field of the same name + "_token")
+	anonSession bool   // the login page issues a session to anonymous visitors
+	adopt       bool   // an unknown ID (cookie or URL) becomes a session with that ID
+	renew       bool   // sign-in issues a new ID and deletes the old record
+	// urlParam accepts the ID from the URL: "session" (?session=) or
+	// "jsessionid" (;jsessionid= path parameter), and rewrites the form
+	// action and redirects to carry it on.
+	urlParam   string
+	urlAdopted bool   // the seed's app: an ID taken from the URL is also set as the cookie
+	clientSide bool   // the cookie is the signed session itself; logout only clears it
+	signedID   string // express-session: the cookie is "s:"+id+"."+HMAC, URL-escaped, this prefix
+	emptyAction bool  // the form has no action attribute (posts to its own URL)
+
+	secure, httpOnly bool
+	sameSite         http.SameSite
+	domain           string
+	noStore          bool
+
+	loginRedirect  string // "": the dashboard is rendered by the POST itself
+	logoutMethod   string // GET or POST; "" no logout
+	logoutRedirect bool
+	logoutLink     bool // the dashboard links/forms to the logout (else only --logout finds it)
+	idle           time.Duration
+	token          func(r *mrand.Rand) string
+	user, password string
+}
+
+type appSession struct {
+	user string
+	seen time.Time
+}
+
+type appServer struct {
+	*httptest.Server
+	cfg app
+	mu       sync.Mutex
+	rnd      *mrand.Rand
+	sessions map[string]*appSession
+	key      []byte
+	requests int
+}
+
+const (
+	testUser     = "alice"
+	testPassword = "correct horse battery staple"
+)
+
+func tokenB64(r *mrand.Rand) string {
+	b := make([]byte, 32)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tokenHex(n int) func(*mrand.Rand) string {
+	return func(r *mrand.Rand) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return hex.EncodeToString(b)
+	}
+}
+
+// newApp starts the application; its random choices come from a seeded
+// generator, so that a sequential audit of it is reproducible.
+func newApp(t testing.TB, cfg app) *appServer {
+	t.Helper()
+	if cfg.cookie == "" {
+		cfg.cookie = "sid"
+	}
+	if cfg.userField == "" {
+		cfg.userField = "username"
+	}
+	if cfg.passField == "" {
+		cfg.passField = "password"
+	}
+	if cfg.token == nil {
+		cfg.token = tokenB64
+	}
+	if cfg.user == "" {
+		cfg.user, cfg.password = testUser, testPassword
+	}
+	s := &appServer{cfg: cfg, rnd: mrand.New(mrand.NewChaCha8([32]byte{1, 2, 3})), sessions: map[string]*appSession{}, key: []byte("fixture signing key")}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *appServer) newToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.token(s.rnd)
+}
+
+func (s *appServer) sign(v string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(v))
+	return base64.RawStdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// state is what one request carries.
+type state struct {
+	id      string // server-side session ID, "" none
+	fromURL bool
+	user    string // signed-in user
+	client  bool   // client-side session present
+}
+
+func (s *appServer) cookieValue(id string) string {
+	if s.cfg.signedID != "" {
+		return url.QueryEscape(s.cfg.signedID + id + "." + s.sign(id))
+	}
+	return id
+}
+
+func (s *appServer) idFromCookie(v string) (string, bool) {
+	if s.cfg.signedID == "" {
+		return v, true
+	}
+	raw, err := url.QueryUnescape(v)
+	if err != nil || !strings.HasPrefix(raw, s.cfg.signedID) {
+		return "", false
+	}
+	raw = strings.TrimPrefix(raw, s.cfg.signedID)
+	i := strings.LastIndex(raw, ".")
+	if i < 0 || !hmac.Equal([]byte(raw[i+1:]), []byte(s.sign(raw[:i]))) {
+		return "", false
+	}
+	return raw[:i], true
+}
+
+func (s *appServer) load(r *http.Request) state {
+	var st state
+	if s.cfg.clientSide {
+		if c, err := r.Cookie(s.cfg.cookie); err == nil {
+			if i := strings.LastIndex(c.Value, "."); i > 0 && hmac.Equal([]byte(c.Value[i+1:]), []byte(s.sign(c.Value[:i]))) {
+				payload, _ := base64.RawURLEncoding.DecodeString(c.Value[:i])
+				st.client = true
+				st.user, _, _ = strings.Cut(string(payload), "|")
+			}
+		}
+		return st
+	}
+	cand := ""
+	if s.cfg.urlParam == "session" {
+		if v := r.URL.Query().Get("session"); v != "" {
+			cand, st.fromURL = v, true
+		}
+	}
+	if s.cfg.urlParam == "jsessionid" {
+		if i := strings.Index(r.URL.Path, ";jsessionid="); i >= 0 {
+			cand, st.fromURL = r.URL.Path[i+len(";jsessionid="):], true
+		}
+	}
+	if cand == "" || s.cfg.urlParam == "jsessionid" {
+		// Tomcat prefers the cookie; the seed's app prefers the URL.
+		if c, err := r.Cookie(s.cfg.cookie); err == nil && c.Value != "" {
+			if id, ok := s.idFromCookie(c.Value); ok {
+				cand, st.fromURL = id, false
+			}
+		}
+	}
+	if cand == "" {
+		return st
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[cand]
+	if ok && s.cfg.idle > 0 && time.Since(sess.seen) > s.cfg.idle {
+		delete(s.sessions, cand)
+		ok = false
+	}
+	if !ok {
+		if !s.cfg.adopt {
+			return state{}
+		}
+		sess = &appSession{}
+		s.sessions[cand] = sess
+	}
+	sess.seen = time.Now()
+	st.id, st.user = cand, sess.user
+	return st
+}
+
+func (s *appServer) setCookie(w http.ResponseWriter, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cfg.cookie, Value: value, Path: "/", Domain: s.cfg.domain, MaxAge: maxAge,
+		Secure: s.cfg.secure, HttpOnly: s.cfg.httpOnly, SameSite: s.cfg.sameSite,
+	})
+}
+
+func (s *appServer) newSession(w http.ResponseWriter, user string) string {
+	id := s.newToken()
+	s.mu.Lock()
+	s.sessions[id] = &appSession{user: user, seen: time.Now()}
+	s.mu.Unlock()
+	s.setCookie(w, s.cookieValue(id), 0)
+	return id
+}
+
+func (s *appServer) setClient(w http.ResponseWriter, user string) {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(user + "|" + s.newToken()))
+	s.setCookie(w, payload+"."+s.sign(payload), 0)
+}
+
+// carry adds the URL-carried session ID to a local URL, as URL-rewriting
+// frameworks do.
+func (s *appServer) carry(st state, path string) string {
+	if !st.fromURL || st.id == "" {
+		return path
+	}
+	if s.cfg.urlParam == "jsessionid" {
+		return path + ";jsessionid=" + st.id
+	}
+	return path + "?session=" + url.QueryEscape(st.id)
+}
+
+func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	s.mu.Unlock()
+	path := stripPathParams(r.URL.Path)
+	st := s.load(r)
+	if s.cfg.urlAdopted && st.fromURL {
+		s.setCookie(w, st.id, 0)
+	}
+	switch path {
+	case "/login":
+		s.login(w, r, st)
+	case "/dashboard":
+		if st.user == "" {
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		s.dashboard(w, r, st)
+	case "/logout":
+		s.logout(w, r, st)
+	case "/":
+		fmt.Fprint(w, `<!doctype html><title>Home</title><p>Welcome to the fixture. <a href="/login">Sign in</a>`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *appServer) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if s.cfg.csrf == "" {
+		return ""
+	}
+	if c, err := r.Cookie(s.cfg.csrf); err == nil && c.Value != "" {
+		return c.Value
+	}
+	tok := s.newToken()
+	http.SetCookie(w, &http.Cookie{Name: s.cfg.csrf, Value: tok, Path: "/", SameSite: http.SameSiteLaxMode})
+	return tok
+}
+
+func (s *appServer) csrfOK(r *http.Request) bool {
+	if s.cfg.csrf == "" {
+		return true
+	}
+	c, err := r.Cookie(s.cfg.csrf)
+	return err == nil && c.Value != "" && r.PostFormValue(s.cfg.csrf+"_token") == c.Value
+}
+
+func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
+	if r.Method == http.MethodPost {
+		if !s.csrfOK(r) {
+			http.Error(w, "CSRF token missing or incorrect", http.StatusForbidden)
+			return
+		}
+		if r.PostFormValue(s.cfg.userField) != s.cfg.user || r.PostFormValue(s.cfg.passField) != s.cfg.password {
+			s.loginForm(w, r, st, "Invalid user name or password.")
+			return
+		}
+		switch {
+		case s.cfg.clientSide:
+			s.setClient(w, s.cfg.user)
+		case st.id == "" || s.cfg.renew:
+			if st.id != "" {
+				s.mu.Lock()
+				delete(s.sessions, st.id)
+				s.mu.Unlock()
+			}
+			fromURL := st.fromURL
+			st = state{id: s.newSession(w, s.cfg.user), user: s.cfg.user}
+			st.fromURL = fromURL && s.cfg.urlParam != ""
+		default:
+			s.mu.Lock()
+			s.sessions[st.id].user = s.cfg.user
+			s.mu.Unlock()
+			st.user = s.cfg.user
+		}
+		if s.cfg.loginRedirect != "" {
+			http.Redirect(w, r, s.carry(st, s.cfg.loginRedirect), http.StatusSeeOther)
+			return
+		}
+		s.dashboard(w, r, st)
+		return
+	}
+	if st.id == "" && !st.client && s.cfg.anonSession {
+		if s.cfg.clientSide {
+			s.setClient(w, "")
+		} else {
+			st.id = s.newSession(w, "")
+		}
+	}
+	s.loginForm(w, r, st, "")
+}
+
+func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, msg string) {
+	csrf := s.csrfToken(w, r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	action := ` action="` + html.EscapeString(s.carry(st, "/login")) + `"`
+	if s.cfg.emptyAction {
+		action = ""
+	}
+	fmt.Fprintf(w, `<!doctype html><html><head><title>Sign in</title><script>var user = "alice";</script></head><body>
+<nav><a href="%s">Home</a></nav>
+<form method="post"%s>
+<p>%s</p>
+<label>User <input type="text" name="%s" value="%s" autocomplete="username"></label>
+<label>Password <input type="password" name="%s"></label>
+<label><input type="checkbox" name="remember"> Remember me</label>`,
+		html.EscapeString(s.carry(st, "/")), action, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
+	if csrf != "" {
+		fmt.Fprintf(w, `<input type="hidden" name="%s_token" value="%s">`, s.cfg.csrf, csrf)
+	}
+	fmt.Fprint(w, `<button type="submit" name="action" value="signin">Sign in</button></form></body></html>`)
+}
+
+func (s *appServer) dashboard(w http.ResponseWriter, r *http.Request, st state) {
+	csrf := s.csrfToken(w, r)
+	if s.cfg.noStore {
+		w.Header().Set("Cache-Control", "no-store")
+	} else {
+		w.Header().Set("Cache-Control", "private, max-age=0")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><title>Dashboard</title><h1>Welcome %s</h1>`, html.EscapeString(st.user))
+	if s.cfg.logoutLink {
+		switch s.cfg.logoutMethod {
+		case http.MethodGet:
+			fmt.Fprintf(w, `<a href="%s">Log out</a>`, html.EscapeString(s.carry(st, "/logout")))
+		case http.MethodPost:
+			fmt.Fprintf(w, `<form method="post" action="%s">`, html.EscapeString(s.carry(st, "/logout")))
+			if s.cfg.csrf != "" {
+				fmt.Fprintf(w, `<input type="hidden" name="%s_token" value="%s">`, s.cfg.csrf, csrf)
+			}
+			fmt.Fprint(w, `<button>Log out</button></form>`)
+		}
+	}
+}
+
+func (s *appServer) logout(w http.ResponseWriter, r *http.Request, st state) {
+	if s.cfg.logoutMethod == "" || r.Method != s.cfg.logoutMethod {
+		w.Header().Set("Allow", s.cfg.logoutMethod)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.Method == http.MethodPost && !s.csrfOK(r) {
+		http.Error(w, "CSRF token missing or incorrect", http.StatusForbidden)
+		return
+	}
+	if st.id != "" {
+		s.mu.Lock()
+		delete(s.sessions, st.id)
+		s.mu.Unlock()
+	}
+	s.setCookie(w, "", -1)
+	if s.cfg.logoutRedirect {
+		http.Redirect(w, r, "/login", http.StatusFound)
+		return
+	}
+	fmt.Fprint(w, `<!doctype html><title>Signed out</title><p>You have been signed out.`)
+}

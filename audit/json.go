@@ -1,0 +1,15 @@
+package audit
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// WriteJSON writes the report as one indented JSON object, in the schema
+// described in the package documentation (version [SchemaVersion]).
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(rep)
+}

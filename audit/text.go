@@ -1,0 +1,126 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TextOptions controls [WriteText].
+type TextOptions struct {
+	// Color adds ANSI colours. sessionguard audit sets it only when
+	// standard output is a terminal and NO_COLOR is not set.
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+// WriteText writes the report for a reader: the verdict first, then a
+// table of checks, then evidence, remediation and references for each
+// finding, then the reasons for checks that were not performed.
+func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
+	paint := func(code, s string) string {
+		if !opts.Color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	var b strings.Builder
+	verdictColor := ansiGreen
+	if rep.Verdict != NoFixationFound {
+		verdictColor = ansiRed
+	}
+	fmt.Fprintf(&b, "%s\n", paint(ansiBold+verdictColor, rep.Summary))
+	fmt.Fprintf(&b, "target: %s", rep.Target)
+	if strings.HasPrefix(rep.Target, "http://") {
+		b.WriteString(" (plain HTTP)")
+	}
+	b.WriteByte('\n')
+	if rep.SessionCookie != "" {
+		fmt.Fprintf(&b, "session cookie: %s\n", rep.SessionCookie)
+	}
+	if rep.CheckURL != "" {
+		fmt.Fprintf(&b, "signed-in check: %s\n", rep.CheckURL)
+	}
+	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
+	if rep.Verdict == CouldNotAudit && rep.CheckURL == "" {
+		b.WriteString("\nNo check was performed: an audit that cannot sign in reports nothing as passed.\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "%-20s %-6s %-9s %s\n", "CHECK", "RESULT", "SEVERITY", "WHAT")
+	for _, c := range rep.Checks {
+		status := fmt.Sprintf("%-6s", c.Status)
+		switch c.Status {
+		case Fail:
+			status = paint(ansiBold+ansiRed, fmt.Sprintf("%-6s", "FAIL"))
+		case Pass:
+			status = paint(ansiGreen, status)
+		default:
+			status = paint(ansiYellow, status)
+		}
+		sev := "-"
+		if c.Status == Fail {
+			sev = c.Severity.String()
+		}
+		fmt.Fprintf(&b, "%-20s %s %-9s %s\n", c.ID, status, sev, topicOf(c.ID))
+	}
+
+	findings := rep.Findings(SeverityNone)
+	if len(findings) > 0 {
+		b.WriteString("\nFindings\n")
+	}
+	for _, c := range findings {
+		fmt.Fprintf(&b, "\n%s %s: %s\n", paint(ansiBold+ansiRed, "["+c.Severity.String()+"]"), paint(ansiBold, c.ID), c.Title)
+		writeIndented(&b, "Evidence:", c.Evidence)
+		fmt.Fprintf(&b, "  Remediation: %s\n", c.Remediation)
+		var refs []string
+		for _, r := range c.References {
+			refs = append(refs, r.ID+" "+r.URL)
+		}
+		writeIndented(&b, "References:", refs)
+	}
+
+	var notDone []Check
+	for _, c := range rep.Checks {
+		if c.Status == Skip || c.Status == Error {
+			notDone = append(notDone, c)
+		}
+	}
+	if len(notDone) > 0 {
+		b.WriteString("\nNot performed\n")
+		for _, c := range notDone {
+			reason := ""
+			if len(c.Evidence) > 0 {
+				reason = c.Evidence[0]
+			}
+			fmt.Fprintf(&b, "  %s (%s): %s\n", c.ID, c.Status, reason)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeIndented(b *strings.Builder, heading string, lines []string) {
+	fmt.Fprintf(b, "  %s\n", heading)
+	for _, l := range lines {
+		fmt.Fprintf(b, "    - %s\n", l)
+	}
+}
+
+func topicOf(id string) string {
+	for _, c := range catalog {
+		if c.id == id {
+			return c.topic
+		}
+	}
+	return ""
+}
