@@ -319,7 +319,7 @@ func TestI3_UserSwitchCarriesNothingOver(t *testing.T) {
 func TestI3_RaceOldTokenAcrossLoginAndLogout(t *testing.T) {
 	for _, step := range []string{"login", "logout"} {
 		t.Run(step, func(t *testing.T) {
-			for round := range 5 {
+			for round := range 20 {
 				e := newEnv(t, newMem(t), session.Config{})
 				old := e.token(e.do(putHandler("k", "0"), e.req("GET", "/")))
 				if step == "logout" {
