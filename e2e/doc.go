@@ -1,0 +1,54 @@
+// Package e2e holds the real-browser tests of sessionguard: the reference
+// app (package demo) served on a loopback port and driven by headless
+// Chromium through the DevTools protocol (github.com/chromedp/chromedp),
+// through its pages, the way a person uses it. The package has no code of
+// its own; it is a nested module so that chromedp never becomes a
+// dependency of the library's users.
+//
+// # What the tests prove
+//
+// Unit and httptest tests show what the server sends. These show what a
+// browser does with it, which is where session fixation is won or lost:
+//
+//   - TestI7_I6_BrowserSignInAndOut: signing in through the form leaves
+//     exactly one cookie in the browser, __Host-sid, stored Secure, HttpOnly,
+//     SameSite=Lax, Path=/, host-only and without an expiry (I7), read back
+//     through the DevTools protocol; document.cookie cannot see it; signing
+//     out removes it, /dashboard then redirects to /login, and the old
+//     cookie put back is anonymous (I6).
+//   - TestI3_I2_BrowserFixationLink: the attack of the analysis with two
+//     browser profiles. The attacker invents an ID, the victim opens
+//     /login?session=ID and signs in, the attacker presents the ID (as the
+//     cookie and in the URL). On the deliberately vulnerable app the attacker
+//     is signed in as the victim, which shows the test can see a hijack; on
+//     the secure app it lands on the sign-in page (I1, I2, I3).
+//   - TestBrowserSessionsRevokeAndPasswordChange: two browsers signed in as
+//     the same user; /sessions lists both and marks "this device"; revoking
+//     the other one signs that browser out; changing the password signs out
+//     every other session, and only the new password works.
+//
+// # Running them
+//
+// They need Chromium ("chromium" in PATH; on Debian: apt-get install
+// chromium). From the repository root, make test installs it when missing
+// and runs every module. To run only these:
+//
+//	cd e2e && go test -race ./...
+//
+// Without Chromium the tests skip, unless the environment variable CI is
+// set: in CI a missing browser fails the run, it never passes it silently.
+// Each test is bounded by a one-minute context; the suite takes about 15
+// seconds. All traffic goes to 127.0.0.1, which Chromium treats as a secure
+// context, so the Secure __Host- cookie works over plain HTTP there exactly
+// as it does over HTTPS in production.
+//
+// # Screenshots
+//
+// With SESSIONGUARD_SCREENSHOTS set, the sessions test also writes
+// docs/screenshots/dashboard.png and docs/screenshots/sessions.png (two
+// sessions listed), the images in the README:
+//
+//	cd e2e && SESSIONGUARD_SCREENSHOTS=1 go test -run Sessions ./...
+//
+// Ordinary runs write nothing.
+package e2e
