@@ -30,11 +30,11 @@ type app struct {
 	// urlParam accepts the ID from the URL: "session" (?session=) or
 	// "jsessionid" (;jsessionid= path parameter), and rewrites the form
 	// action and redirects to carry it on.
-	urlParam   string
-	urlAdopted bool   // the seed's app: an ID taken from the URL is also set as the cookie
-	clientSide bool   // the cookie is the signed session itself; logout only clears it
-	signedID   string // express-session: the cookie is "s:"+id+"."+HMAC, URL-escaped, this prefix
-	emptyAction bool  // the form has no action attribute (posts to its own URL)
+	urlParam    string
+	urlAdopted  bool   // the seed's app: an ID taken from the URL is also set as the cookie
+	clientSide  bool   // the cookie is the signed session itself; logout only clears it
+	signedID    string // express-session: the cookie is "s:"+id+"."+HMAC, URL-escaped, this prefix
+	emptyAction bool   // the form has no action attribute (posts to its own URL)
 
 	secure, httpOnly bool
 	sameSite         http.SameSite
@@ -57,7 +57,7 @@ type appSession struct {
 
 type appServer struct {
 	*httptest.Server
-	cfg app
+	cfg      app
 	mu       sync.Mutex
 	rnd      *mrand.Rand
 	sessions map[string]*appSession
@@ -399,4 +399,31 @@ func (s *appServer) logout(w http.ResponseWriter, r *http.Request, st state) {
 		return
 	}
 	fmt.Fprint(w, `<!doctype html><title>Signed out</title><p>You have been signed out.`)
+}
+
+func tokenFrom(alphabet string, n int) func(*mrand.Rand) string {
+	return func(r *mrand.Rand) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+}
+
+func tokenBase32Hex(n int) func(*mrand.Rand) string { return tokenFrom(alphaBase32Hex, n) }
+
+func tokenHexUpper(nBytes int) func(*mrand.Rand) string { return tokenFrom(alphaHexUpper, 2*nBytes) }
+
+func tokenAlnum(n int) func(*mrand.Rand) string {
+	return tokenFrom("abcdefghijklmnopqrstuvwxyz0123456789", n)
+}
+
+// tokenCounter is the weakest generator there is: a counter.
+func tokenCounter() func(*mrand.Rand) string {
+	n := 1000
+	return func(*mrand.Rand) string {
+		n++
+		return fmt.Sprintf("%016x", n)
+	}
 }

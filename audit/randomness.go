@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,14 +62,17 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 		c.add("FIPS 140-2 on %d block(s) of %d bits: %d failed (monobit %d, poker %d, runs %d, long run %d); first block: %d ones, poker %.2f",
 			f.blocks, fipsBlock, f.failedBlocks, f.monobit, f.poker, f.runs, f.longRun, f.firstMonobit, f.firstPoker)
 	}
+	// Decide on whole bits, as reported: a bit that is 0.998 of a bit
+	// does not turn 128 into a warning.
+	bits := math.Round(ta.effective)
 	switch {
-	case ta.effective < 64:
+	case bits < 64:
 		c.fail(High)
 		c.add("below the 64 bits ASVS 3.2.2 requires: tokens can be guessed")
 	case f.failed():
 		c.fail(Medium)
 		c.add("the bit stream fails the FIPS 140-2 tests: the generator is biased")
-	case ta.effective < 128:
+	case bits < 128:
 		c.fail(Low)
 		c.add("warning: below 128 bits; use 128 or more")
 	default:
