@@ -83,7 +83,7 @@ var frameworkCases = []struct {
 			loginRedirect: "/dashboard", logoutMethod: "GET", logoutRedirect: true},
 		target:  Target{LogoutPath: "/logout"},
 		verdict: Vulnerable, exit: 1,
-		want:    statuses(fails(IDFixation, IDFixationURL, IDCookieSecure, IDCookieSameSite, IDCookiePrefix, IDCacheControl)),
+		want: statuses(fails(IDFixation, IDFixationURL, IDCookieSecure, IDCookieSameSite, IDCookiePrefix, IDCacheControl)),
 	},
 	{
 		name: "refuses invented IDs but keeps a valid pre-login ID across sign-in (cookie only)",
@@ -91,7 +91,7 @@ var frameworkCases = []struct {
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutRedirect: true},
 		target:  Target{LogoutPath: "/logout"}, // POST-only: GET gets 405 and is retried as POST
 		verdict: Vulnerable, exit: 1,
-		want:    statuses(fails(IDFixation, IDCookieSecure, IDCookiePrefix)),
+		want: statuses(fails(IDFixation, IDCookieSecure, IDCookiePrefix)),
 	},
 	{
 		name: "Express: connect.sid signed s:ID.SIG, saveUninitialized false (cookie only after sign-in), regenerate at sign-in, _csrf cookie",
@@ -107,7 +107,7 @@ var frameworkCases = []struct {
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutLink: true},
 		target:  Target{User: "alice@example.com"},
 		verdict: NoFixationFound, exit: 0,
-		want:    statuses(fails(IDCookieSecure, IDCookiePrefix, IDCacheControl)),
+		want: statuses(fails(IDCookieSecure, IDCookiePrefix, IDCacheControl)),
 	},
 	{
 		name: "Flask: signed client-side cookie session, sign-in renders the page itself, logout by GET only clears the cookie",
@@ -115,7 +115,7 @@ var frameworkCases = []struct {
 			logoutMethod: "GET", logoutLink: true},
 		target:  Target{CheckPath: "/dashboard", Samples: -1},
 		verdict: NoFixationFound, exit: 1,
-		want:    statuses(with(fails(IDLogoutInvalidation, IDCookieSecure, IDCookiePrefix), IDTokenRandomness, Skip)),
+		want: statuses(with(fails(IDLogoutInvalidation, IDCookieSecure, IDCookiePrefix), IDTokenRandomness, Skip)),
 	},
 	{
 		name: "form without an action: the credentials post back to the login URL as served",

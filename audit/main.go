@@ -227,9 +227,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return 2
 	}
 	if err != nil {
-		if format.value != "text" {
-			fmt.Fprintf(stderr, "sessionguard: error: could not audit: %v\n", err)
-		}
+		fmt.Fprintf(stderr, "sessionguard: error: could not audit: %v\n", err)
 		if h := hint(err); h != "" {
 			fmt.Fprintf(stderr, "sessionguard: hint: %s\n", h)
 		}
