@@ -9,11 +9,19 @@ import (
 	"time"
 )
 
-// maxMergeAttempts bounds the replays of a save that keeps losing races.
-// Between attempts a request waits a random, growing delay, so that many
-// requests writing one session at once all get through instead of
-// colliding again in step.
-const maxMergeAttempts = 64
+// A save that loses a race replays its operations on the fresher record
+// and tries again. Each lost race means another request's save went
+// through, so the contention drains; a request gives up only after
+// mergeBudget of losing (then the error handler answers). Between attempts
+// it waits a random, growing delay, so that many requests writing one
+// session at once do not collide again in step.
+const mergeBudget = 5 * time.Second
+
+// merging reports whether a save that started at start and has lost
+// attempt races may try again.
+func merging(start time.Time, attempt int) bool {
+	return attempt < 8 || time.Since(start) < mergeBudget
+}
 
 func backoff(attempt int) {
 	limit := time.Duration(50<<min(attempt, 7)) * time.Microsecond // 100µs .. 6.4ms
@@ -49,6 +57,10 @@ func (s *Session) commit(h http.Header) error {
 	}
 	if err != nil {
 		return err
+	}
+	if s.stale && s.rec == nil && s.action != actLogout {
+		s.m.setCookie(h, "", now.Add(-time.Hour), now)
+		h.Set("Cache-Control", "no-store")
 	}
 	if s.rec != nil {
 		// A response built from a session must not be stored by a shared
@@ -178,6 +190,7 @@ func (s *Session) dropped(key string, cause error) {
 
 func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time) error {
 	base, vals := s.rec, s.vals
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		next := *base
 		next.LastSeen = now
@@ -198,7 +211,7 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 			// Only the idle refresh was due, and another request just wrote
 			// the record, which refreshed it.
 			return nil
-		case errors.Is(err, ErrConflict) && attempt < maxMergeAttempts:
+		case errors.Is(err, ErrConflict) && merging(start, attempt):
 			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
 			if rerr != nil {
 				return rerr
@@ -228,6 +241,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		// old session still dies in the rotation.
 		vals = s.replayOnEmpty()
 	}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		data, err := s.encode(vals)
 		if err != nil {
@@ -269,7 +283,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: Fingerprint(next.Key), UserID: next.UserID})
 			return nil
 		}
-		if base == nil || attempt >= maxMergeAttempts {
+		if base == nil || !merging(start, attempt) {
 			return storeError("rotate", err)
 		}
 		var fresh *Record

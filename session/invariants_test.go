@@ -148,9 +148,10 @@ func TestI1_UnknownTokenNeverAdopted(t *testing.T) {
 	if _, err := e.store.Get(context.Background(), keyOf(invented)); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("store holds the invented token: %v", err)
 	}
-	// A request with the invented token that writes nothing creates nothing.
-	if rec := e.do(whoami, e.req("GET", "/", invented)); sessionCookie(t, rec, e.m.Config().CookieName) != nil {
-		t.Fatal("a read-only request with an unknown token got a cookie")
+	// A request with the invented token that writes nothing creates nothing;
+	// the response expires the worthless cookie.
+	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", invented)), e.m.Config().CookieName); c == nil || c.Value != "" || c.MaxAge >= 0 {
+		t.Fatalf("a read-only request with an unknown token: cookie %v, want it expired", c)
 	}
 }
 
@@ -749,5 +750,32 @@ func TestPanickingHandlerCommitsNothing(t *testing.T) {
 	}()
 	if body := e.do(whoami, e.req("GET", "/", tok)).Body.String(); body != "user= k=before" {
 		t.Fatalf("after a crashed request: %q", body)
+	}
+}
+
+// A cookie that can never work again is expired by the response, except a
+// dead one: a dead token usually means a parallel request just renewed the
+// session, and expiring the cookie could delete the new one in the browser.
+func TestStaleCookieExpired(t *testing.T) {
+	clk := newClock()
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour})
+	name := e.m.Config().CookieName
+	old := e.token(e.do(putHandler("k", "v"), e.req("GET", "/")))
+	e.token(e.do(loginHandler("alice"), e.req("POST", "/", old)))
+	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", old)), name); c != nil {
+		t.Fatalf("a dead token's response touched the cookie: %v", c)
+	}
+	expiring := e.token(e.do(loginHandler("bob"), e.req("POST", "/")))
+	clk.advance(2 * time.Minute)
+	for what, tok := range map[string]string{"unknown": inventedToken(9), "expired": expiring} {
+		c := sessionCookie(t, e.do(whoami, e.req("GET", "/", tok)), name)
+		if c == nil || c.MaxAge >= 0 {
+			t.Errorf("%s token: cookie %v, want it expired", what, c)
+		}
+	}
+	// A response that creates a session replaces the cookie instead.
+	c := sessionCookie(t, e.do(putHandler("k", "v"), e.req("GET", "/", inventedToken(9))), name)
+	if c == nil || c.MaxAge < 0 || c.Value == "" {
+		t.Fatalf("new session over a stale cookie: %v", c)
 	}
 }

@@ -46,7 +46,11 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if malformed > 0 {
 		m.emitReq(r, Event{Kind: EventUnknownToken, Count: malformed, Err: errMalformed})
 	}
+	// bad counts tokens this server never issued (or no longer knows), the
+	// trace of guessing; an expired or dead token is one a real browser may
+	// legitimately still hold.
 	bad := malformed
+	sawDead := false
 	var live *Record
 	var liveToken string
 	nlive := 0
@@ -61,7 +65,6 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		switch {
 		case err == nil:
 			if rec.expired(s.loaded) {
-				bad++
 				m.emitReq(r, Event{Kind: EventExpiredToken, Session: Fingerprint(key), UserID: rec.UserID})
 				continue
 			}
@@ -71,7 +74,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 			bad++
 			m.emitReq(r, Event{Kind: EventUnknownToken, Session: Fingerprint(key)})
 		case errors.Is(err, ErrGone):
-			bad++
+			sawDead = true
 			m.emitReq(r, Event{Kind: EventDeadToken, Session: Fingerprint(key)})
 		default:
 			return nil, storeError("load", err)
@@ -88,6 +91,12 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if nlive != 1 {
 		// Two live sessions in one request: one of them was planted. Which
 		// one is the user's cannot be told, so neither is honoured.
+		//
+		// With none live, the browser holds a cookie that will never work
+		// again; the response expires it, unless a token was dead: a dead
+		// token usually means another request just renewed the session, and
+		// its new cookie must not be raced away.
+		s.stale = nlive == 0 && !sawDead
 		return s, nil
 	}
 	if m.cfg.ClientBinding != BindNone && live.UserAgent != "" && live.UserAgent != truncate(r.UserAgent(), maxUserAgent) {

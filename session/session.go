@@ -35,6 +35,7 @@ type Session struct {
 
 	committed bool // the header is written: no more changes
 	presented bool // the request carried a session cookie
+	stale     bool // it carried only cookies that will never work again
 }
 
 type action uint8
