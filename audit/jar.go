@@ -61,7 +61,7 @@ func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 			if !domainMatch(host, d) {
 				continue // RFC 6265 §5.3 step 6: a foreign domain is ignored.
 			}
-			domain, hostOnly = d, d == host
+			domain, hostOnly = d, false
 		}
 		path := c.Path
 		if path == "" || path[0] != '/' {
