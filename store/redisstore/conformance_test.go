@@ -9,7 +9,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/internal/redistest"
+	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 	"github.com/sessionguard/sessionguard/store/storetest"
 )
 

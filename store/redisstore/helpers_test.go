@@ -18,7 +18,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/internal/redistest"
+	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // Client timeouts for tests: short, so that the failure tests fail fast.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/internal/redistest"
+	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // inspector returns a client for looking at what the store wrote. It has

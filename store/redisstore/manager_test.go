@@ -12,7 +12,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/internal/redistest"
+	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // instance is one application server: its own client, store and manager,

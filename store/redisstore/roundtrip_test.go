@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/internal/redistest"
+	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // trips is how many round trips each operation may take.

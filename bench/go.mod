@@ -1,0 +1,21 @@
+module github.com/sessionguard/sessionguard/bench
+
+go 1.26.0
+
+replace github.com/sessionguard/sessionguard => ../
+
+require (
+	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
+	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/gomodule/redigo v1.9.3
+	github.com/gorilla/sessions v1.4.0
+	github.com/redis/go-redis/v9 v9.23.0
+	github.com/sessionguard/sessionguard v0.0.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gorilla/securecookie v1.1.2 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	scsredis "github.com/alexedwards/scs/redisstore"
+	redigo "github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionguard/sessionguard/store/redisstore"
+	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
+)
+
+// roundTrips counts the go-redis calls and pipelines: one each is one round
+// trip to the server.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// commands returns the server's count of processed commands.
+func commands(tb testing.TB, c *redis.Client) int64 {
+	info, err := c.Info(context.Background(), "stats").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	tb.Fatal("no total_commands_processed in INFO")
+	return 0
+}
+
+type redisLib struct {
+	lib
+	rt *roundTrips // nil when the library's round trips are not counted
+}
+
+func redisLibs(tb testing.TB, addr string) []redisLib {
+	rt := &roundTrips{}
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	client.AddHook(rt)
+	tb.Cleanup(func() { client.Close() })
+	pool := &redigo.Pool{MaxIdle: 10, Dial: func() (redigo.Conn, error) { return redigo.Dial("tcp", addr) }}
+	tb.Cleanup(func() { pool.Close() })
+	return []redisLib{
+		{sessionguardLib(tb, redisstore.New(client, redisstore.Options{})), rt},
+		{scsLib(tb, scsredis.New(pool)), nil},
+	}
+}
+
+// BenchmarkRedis runs read, write and login with each library's Redis
+// store against a local redis-server, reporting Redis commands per request
+// and, for sessionguard, round trips per request.
+func BenchmarkRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer admin.Close()
+	libs := redisLibs(b, srv.Addr)
+	for _, c := range []string{"read", "write", "login"} {
+		b.Run(c, func(b *testing.B) {
+			for _, l := range libs {
+				b.Run(l.name, func(b *testing.B) {
+					cookie := l.cookie(b)
+					before, rt := commands(b, admin), int64(0)
+					if l.rt != nil {
+						rt = l.rt.n.Load()
+					}
+					run(b, l.lib, c, cookie)
+					b.StopTimer()
+					// The INFO call that reads the count is itself one command.
+					b.ReportMetric(float64(commands(b, admin)-before-1)/float64(b.N), "cmds/op")
+					if l.rt != nil {
+						b.ReportMetric(float64(l.rt.n.Load()-rt)/float64(b.N), "rtt/op")
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRedisSameWork runs the correctness check on the Redis stores, and
+// checks sessionguard's round trips against DESIGN.md's targets: one for a
+// read, at most two for a write and a login.
+func TestRedisSameWork(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, l := range redisLibs(t, srv.Addr) {
+		t.Run(l.name, func(t *testing.T) { checkLib(t, l.lib) })
+		if l.rt == nil {
+			continue
+		}
+		cookie := l.cookie(t)
+		for c, limit := range map[string]int64{"read": 1, "write": 2, "login": 2} {
+			before := l.rt.n.Load()
+			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, request(c, cookie))
+			if n := l.rt.n.Load() - before; n > limit || n < 1 {
+				t.Errorf("%s: %d round trips, want 1..%d", c, n, limit)
+			}
+		}
+	}
+}
