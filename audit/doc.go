@@ -1,0 +1,196 @@
+// Package audit is a black-box scanner for session fixation and related
+// session weaknesses (OWASP WSTG-SESS-01..07): the engine of
+// "sessionguard audit". It drives a web application over HTTP the way a
+// browser and an attacker would, and never imports the session library or
+// a store, so it audits any application, in any language, exactly as an
+// outside attacker sees it.
+//
+// # How an audit runs
+//
+// The auditor fetches the login page, parses it with golang.org/x/net/html,
+// and submits the form with the password field (the only one in the form)
+// and the user-name field (autocomplete="username", else an email input,
+// else a text input named like a user name, else the last text input
+// before the password) filled in. Hidden fields such as CSRF tokens,
+// checked boxes, the first submit button and the form's action are kept,
+// as a browser keeps them; a form without an action posts to the page's
+// own URL, query string included. Redirects are followed on the target's
+// host only (an off-site redirect stops the audit rather than sending a
+// victim's cookies elsewhere).
+//
+// Each actor (victim, attacker, throwaway clients) has its own cookie jar,
+// which can be snapshotted and restored. The jar follows RFC 6265 with one
+// deliberate difference from net/http/cookiejar: like browsers, it sends
+// Secure cookies to loopback hosts (localhost, 127.0.0.0/8, ::1) over plain
+// http://, so applications using __Host- cookies can be audited on
+// http://127.0.0.1; the cookie-secure check reports the plain-HTTP target.
+//
+// A client is signed in when the check page answers 2xx, is not the login
+// page (after redirects) and its visible text (not scripts, not attribute
+// values such as a pre-filled user name) contains the expected text. The
+// session cookie is the cookie whose removal signs the user out (cookies
+// set by the sign-in are tried first).
+//
+// Before any check runs the auditor signs in once, verifies that a visitor
+// without cookies is not signed in, and finds the session cookie. If any
+// of this fails the audit stops with an error wrapping [ErrUnreachable],
+// [ErrNoLoginForm], [ErrSignIn], [ErrPublicCheckPage],
+// [ErrNoSessionCookie] or [ErrBadTarget]; the report's verdict is then
+// [CouldNotAudit] and every check is "error". An audit that could not sign
+// in never reports a pass.
+//
+// # Checks
+//
+// Every check ends as pass, fail, skip (not applicable or not asked for)
+// or error (attempted, could not be completed); skip and error carry the
+// reason as their first line of evidence. Token values in evidence are
+// masked ("k3Jd…Qw").
+//
+//   - fixation (critical; WSTG-SESS-03, ASVS 3.2.1, CWE-384): two probes.
+//     A fresh attacker opens the login page and the victim's browser gets
+//     exactly the attacker's cookies; or the victim's browser gets a session
+//     ID the attacker invented (same length and alphabet as a real one).
+//     The victim signs in; the attacker replays what it held before. Fails
+//     if the attacker is signed in as the victim.
+//   - fixation-url (critical; WSTG-SESS-03, ASVS 3.1.1, CWE-384, CWE-598):
+//     the victim opens the login page from a link carrying an ID (a fresh
+//     valid one when the site issues IDs before sign-in, else an invented
+//     one) as ?NAME= for the session cookie's name, session, sid, PHPSESSID
+//     and JSESSIONID, and as a ;jsessionid= path parameter, and signs in
+//     through the page as served. Fails if the attacker, using the ID in the
+//     URL or as the session cookie, is signed in as the victim.
+//   - adopts-unknown-id (medium; ASVS 3.2.1): fails if the server echoes an
+//     invented ID in Set-Cookie, keeps it without issuing a new one where a
+//     fresh visitor gets one, or still uses it after sign-in.
+//   - logout-invalidation (high; WSTG-SESS-06, ASVS 3.3.1, CWE-613): sign
+//     in, copy the cookies, log out, replay the copy; fails if the copy is
+//     still signed in. Logging out uses --logout (submitted as the form
+//     pointing at it, if a signed-in page has one, to carry its CSRF
+//     token), else a logout form or link found on the check page; GET is
+//     retried as POST on 405; --logout-method forces one. Skipped when no
+//     way to log out is known; an error if the user is still signed in
+//     after logging out.
+//   - cookie-secure (medium), cookie-httponly (medium), cookie-samesite
+//     (low), cookie-prefix (low) (WSTG-SESS-02, ASVS 3.4.1-3.4.4): the
+//     session cookie's attributes as last set, normally by the sign-in.
+//     cookie-secure also fails for a plain-HTTP target that is not
+//     loopback; cookie-samesite wants Lax or Strict; cookie-prefix wants a
+//     valid __Host- cookie (Secure, Path=/, no Domain).
+//   - token-randomness (WSTG-SESS-01, ASVS 3.2.2): --samples fresh tokens,
+//     each from a new client (a visit to the login page when the site issues
+//     the cookie before sign-in, else a sign-in), with at most --concurrency
+//     requests in flight and progress on stderr. Tokens are URL-decoded; a
+//     fixed-length trailing segment after '.' or '--' (a MAC, as in
+//     express-session's s:ID.SIG) is left out; constant positions are
+//     dropped. Every character position is tested for uniformity over the
+//     token's alphabet (hex, base32, base64url, base64, …) by a chi-square
+//     test and credited log2 of the alphabet size if uniform, else its
+//     measured entropy; for power-of-two alphabets each bit position is
+//     credited the same way, and the bit stream goes through the FIPS 140-2
+//     monobit, poker, runs and long-run tests in 20,000-bit blocks. The
+//     effective entropy is the smaller of the two estimates, bounded by
+//     repeated tokens. Fails (high) below 64 bits, fails (medium) when the
+//     FIPS tests fail in two blocks or in the only block, warns (fail, low)
+//     below 128 bits. A token that is a hash of a counter looks random from
+//     outside; no black-box test can tell.
+//   - cache-control (low; WSTG-ATHN-06, ASVS 8.2.1): the check page as the
+//     signed-in user sees it must carry Cache-Control: no-store.
+//   - idle-timeout (medium; WSTG-SESS-07, ASVS 3.3.2): opt-in with
+//     --idle-wait; sign in, wait, fail if the session still works.
+//
+// A full audit sends about 150 to 250 requests with the default 200
+// samples (fewer than 100 besides the samples), one at a time except while
+// sampling.
+//
+// # Command line
+//
+//	sessionguard audit [flags] BASE_URL
+//
+// Flags may come before or after BASE_URL. PATH values are joined to
+// BASE_URL's path ("/login" under "https://h/app" is "https://h/app/login");
+// a URL on the target's host is also accepted.
+//
+//	--login PATH          the login form page (default /login)
+//	--user NAME           the test account's user name (required)
+//	--password PASSWORD   its password (default $SESSIONGUARD_PASSWORD)
+//	--check PATH          a page only a signed-in user sees
+//	                      (default: the page the sign-in lands on)
+//	--expect TEXT         text that page shows when signed in (default: NAME)
+//	--logout PATH         where logging out happens (default: found on the check page)
+//	--logout-method M     force GET or POST for logging out
+//	--cookie NAME         the session cookie (default: detected)
+//	--format F            text, json or sarif (default text)
+//	--fail-on S           critical, high, medium, low or none (default high)
+//	--samples N           tokens for token-randomness (default 200; 0 skips it)
+//	--idle-wait DURATION  run idle-timeout, waiting that long (default: not run)
+//	--user-field NAME     the login form's user-name field (default: detected)
+//	--password-field NAME the login form's password field (default: detected)
+//	--timeout DURATION    per request (default 10s)
+//	--concurrency N       requests in flight while sampling (default 4)
+//
+// The CLI's main only calls [Main]; [Main] does everything else.
+//
+// # Exit status
+//
+//	0  no failed check at or above --fail-on (always 0 with --fail-on none,
+//	   unless the audit could not be done)
+//	1  at least one failed check at or above --fail-on
+//	2  the audit could not be done (unreachable, no login form, sign-in
+//	   failed, session cookie not found, bad flags), or a check could not
+//	   be performed and nothing else made the status 1
+//
+// Findings win: a fixation that was shown gives 1 even if another check
+// could not be performed. See [Report.ExitCode].
+//
+// # Output
+//
+// Text (the default) starts with the verdict — "VULNERABLE to session
+// fixation", "no fixation found" or "could not audit: REASON" — then the
+// target, session cookie, check page and request count, a table of checks
+// with their result and severity, and for each finding its evidence,
+// remediation and references (OWASP WSTG, ASVS, CWE-384 and others);
+// finally the reasons for checks not performed. Colour is used only when
+// standard output is a terminal and NO_COLOR is not set.
+//
+// JSON (--format json, [WriteJSON]) is one object; new fields may be added,
+// existing ones keep their meaning while version is 1:
+//
+//	{
+//	  "version": 1,                       // SchemaVersion
+//	  "target": "https://app.example/",   // the audited base URL
+//	  "verdict": "vulnerable",            // or "no-fixation-found", "could-not-audit"
+//	  "summary": "VULNERABLE to session fixation",
+//	  "error": "…",                       // why it could not audit; omitted otherwise
+//	  "sessionCookie": "sid",             // omitted if not found
+//	  "checkURL": "/dashboard",           // omitted if not reached
+//	  "requests": 187,
+//	  "checks": [{
+//	    "id": "fixation",                 // a check ID above
+//	    "status": "fail",                 // pass | fail | skip | error
+//	    "severity": "critical",           // critical | high | medium | low
+//	    "title": "…",                     // what a failure means
+//	    "evidence": ["…", "…"],           // steps seen; first line is the reason for skip/error
+//	    "remediation": "…",
+//	    "references": [{"id": "CWE-384", "url": "https://cwe.mitre.org/…"}]
+//	  }]
+//	}
+//
+// Every check appears, in the order above. severity is the finding's
+// severity for a failed check and the severity a failure would have had
+// otherwise.
+//
+// SARIF (--format sarif, [WriteSARIF]) is a SARIF 2.1.0 log with one run:
+// one rule per check (help text and markdown with remediation and
+// references, helpUri, security-severity for code-scanning dashboards),
+// one result per failed check (ruleId, ruleIndex, level error/warning/note
+// from the severity, the target as location, the evidence as a property),
+// and a tool-execution notification for every check skipped or not
+// performed; executionSuccessful is false when the verdict is
+// could-not-audit.
+//
+// # Go API
+//
+// [Run] takes a [Target] and returns the same [Report], so an
+// application's own tests can assert that it is fixation-proof (see the
+// example). Run is safe for concurrent use with different targets.
+package audit
