@@ -140,7 +140,8 @@ func TestAnalyzeTokens(t *testing.T) {
 			tokens: genTokens(100, func(r *mrand.Rand, _ int) string {
 				b := randBytes(r, 32)
 				for i := range b {
-					b[i] |= byte(r.Uint32()) & byte(r.Uint32()) & byte(r.Uint32()) // ones at about 9/16
+					x, y, z := byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())
+					b[i] |= x & y & z // ones at about 9/16
 				}
 				return hex.EncodeToString(b)
 			}),
