@@ -34,6 +34,6 @@ fuzz-short:
 fuzz:
 	@./scripts/fuzz.sh $${FUZZTIME:-2m}
 
-bench:
-	@if [ -d bench ]; then cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...; \
-	else $(GO) test -run '^$$' -bench . -benchmem ./...; fi
+# Side-by-side benchmarks; regenerates docs/BENCHMARKS.md.
+bench: deps
+	@./scripts/bench.sh

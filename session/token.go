@@ -37,20 +37,29 @@ func validToken(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
+		if b64Value[s[i]] < 0 {
 			return false
 		}
 	}
-	// The last character carries 4 bits of padding that must be zero; a
-	// canonical decoder would accept the 16 spellings as one value, which
-	// would let one token hide behind several cookie strings.
-	var b [tokenBytes]byte
-	n, err := decodeToken(s, b[:])
-	return err == nil && n == tokenBytes
+	// 43 characters carry 258 bits for 256: the last character's two low
+	// bits are padding and must be zero. A lenient decoder would accept four
+	// spellings of one token, which would let one token hide behind several
+	// cookie strings.
+	return b64Value[s[tokenLen-1]]&3 == 0
 }
+
+// b64Value maps a base64url character to its 6-bit value, and anything
+// else to -1.
+var b64Value = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
 
 // storeKey is what the store sees of a token: the hex SHA-256 (invariant
 // I4). A dump of the store gives keys, and a key is not a cookie.
