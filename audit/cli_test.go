@@ -173,3 +173,29 @@ func TestExitCodes(t *testing.T) {
 	}
 	golden(t, "exitcodes", b.String())
 }
+
+func TestColourOnlyOnATerminal(t *testing.T) {
+	rep := &Report{Verdict: Vulnerable, Summary: "VULNERABLE to session fixation", Target: "http://h/", CheckURL: "/d",
+		Checks: []Check{{ID: IDFixation, Status: Fail, Severity: Critical, Title: "t"}}}
+	var plain, colour bytes.Buffer
+	if err := WriteText(&plain, rep, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&colour, rep, TextOptions{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") || !strings.Contains(colour.String(), "\x1b[31m") {
+		t.Errorf("colour: plain %q, coloured %q", plain.String(), colour.String())
+	}
+	if isTerminal(&plain) {
+		t.Error("a buffer is not a terminal")
+	}
+	// Main decides by itself: a buffer gets no colour.
+	srv := newApp(t, vulnerableApp)
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"--user", "alice", "--samples", "0", srv.URL}, &out, &errOut,
+		func(k string) string { return map[string]string{"SESSIONGUARD_PASSWORD": testPassword}[k] })
+	if code != 1 || strings.Contains(out.String(), "\x1b[") || !strings.HasPrefix(out.String(), "VULNERABLE to session fixation\n") {
+		t.Errorf("Main: exit %d, output:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}

@@ -41,7 +41,7 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 	c.add("%s", shape)
 	line := fmt.Sprintf("per-position analysis: %d of %d positions vary", ta.varying, ta.length)
 	if len(ta.nonUniform) > 0 {
-		line += fmt.Sprintf("; not uniform at %s", positions(ta.nonUniform))
+		line += fmt.Sprintf("; not uniform over the alphabet at %s (credited their measured entropy)", positions(ta.nonUniform))
 	}
 	c.add("%s", line)
 	if ta.bitBits >= 0 {
