@@ -56,6 +56,12 @@ func FuzzValidToken(f *testing.F) {
 	f.Add(strings.Repeat("_", 43))
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
+		var raw [tokenBytes]byte
+		n, err := decodeToken(s, raw[:])
+		canonical := err == nil && n == tokenBytes && encodeToken(raw[:]) == s
+		if validToken(s) != canonical {
+			t.Fatalf("validToken(%q) = %v, but canonical decoding says %v", s, validToken(s), canonical)
+		}
 		if !validToken(s) {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 )
 
 // Tokens are 32 bytes from crypto/rand (256 bits; ASVS 3.2.2 asks for at
@@ -26,6 +27,9 @@ func newToken() string {
 func encodeToken(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func decodeToken(s string, dst []byte) (int, error) {
+	if base64.RawURLEncoding.DecodedLen(len(s)) > len(dst) {
+		return 0, errors.New("session: token too long")
+	}
 	return base64.RawURLEncoding.Strict().Decode(dst, []byte(s))
 }
 
