@@ -32,6 +32,7 @@ type env struct {
 
 	mu      sync.Mutex
 	secrets map[string]bool // token values to mask in evidence
+	hidden  []string        // values never shown at all (the password)
 }
 
 // errBudget is returned once an audit has sent its maximum number of
@@ -52,6 +53,11 @@ func (e *env) secret(v string) {
 // redact masks every registered token value in s, longest first so that
 // a value containing another is masked whole.
 func (e *env) redact(s string) string {
+	for _, h := range e.hidden {
+		if h != "" {
+			s = strings.ReplaceAll(s, h, "[password]")
+		}
+	}
 	e.mu.Lock()
 	vals := make([]string, 0, len(e.secrets))
 	for v := range e.secrets {
@@ -149,17 +155,16 @@ func (p *page) describe() string {
 }
 
 // setCookie returns the last Set-Cookie for name during this navigation.
-func (p *page) setCookie(name string) (*http.Cookie, *hop) {
+func (p *page) setCookie(name string) *http.Cookie {
 	var found *http.Cookie
-	var at *hop
-	for i := range p.hops {
-		for _, c := range p.hops[i].setCookies {
+	for _, h := range p.hops {
+		for _, c := range h.setCookies {
 			if c.Name == name {
-				found, at = c, &p.hops[i]
+				found = c
 			}
 		}
 	}
-	return found, at
+	return found
 }
 
 // issued is a Set-Cookie a browser received, with the request that got it.

@@ -30,16 +30,15 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 		adopt.errorf("attacker could not open the login page: %v", err)
 		return fix, adopt
 	}
-	a.visited = true
-	a.preLogin = attacker.jar.snapshot()
+	preLogin := attacker.jar.snapshot()
 	a.preLoginTok, _ = attacker.jar.value(a.checkURL, S)
 	held := cookieList(attacker.jar, a.checkURL)
-	if len(a.preLogin) == 0 {
+	if len(preLogin) == 0 {
 		fix.add("ID obtained by visiting: attacker %s, no cookies before sign-in: nothing to plant", p.describe())
 	} else {
 		fix.add("ID obtained by visiting: attacker %s, holds %s", p.describe(), held)
 		victim := a.env.newBrowser("victim")
-		victim.jar.restore(a.preLogin)
+		victim.jar.restore(preLogin)
 		res, err := a.signInChecked(ctx, victim, a.loginURL)
 		if err != nil {
 			fix.errorf("victim sign-in with the attacker's cookies: %v", err)
@@ -52,7 +51,7 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 			after, _ := victim.jar.value(a.checkURL, S)
 			fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(a.preLoginTok, after))
 			replay := a.env.newBrowser("attacker")
-			replay.jar.restore(a.preLogin)
+			replay.jar.restore(preLogin)
 			ok, rp, err := a.signedIn(ctx, replay)
 			if err != nil {
 				fix.errorf("attacker replay: %v", err)
@@ -78,7 +77,7 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 
 	// adopts-unknown-id: what the login page did with the invented ID.
 	adopted := false
-	set, _ := res.loginPage.setCookie(S)
+	set := res.loginPage.setCookie(S)
 	switch {
 	case set != nil && set.Value == invented:
 		adopted = true

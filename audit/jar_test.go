@@ -109,3 +109,10 @@ func TestMaskAndRedact(t *testing.T) {
 		t.Errorf("redact = %q", got)
 	}
 }
+
+func TestPasswordNeverInEvidence(t *testing.T) {
+	e := &env{secrets: map[string]bool{}, hidden: []string{"p@ss word", "p%40ss+word"}}
+	if got := e.redact("GET /login?user=alice&password=p%40ss+word → 303"); strings.Contains(got, "ss+word") || !strings.Contains(got, "[password]") {
+		t.Errorf("redact = %q", got)
+	}
+}

@@ -28,10 +28,9 @@ type auditor struct {
 	issuedAt   string  // which request it came in response to
 	checkPage  *page   // the check page as the signed-in victim saw it
 
-	// What a fresh visitor gets before signing in, from the fixation probe.
-	visited     bool
-	preLogin    jarSnapshot
-	preLoginTok string // the session cookie a fresh visitor gets, if any
+	// preLoginTok is the session cookie a fresh visitor gets before
+	// signing in, if any (found by the fixation probe).
+	preLoginTok string
 }
 
 // Run audits the target and returns the report.
@@ -72,6 +71,9 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 			timeout:     target.Timeout,
 			maxRequests: int64(1000 + 10*max(target.Samples, 0)),
 			secrets:     map[string]bool{},
+			// A login form sent by GET puts the password in URLs that
+			// evidence shows.
+			hidden: []string{target.Password, url.QueryEscape(target.Password), url.PathEscape(target.Password)},
 		},
 	}
 	if a.rand == nil {
