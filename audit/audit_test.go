@@ -236,6 +236,7 @@ func TestCouldNotAudit(t *testing.T) {
 		{name: "public check page", app: &good, target: Target{CheckPath: "/", Expect: "Welcome"}, wantErr: ErrPublicCheckPage},
 		{name: "named cookie not set", app: &good, target: Target{Cookie: "PHPSESSID"}, wantErr: ErrNoSessionCookie, text: "PHPSESSID"},
 		{name: "expected text never shown", app: &good, target: Target{Expect: "Bienvenue"}, wantErr: ErrSignIn},
+		{name: "sign-in renders the dashboard itself and no --check", app: &app{anonSession: true, renew: true}, wantErr: ErrSignIn, text: "pass --check"},
 		{name: "bad base URL", base: "ftp://example.com", wantErr: ErrBadTarget},
 	}
 	for _, tc := range tests {

@@ -76,7 +76,7 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 	fix.add("invented ID: victim's browser gets %s=%s and signs in: %s; %s", S, invented, res.submit.describe(), a.signedInNote(res.ok, res.check))
 
 	// adopts-unknown-id: what the login page did with the invented ID.
-	adopted := false
+	adopted, inconclusive := false, false
 	set := res.loginPage.setCookie(S)
 	switch {
 	case set != nil && set.Value == invented:
@@ -88,6 +88,7 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 		adopted = true
 		adopt.add("%s with %s=%s: kept (no new ID), while a fresh visitor is given %s=%s", res.loginPage.describe(), S, invented, S, a.preLoginTok)
 	default:
+		inconclusive = true
 		adopt.add("%s with %s=%s: no new ID; a fresh visitor gets no %s before sign-in either", res.loginPage.describe(), S, invented, S)
 	}
 	after, _ := victim.jar.value(a.checkURL, S)
@@ -123,9 +124,12 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 	default:
 		fix.result(Pass)
 	}
-	if adopted {
+	switch {
+	case adopted:
 		adopt.fail(Medium)
-	} else {
+	case inconclusive && !res.ok:
+		adopt.errorf("the login page neither replaced nor kept the invented ID, and the sign-in that would show what becomes of it failed")
+	default:
 		adopt.result(Pass)
 	}
 	return fix, adopt

@@ -156,6 +156,10 @@ func (a *auditor) prepare(ctx context.Context) error {
 	}
 	if a.checkURL == nil {
 		// No --check: the page the sign-in lands on.
+		if a.isLoginPage(res.submit.url) && res.submit.status < 300 && a.showsText(res.submit) {
+			return fmt.Errorf("%w: %s shows %q but stays on the login page, so there is no page to check; pass --check with a page only a signed-in user sees",
+				ErrSignIn, res.submit.describe(), a.t.Expect)
+		}
 		if a.isLoginPage(res.submit.url) || res.submit.status >= 400 {
 			return fmt.Errorf("%w as %q: %s; wrong --user or --password? (or pass --check with a page only a signed-in user sees)",
 				ErrSignIn, a.t.User, res.submit.describe())
@@ -261,6 +265,11 @@ func (a *auditor) showsSignedIn(p *page) bool {
 	if p.status < 200 || p.status > 299 || a.isLoginPage(p.url) {
 		return false
 	}
+	return a.showsText(p)
+}
+
+// showsText reports whether the page's visible text has the expected text.
+func (a *auditor) showsText(p *page) bool {
 	return strings.Contains(visibleText(p.body, p.header.Get("Content-Type")), collapse(a.t.Expect))
 }
 
