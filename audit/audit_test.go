@@ -132,6 +132,13 @@ var frameworkCases = []struct {
 		want: statuses(fails(IDFixation, IDFixationURL, IDAdoptsUnknownID, IDCookiePrefix)),
 	},
 	{
+		name: "PHP trans_sid: ?session= from the URL carried on in a hidden form field, ID kept at sign-in",
+		app: app{cookie: "PHPSESSID", anonSession: true, urlParam: "session", hiddenID: true, httpOnly: true, secure: true,
+			sameSite: http.SameSiteLaxMode, noStore: true, token: tokenBase32Hex(26), loginRedirect: "/dashboard"},
+		verdict: Vulnerable, exit: 1,
+		want: statuses(map[string]Status{IDFixation: Fail, IDFixationURL: Fail, IDCookiePrefix: Fail, IDLogoutInvalidation: Skip}),
+	},
+	{
 		name: "weak tokens: a counter",
 		app: app{anonSession: true, renew: true, httpOnly: true, secure: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			token: tokenCounter(), loginRedirect: "/dashboard"},

@@ -35,6 +35,9 @@ type app struct {
 	clientSide  bool   // the cookie is the signed session itself; logout only clears it
 	signedID    string // express-session: the cookie is "s:"+id+"."+HMAC, URL-escaped, this prefix
 	emptyAction bool   // the form has no action attribute (posts to its own URL)
+	// hiddenID carries a URL-given ID on in a hidden form field instead of
+	// the form action (PHP's trans_sid), and reads it back from the POST.
+	hiddenID bool
 
 	secure, httpOnly bool
 	sameSite         http.SameSite
@@ -171,6 +174,8 @@ func (s *appServer) load(r *http.Request) state {
 	cand := ""
 	if s.cfg.urlParam == "session" {
 		if v := r.URL.Query().Get("session"); v != "" {
+			cand, st.fromURL = v, true
+		} else if v := r.PostFormValue("session"); v != "" && s.cfg.hiddenID {
 			cand, st.fromURL = v, true
 		}
 	}
@@ -338,17 +343,22 @@ func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, 
 	csrf := s.csrfToken(w, r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	action := ` action="` + html.EscapeString(s.carry(st, "/login")) + `"`
-	if s.cfg.emptyAction {
+	hidden := ""
+	switch {
+	case s.cfg.emptyAction:
 		action = ""
+	case s.cfg.hiddenID && st.fromURL:
+		action = ` action="/login"`
+		hidden = `<input type="hidden" name="session" value="` + html.EscapeString(st.id) + `">`
 	}
 	fmt.Fprintf(w, `<!doctype html><html><head><title>Sign in</title><script>var user = "alice";</script></head><body>
 <nav><a href="%s">Home</a></nav>
-<form method="post"%s>
+<form method="post"%s>%s
 <p>%s</p>
 <label>User <input type="text" name="%s" value="%s" autocomplete="username"></label>
 <label>Password <input type="password" name="%s"></label>
 <label><input type="checkbox" name="remember"> Remember me</label>`,
-		html.EscapeString(s.carry(st, "/")), action, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
+		html.EscapeString(s.carry(st, "/")), action, hidden, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
 	if csrf != "" {
 		fmt.Fprintf(w, `<input type="hidden" name="%s_token" value="%s">`, s.cfg.csrf, csrf)
 	}
