@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +23,8 @@ import (
 // DemoReport is what `sessionguard demo --format json` prints.
 type DemoReport struct {
 	// Expected is true when the vulnerable app was hijacked and the secure
-	// one was not: the demonstration worked.
+	// one was not, and the auditor (when run) found fixation in the first
+	// and nothing in the second: the demonstration worked.
 	Expected bool        `json:"expected"`
 	Runs     []DemoRun   `json:"runs"`
 	Audits   []AuditNote `json:"audits,omitempty"`
@@ -127,6 +129,10 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer, opts Dem
 			}
 			report.Audits = append(report.Audits, note)
 		}
+		// The auditor must tell the two apps apart as the attack did.
+		vuln, secure := report.Audits[0], report.Audits[1]
+		report.Expected = report.Expected && slices.Contains(vuln.Failed, "fixation") && vuln.ExitCode == 1 &&
+			secure.ExitCode == 0
 	}
 
 	if *format == "json" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/sessionguard/sessionguard/audit"
 	"github.com/sessionguard/sessionguard/demo"
 )
 
@@ -26,13 +27,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	switch args[0] {
 	case "demo":
-		return demo.Demo(ctx, args[1:], stdout, stderr, demo.DemoOptions{})
+		return demo.Demo(ctx, args[1:], stdout, stderr, demo.DemoOptions{Audit: auditApp})
 	case "serve":
 		return demo.Serve(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return audit.Main(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "sessionguard: error: unknown command %q\n%s", args[0], usage)
 	return 2
+}
+
+// auditApp runs the black-box auditor against one of the demo's apps with
+// the default settings of `sessionguard audit`.
+func auditApp(ctx context.Context, app, baseURL, user, password string) (demo.AuditNote, error) {
+	rep, err := audit.Run(ctx, audit.Target{BaseURL: baseURL, User: user, Password: password, CheckPath: "/dashboard"})
+	if rep == nil {
+		return demo.AuditNote{}, err
+	}
+	note := demo.AuditNote{App: app, Verdict: rep.Summary, ExitCode: rep.ExitCode(audit.High), Failed: []string{}}
+	for _, c := range rep.Checks {
+		if c.Status == audit.Fail {
+			note.Failed = append(note.Failed, c.ID)
+		}
+	}
+	return note, nil
 }
