@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Every module of the repository: the main one and the nested ones (bench/,
 # e2e/), since ./... stops at module boundaries.
-MODULES := $(patsubst %/go.mod,%,$(wildcard go.mod */go.mod))
+MODULES := . $(patsubst %/go.mod,%,$(wildcard */go.mod))
 
 .PHONY: test deps fmt-check vet lint fuzz fuzz-short bench
 
