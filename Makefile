@@ -5,7 +5,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # e2e/), since ./... stops at module boundaries.
 MODULES := . $(patsubst %/go.mod,%,$(wildcard */go.mod))
 
-.PHONY: test deps fmt-check vet lint fuzz fuzz-short bench
+.PHONY: test deps fmt-check vet lint fuzz fuzz-short bench load soak
 
 test: deps fmt-check vet
 	@for m in $(MODULES); do \
@@ -37,3 +37,14 @@ fuzz:
 # Side-by-side benchmarks; regenerates docs/BENCHMARKS.md.
 bench: deps
 	@./scripts/bench.sh
+
+# wrk against sessionguard serve on loopback (memory, bolt, Redis, and no
+# session layer); updates the load section of docs/BENCHMARKS.md.
+load:
+	@./scripts/load.sh
+
+# Mixed sign-in, read, write and sign-out traffic from parallel clients
+# against the reference app on bolt and on Redis, for SOAK_DURATION per
+# store (default 2m); make test runs the same test for 3 seconds.
+soak: deps
+	@SESSIONGUARD_SOAK=$${SOAK_DURATION:-2m} $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 60m ./demo

@@ -36,6 +36,10 @@ type Config struct {
 	Accounts *Accounts
 	// Vulnerable selects the deliberately vulnerable session handling.
 	Vulnerable bool
+	// BaselineUser, for load-test baselines only, replaces session handling
+	// by nothing at all: every request is treated as signed in as this
+	// user. It measures the pages without a session layer.
+	BaselineUser string
 	// Session configures the secure mode's session manager. OnEvent and
 	// Logger default to Logger.
 	Session session.Config
@@ -70,7 +74,7 @@ type sessionLayer interface {
 
 // New builds the application.
 func New(cfg Config) (*App, error) {
-	if cfg.Store == nil || cfg.Accounts == nil {
+	if (cfg.Store == nil && cfg.BaselineUser == "") || cfg.Accounts == nil {
 		return nil, errors.New("demo: Config.Store and Config.Accounts are required")
 	}
 	if cfg.Logger == nil {
@@ -80,9 +84,12 @@ func New(cfg Config) (*App, error) {
 		cfg.Now = time.Now
 	}
 	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
-	if cfg.Vulnerable {
+	switch {
+	case cfg.BaselineUser != "":
+		a.layer = baselineLayer(cfg.BaselineUser)
+	case cfg.Vulnerable:
 		a.layer = &vulnerableLayer{store: cfg.Store, now: cfg.Now}
-	} else {
+	default:
 		sc := cfg.Session
 		if sc.Logger == nil {
 			sc.Logger = cfg.Logger
@@ -113,6 +120,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /login", a.loginPage)
 	mux.HandleFunc("POST /login", a.loginSubmit)
 	mux.HandleFunc("GET /dashboard", a.signedIn(a.dashboard))
+	mux.HandleFunc("POST /dashboard/note", a.signedIn(a.saveNote))
 	mux.HandleFunc("GET /sessions", a.signedIn(a.sessionsPage))
 	mux.HandleFunc("POST /sessions/revoke", a.signedIn(a.revoke))
 	mux.HandleFunc("POST /sessions/revoke-others", a.signedIn(a.revokeOthers))
@@ -139,11 +147,12 @@ func securityHeaders(h http.Handler) http.Handler {
 
 // page is the data every template gets.
 type page struct {
-	Title, User, Error, Message, Next, Username, Fingerprint string
-	Q                                                        string
-	Vulnerable, Reauth                                       bool
-	AuthTime                                                 time.Time
-	Sessions                                                 []session.Info
+	Title, User, Error, Message, Next, Username, Fingerprint, Note string
+	Notes                                                          int
+	Q                                                              string
+	Vulnerable, Reauth                                             bool
+	AuthTime                                                       time.Time
+	Sessions                                                       []session.Info
 }
 
 func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
@@ -249,7 +258,32 @@ func reauth(w http.ResponseWriter, r *http.Request) {
 func (a *App) dashboard(w http.ResponseWriter, r *http.Request, user string) {
 	s := session.From(r)
 	a.render(w, r, "dashboard", http.StatusOK, page{Title: "Dashboard", User: user, AuthTime: s.AuthTime(),
-		Fingerprint: s.Fingerprint()})
+		Fingerprint: s.Fingerprint(), Note: s.GetString("note"), Notes: s.GetInt("notes")})
+}
+
+// maxNote bounds a note, well inside the session's MaxDataSize.
+const maxNote = 500
+
+// saveNote keeps a short note in the session: the reference app's example
+// of a session write. The secure mode stores it with Put; the vulnerable
+// and baseline modes have nowhere to keep it.
+func (a *App) saveNote(w http.ResponseWriter, r *http.Request, user string) {
+	note := r.PostFormValue("note")
+	if len(note) > maxNote {
+		http.Error(w, fmt.Sprintf("a note has at most %d bytes", maxNote), http.StatusRequestEntityTooLarge)
+		return
+	}
+	if s := session.From(r); s != nil {
+		if err := s.Put("note", note); err != nil {
+			a.storeFailure(w, r, err)
+			return
+		}
+		if err := s.Put("notes", s.GetInt("notes")+1); err != nil {
+			a.storeFailure(w, r, err)
+			return
+		}
+	}
+	a.redirect(w, r, "/dashboard")
 }
 
 func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request, user string) {
@@ -335,6 +369,18 @@ func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
 	a.cfg.Logger.Error("demo: session store", "error", err)
 	http.Error(w, "session service unavailable", http.StatusServiceUnavailable)
 }
+
+// baselineLayer is no session handling: a fixed user, for measuring the
+// pages alone.
+type baselineLayer string
+
+func (l baselineLayer) wrap(h http.Handler) http.Handler { return h }
+func (l baselineLayer) user(*http.Request) string        { return string(l) }
+func (l baselineLayer) query(*http.Request) string       { return "" }
+func (l baselineLayer) login(http.ResponseWriter, *http.Request, string, bool) error {
+	return nil
+}
+func (l baselineLayer) logout(http.ResponseWriter, *http.Request) error { return nil }
 
 // secureLayer is session handling done right: package session.
 type secureLayer struct{ m *session.Manager }

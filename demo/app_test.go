@@ -288,6 +288,7 @@ func TestServeFlags(t *testing.T) {
 		"bad store":                    {"--store", "postgres://x"},
 		"tls half":                     {"--tls-cert", "x.pem"},
 		"stray argument":               {"--store", "memory", "extra"},
+		"baseline off loopback":        {"--insecure-baseline-user", "alice", "--addr", "0.0.0.0:0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -387,3 +388,20 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestNoteIsASessionWrite(t *testing.T) {
+	_, base := startApp(t, false, nil)
+	b := newBrowser("t")
+	signIn(t, b, base, "alice", "alice-password")
+	res := post(t, b, base+"/dashboard/note", url.Values{"note": {"<b>bold</b>"}})
+	if !strings.Contains(res.Body, `value="&lt;b&gt;bold&lt;/b&gt;"`) || !strings.Contains(res.Body, "saved 1 time)") {
+		t.Fatalf("note not saved or not escaped: %.400s", res.Body)
+	}
+	post(t, b, base+"/dashboard/note", url.Values{"note": {"second"}})
+	if body := get(t, b, base+"/dashboard").Body; !strings.Contains(body, `value="second"`) || !strings.Contains(body, "saved 2 times") {
+		t.Fatal("second note not saved")
+	}
+	if res := post(t, b, base+"/dashboard/note", url.Values{"note": {strings.Repeat("x", maxNote+1)}}); res.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized note: %d", res.Status)
+	}
+}

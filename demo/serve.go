@@ -33,6 +33,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	vulnerable := fs.Bool("vulnerable", false, "serve the DELIBERATELY VULNERABLE mode (loopback only)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
+	baseline := fs.String("insecure-baseline-user", "", "LOAD TESTS ONLY: no session layer at all, every request is signed in as this user")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this address at /metrics (for example 127.0.0.1:9090)")
 	var accounts []Account
 	fs.Func("account", "NAME:PASSWORD of a user (repeatable; default: one generated account)", func(s string) error {
@@ -65,6 +66,10 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sessionguard: error: --addr %q: %v\n", *addr, err)
 		return 2
 	}
+	if *baseline != "" && (!isLoopback(host) || *vulnerable) {
+		fmt.Fprintln(stderr, "sessionguard: error: --insecure-baseline-user is for load tests on loopback only, without --vulnerable")
+		return 2
+	}
 	if *vulnerable {
 		if !isLoopback(host) {
 			fmt.Fprintf(stderr, "sessionguard: error: --vulnerable listens on loopback only (127.0.0.1, ::1, localhost), not %q\n", host)
@@ -75,6 +80,10 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(accounts) == 0 {
 		accounts = []Account{{Name: "alice", Password: randomPassword()}}
 		fmt.Fprintf(stdout, "No --account given: sign in as %s with password %s\n", accounts[0].Name, accounts[0].Password)
+	}
+	if *baseline != "" {
+		*storeSpec = "memory"
+		fmt.Fprintf(stderr, "sessionguard: warning: --insecure-baseline-user: NO SESSION LAYER, everyone is %q (load-test baseline)\n", *baseline)
 	}
 	if *storeSpec == "" {
 		name := "sessions.db"
@@ -95,7 +104,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger}
+	cfg := Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger, BaselineUser: *baseline}
 	if *metricsAddr != "" {
 		stop, err := serveMetrics(ctx, *metricsAddr, &cfg, stdout)
 		if err != nil {
@@ -121,8 +130,11 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sessionguard: warning: plain HTTP on a non-loopback address: browsers will not send the Secure session cookie; use --tls-cert/--tls-key or a TLS proxy")
 	}
 	mode := "secure"
-	if *vulnerable {
+	switch {
+	case *vulnerable:
 		mode = "VULNERABLE"
+	case *baseline != "":
+		mode = "baseline, no session layer"
 	}
 	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, *storeSpec, scheme, ln.Addr())
 	return serveUntilDone(ctx, ln, app, *tlsCert, *tlsKey, stderr)

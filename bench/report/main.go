@@ -126,12 +126,16 @@ func write(w io.Writer, results map[string]result, order []string) {
 	}
 	fmt.Fprintf(w, "- at most 10 allocations above `bare` on `read`: %.0f — **%s**\n", a-bare, verdict)
 
-	var redis []string
+	var redis, scale []string
 	for _, name := range order {
-		if strings.HasPrefix(name, "BenchmarkRedis/") {
+		switch {
+		case strings.HasPrefix(name, "BenchmarkRedis/"):
 			redis = append(redis, name)
+		case !strings.HasPrefix(name, "BenchmarkMiddleware/"):
+			scale = append(scale, name)
 		}
 	}
+	defer writeScale(w, results, scale)
 	if len(redis) == 0 {
 		return
 	}
@@ -154,5 +158,35 @@ func write(w io.Writer, results map[string]result, order []string) {
 			rtt = fmt.Sprintf("%.2f", v)
 		}
 		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.2f | %s |\n", parts[0], parts[1], ns, b, a, cmds, rtt)
+	}
+}
+
+// writeScale lists the scale benchmarks with every metric they report.
+func writeScale(w io.Writer, results map[string]result, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "### Scale")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| benchmark | ns/op | B/op | allocs/op | other |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---|")
+	for _, name := range names {
+		ns, _ := get(results, name, "ns/op")
+		b, _ := get(results, name, "B/op")
+		a, _ := get(results, name, "allocs/op")
+		var other []string
+		var units []string
+		for unit := range results[name] {
+			if unit != "ns/op" && unit != "B/op" && unit != "allocs/op" {
+				units = append(units, unit)
+			}
+		}
+		slices.Sort(units)
+		for _, unit := range units {
+			v, _ := get(results, name, unit)
+			other = append(other, fmt.Sprintf("%.0f %s", v, unit))
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %s |\n", strings.TrimPrefix(name, "Benchmark"), ns, b, a, strings.Join(other, ", "))
 	}
 }
