@@ -148,8 +148,11 @@ const vulnerableWarning = `
   Use it only to demonstrate the attack, on loopback.
 `
 
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, cert, key string, stderr io.Writer) int {
-	srv := &http.Server{
+// newServer is the HTTP server serve runs: bounded header size (a 1 MiB
+// Cookie header is refused with 431 before any handler runs) and timeouts
+// against slow clients.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -157,6 +160,10 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, cert, 
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, cert, key string, stderr io.Writer) int {
+	srv := newServer(h)
 	errc := make(chan error, 1)
 	go func() {
 		if cert != "" {
