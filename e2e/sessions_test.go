@@ -42,7 +42,7 @@ func TestBrowserSessionsRevokeAndPasswordChange(t *testing.T) {
 	laptop.signIn("/login", password)
 	phone.signIn("/login", password)
 	laptop.mustBeSignedIn()
-	laptop.screenshot("dashboard", 340)
+	laptop.screenshot("dashboard", 480)
 	phone.mustBeSignedIn()
 
 	laptop.open("/sessions")
