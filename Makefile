@@ -7,7 +7,7 @@ MODULES := . $(patsubst %/go.mod,%,$(wildcard */go.mod))
 
 .PHONY: test deps fmt-check vet lint fuzz fuzz-short bench load soak
 
-test: deps fmt-check vet
+test: deps fmt-check lint
 	@for m in $(MODULES); do \
 		echo "== go test -race $$m/..."; \
 		(cd $$m && $(GO) test -race -count=1 -timeout 20m ./...) || exit 1; \

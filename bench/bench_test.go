@@ -23,7 +23,6 @@ type lib struct {
 	// cookie is the session cookie of a signed-in user with value "user"
 	// set to "alice" and "n" to 0, obtained through the library itself.
 	cookie func(tb testing.TB) *http.Cookie
-	close  func()
 }
 
 // The handler work of each case, the same for every library: get and put

@@ -85,11 +85,6 @@ func (g *guessGuard) miss(key string, n int, now time.Time) bool {
 	return false
 }
 
-func (g *guessGuard) len() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.order.Len()
-}
 
 // TrustedProxyClientIP returns a [Config.ClientIP] function for an
 // application behind reverse proxies. When the connection comes from one of
