@@ -156,4 +156,3 @@ func BenchmarkBoltCreate(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sessions/s")
 }
-

@@ -85,7 +85,6 @@ func (g *guessGuard) miss(key string, n int, now time.Time) bool {
 	return false
 }
 
-
 // TrustedProxyClientIP returns a [Config.ClientIP] function for an
 // application behind reverse proxies. When the connection comes from one of
 // the trusted prefixes, the client is the rightmost address in
