@@ -44,7 +44,7 @@ func (s *Session) commit(h http.Header) error {
 	now := s.loaded
 	var err error
 	var ctx context.Context
-	if s.action != actNone || len(s.ops) > 0 || s.touch {
+	if s.action != actNone || len(s.ops) > 0 || s.touch || s.rotateDue {
 		ctx = context.WithoutCancel(s.req.Context())
 		now = s.m.cfg.Now()
 	}
@@ -55,6 +55,8 @@ func (s *Session) commit(h http.Header) error {
 		err = s.commitRotate(ctx, h, now)
 	case s.rec == nil:
 		err = s.commitCreate(ctx, h, now)
+	case s.rotateDue:
+		err = s.commitPeriodic(ctx, h, now)
 	case len(s.ops) > 0 || s.touch:
 		err = s.commitUpdate(ctx, h, now)
 	}
@@ -109,7 +111,7 @@ func (s *Session) encode(vals values) ([]byte, error) {
 
 func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time) error {
 	if s.rec != nil {
-		if err := s.m.store.Delete(ctx, s.rec.Key); err != nil {
+		if err := s.m.destroy(ctx, s.rec); err != nil {
 			return storeError("logout", err)
 		}
 		s.m.emitReq(s.req, Event{Kind: EventLogout, Session: Fingerprint(s.rec.Key), UserID: s.rec.UserID})
@@ -223,6 +225,10 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 				s.dropped(base.Key, ErrGone)
 				return nil
 			}
+			if fresh.Successor != "" {
+				// A periodic rotation replaced it meanwhile.
+				return s.forwardUpdate(ctx, h, fresh.Successor, now)
+			}
 			base, vals = fresh, fvals
 			backoff(attempt)
 		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
@@ -301,6 +307,13 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		default:
 			return storeError("rotate", err)
 		}
+		if fresh != nil && fresh.Successor != "" {
+			// A periodic rotation replaced it meanwhile: renew the successor.
+			fresh, vals, err = s.reload(ctx, fresh.Successor, now)
+			if err != nil {
+				return err
+			}
+		}
 		if fresh == nil {
 			// The old session died while this request ran.
 			if s.action == actRenew {
@@ -344,4 +357,102 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// commitPeriodic gives a signed-in session a fresh token because its token
+// reached Config.RotateEvery. Nothing about the sign-in changes, so the old
+// record is not killed but turned into a forwarder to the new one for
+// Config.RotateGrace: requests the browser sent before it received the new
+// cookie keep working. The new record is created first and the old one
+// then marked, conditionally on its version, so that a logout, revocation
+// or sign-in racing the rotation always wins: the new record is then
+// deleted.
+func (s *Session) commitPeriodic(ctx context.Context, h http.Header, now time.Time) error {
+	base, vals := s.rec, s.vals
+	data, err := s.encode(vals)
+	if err != nil {
+		return err
+	}
+	token := newToken()
+	next := *base
+	next.Key, next.Version, next.Successor, next.Lineage = storeKey(token), 0, "", base.lineage()
+	next.Created, next.LastSeen, next.Data = now, now, data
+	next.Expires = expiresAt(&next)
+	if err := s.m.store.Create(ctx, &next); err != nil {
+		return storeError("rotate", err)
+	}
+	// abandon removes the new record when the rotation does not happen.
+	abandon := func() error {
+		if err := s.m.store.Delete(ctx, next.Key); err != nil {
+			return storeError("rotate", err)
+		}
+		return nil
+	}
+	graceEnd := now.Add(s.m.cfg.RotateGrace)
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		old := *base
+		old.Successor = next.Key
+		if graceEnd.Before(old.Expires) {
+			old.Expires = graceEnd
+		}
+		err := s.m.store.Update(ctx, &old)
+		switch {
+		case err == nil:
+			s.rec, s.token, s.vals = &next, token, vals
+			s.issueCookie(h, &next, token, now)
+			s.m.emitReq(s.req, Event{Kind: EventRotated, Session: Fingerprint(base.Key), NewSession: Fingerprint(next.Key), UserID: next.UserID})
+			return nil
+		case errors.Is(err, ErrConflict) && merging(start, attempt):
+			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
+			if rerr != nil {
+				return errors.Join(rerr, abandon())
+			}
+			if fresh == nil {
+				s.dropped(base.Key, ErrGone)
+				return abandon()
+			}
+			if fresh.Successor != "" {
+				// Another request rotated it first; its response carries the
+				// new cookie. This request's changes go to that successor.
+				if err := abandon(); err != nil {
+					return err
+				}
+				return s.forwardUpdate(ctx, h, fresh.Successor, now)
+			}
+			data, err := s.encode(fvals)
+			if err != nil {
+				return errors.Join(err, abandon())
+			}
+			next.Data = data
+			if err := s.m.store.Update(ctx, &next); err != nil {
+				return errors.Join(storeError("rotate", err), abandon())
+			}
+			base, vals = fresh, fvals
+			backoff(attempt)
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+			s.dropped(base.Key, err)
+			return abandon()
+		default:
+			return errors.Join(storeError("rotate", err), abandon())
+		}
+	}
+}
+
+// forwardUpdate saves this request's changes to the record key, which took
+// over from the record the request loaded.
+func (s *Session) forwardUpdate(ctx context.Context, h http.Header, key string, now time.Time) error {
+	if len(s.ops) == 0 {
+		return nil
+	}
+	succ, vals, err := s.reload(ctx, key, now)
+	if err != nil {
+		return err
+	}
+	if succ == nil {
+		s.dropped(key, ErrGone)
+		return nil
+	}
+	s.rec, s.vals, s.forwarded = succ, vals, true
+	return s.commitUpdate(ctx, h, now)
 }

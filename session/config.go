@@ -74,6 +74,18 @@ type Config struct {
 	RememberIdleTimeout     time.Duration
 	RememberAbsoluteTimeout time.Duration
 
+	// RotateEvery, when positive, gives a signed-in session a fresh token
+	// once its current token is this old, on the first request after that,
+	// which narrows the use of a token stolen without the user noticing
+	// (ASVS 3.3.x, OWASP Session Management Cheat Sheet). Unlike a sign-in
+	// or [Session.Renew], no privilege changes here, so the old token keeps
+	// working for RotateGrace, serving the new session, for requests the
+	// browser sent before it had the new cookie. Default 0: off.
+	RotateEvery time.Duration
+	// RotateGrace is how long a token replaced by RotateEvery keeps working.
+	// Default 30 seconds (at most half of RotateEvery).
+	RotateGrace time.Duration
+
 	// MaxDataSize bounds the encoded size of a session's values in bytes.
 	// A commit over it fails with [ErrTooLarge]. Default 64 KiB.
 	MaxDataSize int
@@ -232,6 +244,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TouchInterval >= c.IdleTimeout/2 {
 		return c, configError("TouchInterval", "%v must be less than half of IdleTimeout %v", c.TouchInterval, c.IdleTimeout)
+	}
+	if c.RotateEvery < 0 || c.RotateGrace < 0 {
+		return c, configError("RotateEvery", "RotateEvery and RotateGrace must not be negative")
+	}
+	if c.RotateEvery > 0 {
+		if c.RotateGrace == 0 {
+			c.RotateGrace = min(30*time.Second, c.RotateEvery/2)
+		}
+		if c.RotateGrace > c.RotateEvery/2 || c.RotateGrace > 5*time.Minute {
+			return c, configError("RotateGrace", "%v must be at most half of RotateEvery (%v) and at most 5 minutes", c.RotateGrace, c.RotateEvery)
+		}
 	}
 	if c.MaxDataSize == 0 {
 		c.MaxDataSize = DefaultMaxDataSize

@@ -82,6 +82,17 @@
 // idle timeout, at most a minute). [RememberMe] gives a sign-in a persistent
 // cookie and the longer remember-me limits.
 //
+// # Periodic rotation
+//
+// With [Config.RotateEvery], a signed-in session whose token reaches that
+// age gets a fresh one on its next request, which narrows what a token
+// stolen without anyone noticing is worth. Nothing about the sign-in
+// changes, so, unlike a sign-in or a renewal, the old token keeps working
+// for [Config.RotateGrace], serving the new session to the requests the
+// browser sent before it had the new cookie; a logout through either token
+// ends both. Sign-ins, [Session.Renew] and [Session.Logout] never leave a
+// grace window.
+//
 // # Signing out elsewhere
 //
 // The store indexes sessions by user, so [Session.Sessions] and

@@ -18,6 +18,7 @@ const (
 	EventLogout                       // a session was destroyed by Logout
 	EventRevoked                      // a session was revoked by the user or an administrator
 	EventMerged                       // a save raced another request and was merged by replay
+	EventRotated                      // a periodic rotation gave the session a fresh token (Config.RotateEvery)
 
 	// Suspicious input (invariants I1 and I2).
 	EventUnknownToken    // a cookie held a token the store does not know, or a malformed one
@@ -43,6 +44,7 @@ var eventNames = [...]string{
 	EventLogout:           "logout",
 	EventRevoked:          "revoked",
 	EventMerged:           "merged",
+	EventRotated:          "rotated",
 	EventUnknownToken:     "unknown-token",
 	EventExpiredToken:     "expired-token",
 	EventDeadToken:        "dead-token",

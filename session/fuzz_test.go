@@ -114,7 +114,7 @@ func FuzzRecordUnmarshal(f *testing.F) {
 			t.Fatalf("re-decode: %v", err)
 		}
 		if r2.Key != r.Key || r2.Version != r.Version || !bytes.Equal(r2.Data, r.Data) ||
-			!r2.Expires.Equal(r.Expires) || r2.UserID != r.UserID {
+			!r2.Expires.Equal(r.Expires) || r2.UserID != r.UserID || r2.Successor != r.Successor || r2.Lineage != r.Lineage {
 			t.Fatal("record does not round-trip")
 		}
 	})
@@ -140,10 +140,17 @@ func TestWriteSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rotated := rec
+	rotated.Successor, rotated.Lineage = storeKey("next"), storeKey("first")
+	rotatedBytes, err := rotated.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok := encodeToken(bytes.Repeat([]byte{0xab}, tokenBytes))
 	seeds := map[string][]byte{
 		"values/basic":      vals,
 		"record/basic":      recBytes,
+		"record/rotated":    rotatedBytes,
 		"cookie/single":     []byte(DefaultCookieName + "=" + tok),
 		"cookie/duplicates": []byte(DefaultCookieName + "=" + tok + "; other=1; " + DefaultCookieName + "=\"" + tok + "\"\n" + DefaultCookieName + "=bad"),
 		"cookie/malformed":  []byte(DefaultCookieName + "=;;; =x; " + DefaultCookieName),

@@ -99,6 +99,25 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		s.stale = nlive == 0 && !sawDead
 		return s, nil
 	}
+	// A token replaced by a periodic rotation still works for the grace
+	// window, serving its successor: the session the browser is about to
+	// switch to. At most two hops, since the grace window is shorter than
+	// the rotation period.
+	for hops := 0; live.Successor != ""; hops++ {
+		next, err := m.store.Get(r.Context(), live.Successor)
+		switch {
+		case hops >= 2:
+			return s, nil
+		case err == nil && !next.expired(s.loaded):
+			live, s.forwarded = next, true
+		case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+			// The successor was logged out, revoked or renewed: so is this.
+			m.emitReq(r, Event{Kind: EventDeadToken, Session: Fingerprint(live.Key), UserID: live.UserID})
+			return s, nil
+		default:
+			return nil, storeError("load", err)
+		}
+	}
 	if m.cfg.ClientBinding != BindNone && live.UserAgent != "" && live.UserAgent != truncate(r.UserAgent(), maxUserAgent) {
 		m.emitReq(r, Event{Kind: EventClientChanged, Session: Fingerprint(live.Key), UserID: live.UserID})
 		if m.cfg.ClientBinding == BindUserAgentStrict {
@@ -114,6 +133,8 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	}
 	s.rec, s.token, s.vals = live, liveToken, vals
 	s.touch = s.loaded.Sub(live.LastSeen) >= m.cfg.TouchInterval
+	s.rotateDue = m.cfg.RotateEvery > 0 && !s.forwarded && live.UserID != "" &&
+		s.loaded.Sub(live.Created) >= m.cfg.RotateEvery
 	return s, nil
 }
 

@@ -14,8 +14,13 @@ import (
 var ErrCorrupt = errors.New("session: corrupt record")
 
 // recordFormat is the first byte of an encoded [Record]. It changes when the
-// layout does, so an old process never misreads a newer record.
-const recordFormat = 0x53 // 'S', layout 1
+// layout does, so an old process never misreads a newer record. Layout 2
+// appends Successor and Lineage; a record without either (every record when
+// periodic rotation is off) is still written in layout 1.
+const (
+	recordFormat          = 0x53 // 'S', layout 1
+	recordFormatSuccessor = 0x54 // 'T', layout 2: layout 1 and Successor
+)
 
 // MaxRecordSize bounds what [Record.UnmarshalBinary] accepts and what
 // [Record.MarshalBinary] produces: 16 MiB.
@@ -46,6 +51,11 @@ func (rec *Record) MarshalBinary() ([]byte, error) {
 	b = appendString(b, rec.IP)
 	b = appendString(b, rec.UserAgent)
 	b = appendString(b, string(rec.Data))
+	if rec.Successor != "" || rec.Lineage != "" {
+		b[0] = recordFormatSuccessor
+		b = appendString(b, rec.Successor)
+		b = appendString(b, rec.Lineage)
+	}
 	if len(b) > MaxRecordSize {
 		return nil, fmt.Errorf("session: encoded record is %d bytes, over MaxRecordSize", len(b))
 	}
@@ -58,7 +68,7 @@ func (rec *Record) UnmarshalBinary(b []byte) error {
 	if len(b) > MaxRecordSize {
 		return fmt.Errorf("%w: %d bytes, over MaxRecordSize", ErrCorrupt, len(b))
 	}
-	if len(b) == 0 || b[0] != recordFormat {
+	if len(b) == 0 || (b[0] != recordFormat && b[0] != recordFormatSuccessor) {
 		return fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
 	d := decoder{b: b[1:]}
@@ -83,6 +93,12 @@ func (rec *Record) UnmarshalBinary(b []byte) error {
 	r.UserAgent = d.string()
 	if data := d.bytes(); len(data) > 0 {
 		r.Data = append([]byte(nil), data...)
+	}
+	if b[0] == recordFormatSuccessor {
+		r.Successor, r.Lineage = d.string(), d.string()
+		if r.Successor == "" && r.Lineage == "" {
+			d.fail("layout 2 without successor or lineage")
+		}
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")

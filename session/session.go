@@ -29,6 +29,9 @@ type Session struct {
 	ops    []op
 	touch  bool // the idle deadline is due for a refresh
 
+	rotateDue bool // the token is older than Config.RotateEvery
+	forwarded bool // the cookie's token was rotated; rec is its successor
+
 	action   action
 	newUser  string
 	remember bool

@@ -122,6 +122,28 @@ type Record struct {
 
 	// Data holds the encoded session values.
 	Data []byte
+
+	// Successor is set on a record replaced by a periodic rotation (see
+	// Config.RotateEvery): the key of the record that took over. Until
+	// this record's Expires, a short grace window, a request that still
+	// carries the old token is served the successor's session. Renewals at
+	// sign-in, privilege changes and logout never leave one: they kill the
+	// old token at once.
+	Successor string
+	// Lineage names the chain of periodic rotations a record belongs to:
+	// the key of the record the chain started from, or "" for a record
+	// that was never rotated (its lineage is its own key). A logout ends
+	// the whole lineage, so that a rotation racing it cannot leave a
+	// successor alive.
+	Lineage string
+}
+
+// lineage returns the lineage rec belongs to.
+func (rec *Record) lineage() string {
+	if rec.Lineage != "" {
+		return rec.Lineage
+	}
+	return rec.Key
 }
 
 // Clone returns a deep copy of rec. Data is copied too.

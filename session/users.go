@@ -47,6 +47,9 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]Info, erro
 	}
 	infos := make([]Info, 0, len(recs))
 	for _, rec := range recs {
+		if rec.Successor != "" {
+			continue // replaced by a periodic rotation: its successor is listed
+		}
 		infos = append(infos, Info{
 			ID: infoID(rec.Key), Created: rec.Created, LastSeen: rec.LastSeen, AuthTime: rec.AuthTime,
 			Expires: rec.Expires, Deadline: rec.Deadline, IP: rec.IP, UserAgent: rec.UserAgent,
@@ -82,7 +85,7 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	}
 	for _, rec := range recs {
 		if infoID(rec.Key) == id {
-			if err := m.store.Delete(ctx, rec.Key); err != nil {
+			if err := m.destroy(ctx, rec); err != nil {
 				return storeError("revoke", err)
 			}
 			m.emit(Event{Kind: EventRevoked, Session: Fingerprint(rec.Key), UserID: userID, Count: 1})
@@ -156,4 +159,31 @@ func (s *Session) RevokeOthers(ctx context.Context) (int, error) {
 		}
 	}
 	return s.m.revokeExcept(ctx, s.rec.UserID, s.rec.Key)
+}
+
+// destroy deletes rec and, when periodic rotation is on, every record of its
+// lineage: a rotation that completed just before the delete left a
+// successor, which must die with it. The delete comes first, so a rotation
+// that has not completed yet fails on the tombstone and removes its own new
+// record; one that has, created that record before the listing below.
+func (m *Manager) destroy(ctx context.Context, rec *Record) error {
+	if err := m.store.Delete(ctx, rec.Key); err != nil {
+		return err
+	}
+	if m.cfg.RotateEvery <= 0 || rec.UserID == "" {
+		return nil
+	}
+	recs, err := m.store.ListUser(ctx, rec.UserID)
+	if err != nil {
+		return err
+	}
+	line := rec.lineage()
+	for _, r := range recs {
+		if r.Key != rec.Key && (r.lineage() == line || r.Key == line) {
+			if err := m.store.Delete(ctx, r.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,6 +19,23 @@ func (s suite) create(t *testing.T) {
 		rec := want.Clone()
 		mustCreate(t, st, rec)
 		checkLive(t, st, "Get after Create", rec.Key, want, 1)
+	})
+
+	t.Run("RoundTripsRotationLinks", func(t *testing.T) {
+		// Successor and Lineage carry a periodic rotation's grace window and
+		// its logout; a store that drops them revives or loses sessions.
+		st := s.store(t)
+		want := newRecord(t, "alice")
+		want.Successor, want.Lineage = newKey(t), newKey(t)
+		mustCreate(t, st, want.Clone())
+		checkLive(t, st, "Get after Create", want.Key, want, 1)
+		upd := mustGet(t, st, want.Key)
+		upd.Successor = newKey(t)
+		if err := st.Update(context.Background(), upd); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		want.Successor = upd.Successor
+		checkLive(t, st, "Get after Update", want.Key, want, 2)
 	})
 
 	t.Run("RoundTripsAnonymous", func(t *testing.T) {

@@ -129,6 +129,8 @@ func diffRecord(got, want *session.Record) []string {
 	}
 	str("IP", got.IP, want.IP)
 	str("UserAgent", got.UserAgent, want.UserAgent)
+	str("Successor", got.Successor, want.Successor)
+	str("Lineage", got.Lineage, want.Lineage)
 	if !bytes.Equal(got.Data, want.Data) {
 		d = append(d, fmt.Sprintf("Data = %x, want %x", got.Data, want.Data))
 	}
