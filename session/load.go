@@ -104,10 +104,11 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	// switch to. At most two hops, since the grace window is shorter than
 	// the rotation period.
 	for hops := 0; live.Successor != ""; hops++ {
+		if hops == 2 {
+			return s, nil
+		}
 		next, err := m.store.Get(r.Context(), live.Successor)
 		switch {
-		case hops >= 2:
-			return s, nil
 		case err == nil && !next.expired(s.loaded):
 			live, s.forwarded = next, true
 		case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
@@ -121,7 +122,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if m.cfg.ClientBinding != BindNone && live.UserAgent != "" && live.UserAgent != truncate(r.UserAgent(), maxUserAgent) {
 		m.emitReq(r, Event{Kind: EventClientChanged, Session: Fingerprint(live.Key), UserID: live.UserID})
 		if m.cfg.ClientBinding == BindUserAgentStrict {
-			if err := m.store.Delete(r.Context(), live.Key); err != nil {
+			if err := m.destroy(r.Context(), live); err != nil {
 				return nil, storeError("unbind", err)
 			}
 			return s, nil
