@@ -202,3 +202,39 @@ func TestBadInputMatrix(t *testing.T) {
 		}
 	})
 }
+
+// retryingStore answers like a client library that resent a write whose
+// reply was lost: the first attempt went through, the second reports it
+// could not.
+type retryingStore struct{ session.Store }
+
+func (s retryingStore) Rotate(ctx context.Context, oldKey string, v uint64, next *session.Record) error {
+	if err := s.Store.Rotate(ctx, oldKey, v, next); err != nil {
+		return err
+	}
+	return session.ErrGone
+}
+
+func (s retryingStore) Create(ctx context.Context, rec *session.Record) error {
+	if err := s.Store.Create(ctx, rec); err != nil {
+		return err
+	}
+	return session.ErrExists
+}
+
+func TestRetriedWriteThatLanded(t *testing.T) {
+	mem := newMem(t)
+	e := newEnv(t, retryingStore{mem}, session.Config{})
+	anon := e.token(e.do(putHandler("k", "v"), e.req("GET", "/")))
+	tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/", anon)))
+	if got := e.user(tok); got != "alice" {
+		t.Fatalf("sign-in through a retried rotation: %q", got)
+	}
+	recs, err := mem.ListUser(context.Background(), "alice")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("alice has %d sessions, want 1 (no orphan from the retry)", len(recs))
+	}
+	if e.user(anon) != "" {
+		t.Fatal("the pre-login token survived")
+	}
+}

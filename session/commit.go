@@ -144,7 +144,7 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 		Data: data,
 	}
 	rec.Expires = expiresAt(rec)
-	if err := s.m.store.Create(ctx, rec); err != nil {
+	if err := s.m.store.Create(ctx, rec); err != nil && !s.landed(ctx, rec) {
 		return storeError("create", err)
 	}
 	s.rec, s.token = rec, token
@@ -278,6 +278,9 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		} else {
 			err = s.m.store.Rotate(ctx, base.Key, base.Version, next)
 		}
+		if err != nil && !errors.Is(err, ErrConflict) && s.landed(ctx, next) {
+			err = nil
+		}
 		if err == nil {
 			kind := EventLogin
 			if s.action == actRenew {
@@ -357,6 +360,21 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// landed reports whether a write of rec that returned an error took effect
+// all the same: a client library that retries a write whose reply was lost
+// gets ErrGone or ErrExists from its second attempt although the first one
+// went through. rec's key comes from a fresh 256-bit token, so a live
+// record under it can only be this request's. Without this, a retried
+// sign-in would leave a second, orphaned session behind.
+func (s *Session) landed(ctx context.Context, rec *Record) bool {
+	got, err := s.m.store.Get(ctx, rec.Key)
+	if err != nil || got.UserID != rec.UserID || !got.Created.Equal(rec.Created) {
+		return false
+	}
+	rec.Version = got.Version
+	return true
 }
 
 // commitPeriodic gives a signed-in session a fresh token because its token
