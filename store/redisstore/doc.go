@@ -156,10 +156,11 @@
 // write whose reply was lost may run twice. The scripts are conditional, so
 // the second run changes nothing and answers as the contract says for the
 // state the first run left: session.ErrExists for a Create, ErrConflict
-// for an Update, ErrGone for a Rotate. The Manager handles each safely: it
-// fails the request, merges, signs the user in afresh, or drops a renewal
-// (which signs the user out). At worst a session whose token nobody
-// received lives on until its idle timeout, and appears in the user's list. MaxRetries set to -1 avoids that, at the
+// for an Update, ErrGone for a Rotate. The Manager recognises a Create or
+// Rotate whose new record is there all the same (its key comes from a fresh
+// 256-bit token, so it can only be that request's) and carries on as if the
+// write had answered; a retried Update of the idle deadline is a harmless
+// conflict. MaxRetries set to -1 avoids the second run altogether, at the
 // price of failing the first request on a connection Redis has dropped.
 //
 // Redis replication is asynchronous: a primary that fails over can lose
