@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -304,7 +305,7 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 		return fmt.Errorf("%w: signing in set no cookie (%s); sessions carried only in URLs cannot be audited", ErrNoSessionCookie, res.submit.describe())
 	}
 	if a.t.Cookie != "" {
-		if !contains(names, a.t.Cookie) {
+		if !slices.Contains(names, a.t.Cookie) {
 			return fmt.Errorf("%w: --cookie %s is not set after sign-in (cookies: %s)", ErrNoSessionCookie, a.t.Cookie, strings.Join(names, ", "))
 		}
 		a.cookie = a.t.Cookie
@@ -314,13 +315,13 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 		var order []string
 		for _, h := range res.submit.hops {
 			for _, c := range h.setCookies {
-				if contains(names, c.Name) && !contains(order, c.Name) {
+				if slices.Contains(names, c.Name) && !slices.Contains(order, c.Name) {
 					order = append(order, c.Name)
 				}
 			}
 		}
 		for _, n := range names {
-			if !contains(order, n) {
+			if !slices.Contains(order, n) {
 				order = append(order, n)
 			}
 		}
@@ -353,13 +354,4 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 		a.issuedAt = "in response to " + c.method + " " + rel(c.url)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

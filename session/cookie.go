@@ -2,6 +2,7 @@ package session
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,21 +36,12 @@ func cookieTokens(h http.Header, name string, dst []string) (tokens []string, to
 				malformed++
 				continue
 			}
-			if !contains(tokens, v) && len(tokens) < cap(tokens) {
+			if !slices.Contains(tokens, v) && len(tokens) < cap(tokens) {
 				tokens = append(tokens, v)
 			}
 		}
 	}
 	return tokens, total, malformed
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // setCookie adds the session cookie to h. A zero expires makes a session

@@ -23,6 +23,18 @@ func cookieFrom(rec *httptest.ResponseRecorder) *http.Cookie {
 	return nil
 }
 
+// serve sends one request, with cookie c if not nil, as the examples'
+// hand-driven "browser".
+func serve(app http.Handler, method, path string, c *http.Cookie) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, nil)
+	if c != nil {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	app.ServeHTTP(w, r)
+	return w
+}
+
 // Signing in renews the session: the token the browser held before (which
 // an attacker may have planted) is dead afterwards.
 func ExampleSession_Login() {
@@ -51,13 +63,7 @@ func ExampleSession_Login() {
 	app := sessions.Handler(mux)
 
 	send := func(method, path string, c *http.Cookie) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, path, nil)
-		if c != nil {
-			r.AddCookie(c)
-		}
-		w := httptest.NewRecorder()
-		app.ServeHTTP(w, r)
-		return w
+		return serve(app, method, path, c)
 	}
 	before := cookieFrom(send("POST", "/cart", nil))
 	after := cookieFrom(send("POST", "/login", before))
@@ -86,15 +92,7 @@ func ExampleSession_Logout() {
 		}
 		fmt.Fprintf(w, "user=%q", s.UserID())
 	}))
-	send := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("POST", path, nil)
-		if c != nil {
-			r.AddCookie(c)
-		}
-		w := httptest.NewRecorder()
-		app.ServeHTTP(w, r)
-		return w
-	}
+	send := func(path string, c *http.Cookie) *httptest.ResponseRecorder { return serve(app, "POST", path, c) }
 	cookie := cookieFrom(send("/login", nil))
 	out := send("/logout", cookie)
 	fmt.Println("logout expires the cookie:", strings.Contains(out.Header().Get("Set-Cookie"), "Max-Age=0"))
@@ -126,15 +124,7 @@ func ExampleSession_RevokeOthers() {
 		}
 		fmt.Fprintf(w, "user=%q", s.UserID())
 	}))
-	send := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("POST", path, nil)
-		if c != nil {
-			r.AddCookie(c)
-		}
-		w := httptest.NewRecorder()
-		app.ServeHTTP(w, r)
-		return w
-	}
+	send := func(path string, c *http.Cookie) *httptest.ResponseRecorder { return serve(app, "POST", path, c) }
 	laptop := cookieFrom(send("/login", nil))
 	phone := cookieFrom(send("/login", nil))
 	res := send("/password", laptop)
