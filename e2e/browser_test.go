@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sessionguard/sessionguard/demo"
+	"github.com/sessionguard/sessionguard/internal/demo"
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 	"github.com/sessionguard/sessionguard/store/memstore"

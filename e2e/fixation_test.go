@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionguard/sessionguard/demo"
+	"github.com/sessionguard/sessionguard/internal/demo"
 )
 
 // TestI3_I2_BrowserFixationLink runs the attack of the analysis with two

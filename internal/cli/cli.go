@@ -1,4 +1,7 @@
-package main
+// Package cli is the sessionguard command line: it dispatches to the demo,
+// serve and audit commands. It is internal: the public Go API is the
+// session package, the stores and audit.Run.
+package cli
 
 import (
 	"context"
@@ -6,7 +9,7 @@ import (
 	"io"
 
 	"github.com/sessionguard/sessionguard/audit"
-	"github.com/sessionguard/sessionguard/demo"
+	"github.com/sessionguard/sessionguard/internal/demo"
 )
 
 const usage = `usage: sessionguard COMMAND [flags]
@@ -19,8 +22,9 @@ Commands:
 Run 'sessionguard COMMAND -h' for the flags of a command.
 `
 
-// run dispatches to a command and returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// Main runs the sessionguard command line with args (without the program
+// name) and returns the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
