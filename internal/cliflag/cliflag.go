@@ -58,17 +58,20 @@ func Errorf(w io.Writer, hints []string, format string, args ...any) {
 	}
 }
 
-// Parse parses args with fs, whose output must be set by the caller. It
-// returns done=true with exit status 0 when help was asked for (the usage is
-// then on fs.Output(), which commands point at stdout), and done=true with
-// status 2 after printing a flag error in the house style to stderr.
-func Parse(fs *flag.FlagSet, args []string, stderr io.Writer) (done bool, code int) {
+// Parse parses args with fs. On -h or --help it prints fs's usage to stdout
+// and returns done=true with exit status 0; on a bad flag it prints the
+// error in the house style to stderr and returns done=true with status 2.
+// Otherwise it returns done=false and the caller goes on.
+func Parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (done bool, code int) {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if err == nil {
+		fs.SetOutput(stderr)
 		return false, 0
 	}
 	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
 		return true, 0
 	}
 	Errorf(stderr, []string{fmt.Sprintf("run 'sessionguard %s -h' for the flags", fs.Name())}, "%v", err)
