@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // A save that loses a race replays its operations on the fresher record
@@ -91,7 +93,8 @@ func addVary(h http.Header, v string) {
 }
 
 // issueCookie sends token; a Set-Cookie response is never cacheable.
-func (s *Session) issueCookie(h http.Header, rec *Record, token string, now time.Time) {
+func (s *Session) issueCookie(h http.Header, rec *store.Record, token string, now time.Time) {
+	s.m.warnPlainHTTP(s.req)
 	var expires time.Time
 	if rec.Persistent {
 		expires = rec.Deadline
@@ -111,10 +114,10 @@ func (s *Session) encode(vals values) ([]byte, error) {
 
 func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time) error {
 	if s.rec != nil {
-		if err := s.m.destroy(ctx, s.rec); err != nil {
+		if err := s.m.destroy(ctx, s.rec, EndSignedOut); err != nil {
 			return storeError("logout", err)
 		}
-		s.m.emitReq(s.req, Event{Kind: EventLogout, Session: Fingerprint(s.rec.Key), UserID: s.rec.UserID})
+		s.m.emitReq(s.req, Event{Kind: EventLogout, Session: store.Fingerprint(s.rec.Key), UserID: s.rec.UserID})
 	}
 	s.rec, s.token, s.vals = nil, "", nil
 	s.m.setCookie(h, "", now.Add(-time.Hour), now)
@@ -132,12 +135,20 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 	if len(s.vals) == 0 {
 		return nil
 	}
+	if s.renewedAway {
+		// The request came with a token that another request just renewed
+		// (a sign-in, say): the browser holds the new cookie, or is about to.
+		// A fresh anonymous cookie set here would overwrite it.
+		s.m.emitReq(s.req, Event{Kind: EventWriteDropped, Err: store.ErrGone})
+		s.vals = nil
+		return nil
+	}
 	data, err := s.encode(s.vals)
 	if err != nil {
 		return err
 	}
 	token := newToken()
-	rec := &Record{
+	rec := &store.Record{
 		Key: storeKey(token), Created: now, LastSeen: now,
 		IdleTimeout: s.m.cfg.IdleTimeout, Deadline: now.Add(s.m.cfg.AbsoluteTimeout),
 		IP: s.m.cfg.ClientIP(s.req), UserAgent: truncate(s.req.UserAgent(), maxUserAgent),
@@ -149,11 +160,11 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 	}
 	s.rec, s.token = rec, token
 	s.issueCookie(h, rec, token, now)
-	s.m.emitReq(s.req, Event{Kind: EventCreated, Session: Fingerprint(rec.Key)})
+	s.m.emitReq(s.req, Event{Kind: EventCreated, Session: store.Fingerprint(rec.Key)})
 	return nil
 }
 
-func expiresAt(rec *Record) time.Time {
+func expiresAt(rec *store.Record) time.Time {
 	idle := rec.LastSeen.Add(rec.IdleTimeout)
 	if idle.Before(rec.Deadline) {
 		return idle
@@ -164,14 +175,14 @@ func expiresAt(rec *Record) time.Time {
 // reload fetches the latest version of base after a conflict and replays this
 // request's operations on it (invariant I8). It returns nil, nil when the
 // record died in the meantime.
-func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Record, values, error) {
+func (s *Session) reload(ctx context.Context, key string, now time.Time) (*store.Record, values, error) {
 	fresh, err := s.m.store.Get(ctx, key)
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
 		return nil, nil, nil
 	case err != nil:
 		return nil, nil, storeError("reload", err)
-	case fresh.expired(now):
+	case s.m.expired(fresh, now):
 		return nil, nil, nil
 	}
 	vals, err := decodeValues(fresh.Data)
@@ -181,7 +192,7 @@ func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Recor
 	for _, o := range s.ops {
 		o.apply(&vals)
 	}
-	s.m.emitReq(s.req, Event{Kind: EventMerged, Session: Fingerprint(key), UserID: fresh.UserID})
+	s.m.emitReq(s.req, Event{Kind: EventMerged, Session: store.Fingerprint(key), UserID: fresh.UserID})
 	return fresh, vals, nil
 }
 
@@ -189,7 +200,7 @@ func (s *Session) reload(ctx context.Context, key string, now time.Time) (*Recor
 // session died while it ran: a request still carrying an old token can
 // neither write to nor revive a renewed or destroyed record (I3, I8).
 func (s *Session) dropped(key string, cause error) {
-	s.m.emitReq(s.req, Event{Kind: EventWriteDropped, Session: Fingerprint(key), Err: cause})
+	s.m.emitReq(s.req, Event{Kind: EventWriteDropped, Session: store.Fingerprint(key), Err: cause})
 	s.rec, s.token, s.vals = nil, "", nil
 }
 
@@ -212,17 +223,17 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 		case err == nil:
 			s.rec, s.vals = &next, vals
 			return nil
-		case errors.Is(err, ErrConflict) && len(s.ops) == 0:
+		case errors.Is(err, store.ErrConflict) && len(s.ops) == 0:
 			// Only the idle refresh was due, and another request just wrote
 			// the record, which refreshed it.
 			return nil
-		case errors.Is(err, ErrConflict) && merging(start, attempt):
+		case errors.Is(err, store.ErrConflict) && merging(start, attempt):
 			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
 			if rerr != nil {
 				return rerr
 			}
 			if fresh == nil {
-				s.dropped(base.Key, ErrGone)
+				s.dropped(base.Key, store.ErrGone)
 				return nil
 			}
 			if fresh.Successor != "" {
@@ -231,7 +242,7 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 			}
 			base, vals = fresh, fvals
 			backoff(attempt)
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
 			s.dropped(base.Key, err)
 			return nil
 		default:
@@ -244,11 +255,8 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 // old one in the same store operation (invariant I3).
 func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time) error {
 	base, vals := s.rec, s.vals
-	if s.switchesUser(base) {
-		// A different user signs in on this browser: nothing of the previous
-		// user's session may carry over, only what this request wrote. The
-		// old session still dies in the rotation.
-		vals = s.replayOnEmpty()
+	if s.action == actLogin {
+		vals = s.loginValues(base, vals)
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -257,7 +265,12 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			return err
 		}
 		token := newToken()
-		next := &Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
+		next := &store.Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
+		if s.action == actRenew && base != nil {
+			// A renewal continues the same session: revoking it must also
+			// end this record (invariant I11).
+			next.Lineage = base.LineageKey()
+		}
 		if s.action == actLogin {
 			next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
 			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), maxUserAgent)
@@ -276,9 +289,9 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		if base == nil {
 			err = s.m.store.Create(ctx, next)
 		} else {
-			err = s.m.store.Rotate(ctx, base.Key, base.Version, next)
+			err = s.m.store.Rotate(ctx, base.Key, base.Version, next, time.Time{})
 		}
-		if err != nil && !errors.Is(err, ErrConflict) && s.landed(ctx, next) {
+		if err != nil && !errors.Is(err, store.ErrConflict) && s.landed(ctx, next) {
 			err = nil
 		}
 		if err == nil {
@@ -288,25 +301,32 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			}
 			old := ""
 			if base != nil {
-				old = Fingerprint(base.Key)
+				old = store.Fingerprint(base.Key)
 			}
 			s.rec, s.token, s.vals = next, token, vals
 			s.issueCookie(h, next, token, now)
-			s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: Fingerprint(next.Key), UserID: next.UserID})
+			s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
+			if kind == EventLogin {
+				if err := s.m.enforceLimit(ctx, next); err != nil {
+					// The sign-in itself stands; the bound is enforced again
+					// at the next one.
+					s.m.emitReq(s.req, Event{Kind: EventStoreError, UserID: next.UserID, Err: err})
+				}
+			}
 			return nil
 		}
 		if base == nil || !merging(start, attempt) {
 			return storeError("rotate", err)
 		}
-		var fresh *Record
+		var fresh *store.Record
 		switch {
-		case errors.Is(err, ErrConflict):
+		case errors.Is(err, store.ErrConflict):
 			var rerr error
 			fresh, vals, rerr = s.reload(ctx, base.Key, now)
 			if rerr != nil {
 				return rerr
 			}
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
 		default:
 			return storeError("rotate", err)
 		}
@@ -321,7 +341,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			// The old session died while this request ran.
 			if s.action == actRenew {
 				// Renewing a dead session must not bring it back.
-				s.dropped(base.Key, ErrGone)
+				s.dropped(base.Key, store.ErrGone)
 				return nil
 			}
 			// The credentials were checked by this request, so the sign-in
@@ -329,8 +349,8 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			base, vals = nil, s.replayOnEmpty()
 			continue
 		}
-		if s.switchesUser(fresh) {
-			vals = s.replayOnEmpty()
+		if s.action == actLogin {
+			vals = s.loginValues(fresh, vals)
 		}
 		// No back-off here: a sign-in or a renewal goes first, and the plain
 		// updates it raced, which do back off, replay on its result or find
@@ -339,9 +359,23 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 	}
 }
 
-// switchesUser reports whether committing a sign-in on base changes the user.
-func (s *Session) switchesUser(base *Record) bool {
-	return s.action == actLogin && base != nil && base.UserID != "" && base.UserID != s.newUser
+// loginValues returns the values a sign-in on base starts with: those
+// named by Carry, from a session of no other user, then what this request
+// wrote (invariant I13). vals are base's values with this request's
+// operations applied.
+func (s *Session) loginValues(base *store.Record, vals values) values {
+	var out values
+	if base != nil && (base.UserID == "" || base.UserID == s.newUser) {
+		for _, k := range s.carry {
+			if v, ok := vals.get(k); ok {
+				out.set(k, v)
+			}
+		}
+	}
+	for _, o := range s.ops {
+		o.apply(&out)
+	}
+	return out
 }
 
 func (s *Session) replayOnEmpty() values {
@@ -364,113 +398,15 @@ func truncate(s string, n int) string {
 
 // landed reports whether a write of rec that returned an error took effect
 // all the same: a client library that retries a write whose reply was lost
-// gets ErrGone or ErrExists from its second attempt although the first one
+// gets store.ErrGone or store.ErrExists from its second attempt although the first one
 // went through. rec's key comes from a fresh 256-bit token, so a live
 // record under it can only be this request's. Without this, a retried
 // sign-in would leave a second, orphaned session behind.
-func (s *Session) landed(ctx context.Context, rec *Record) bool {
+func (s *Session) landed(ctx context.Context, rec *store.Record) bool {
 	got, err := s.m.store.Get(ctx, rec.Key)
 	if err != nil || got.UserID != rec.UserID || !got.Created.Equal(rec.Created) {
 		return false
 	}
 	rec.Version = got.Version
 	return true
-}
-
-// commitPeriodic gives a signed-in session a fresh token because its token
-// reached Config.RotateEvery. Nothing about the sign-in changes, so the old
-// record is not killed but turned into a forwarder to the new one for
-// Config.RotateGrace: requests the browser sent before it received the new
-// cookie keep working. The new record is created first and the old one
-// then marked, conditionally on its version, so that a logout, revocation
-// or sign-in racing the rotation always wins: the new record is then
-// deleted.
-func (s *Session) commitPeriodic(ctx context.Context, h http.Header, now time.Time) error {
-	base, vals := s.rec, s.vals
-	data, err := s.encode(vals)
-	if err != nil {
-		return err
-	}
-	token := newToken()
-	next := *base
-	next.Key, next.Version, next.Successor, next.Lineage = storeKey(token), 0, "", base.lineage()
-	next.Created, next.LastSeen, next.Data = now, now, data
-	next.Expires = expiresAt(&next)
-	if err := s.m.store.Create(ctx, &next); err != nil {
-		return storeError("rotate", err)
-	}
-	// abandon removes the new record when the rotation does not happen.
-	abandon := func() error {
-		if err := s.m.store.Delete(ctx, next.Key); err != nil {
-			return storeError("rotate", err)
-		}
-		return nil
-	}
-	graceEnd := now.Add(s.m.cfg.RotateGrace)
-	start := time.Now()
-	for attempt := 1; ; attempt++ {
-		old := *base
-		old.Successor = next.Key
-		if graceEnd.Before(old.Expires) {
-			old.Expires = graceEnd
-		}
-		err := s.m.store.Update(ctx, &old)
-		switch {
-		case err == nil:
-			s.rec, s.token, s.vals = &next, token, vals
-			s.issueCookie(h, &next, token, now)
-			s.m.emitReq(s.req, Event{Kind: EventRotated, Session: Fingerprint(base.Key), NewSession: Fingerprint(next.Key), UserID: next.UserID})
-			return nil
-		case errors.Is(err, ErrConflict) && merging(start, attempt):
-			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
-			if rerr != nil {
-				return errors.Join(rerr, abandon())
-			}
-			if fresh == nil {
-				s.dropped(base.Key, ErrGone)
-				return abandon()
-			}
-			if fresh.Successor != "" {
-				// Another request rotated it first; its response carries the
-				// new cookie. This request's changes go to that successor.
-				if err := abandon(); err != nil {
-					return err
-				}
-				return s.forwardUpdate(ctx, h, fresh.Successor, now)
-			}
-			data, err := s.encode(fvals)
-			if err != nil {
-				return errors.Join(err, abandon())
-			}
-			next.Data = data
-			if err := s.m.store.Update(ctx, &next); err != nil {
-				return errors.Join(storeError("rotate", err), abandon())
-			}
-			base, vals = fresh, fvals
-			backoff(attempt)
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
-			s.dropped(base.Key, err)
-			return abandon()
-		default:
-			return errors.Join(storeError("rotate", err), abandon())
-		}
-	}
-}
-
-// forwardUpdate saves this request's changes to the record key, which took
-// over from the record the request loaded.
-func (s *Session) forwardUpdate(ctx context.Context, h http.Header, key string, now time.Time) error {
-	if len(s.ops) == 0 {
-		return nil
-	}
-	succ, vals, err := s.reload(ctx, key, now)
-	if err != nil {
-		return err
-	}
-	if succ == nil {
-		s.dropped(key, ErrGone)
-		return nil
-	}
-	s.rec, s.vals, s.forwarded = succ, vals, true
-	return s.commitUpdate(ctx, h, now)
 }

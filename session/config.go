@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Defaults of [Config]. The timeouts follow NIST SP 800-63B §7.2 for AAL2
@@ -22,36 +25,19 @@ const (
 	DefaultRememberAbsoluteTimeout = 30 * 24 * time.Hour
 	// DefaultMaxDataSize bounds the encoded values of one session.
 	DefaultMaxDataSize = 64 << 10
+	// DefaultMaxSessionsPerUser bounds the sessions of one user.
+	DefaultMaxSessionsPerUser = 100
 	// insecureCookieName is the default name when Secure is turned off,
 	// since browsers refuse a __Host- cookie without Secure.
 	insecureCookieName = "sid"
 )
 
 // Config configures a [Manager]. The zero value is the secure default; every
-// field documents its default. [New] rejects contradictory settings.
+// field documents its default. [New] rejects contradictory settings, and
+// settings that would do nothing.
 type Config struct {
-	// CookieName names the session cookie. Default "__Host-sid" (or "sid"
-	// with InsecureCookieWithoutSecure). The __Host- prefix makes browsers
-	// refuse the cookie unless it is Secure, has Path=/ and no Domain, which
-	// stops a sibling subdomain from planting one (cookie tossing).
-	CookieName string
-	// CookieDomain sets the cookie's Domain attribute. Default none: the
-	// cookie is host-only. Not allowed with a __Host- name. Setting it
-	// shares the session with every subdomain, which is rarely wanted.
-	CookieDomain string
-	// CookiePath sets the cookie's Path. Default "/"; must be "/" with a
-	// __Host- name.
-	CookiePath string
-	// SameSite sets the cookie's SameSite attribute. Default
-	// http.SameSiteLaxMode. http.SameSiteNoneMode requires Secure.
-	SameSite http.SameSite
-
-	// InsecureCookieWithoutSecure drops the Secure attribute so that the
-	// cookie works over plain HTTP. For local development only: a cookie
-	// without Secure is sent in clear text and can be overwritten by any
-	// plain-HTTP response on the path to the user. Default false. When set,
-	// the default cookie name is "sid" and New logs a warning.
-	InsecureCookieWithoutSecure bool
+	// Cookie sets the session cookie's name and attributes.
+	Cookie CookieConfig
 
 	// IdleTimeout ends a session after this long without a request that
 	// loads it. Default 30 minutes. Enforced on the server to within
@@ -73,18 +59,20 @@ type Config struct {
 	// persists across browser restarts. Defaults 7 and 30 days.
 	RememberIdleTimeout     time.Duration
 	RememberAbsoluteTimeout time.Duration
+	// The timeouts apply to sessions created before a change too: when a
+	// session loads, the shorter of the limits it was created with and the
+	// configured ones for its kind of session applies.
 
-	// RotateEvery, when positive, gives a signed-in session a fresh token
-	// once its current token is this old, on the first request after that,
-	// which narrows the use of a token stolen without the user noticing
-	// (ASVS 3.3.x, OWASP Session Management Cheat Sheet). Unlike a sign-in
-	// or [Session.Renew], no privilege changes here, so the old token keeps
-	// working for RotateGrace, serving the new session, for requests the
-	// browser sent before it had the new cookie. Default 0: off.
-	RotateEvery time.Duration
-	// RotateGrace is how long a token replaced by RotateEvery keeps working.
-	// Default 30 seconds (at most half of RotateEvery).
-	RotateGrace time.Duration
+	// Rotation turns on periodic rotation of signed-in sessions' tokens.
+	// Default off.
+	Rotation RotationConfig
+
+	// MaxSessionsPerUser bounds the sessions one user may hold at once. A
+	// sign-in beyond it ends the user's least recently used sessions, with
+	// an [EventLimit] and the reason [EndLimit]. Concurrent sign-ins may
+	// exceed it briefly by no more than their number. Default 100; a
+	// negative value removes the bound.
+	MaxSessionsPerUser int
 
 	// MaxDataSize bounds the encoded size of a session's values in bytes.
 	// A commit over it fails with [ErrTooLarge]. Default 64 KiB.
@@ -97,10 +85,10 @@ type Config struct {
 
 	// ErrorHandler writes the response when the session layer cannot do its
 	// job: the store failed or timed out, a record could not be decoded, the
-	// values were too large. The request is never served as if it had no
-	// session (invariant I9). err wraps the cause; test it with errors.Is.
-	// Default: 413 for ErrTooLarge, 503 otherwise, with a short plain-text
-	// body that reveals nothing.
+	// values were too large, the client is in a guessing cool-down. The
+	// request is never served as if it had no session (invariant I9). err
+	// wraps the cause; test it with errors.Is. Default
+	// [DefaultErrorHandler].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// ReauthHandler answers a request refused by [Manager.RequireRecentAuth]
 	// because its sign-in is missing or too old. Typically it redirects to a
@@ -109,36 +97,25 @@ type Config struct {
 
 	// OnEvent receives every [Event]. It is called synchronously on the
 	// request path, possibly from several goroutines at once, and must not
-	// block. Default: each event is logged to Logger.
+	// block. Default: [LogEvents] to slog.Default(). To log and do more,
+	// call LogEvents's function from your own.
 	OnEvent func(Event)
-	// Logger receives events when OnEvent is nil. Default slog.Default().
-	Logger *slog.Logger
 
 	// ClientIP extracts the client address recorded in a session's metadata
 	// and in events. Default: the host part of Request.RemoteAddr. Behind
 	// reverse proxies use [TrustedProxyClientIP]; never trust forwarding
 	// headers blindly.
 	ClientIP func(r *http.Request) string
+	// TrustedProxies lists the addresses of reverse proxies whose
+	// X-Forwarded-Proto header is believed. It only decides whether a
+	// request reached the application over HTTPS, for the
+	// [EventInsecureCookie] warning. Default none: a request is HTTPS when
+	// the server terminated TLS itself.
+	TrustedProxies []netip.Prefix
 
-	// GuessLimit is how many unknown, expired, dead or malformed tokens one
-	// client may present within GuessWindow before an EventTokenGuessing is
-	// raised: the trace of token guessing or of a fixation ID being tried.
-	// Default 20; a negative value turns the counting off.
-	GuessLimit int
-	// GuessWindow is the period over which bad tokens are counted. Default
-	// 10 minutes.
-	GuessWindow time.Duration
-	// GuessCooldown, when positive, refuses requests that carry a session
-	// cookie from a client past GuessLimit for this long, with
-	// [ErrTooManyBadTokens] (429 from the default ErrorHandler). Default 0:
-	// events only.
-	GuessCooldown time.Duration
-	// GuessClients bounds how many clients are counted at once; the least
-	// recently seen are forgotten first. Default 10000.
-	GuessClients int
-	// GuessKey names the client that bad tokens are counted against.
-	// Default ClientIP.
-	GuessKey func(r *http.Request) string
+	// Guessing configures the detection of clients presenting tokens this
+	// server never issued.
+	Guessing GuessingConfig
 
 	// ClientBinding decides what happens when a session is used from a
 	// client whose User-Agent differs from the one that created or signed
@@ -147,6 +124,87 @@ type Config struct {
 
 	// Now returns the current time. Default time.Now. For tests.
 	Now func() time.Time
+}
+
+// CookieConfig sets the session cookie. The zero value is the secure
+// default: __Host-sid; Secure; HttpOnly; SameSite=Lax; Path=/, no Domain,
+// no Max-Age unless [RememberMe] is asked for.
+type CookieConfig struct {
+	// Name names the session cookie. Default "__Host-sid" (or "sid" with
+	// InsecureWithoutSecure). The __Host- prefix makes browsers refuse the
+	// cookie unless it is Secure, has Path=/ and no Domain, which stops a
+	// sibling subdomain from planting one (cookie tossing). Prefixes are
+	// recognised in any letter case, as browsers do.
+	Name string
+	// Domain sets the cookie's Domain attribute. Default none: the cookie is
+	// host-only. Not allowed with a __Host- name. Setting it shares the
+	// session with every subdomain, which is rarely wanted.
+	Domain string
+	// Path sets the cookie's Path. Default "/"; must be "/" with a __Host-
+	// name.
+	Path string
+	// SameSite sets the cookie's SameSite attribute. Default
+	// http.SameSiteLaxMode. http.SameSiteNoneMode requires Secure.
+	SameSite http.SameSite
+	// InsecureWithoutSecure drops the Secure attribute so that the cookie
+	// works over plain HTTP. For local development only: a cookie without
+	// Secure is sent in clear text and can be overwritten by any plain-HTTP
+	// response on the path to the user. Default false. When set, the
+	// default cookie name is "sid" and New raises an [EventInsecureCookie].
+	InsecureWithoutSecure bool
+}
+
+// RotationConfig configures periodic rotation (invariants I11, I12).
+type RotationConfig struct {
+	// Every, when positive, gives a signed-in session a fresh token once
+	// its current token is this old, on the first request after that, which
+	// narrows the use of a token stolen without the user noticing (OWASP
+	// Session Management Cheat Sheet). Unlike a sign-in or
+	// [Session.Renew], no privilege changes here, so the old token keeps
+	// working for Grace, serving the new session, for requests the browser
+	// sent before it had the new cookie. Default 0: off.
+	Every time.Duration
+	// Grace is how long a token replaced by a rotation keeps working: a
+	// client whose requests carry a token rotated away less than Grace ago
+	// is never signed out, whatever its parallelism. A rotated-away token
+	// presented after Grace (and before the old session would have expired)
+	// means two parties hold the session, as OAuth 2.0 refresh-token
+	// rotation reasons (RFC 9700 §4.14.2): the whole session ends, with an
+	// [EventTokenReuse] and the reason [EndReuse]. Default 30 seconds; it
+	// may exceed Every. Setting it without Every is refused.
+	Grace time.Duration
+}
+
+// GuessingConfig configures the detection of token guessing (WSTG-SESS-03):
+// a client presenting many tokens this server never issued is guessing,
+// or trying a fixation ID. Expired and signed-out tokens do not count:
+// honest browsers hold them. Tokens count only while the store can tell
+// them apart: one it has forgotten entirely (a day after a sign-out, or
+// once an expired record is swept) counts as never issued.
+type GuessingConfig struct {
+	// Limit is how many never-issued or malformed tokens one client may
+	// present within Window before an [EventTokenGuessing] is raised.
+	// Default 20; a negative value turns detection off.
+	Limit int
+	// Window is the period over which bad tokens are counted. Default 10
+	// minutes.
+	Window time.Duration
+	// Cooldown, when positive, refuses requests that carry a session
+	// cookie from a client past Limit for this long, with
+	// [ErrTooManyBadTokens] (429 Too Many Requests with Retry-After from
+	// [DefaultErrorHandler]). Default 0: events only. Refused when
+	// detection is off.
+	Cooldown time.Duration
+	// Clients bounds how many clients are counted at once; the least
+	// recently seen are forgotten first, except clients in a cool-down,
+	// which a flood of new clients cannot push out. Default 10000.
+	Clients int
+	// Key names the client that bad tokens are counted against. Default:
+	// ClientIP, with IPv6 addresses grouped by IPv6Prefix.
+	Key func(r *http.Request) string
+	// IPv6Prefix is the prefix length IPv6 clients are grouped by, since
+	// one client usually holds a whole /64. Default 64.
+	IPv6Prefix int
 }
 
 // ErrConfig is wrapped by every error [New] returns for a bad configuration.
@@ -159,45 +217,48 @@ func configError(field, format string, args ...any) error {
 // withDefaults returns c with defaults filled in, or an error naming the
 // first offending field (invariant I7).
 func (c Config) withDefaults() (Config, error) {
-	if c.CookieName == "" {
-		c.CookieName = DefaultCookieName
-		if c.InsecureCookieWithoutSecure {
-			c.CookieName = insecureCookieName
+	ck := &c.Cookie
+	if ck.Name == "" {
+		ck.Name = DefaultCookieName
+		if ck.InsecureWithoutSecure {
+			ck.Name = insecureCookieName
 		}
 	}
-	if !validCookieName(c.CookieName) {
-		return c, configError("CookieName", "%q is not a valid cookie name", c.CookieName)
+	if !validCookieName(ck.Name) {
+		return c, configError("Cookie.Name", "%q is not a valid cookie name", ck.Name)
 	}
-	if c.CookiePath == "" {
-		c.CookiePath = "/"
+	if ck.Path == "" {
+		ck.Path = "/"
 	}
-	if !strings.HasPrefix(c.CookiePath, "/") || strings.ContainsAny(c.CookiePath, ";\x00\r\n") {
-		return c, configError("CookiePath", "%q must start with / and hold no ';' or control bytes", c.CookiePath)
+	if !strings.HasPrefix(ck.Path, "/") || strings.ContainsAny(ck.Path, ";\x00\r\n") {
+		return c, configError("Cookie.Path", "%q must start with / and hold no ';' or control bytes", ck.Path)
 	}
-	if strings.ContainsAny(c.CookieDomain, ";, \x00\r\n") {
-		return c, configError("CookieDomain", "%q is not a valid domain", c.CookieDomain)
+	if strings.ContainsAny(ck.Domain, ";, \x00\r\n") {
+		return c, configError("Cookie.Domain", "%q is not a valid domain", ck.Domain)
 	}
-	hostPrefix := strings.HasPrefix(c.CookieName, "__Host-")
-	securePrefix := hostPrefix || strings.HasPrefix(c.CookieName, "__Secure-")
-	if hostPrefix && c.CookieDomain != "" {
-		return c, configError("CookieDomain", "a __Host- cookie must not have a Domain (it would be rejected by browsers)")
+	// Browsers match the prefixes case-insensitively (RFC 6265bis §4.1.3),
+	// so __HOST-sid gets the same constraints as __Host-sid.
+	hostPrefix := hasPrefixFold(ck.Name, "__Host-")
+	securePrefix := hostPrefix || hasPrefixFold(ck.Name, "__Secure-")
+	if hostPrefix && ck.Domain != "" {
+		return c, configError("Cookie.Domain", "a __Host- cookie must not have a Domain (it would be rejected by browsers)")
 	}
-	if hostPrefix && c.CookiePath != "/" {
-		return c, configError("CookiePath", "a __Host- cookie must have Path=/, not %q", c.CookiePath)
+	if hostPrefix && ck.Path != "/" {
+		return c, configError("Cookie.Path", "a __Host- cookie must have Path=/, not %q", ck.Path)
 	}
-	if securePrefix && c.InsecureCookieWithoutSecure {
-		return c, configError("InsecureCookieWithoutSecure", "cookie %q has a prefix that requires Secure; choose another CookieName for plain-HTTP development", c.CookieName)
+	if securePrefix && ck.InsecureWithoutSecure {
+		return c, configError("Cookie.InsecureWithoutSecure", "cookie %q has a prefix that requires Secure; choose another Cookie.Name for plain-HTTP development", ck.Name)
 	}
-	switch c.SameSite {
+	switch ck.SameSite {
 	case 0, http.SameSiteDefaultMode:
-		c.SameSite = http.SameSiteLaxMode
+		ck.SameSite = http.SameSiteLaxMode
 	case http.SameSiteLaxMode, http.SameSiteStrictMode:
 	case http.SameSiteNoneMode:
-		if c.InsecureCookieWithoutSecure {
-			return c, configError("SameSite", "SameSite=None requires Secure, but InsecureCookieWithoutSecure is set")
+		if ck.InsecureWithoutSecure {
+			return c, configError("Cookie.SameSite", "SameSite=None requires Secure, but InsecureWithoutSecure is set")
 		}
 	default:
-		return c, configError("SameSite", "unknown mode %d", c.SameSite)
+		return c, configError("Cookie.SameSite", "unknown mode %d", ck.SameSite)
 	}
 
 	if c.IdleTimeout == 0 {
@@ -245,22 +306,29 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TouchInterval >= c.IdleTimeout/2 {
 		return c, configError("TouchInterval", "%v must be less than half of IdleTimeout %v", c.TouchInterval, c.IdleTimeout)
 	}
-	if c.RotateEvery < 0 || c.RotateGrace < 0 {
-		return c, configError("RotateEvery", "RotateEvery and RotateGrace must not be negative")
+	rot := &c.Rotation
+	if rot.Every < 0 || rot.Grace < 0 {
+		return c, configError("Rotation", "Every and Grace must not be negative")
 	}
-	if c.RotateEvery > 0 {
-		if c.RotateGrace == 0 {
-			c.RotateGrace = min(30*time.Second, c.RotateEvery/2)
+	if rot.Every == 0 && rot.Grace != 0 {
+		return c, configError("Rotation.Grace", "%v does nothing without Rotation.Every", rot.Grace)
+	}
+	if rot.Every > 0 {
+		if rot.Grace == 0 {
+			rot.Grace = 30 * time.Second
 		}
-		if c.RotateGrace > c.RotateEvery/2 || c.RotateGrace > 5*time.Minute {
-			return c, configError("RotateGrace", "%v must be at most half of RotateEvery (%v) and at most 5 minutes", c.RotateGrace, c.RotateEvery)
+		if rot.Grace > c.IdleTimeout {
+			return c, configError("Rotation.Grace", "%v is longer than IdleTimeout %v", rot.Grace, c.IdleTimeout)
 		}
+	}
+	if c.MaxSessionsPerUser == 0 {
+		c.MaxSessionsPerUser = DefaultMaxSessionsPerUser
 	}
 	if c.MaxDataSize == 0 {
 		c.MaxDataSize = DefaultMaxDataSize
 	}
-	if c.MaxDataSize < 0 || c.MaxDataSize > MaxRecordSize/2 {
-		return c, configError("MaxDataSize", "%d is outside 1..%d", c.MaxDataSize, MaxRecordSize/2)
+	if c.MaxDataSize < 0 || c.MaxDataSize > store.MaxRecordSize/2 {
+		return c, configError("MaxDataSize", "%d is outside 1..%d", c.MaxDataSize, store.MaxRecordSize/2)
 	}
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = DefaultErrorHandler
@@ -268,8 +336,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ReauthHandler == nil {
 		c.ReauthHandler = http.HandlerFunc(defaultReauth)
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	if c.OnEvent == nil {
+		c.OnEvent = LogEvents(slog.Default())
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost
@@ -277,20 +345,31 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.GuessLimit == 0 {
-		c.GuessLimit = 20
+	g := &c.Guessing
+	if g.Window < 0 || g.Cooldown < 0 || g.Clients < 0 {
+		return c, configError("Guessing", "Window, Cooldown and Clients must not be negative")
 	}
-	if c.GuessWindow == 0 {
-		c.GuessWindow = 10 * time.Minute
+	if g.Limit < 0 && (g.Cooldown != 0 || g.Window != 0) {
+		return c, configError("Guessing", "Window and Cooldown do nothing with detection off (Limit < 0)")
 	}
-	if c.GuessClients == 0 {
-		c.GuessClients = 10000
+	if g.Limit == 0 {
+		g.Limit = 20
 	}
-	if c.GuessKey == nil {
-		c.GuessKey = c.ClientIP
+	if g.Window == 0 {
+		g.Window = 10 * time.Minute
 	}
-	if c.GuessWindow < 0 || c.GuessCooldown < 0 || c.GuessClients < 0 {
-		return c, configError("GuessWindow", "GuessWindow, GuessCooldown and GuessClients must not be negative")
+	if g.Clients == 0 {
+		g.Clients = 10000
+	}
+	if g.IPv6Prefix == 0 {
+		g.IPv6Prefix = 64
+	}
+	if g.IPv6Prefix < 0 || g.IPv6Prefix > 128 {
+		return c, configError("Guessing.IPv6Prefix", "%d is outside 1..128", g.IPv6Prefix)
+	}
+	if g.Key == nil {
+		clientIP, bits := c.ClientIP, g.IPv6Prefix
+		g.Key = func(r *http.Request) string { return groupIPv6(clientIP(r), bits) }
 	}
 	if c.ClientBinding > BindUserAgentStrict {
 		return c, configError("ClientBinding", "unknown value %d", c.ClientBinding)
@@ -357,4 +436,24 @@ func remoteHost(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// groupIPv6 returns ip unchanged unless it is an IPv6 address, which it
+// masks to its first bits: one client usually holds a whole /64, so
+// counting per address would let it rotate through 2^64 of them.
+func groupIPv6(ip string, bits int) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -1,8 +1,11 @@
 package session
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,13 +51,13 @@ func cookieTokens(h http.Header, name string, dst []string) (tokens []string, to
 // cookie (no Max-Age, invariant I7); a time in the past deletes the cookie.
 func (m *Manager) setCookie(h http.Header, value string, expires time.Time, now time.Time) {
 	c := http.Cookie{
-		Name:     m.cfg.CookieName,
+		Name:     m.cfg.Cookie.Name,
 		Value:    value,
-		Path:     m.cfg.CookiePath,
-		Domain:   m.cfg.CookieDomain,
-		Secure:   !m.cfg.InsecureCookieWithoutSecure,
+		Path:     m.cfg.Cookie.Path,
+		Domain:   m.cfg.Cookie.Domain,
+		Secure:   !m.cfg.Cookie.InsecureWithoutSecure,
 		HttpOnly: true,
-		SameSite: m.cfg.SameSite,
+		SameSite: m.cfg.Cookie.SameSite,
 	}
 	if !expires.IsZero() {
 		if expires.After(now) {
@@ -91,7 +94,7 @@ func (m *Manager) tokenInURL(r *http.Request) bool {
 		if k == "" {
 			continue
 		}
-		if strings.EqualFold(k, m.cfg.CookieName) {
+		if strings.EqualFold(k, m.cfg.Cookie.Name) {
 			return true
 		}
 		for _, n := range urlTokenNames {
@@ -101,4 +104,76 @@ func (m *Manager) tokenInURL(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// maxWarnedHosts bounds the hosts remembered by warnPlainHTTP, so that
+// requests with invented Host headers cannot grow memory.
+const maxWarnedHosts = 64
+
+// warnPlainHTTP raises an EventInsecureCookie, once per host, when a Secure
+// cookie is set in answer to a plain-HTTP request for a host other than
+// localhost or a loopback address. Browsers store Secure cookies from
+// plain HTTP only for those, so everywhere else the sign-in silently does
+// nothing. Behind a TLS-terminating proxy listed in Config.TrustedProxies,
+// X-Forwarded-Proto: https makes the request HTTPS.
+func (m *Manager) warnPlainHTTP(r *http.Request) {
+	if r == nil || r.TLS != nil || m.cfg.Cookie.InsecureWithoutSecure || m.forwardedHTTPS(r) {
+		return
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.IsLoopback() {
+		return
+	}
+	m.warnedMu.Lock()
+	_, seen := m.warned[host]
+	if !seen && len(m.warned) < maxWarnedHosts {
+		if m.warned == nil {
+			m.warned = make(map[string]struct{})
+		}
+		m.warned[host] = struct{}{}
+	} else {
+		seen = true
+	}
+	m.warnedMu.Unlock()
+	if seen {
+		return
+	}
+	m.emitReq(r, Event{Kind: EventInsecureCookie, Detail: "the Secure session cookie was set on a plain-HTTP request for " +
+		strconv.Quote(host) + "; browsers drop it there, so signing in will do nothing. Serve the site over HTTPS, " +
+		"use http://localhost for local development, or list a TLS-terminating proxy in Config.TrustedProxies"})
+}
+
+// forwardedHTTPS reports whether r came through a trusted proxy that says
+// the client used HTTPS.
+func (m *Manager) forwardedHTTPS(r *http.Request) bool {
+	if len(m.cfg.TrustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	trusted := false
+	for _, p := range m.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			trusted = true
+			break
+		}
+	}
+	if !trusted {
+		return false
+	}
+	proto := r.Header.Get("X-Forwarded-Proto")
+	if i := strings.IndexByte(proto, ','); i >= 0 {
+		proto = proto[:i] // the first proxy's view of the client
+	}
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }

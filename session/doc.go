@@ -32,7 +32,7 @@
 //
 // # Getting started
 //
-// Build a [Manager] over a [Store] (store/memstore for tests and single
+// Build a [Manager] over a [store.Store] (store/memstore for tests and single
 // processes, store/boltstore for an embedded persistent store,
 // store/redisstore for several instances), wrap the application with
 // [Manager.Handler], and reach the request's session with [From]:
@@ -129,7 +129,7 @@
 //
 // # Stores
 //
-// A [Store] is small and conditional: get, create, versioned update, atomic
+// A [store.Store] is small and conditional: get, create, versioned update, atomic
 // rotation, delete with a tombstone, per-user listing. Its contract is
 // documented on the interface and checked by the store/storetest
 // conformance suite, which every store in this module passes.

@@ -18,7 +18,8 @@ const (
 	EventLogout                       // a session was destroyed by Logout
 	EventRevoked                      // a session was revoked by the user or an administrator
 	EventMerged                       // a save raced another request and was merged by replay
-	EventRotated                      // a periodic rotation gave the session a fresh token (Config.RotateEvery)
+	EventRotated                      // a periodic rotation gave the session a fresh token (Config.Rotation)
+	EventLimit                        // a sign-in went past Config.MaxSessionsPerUser; the least recently used session ended
 
 	// Suspicious input (invariants I1 and I2).
 	EventUnknownToken    // a cookie held a token the store does not know, or a malformed one
@@ -29,12 +30,15 @@ const (
 	EventReauthRequired  // RequireRecentAuth refused a stale or missing sign-in
 	EventTokenGuessing   // a client presented more bad tokens than Config.GuessLimit
 	EventClientChanged   // a session was used from another User-Agent (Config.ClientBinding)
+	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window; the session was ended (I12)
+	EventInsecureCookie  // a __Host-/Secure cookie was set on a plain-HTTP request to a host browsers will not store it for
 
 	// Failures.
 	EventStoreError       // the store failed or a record could not be decoded (I9)
 	EventWriteDropped     // a change to a session that died concurrently was dropped (I8)
 	EventWriteAfterCommit // a change made after the response headers was refused (I10)
 	EventTooLarge         // a commit was refused: the values exceed Config.MaxDataSize
+	EventBadValue         // a stored value no longer decodes; the session loaded, that key reports ErrUndecodable
 )
 
 var eventNames = [...]string{
@@ -45,6 +49,7 @@ var eventNames = [...]string{
 	EventRevoked:          "revoked",
 	EventMerged:           "merged",
 	EventRotated:          "rotated",
+	EventLimit:            "session-limit",
 	EventUnknownToken:     "unknown-token",
 	EventExpiredToken:     "expired-token",
 	EventDeadToken:        "dead-token",
@@ -53,10 +58,13 @@ var eventNames = [...]string{
 	EventReauthRequired:   "reauth-required",
 	EventTokenGuessing:    "token-guessing",
 	EventClientChanged:    "client-changed",
+	EventTokenReuse:       "token-reuse",
+	EventInsecureCookie:   "insecure-cookie",
 	EventStoreError:       "store-error",
 	EventWriteDropped:     "write-dropped",
 	EventWriteAfterCommit: "write-after-commit",
 	EventTooLarge:         "too-large",
+	EventBadValue:         "bad-value",
 }
 
 // String returns the kind's stable name, such as "unknown-token".
@@ -72,7 +80,7 @@ func (k EventKind) String() string {
 func (k EventKind) Suspicious() bool { return k >= EventUnknownToken }
 
 // An Event describes one step of a session's life or one suspicious input.
-// It never holds a token: sessions are named by [Fingerprint].
+// It never holds a token: sessions are named by [store.Fingerprint].
 type Event struct {
 	Kind EventKind
 	Time time.Time
@@ -91,6 +99,12 @@ type Event struct {
 	// Count is the number of items concerned: duplicate cookies, revoked
 	// sessions.
 	Count int
+	// Reason is why the session ended, for EventLogout, EventRevoked,
+	// EventLimit, EventTokenReuse and EventDeadToken.
+	Reason EndReason
+	// Detail is a sentence for an operator, for EventInsecureCookie and
+	// EventBadValue (the key, never the value).
+	Detail string
 	// Err is the failure, for failure kinds.
 	Err error
 }
@@ -113,26 +127,47 @@ func (e Event) LogValue() slog.Value {
 	if e.Count != 0 {
 		attrs = append(attrs, slog.Int("count", e.Count))
 	}
+	if e.Reason != EndNone {
+		attrs = append(attrs, slog.String("reason", e.Reason.String()))
+	}
+	add("detail", e.Detail)
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
 	}
 	return slog.GroupValue(attrs...)
 }
 
+// Level is the log level an event deserves: Error for a store failure,
+// Warn for the other suspicious kinds, Info for the lifecycle.
+func (k EventKind) Level() slog.Level {
+	switch {
+	case k == EventStoreError:
+		return slog.LevelError
+	case k.Suspicious():
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// LogEvents returns an event sink that logs each event to l at its
+// [EventKind.Level], as the message "session event" with the event as a
+// group. It is what a Manager does when Config.OnEvent is nil (with
+// slog.Default()). To log and also count or alert, compose functions:
+//
+//	logEvent := session.LogEvents(logger)
+//	cfg.OnEvent = func(e session.Event) {
+//		logEvent(e)
+//		counters.Observe(e)
+//	}
+func LogEvents(l *slog.Logger) func(Event) {
+	return func(e Event) {
+		l.LogAttrs(context.Background(), e.Kind.Level(), "session event", slog.Any("event", e))
+	}
+}
+
 func (m *Manager) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = m.cfg.Now()
 	}
-	if m.cfg.OnEvent != nil {
-		m.cfg.OnEvent(e)
-		return
-	}
-	level := slog.LevelInfo
-	if e.Kind.Suspicious() {
-		level = slog.LevelWarn
-	}
-	if e.Kind == EventStoreError {
-		level = slog.LevelError
-	}
-	m.cfg.Logger.LogAttrs(context.Background(), level, "session event", slog.Any("event", e))
+	m.cfg.OnEvent(e)
 }

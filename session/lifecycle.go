@@ -10,6 +10,21 @@ type LoginOption func(*Session)
 // Config.RememberAbsoluteTimeout. Offer it only when the user asks.
 func RememberMe() LoginOption { return func(s *Session) { s.remember = true } }
 
+// Carry names values of the session before the sign-in that the signed-in
+// session keeps. By default none is kept (invariant I13): whatever an
+// anonymous session holds may have been put there by an attacker who
+// prepared it (a CSRF token they know, a return-to URL of their choosing)
+// and must not follow the victim into their account. Name only values that
+// are harmless whoever chose them, such as a shopping cart:
+//
+//	s.Login(user, session.Carry("cart"))
+//
+// Values the sign-in request itself writes are always kept. When another
+// user was signed in on the session, nothing is carried whatever the keys.
+func Carry(keys ...string) LoginOption {
+	return func(s *Session) { s.carry = append(s.carry, keys...) }
+}
+
 // ErrEmptyUser is returned by [Session.Login] for an empty user ID.
 var ErrEmptyUser = errors.New("session: empty user ID")
 
@@ -20,9 +35,9 @@ var ErrEmptyUser = errors.New("session: empty user ID")
 // tossed cookie, is therefore worth nothing after it (session fixation,
 // CWE-384, ASVS 3.2.1).
 //
-// Values the session held carry over, unless it belonged to another user:
-// then nothing carries over but what this request wrote. The sign-in time
-// is recorded for [Manager.RequireRecentAuth]. Login on a request that
+// Nothing the session held before carries over, except the values named
+// with [Carry] (invariant I13); what this request wrote does. The sign-in
+// time is recorded for [Manager.RequireRecentAuth]. Login on a request that
 // already wrote its header returns [ErrCommitted].
 func (s *Session) Login(userID string, opts ...LoginOption) error {
 	if s == nil {
@@ -36,7 +51,7 @@ func (s *Session) Login(userID string, opts ...LoginOption) error {
 	if err := s.lifecycle(actLogin); err != nil {
 		return err
 	}
-	s.newUser, s.remember = userID, false
+	s.newUser, s.remember, s.carry = userID, false, nil
 	for _, o := range opts {
 		o(s)
 	}

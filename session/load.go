@@ -3,6 +3,9 @@ package session
 import (
 	"errors"
 	"net/http"
+	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // emitReq emits e with the request's client, method and path filled in.
@@ -23,17 +26,18 @@ func (m *Manager) emitReq(r *http.Request, e Event) {
 func (m *Manager) load(r *http.Request) (*Session, error) {
 	s := &Session{m: m, req: r, loaded: m.cfg.Now()}
 	if m.tokenInURL(r) {
+		s.notices |= NoticeTokenInURL
 		m.emitReq(r, Event{Kind: EventTokenInURL})
 	}
 	var buf [maxCandidates + 1]string
-	tokens, total, malformed := cookieTokens(r.Header, m.cfg.CookieName, buf[:0])
+	tokens, total, malformed := cookieTokens(r.Header, m.cfg.Cookie.Name, buf[:0])
 	if total == 0 {
 		return s, nil
 	}
 	s.presented = true
 	var guessKey string
-	if m.guard != nil && m.cfg.GuessCooldown > 0 {
-		guessKey = m.cfg.GuessKey(r)
+	if m.guard != nil && m.cfg.Guessing.Cooldown > 0 {
+		guessKey = m.cfg.Guessing.Key(r)
 		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() {
 			return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
 		}
@@ -46,12 +50,11 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if malformed > 0 {
 		m.emitReq(r, Event{Kind: EventUnknownToken, Count: malformed, Err: errMalformed})
 	}
-	// bad counts tokens this server never issued (or no longer knows), the
-	// trace of guessing; an expired or dead token is one a real browser may
-	// legitimately still hold.
+	// bad counts tokens this server never issued, the trace of guessing. An
+	// expired or ended token is one an honest browser may still hold.
 	bad := malformed
-	sawDead := false
-	var live *Record
+	renewed := false
+	var live *store.Record
 	var liveToken string
 	nlive := 0
 	if len(tokens) > maxCandidates {
@@ -64,28 +67,42 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		rec, err := m.store.Get(r.Context(), key)
 		switch {
 		case err == nil:
-			if rec.expired(s.loaded) {
-				m.emitReq(r, Event{Kind: EventExpiredToken, Session: Fingerprint(key), UserID: rec.UserID})
+			if m.expired(rec, s.loaded) {
+				s.ended = EndTimeout
+				m.emitReq(r, Event{Kind: EventExpiredToken, Session: store.Fingerprint(key), UserID: rec.UserID, Reason: EndTimeout})
 				continue
 			}
 			nlive++
 			live, liveToken = rec, tok
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
 			bad++
-			m.emitReq(r, Event{Kind: EventUnknownToken, Session: Fingerprint(key)})
-		case errors.Is(err, ErrGone):
-			sawDead = true
-			m.emitReq(r, Event{Kind: EventDeadToken, Session: Fingerprint(key)})
+			m.emitReq(r, Event{Kind: EventUnknownToken, Session: store.Fingerprint(key)})
+		case errors.Is(err, store.ErrGone):
+			why, _ := store.ReasonOf(err)
+			switch why {
+			case store.ReasonRenewed:
+				renewed = true
+				m.emitReq(r, Event{Kind: EventDeadToken, Session: store.Fingerprint(key)})
+			case store.ReasonExpired:
+				s.ended = EndTimeout
+				m.emitReq(r, Event{Kind: EventExpiredToken, Session: store.Fingerprint(key), Reason: EndTimeout})
+			default:
+				s.ended = endReasonOf(why)
+				m.emitReq(r, Event{Kind: EventDeadToken, Session: store.Fingerprint(key), Reason: s.ended})
+			}
 		default:
 			return nil, storeError("load", err)
 		}
 	}
-	if bad > 0 && m.guard != nil {
-		if guessKey == "" {
-			guessKey = m.cfg.GuessKey(r)
-		}
-		if m.guard.miss(guessKey, bad, s.loaded) {
-			m.emitReq(r, Event{Kind: EventTokenGuessing, Count: m.cfg.GuessLimit})
+	if bad > 0 {
+		s.notices |= NoticeUnknownCookie
+		if m.guard != nil {
+			if guessKey == "" {
+				guessKey = m.cfg.Guessing.Key(r)
+			}
+			if m.guard.miss(guessKey, bad, s.loaded) {
+				m.emitReq(r, Event{Kind: EventTokenGuessing, Count: m.cfg.Guessing.Limit})
+			}
 		}
 	}
 	if nlive != 1 {
@@ -93,36 +110,22 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		// one is the user's cannot be told, so neither is honoured.
 		//
 		// With none live, the browser holds a cookie that will never work
-		// again; the response expires it, unless a token was dead: a dead
-		// token usually means another request just renewed the session, and
-		// its new cookie must not be raced away.
-		s.stale = nlive == 0 && !sawDead
+		// again; the response expires it, unless a token was renewed: then
+		// another request just gave the browser its new cookie, which must
+		// not be raced away, and a write must not create a session either.
+		s.stale = nlive == 0 && !renewed
+		s.renewedAway = nlive == 0 && renewed
 		return s, nil
 	}
-	// A token replaced by a periodic rotation still works for the grace
-	// window, serving its successor: the session the browser is about to
-	// switch to. At most two hops, since the grace window is shorter than
-	// the rotation period.
-	for hops := 0; live.Successor != ""; hops++ {
-		if hops == 2 {
-			return s, nil
-		}
-		next, err := m.store.Get(r.Context(), live.Successor)
-		switch {
-		case err == nil && !next.expired(s.loaded):
-			live, s.forwarded = next, true
-		case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrGone):
-			// The successor was logged out, revoked or renewed: so is this.
-			m.emitReq(r, Event{Kind: EventDeadToken, Session: Fingerprint(live.Key), UserID: live.UserID})
-			return s, nil
-		default:
-			return nil, storeError("load", err)
-		}
+	s.ended = EndNone
+	live, err := m.resolveRotated(s, live)
+	if err != nil || live == nil {
+		return s, err
 	}
 	if m.cfg.ClientBinding != BindNone && live.UserAgent != "" && live.UserAgent != truncate(r.UserAgent(), maxUserAgent) {
-		m.emitReq(r, Event{Kind: EventClientChanged, Session: Fingerprint(live.Key), UserID: live.UserID})
+		m.emitReq(r, Event{Kind: EventClientChanged, Session: store.Fingerprint(live.Key), UserID: live.UserID})
 		if m.cfg.ClientBinding == BindUserAgentStrict {
-			if err := m.destroy(r.Context(), live); err != nil {
+			if err := m.destroy(r.Context(), live, EndSignedOut); err != nil {
 				return nil, storeError("unbind", err)
 			}
 			return s, nil
@@ -132,11 +135,36 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, storeError("decode", err)
 	}
+	for _, e := range vals {
+		if e.val.err != nil {
+			m.emitReq(r, Event{Kind: EventBadValue, Session: store.Fingerprint(live.Key), UserID: live.UserID,
+				Detail: "value " + e.key + " no longer decodes", Err: e.val.err})
+		}
+	}
 	s.rec, s.token, s.vals = live, liveToken, vals
 	s.touch = s.loaded.Sub(live.LastSeen) >= m.cfg.TouchInterval
-	s.rotateDue = m.cfg.RotateEvery > 0 && !s.forwarded && live.UserID != "" &&
-		s.loaded.Sub(live.Created) >= m.cfg.RotateEvery
+	s.rotateDue = m.rotationDue(s, live)
 	return s, nil
 }
 
 var errMalformed = errors.New("malformed session cookie")
+
+// expired reports whether rec is past a deadline at now. The limits are
+// the record's, or the configured ones for its kind of session where those
+// are shorter: lowering a timeout applies to sessions created before.
+func (m *Manager) expired(rec *store.Record, now time.Time) bool {
+	idle, abs := m.cfg.IdleTimeout, m.cfg.AbsoluteTimeout
+	if rec.Persistent {
+		idle, abs = m.cfg.RememberIdleTimeout, m.cfg.RememberAbsoluteTimeout
+	}
+	idle = min(idle, rec.IdleTimeout)
+	start := rec.AuthTime
+	if start.IsZero() {
+		start = rec.Created
+	}
+	deadline := rec.Deadline
+	if d := start.Add(abs); d.Before(deadline) {
+		deadline = d
+	}
+	return !now.Before(rec.Expires) || !now.Before(deadline) || !now.Before(rec.LastSeen.Add(idle))
+}

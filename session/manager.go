@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // A Manager issues, loads and commits sessions for an HTTP application. Build
@@ -13,39 +16,36 @@ import (
 // [Manager.Handler]. A Manager is safe for concurrent use; its zero value is
 // not usable.
 type Manager struct {
-	store Store
+	store store.Store
 	cfg   Config
-	guard *guessGuard // nil when GuessLimit < 0
+	guard *guessGuard // nil when Guessing.Limit < 0
+
+	warnedMu sync.Mutex
+	warned   map[string]struct{} // hosts warned about by warnPlainHTTP
 }
 
-// New returns a Manager that keeps sessions in store. It returns an error
+// New returns a Manager that keeps sessions in st. It returns an error
 // wrapping [ErrConfig] and naming the field when cfg is contradictory or
 // unsafe (invariant I7): a __Host- cookie with a Domain, SameSite=None
 // without Secure, an absolute timeout shorter than the idle one, and so on.
-func New(store Store, cfg Config) (*Manager, error) {
-	if store == nil {
-		return nil, fmt.Errorf("%w: nil Store", ErrConfig)
+func New(st store.Store, cfg Config) (*Manager, error) {
+	if st == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrConfig)
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if cfg.InsecureCookieWithoutSecure {
-		cfg.Logger.Warn("sessionguard: INSECURE: the session cookie is sent without the Secure attribute; use this for plain-HTTP local development only",
-			"cookie", cfg.CookieName)
+	m := &Manager{store: st, cfg: cfg}
+	if cfg.Cookie.InsecureWithoutSecure {
+		m.emit(Event{Kind: EventInsecureCookie, Detail: "INSECURE: the session cookie " + cfg.Cookie.Name +
+			" is sent without the Secure attribute; use this for plain-HTTP local development only"})
 	}
-	m := &Manager{store: store, cfg: cfg}
-	if cfg.GuessLimit > 0 {
-		m.guard = newGuessGuard(cfg.GuessClients, cfg.GuessLimit, cfg.GuessWindow, cfg.GuessCooldown)
+	if g := cfg.Guessing; g.Limit > 0 {
+		m.guard = newGuessGuard(g.Clients, g.Limit, g.Window, g.Cooldown)
 	}
 	return m, nil
 }
-
-// Config returns the manager's configuration with every default filled in.
-func (m *Manager) Config() Config { return m.cfg }
-
-// Store returns the store the manager keeps sessions in.
-func (m *Manager) Store() Store { return m.store }
 
 type contextKey struct{}
 

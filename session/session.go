@@ -1,9 +1,13 @@
 package session
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // A Session is the session of one request, obtained with [From] or
@@ -22,23 +26,27 @@ type Session struct {
 	rw  responseWriter
 
 	mu     sync.Mutex
-	loaded time.Time // when the request loaded the session
-	token  string    // token of the live session, "" if none
-	rec    *Record   // the live record, nil if none
+	loaded time.Time     // when the request loaded the session
+	token  string        // token of the live session, "" if none
+	rec    *store.Record // the live record, nil if none
 	vals   values
 	ops    []op
 	touch  bool // the idle deadline is due for a refresh
 
-	rotateDue bool // the token is older than Config.RotateEvery
+	rotateDue bool // the token is older than Config.Rotation.Every
 	forwarded bool // the cookie's token was rotated; rec is its successor
 
 	action   action
 	newUser  string
 	remember bool
+	carry    []string // keys Login carries over (Carry)
 
-	committed bool // the header is written: no more changes
-	presented bool // the request carried a session cookie
-	stale     bool // it carried only cookies that will never work again
+	committed   bool      // the header is written: no more changes
+	presented   bool      // the request carried a session cookie
+	stale       bool      // it carried only cookies that will never work again
+	renewedAway bool      // its only token was just renewed by another request
+	ended       EndReason // why the session its cookie named has ended
+	notices     Notice    // what was ignored in the request
 }
 
 type action uint8
@@ -84,20 +92,6 @@ func (s *Session) change(o op) error {
 	return nil
 }
 
-// Get returns the value stored under key, or nil. The value has the type it
-// was stored with.
-func (s *Session) Get(key string) any {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.vals.get(key); ok {
-		return v.any()
-	}
-	return nil
-}
-
 // lookup returns the raw value under key.
 func (s *Session) lookup(key string) (value, bool) {
 	if s == nil {
@@ -133,52 +127,37 @@ func (s *Session) Keys() []string {
 	return keys
 }
 
-// Value returns the value stored under key if it has type T.
-func Value[T any](s *Session, key string) (T, bool) {
-	v, ok := s.Get(key).(T)
-	return v, ok
+// ErrNoValue is returned by [Value] when no value is stored under the key.
+var ErrNoValue = errors.New("session: no value under this key")
+
+// Value returns the value stored under key. The error is [ErrNoValue] when
+// there is none, wraps [ErrUndecodable] when the stored value no longer
+// decodes, and says so when the value has another type than T. It is the
+// one accessor for every type; [Session.GetString] and [Session.PopString]
+// are shorthands for the most common one.
+func Value[T any](s *Session, key string) (T, error) {
+	var zero T
+	v, ok := s.lookup(key)
+	if !ok {
+		return zero, ErrNoValue
+	}
+	if v.err != nil {
+		return zero, fmt.Errorf("session: value %q: %w", key, v.err)
+	}
+	t, ok := v.any().(T)
+	if !ok {
+		return zero, fmt.Errorf("session: value %q is a %T, not a %T", key, v.any(), zero)
+	}
+	return t, nil
 }
 
-// GetString returns the string stored under key, or "".
+// GetString returns the string stored under key, or "" when there is none
+// or the value is not a string.
 func (s *Session) GetString(key string) string {
 	if v, ok := s.lookup(key); ok && v.k == kString {
 		return v.s
 	}
 	return ""
-}
-
-// GetBool returns the bool stored under key, or false.
-func (s *Session) GetBool(key string) bool {
-	v, ok := s.lookup(key)
-	return ok && v.k == kBool && v.n != 0
-}
-
-// GetInt returns the int stored under key, or 0.
-func (s *Session) GetInt(key string) int {
-	if v, ok := s.lookup(key); ok && v.k == kInt {
-		return int(v.n)
-	}
-	return 0
-}
-
-// GetInt64 returns the int64 stored under key, or 0.
-func (s *Session) GetInt64(key string) int64 {
-	if v, ok := s.lookup(key); ok && v.k == kInt64 {
-		return int64(v.n)
-	}
-	return 0
-}
-
-// GetFloat64 returns the float64 stored under key, or 0.
-func (s *Session) GetFloat64(key string) float64 { v, _ := Value[float64](s, key); return v }
-
-// GetTime returns the time.Time stored under key, or the zero time.
-func (s *Session) GetTime(key string) time.Time { v, _ := Value[time.Time](s, key); return v }
-
-// GetBytes returns a copy of the []byte stored under key, or nil.
-func (s *Session) GetBytes(key string) []byte {
-	v, _ := Value[[]byte](s, key)
-	return v
 }
 
 // Put stores v under key. v must be one of the built-in types (see
@@ -211,29 +190,20 @@ func (s *Session) Delete(key string) error {
 	return s.change(op{key: key, del: true})
 }
 
-// Pop removes the value under key and returns it, or nil. It suits
-// one-time messages ("flash" messages).
-func (s *Session) Pop(key string) any {
+// PopString removes the string stored under key and returns it: a one-time
+// ("flash") message. It returns "" and removes nothing when there is no
+// value or the value is not a string.
+func (s *Session) PopString(key string) string {
 	if s == nil {
-		return nil
+		return ""
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.vals.get(key)
-	if !ok || s.change(op{key: key, del: true}) != nil {
-		return nil
-	}
-	return v.any()
-}
-
-// PopString is Pop for a string value; it returns "" if the value is absent
-// or not a string (and then removes nothing).
-func (s *Session) PopString(key string) string {
-	if _, ok := Value[string](s, key); !ok {
+	if !ok || v.k != kString || s.change(op{key: key, del: true}) != nil {
 		return ""
 	}
-	v, _ := s.Pop(key).(string)
-	return v
+	return v.s
 }
 
 // Clear removes every value. The session itself, and the signed-in user,
@@ -290,7 +260,7 @@ func (s *Session) AuthTime() time.Time {
 }
 
 // Fingerprint returns the short, non-secret name of the current session for
-// logs (see [Fingerprint]), or "" when there is none yet.
+// logs (see [store.Fingerprint]), or "" when there is none yet.
 func (s *Session) Fingerprint() string {
 	if s == nil {
 		return ""
@@ -304,7 +274,7 @@ func (s *Session) fingerprint() string {
 	if s.rec == nil {
 		return ""
 	}
-	return Fingerprint(s.rec.Key)
+	return store.Fingerprint(s.rec.Key)
 }
 
 // abandon marks s as finished without committing, after a handler panic.

@@ -80,13 +80,3 @@ func storeKey(token string) string {
 	hex.Encode(out[:], sum[:])
 	return string(out[:])
 }
-
-// Fingerprint returns a short, stable, non-secret name for a session, for
-// logs and events: the first 12 hex digits of its store key. It cannot be
-// turned back into the token or the key.
-func Fingerprint(key string) string {
-	if len(key) < 12 {
-		return key
-	}
-	return key[:12]
-}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Info describes one of a user's sessions, for a "where you are signed in"
@@ -60,7 +62,7 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]Info, erro
 	return infos, nil
 }
 
-func (m *Manager) liveRecords(ctx context.Context, userID string) ([]*Record, error) {
+func (m *Manager) liveRecords(ctx context.Context, userID string) ([]*store.Record, error) {
 	if userID == "" {
 		return nil, ErrEmptyUser
 	}
@@ -69,15 +71,19 @@ func (m *Manager) liveRecords(ctx context.Context, userID string) ([]*Record, er
 		return nil, storeError("list", err)
 	}
 	now := m.cfg.Now()
-	return slices.DeleteFunc(recs, func(r *Record) bool { return r.UserID != userID || r.expired(now) }), nil
+	return slices.DeleteFunc(recs, func(r *store.Record) bool { return r.UserID != userID || m.expired(r, now) }), nil
 }
 
 // ErrUnknownSession is returned by [Manager.Revoke] when the user has no
 // live session with that ID.
 var ErrUnknownSession = errors.New("session: no such session for this user")
 
-// Revoke ends the session of userID whose [Info.ID] is id. It only finds the
-// sessions of userID, so an ID from one user cannot end another's session.
+// Revoke ends the session of userID whose [Info.ID] is id, with its every
+// renewal and rotation: a request of that session renewing it at the same
+// moment cannot keep it alive (invariant I11). It only finds the sessions
+// of userID, so an ID from one user cannot end another's session. A
+// request that later presents the session's cookie is told
+// [EndSignedOutElsewhere] by [Session.Ended].
 func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	recs, err := m.liveRecords(ctx, userID)
 	if err != nil {
@@ -85,37 +91,38 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	}
 	for _, rec := range recs {
 		if infoID(rec.Key) == id {
-			if err := m.destroy(ctx, rec); err != nil {
+			n, err := m.store.RevokeLineage(ctx, userID, rec.LineageKey(), EndSignedOutElsewhere.storeReason())
+			if err != nil {
 				return storeError("revoke", err)
 			}
-			m.emit(Event{Kind: EventRevoked, Session: Fingerprint(rec.Key), UserID: userID, Count: 1})
+			m.emit(Event{Kind: EventRevoked, Session: store.Fingerprint(rec.Key), UserID: userID, Count: n, Reason: EndSignedOutElsewhere})
 			return nil
 		}
 	}
 	return fmt.Errorf("%w: %q", ErrUnknownSession, id)
 }
 
-// RevokeAll ends every session of userID, for instance when an account is
-// locked. It returns how many it ended.
-func (m *Manager) RevokeAll(ctx context.Context, userID string) (int, error) {
-	return m.revokeExcept(ctx, userID, "")
+// RevokeAll ends every session of userID, in one store operation that no
+// concurrent renewal, rotation or sign-in in progress can escape
+// (invariant I11): once it returns, none of them can be used. reason is
+// what [Session.Ended] later tells a request bearing one of their cookies:
+// [EndCredentialsChanged] after a password reset, [EndAllSessionsEnded]
+// when an administrator locks the account. It returns how many records it
+// ended.
+func (m *Manager) RevokeAll(ctx context.Context, userID string, reason EndReason) (int, error) {
+	return m.revokeExcept(ctx, userID, "", reason)
 }
 
-func (m *Manager) revokeExcept(ctx context.Context, userID, keep string) (int, error) {
-	recs, err := m.liveRecords(ctx, userID)
-	if err != nil {
-		return 0, err
+func (m *Manager) revokeExcept(ctx context.Context, userID, keepLineage string, reason EndReason) (int, error) {
+	if userID == "" {
+		return 0, ErrEmptyUser
 	}
-	n := 0
-	for _, rec := range recs {
-		if rec.Key == keep {
-			continue
-		}
-		if err := m.store.Delete(ctx, rec.Key); err != nil {
-			return n, storeError("revoke", err)
-		}
-		n++
-		m.emit(Event{Kind: EventRevoked, Session: Fingerprint(rec.Key), UserID: userID, Count: 1})
+	n, err := m.store.RevokeUser(ctx, userID, keepLineage, reason.storeReason())
+	if err != nil {
+		return n, storeError("revoke", err)
+	}
+	if n > 0 {
+		m.emit(Event{Kind: EventRevoked, UserID: userID, Count: n, Reason: reason})
 	}
 	return n, nil
 }
@@ -140,50 +147,84 @@ func (s *Session) Sessions(ctx context.Context) ([]Info, error) {
 }
 
 // RevokeOthers signs the user out everywhere but here, as after a password
-// change: it ends every other session of the user now, and renews this one
-// (a fresh token when the response is committed), so that a copy of the
-// current cookie taken earlier is dead too. It returns how many sessions it
-// ended.
-func (s *Session) RevokeOthers(ctx context.Context) (int, error) {
+// change: it ends every other session of the user now, in one store
+// operation that no concurrent renewal, rotation or sign-in in progress
+// can escape (invariant I11), and renews this one (a fresh token when the
+// response is committed), so that a copy of the current cookie taken
+// earlier is dead too. reason is what [Session.Ended] later tells the
+// other sessions' requests, typically [EndCredentialsChanged] or
+// [EndSignedOutElsewhere]. It returns how many records it ended.
+func (s *Session) RevokeOthers(ctx context.Context, reason EndReason) (int, error) {
 	if s == nil {
 		return 0, ErrNoSession
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.action == actLogin {
+		// The sign-in of this request starts a new session, made after this
+		// revocation: every earlier session of the user ends.
+		return s.m.revokeExcept(ctx, s.newUser, "", reason)
+	}
 	if s.rec == nil || s.rec.UserID == "" || s.action == actLogout {
 		return 0, ErrEmptyUser
 	}
-	if s.action != actLogin {
-		if err := s.lifecycle(actRenew); err != nil {
-			return 0, err
-		}
+	if err := s.lifecycle(actRenew); err != nil {
+		return 0, err
 	}
-	return s.m.revokeExcept(ctx, s.rec.UserID, s.rec.Key)
+	return s.m.revokeExcept(ctx, s.rec.UserID, s.rec.LineageKey(), reason)
 }
 
-// destroy deletes rec and, when periodic rotation is on, every record of its
-// lineage: a rotation that completed just before the delete left a
-// successor, which must die with it. The delete comes first, so a rotation
-// that has not completed yet fails on the tombstone and removes its own new
-// record; one that has, created that record before the listing below.
-func (m *Manager) destroy(ctx context.Context, rec *Record) error {
-	if err := m.store.Delete(ctx, rec.Key); err != nil {
-		return err
+// destroy ends rec for reason: with its whole lineage when it belongs to a
+// user, in one store operation, so that a renewal or rotation racing the
+// logout cannot leave a successor alive (invariant I11).
+func (m *Manager) destroy(ctx context.Context, rec *store.Record, reason EndReason) error {
+	if rec.UserID == "" {
+		return m.store.Delete(ctx, rec.Key, reason.storeReason())
 	}
-	if m.cfg.RotateEvery <= 0 || rec.UserID == "" {
+	_, err := m.store.RevokeLineage(ctx, rec.UserID, rec.LineageKey(), reason.storeReason())
+	return err
+}
+
+// enforceLimit ends the least recently used sessions of rec's user beyond
+// Config.MaxSessionsPerUser, after the sign-in that made rec. Sessions are
+// counted by lineage: a rotated-away forwarder is part of its session.
+// Sign-ins running at the same time each count before the others' records
+// exist, so together they may exceed the bound by their number, briefly.
+func (m *Manager) enforceLimit(ctx context.Context, rec *store.Record) error {
+	limit := m.cfg.MaxSessionsPerUser
+	if limit < 0 {
 		return nil
 	}
-	recs, err := m.store.ListUser(ctx, rec.UserID)
+	recs, err := m.liveRecords(ctx, rec.UserID)
 	if err != nil {
 		return err
 	}
-	line := rec.lineage()
+	lastSeen := make(map[string]time.Time, len(recs))
 	for _, r := range recs {
-		if r.Key != rec.Key && (r.lineage() == line || r.Key == line) {
-			if err := m.store.Delete(ctx, r.Key); err != nil {
-				return err
-			}
+		if l := r.LineageKey(); r.LastSeen.After(lastSeen[l]) {
+			lastSeen[l] = r.LastSeen
 		}
+	}
+	if len(lastSeen) <= limit {
+		return nil
+	}
+	type lineage struct {
+		key  string
+		seen time.Time
+	}
+	order := make([]lineage, 0, len(lastSeen))
+	for k, t := range lastSeen {
+		if k != rec.LineageKey() {
+			order = append(order, lineage{k, t})
+		}
+	}
+	slices.SortFunc(order, func(a, b lineage) int { return a.seen.Compare(b.seen) })
+	for _, l := range order[:len(lastSeen)-limit] {
+		n, err := m.store.RevokeLineage(ctx, rec.UserID, l.key, EndLimit.storeReason())
+		if err != nil {
+			return storeError("limit", err)
+		}
+		m.emit(Event{Kind: EventLimit, Session: store.Fingerprint(l.key), UserID: rec.UserID, Count: n, Reason: EndLimit})
 	}
 	return nil
 }

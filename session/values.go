@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionguard/sessionguard/internal/wire"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Session values are encoded with a small tagged format, not encoding/gob:
@@ -26,6 +29,14 @@ import (
 // ErrUnsupportedType is returned by [Session.Put] for a value whose type is
 // neither built in nor registered with [RegisterJSON].
 var ErrUnsupportedType = errors.New("session: unsupported value type")
+
+// ErrUndecodable is wrapped by the error [Value] returns for a value that
+// was stored in a session but no longer decodes: its JSON type was not
+// registered by this program, or its JSON no longer fits the registered
+// type (a field changed type in a deploy). The session itself still loads;
+// only that key is unreadable until it is overwritten or deleted, and an
+// [EventBadValue] is raised when the session is loaded.
+var ErrUndecodable = errors.New("session: stored value cannot be decoded")
 
 const valuesFormat = 0x56 // 'V', layout 1
 
@@ -99,6 +110,11 @@ type value struct {
 	s   string // string; type name for kJSON
 	x   any    // []byte, time.Time, []string, the value of a kJSON type
 	raw []byte // the JSON encoding of a kJSON value
+	// err is set on a kJSON value that no longer decodes (its type was
+	// unregistered, or changed shape in a deploy). The value is kept as it
+	// was stored, so a later save writes it back unchanged, and only its
+	// key reports the error: the rest of the session stays usable.
+	err error
 }
 
 // valueOf converts what the application stores into a value. Slices are
@@ -254,7 +270,7 @@ func encodeValues(vs values) []byte {
 	b = append(b, valuesFormat)
 	b = binary.AppendUvarint(b, uint64(len(vs)))
 	for _, e := range vs {
-		b = appendString(b, e.key)
+		b = wire.AppendString(b, e.key)
 		b = appendValue(b, e.val)
 	}
 	return b
@@ -264,9 +280,9 @@ func appendValue(b []byte, v value) []byte {
 	b = append(b, byte(v.k))
 	switch v.k {
 	case kString:
-		return appendString(b, v.s)
+		return wire.AppendString(b, v.s)
 	case kBytes:
-		return appendString(b, string(v.x.([]byte)))
+		return wire.AppendString(b, string(v.x.([]byte)))
 	case kBool:
 		return append(b, byte(v.n))
 	case kInt, kInt8, kInt16, kInt32, kInt64, kDuration:
@@ -279,136 +295,140 @@ func appendValue(b []byte, v value) []byte {
 		return binary.LittleEndian.AppendUint64(b, v.n)
 	case kTime:
 		tb, _ := v.x.(time.Time).MarshalBinary() // checked by valueOf and decode
-		return appendString(b, string(tb))
+		return wire.AppendString(b, string(tb))
 	case kStrings:
 		list := v.x.([]string)
 		b = binary.AppendUvarint(b, uint64(len(list)))
 		for _, s := range list {
-			b = appendString(b, s)
+			b = wire.AppendString(b, s)
 		}
 		return b
 	case kJSON:
-		b = appendString(b, v.s)
-		return appendString(b, string(v.raw))
+		b = wire.AppendString(b, v.s)
+		return wire.AppendString(b, string(v.raw))
 	}
 	return b
 }
 
 // decodeValues decodes what encodeValues produced. It never panics; any
 // malformed input, including keys out of order or repeated, gives an error
-// wrapping ErrCorrupt.
+// wrapping store.ErrCorrupt.
 func decodeValues(data []byte) (values, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
 	if data[0] != valuesFormat {
-		return nil, fmt.Errorf("%w: unknown values format", ErrCorrupt)
+		return nil, fmt.Errorf("%w: unknown values format", store.ErrCorrupt)
 	}
-	d := decoder{b: data[1:]}
-	n := d.uvarint()
+	d := wire.NewDecoder(data[1:], store.ErrCorrupt)
+	n := d.Uvarint()
 	// Every entry takes at least 3 bytes, which bounds the allocation by the
 	// input size whatever the count claims.
-	if d.err == nil && n > uint64(len(d.b)/3) {
-		d.fail("value count past end")
+	if d.Err() == nil && n > uint64(d.Len()/3) {
+		d.Fail("value count past end")
 	}
-	if d.err != nil {
-		return nil, d.err
+	if err := d.Err(); err != nil {
+		return nil, err
 	}
 	vs := make(values, 0, n)
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		k := d.string()
-		v := d.value()
-		if d.err != nil {
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		k := d.String()
+		v := decodeValue(d)
+		if d.Err() != nil {
 			break
 		}
 		if i > 0 && vs[i-1].key >= k {
-			d.fail("keys out of order")
+			d.Fail("keys out of order")
 			break
 		}
 		vs = append(vs, entry{k, v})
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail("trailing bytes")
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail("trailing bytes")
 	}
-	if d.err != nil {
-		return nil, d.err
+	if err := d.Err(); err != nil {
+		return nil, err
 	}
 	return vs, nil
 }
 
-func (d *decoder) value() value {
-	k := kind(d.byte())
+// decodeValue reads one value. A malformed encoding fails d; a JSON value
+// that is well formed but does not decode into its registered type is
+// returned with err set (see value.err).
+func decodeValue(d *wire.Decoder) value {
+	k := kind(d.Byte())
 	v := value{k: k}
 	switch k {
 	case kString:
-		v.s = d.string()
+		v.s = d.String()
 	case kBytes:
-		v.x = slices.Clone(d.bytes())
+		v.x = slices.Clone(d.Bytes())
 	case kBool:
-		v.n = uint64(d.byte())
+		v.n = uint64(d.Byte())
 		if v.n > 1 {
-			d.fail("bad bool")
+			d.Fail("bad bool")
 		}
 	case kInt, kInt8, kInt16, kInt32, kInt64, kDuration:
-		x := d.varint()
+		x := d.Varint()
 		lo, hi := intRange(k)
 		if x < lo || x > hi {
-			d.fail("integer out of range")
+			d.Fail("integer out of range")
 		}
 		v.n = uint64(x)
 	case kUint, kUint8, kUint16, kUint32, kUint64:
-		v.n = d.uvarint()
+		v.n = d.Uvarint()
 		if v.n > uintMax(k) {
-			d.fail("integer out of range")
+			d.Fail("integer out of range")
 		}
 	case kFloat32:
-		f := d.float64()
+		f := d.Float64()
 		if float64(float32(f)) != f && f == f {
-			d.fail("float32 out of range")
+			d.Fail("float32 out of range")
 		}
 		v.n = uint64(math.Float32bits(float32(f)))
 	case kFloat64:
-		v.n = d.fixed64()
+		v.n = d.Fixed64()
 	case kTime:
 		var t time.Time
-		if err := t.UnmarshalBinary(d.bytes()); err != nil {
-			d.fail("bad time")
+		if err := t.UnmarshalBinary(d.Bytes()); err != nil {
+			d.Fail("bad time")
 		} else if _, err := t.MarshalBinary(); err != nil {
-			d.fail("bad time")
+			d.Fail("bad time")
 		}
 		v.x = t
 	case kStrings:
-		n := d.uvarint()
-		if n > uint64(len(d.b)) {
-			d.fail("list length past end")
+		n := d.Uvarint()
+		if n > uint64(d.Len()) {
+			d.Fail("list length past end")
 			return v
 		}
 		list := make([]string, 0, n)
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			list = append(list, d.string())
+		for i := uint64(0); i < n && d.Err() == nil; i++ {
+			list = append(list, d.String())
 		}
 		v.x = list
 	case kJSON:
-		v.s = d.string()
-		js := d.bytes()
-		if d.err != nil {
+		v.s = d.String()
+		js := d.Bytes()
+		if d.Err() != nil {
 			return v
 		}
 		jsonTypes.RLock()
 		t, ok := jsonTypes.byName[v.s]
 		jsonTypes.RUnlock()
+		v.raw = slices.Clone(js)
 		if !ok {
-			d.fail(fmt.Sprintf("type %q is not registered", v.s))
+			v.err = fmt.Errorf("%w: JSON type %q is not registered", ErrUndecodable, v.s)
 			return v
 		}
 		p := reflect.New(t)
 		if err := json.Unmarshal(js, p.Interface()); err != nil {
-			d.fail(fmt.Sprintf("decoding %q: %v", v.s, err))
+			v.err = fmt.Errorf("%w: decoding %q: %v", ErrUndecodable, v.s, err)
 			return v
 		}
-		v.x, v.raw = p.Elem().Interface(), slices.Clone(js)
+		v.x = p.Elem().Interface()
 	default:
-		d.fail("unknown value kind")
+		d.Fail("unknown value kind")
 	}
 	return v
 }

@@ -8,7 +8,7 @@ import (
 	"log"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/memstore"
 )
 
@@ -16,12 +16,12 @@ import (
 // The session.Manager normally does the rest; this example drives the
 // store directly.
 func Example() {
-	store := memstore.New(memstore.Options{SweepInterval: 10 * time.Minute})
+	st := memstore.New(memstore.Options{SweepInterval: 10 * time.Minute})
 
 	// Stores see only the SHA-256 of a token, never the token itself.
 	sum := sha256.Sum256([]byte("a token the Manager generated"))
 	now := time.Now()
-	rec := &session.Record{
+	rec := &store.Record{
 		Key:         hex.EncodeToString(sum[:]),
 		UserID:      "alice",
 		Created:     now,
@@ -32,26 +32,26 @@ func Example() {
 		Expires:     now.Add(30 * time.Minute),
 	}
 	ctx := context.Background()
-	if err := store.Create(ctx, rec); err != nil {
+	if err := st.Create(ctx, rec); err != nil {
 		log.Fatal(err)
 	}
-	sessions, err := store.ListUser(ctx, "alice")
+	sessions, err := st.ListUser(ctx, "alice")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("version:", rec.Version, "alice's sessions:", len(sessions), "live:", store.Len())
+	fmt.Println("version:", rec.Version, "alice's sessions:", len(sessions), "live:", st.Len())
 
 	// Logging out deletes the record; the key stays dead.
-	if err := store.Delete(ctx, rec.Key); err != nil {
+	if err := st.Delete(ctx, rec.Key, store.ReasonNone); err != nil {
 		log.Fatal(err)
 	}
-	_, err = store.Get(ctx, rec.Key)
+	_, err = st.Get(ctx, rec.Key)
 	fmt.Println(err)
 
-	if err := store.Close(); err != nil {
+	if err := st.Close(); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
 	// version: 1 alice's sessions: 1 live: 1
-	// memstore: get: session: record was deleted or renewed
+	// memstore: get: store: record was ended
 }

@@ -6,7 +6,7 @@
 // process, sessions survive a restart) or store/redisstore (many
 // processes).
 //
-// A [Store] implements the whole [session.Store] contract and passes
+// A [Store] implements the whole [store.Store] contract and passes
 // store/storetest:
 //
 //   - Records are deep-copied on the way in, so the caller may reuse its
@@ -37,7 +37,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // DefaultSweepInterval is the sweep interval a zero [Options.SweepInterval]
@@ -45,7 +45,7 @@ import (
 const DefaultSweepInterval = time.Minute
 
 // ErrClosed is returned (wrapped) by every method of a [Store] after
-// [Store.Close], and by a Store not made by [New]. The [session.Manager]
+// [Store.Close], and by a Store not made by [New]. The session manager
 // fails closed on it (invariant I9) rather than serving a fresh session.
 var ErrClosed = errors.New("memstore: store is closed")
 
@@ -58,7 +58,7 @@ type Options struct {
 	SweepInterval time.Duration
 }
 
-// A Store is an in-memory [session.Store]. Make one with [New] and stop it
+// A Store is an in-memory [store.Store]. Make one with [New] and stop it
 // with [Store.Close].
 //
 // All methods are safe for concurrent use. The zero value is a closed
@@ -69,11 +69,11 @@ type Store struct {
 	// records holds each live or not-yet-swept record by key. Each value is
 	// the store's own copy; it is replaced on write, never modified, so its
 	// Data can be shared with readers.
-	records map[string]*session.Record
+	records map[string]*store.Record
 	// tombstones holds, for each deleted or rotated-away key, the time
-	// until which it is held. A key is never in records and tombstones at
-	// once.
-	tombstones map[string]time.Time
+	// until which it is held and why it ended. A key is never in records
+	// and tombstones at once.
+	tombstones map[string]tombstone
 	// byUser indexes the keys of records by UserID. Anonymous records ("")
 	// are not indexed. Empty inner maps are removed, so a user who signed
 	// out everywhere costs nothing.
@@ -83,7 +83,7 @@ type Store struct {
 	done chan struct{} // closed by the sweeper as it exits
 }
 
-var _ session.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns an empty Store and starts its sweeper, which runs until
 // [Store.Close].
@@ -94,8 +94,8 @@ func New(opts Options) *Store {
 	}
 	s := &Store{
 		open:       true,
-		records:    make(map[string]*session.Record),
-		tombstones: make(map[string]time.Time),
+		records:    make(map[string]*store.Record),
+		tombstones: make(map[string]tombstone),
 		byUser:     make(map[string]map[string]struct{}),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -140,8 +140,8 @@ func (s *Store) Len() int {
 	return n
 }
 
-// Get implements [session.Store.Get].
-func (s *Store) Get(ctx context.Context, key string) (*session.Record, error) {
+// Get implements [store.Store.Get].
+func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: get: %w", err)
 	}
@@ -158,8 +158,8 @@ func (s *Store) Get(ctx context.Context, key string) (*session.Record, error) {
 	return &c, nil
 }
 
-// Create implements [session.Store.Create].
-func (s *Store) Create(ctx context.Context, rec *session.Record) error {
+// Create implements [store.Store.Create].
+func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	if err := checkArgs(ctx, rec); err != nil {
 		return fmt.Errorf("memstore: create: %w", err)
 	}
@@ -175,8 +175,8 @@ func (s *Store) Create(ctx context.Context, rec *session.Record) error {
 	return nil
 }
 
-// Update implements [session.Store.Update].
-func (s *Store) Update(ctx context.Context, rec *session.Record) error {
+// Update implements [store.Store.Update].
+func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	if err := checkArgs(ctx, rec); err != nil {
 		return fmt.Errorf("memstore: update: %w", err)
 	}
@@ -190,15 +190,15 @@ func (s *Store) Update(ctx context.Context, rec *session.Record) error {
 		return fmt.Errorf("memstore: update: %w", err)
 	}
 	if cur.Version != rec.Version {
-		return fmt.Errorf("memstore: update: %w", session.ErrConflict)
+		return fmt.Errorf("memstore: update: %w", store.ErrConflict)
 	}
 	s.put(rec, rec.Version+1)
 	return nil
 }
 
-// Rotate implements [session.Store.Rotate]. It is atomic: every check is
+// Rotate implements [store.Store.Rotate]. It is atomic: every check is
 // made before anything changes, under one lock.
-func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *session.Record) error {
+func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
 	if err := checkArgs(ctx, next); err != nil {
 		return fmt.Errorf("memstore: rotate: %w", err)
 	}
@@ -213,20 +213,26 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		return fmt.Errorf("memstore: rotate: %w", err)
 	}
 	if old.Version != oldVersion {
-		return fmt.Errorf("memstore: rotate: %w", session.ErrConflict)
+		return fmt.Errorf("memstore: rotate: %w", store.ErrConflict)
 	}
 	// This also refuses next.Key == oldKey, since old is live: a renewal
-	// that kept the token would keep whatever an attacker fixed (I3).
+	// that kept the token would keep whatever an attacker fixed.
 	if err := s.free(next.Key, now); err != nil {
 		return fmt.Errorf("memstore: rotate: new record: %w", err)
 	}
-	s.bury(oldKey, old, now)
+	if graceUntil.IsZero() {
+		s.bury(oldKey, old, store.ReasonRenewed, now)
+	} else {
+		fwd := *old
+		fwd.Successor, fwd.GraceUntil = next.Key, graceUntil
+		s.put(&fwd, old.Version+1)
+	}
 	s.put(next, 1)
 	return nil
 }
 
-// Delete implements [session.Store.Delete].
-func (s *Store) Delete(ctx context.Context, key string) error {
+// Delete implements [store.Store.Delete].
+func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: delete: %w", err)
 	}
@@ -239,15 +245,50 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	// nothing: no tombstone is made for it, so requests with invented keys
 	// cannot grow the store.
 	if rec, ok := s.records[key]; ok {
-		s.bury(key, rec, time.Now())
+		s.bury(key, rec, reason, time.Now())
 	}
 	return nil
 }
 
-// ListUser implements [session.Store.ListUser]. It looks only at userID's
+// RevokeUser implements [store.Store.RevokeUser], under one lock.
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+	return s.revoke(ctx, "revoke user", userID, func(rec *store.Record) bool { return rec.LineageKey() != keepLineage }, reason)
+}
+
+// RevokeLineage implements [store.Store.RevokeLineage], under one lock.
+func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
+	return s.revoke(ctx, "revoke lineage", userID, func(rec *store.Record) bool { return rec.LineageKey() == lineage }, reason)
+}
+
+func (s *Store) revoke(ctx context.Context, op, userID string, ends func(*store.Record) bool, reason store.Reason) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: %s: %w", op, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.open {
+		return 0, fmt.Errorf("memstore: %s: %w", op, ErrClosed)
+	}
+	if userID == "" {
+		return 0, nil
+	}
+	now := time.Now()
+	n := 0
+	for key := range s.byUser[userID] {
+		if rec := s.records[key]; rec != nil && ends(rec) {
+			if !expired(rec, now) {
+				n++
+			}
+			s.bury(key, rec, reason, now)
+		}
+	}
+	return n, nil
+}
+
+// ListUser implements [store.Store.ListUser]. It looks only at userID's
 // entries in the index. It returns no records for userID "": anonymous
 // sessions belong to no user and are not indexed.
-func (s *Store) ListUser(ctx context.Context, userID string) ([]*session.Record, error) {
+func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: list user: %w", err)
 	}
@@ -261,7 +302,7 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*session.Record,
 		return nil, nil
 	}
 	now := time.Now()
-	out := make([]*session.Record, 0, len(keys))
+	out := make([]*store.Record, 0, len(keys))
 	for key := range keys {
 		// The index holds only keys of stored records; an expired one stays
 		// indexed until it is swept, and is skipped here.
@@ -275,7 +316,7 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*session.Record,
 
 // checkArgs refuses a done context and records no store could address, so
 // that a caller's bug is an error rather than a panic or a record under "".
-func checkArgs(ctx context.Context, rec *session.Record) error {
+func checkArgs(ctx context.Context, rec *store.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -291,38 +332,43 @@ func checkArgs(ctx context.Context, rec *session.Record) error {
 // expired reports whether rec is past its Expires at now. The store
 // answers to Expires alone: the Manager keeps it at
 // min(LastSeen+IdleTimeout, Deadline) and enforces the finer limits itself.
-func expired(rec *session.Record, now time.Time) bool {
+func expired(rec *store.Record, now time.Time) bool {
 	return !now.Before(rec.Expires)
 }
 
 // live returns the live record at key, or the error the contract gives for
 // a key without one. s.mu must be held.
-func (s *Store) live(key string, now time.Time) (*session.Record, error) {
+func (s *Store) live(key string, now time.Time) (*store.Record, error) {
 	if rec, ok := s.records[key]; ok && !expired(rec, now) {
 		return rec, nil
 	}
-	if until, ok := s.tombstones[key]; ok && now.Before(until) {
-		return nil, session.ErrGone
+	if _, ok := s.records[key]; ok {
+		// Expired, not yet swept: say so, rather than "never issued".
+		return nil, store.Gone(store.ReasonExpired)
 	}
-	return nil, session.ErrNotFound
+	if t, ok := s.tombstones[key]; ok && now.Before(t.until) {
+		return nil, store.Gone(t.reason)
+	}
+	return nil, store.ErrNotFound
 }
 
 // free returns nil if a record may be created at key: no live record and
 // no tombstone holds it. An expired record or tombstone may still sit
 // there, unswept; put replaces it. s.mu must be held.
 func (s *Store) free(key string, now time.Time) error {
-	switch _, err := s.live(key, now); {
-	case err == nil, errors.Is(err, session.ErrGone):
-		return session.ErrExists
-	default:
-		return nil
+	if rec, ok := s.records[key]; ok && !expired(rec, now) {
+		return store.ErrExists
 	}
+	if t, ok := s.tombstones[key]; ok && now.Before(t.until) {
+		return store.ErrExists
+	}
+	return nil
 }
 
 // put stores a copy of rec at version and sets rec.Version to it, keeping
 // the index in step: a record whose UserID changed moves to its new user.
 // s.mu must be held for writing.
-func (s *Store) put(rec *session.Record, version uint64) {
+func (s *Store) put(rec *store.Record, version uint64) {
 	c := rec.Clone()
 	c.Version = version
 	if prev, ok := s.records[c.Key]; ok {
@@ -341,23 +387,39 @@ func (s *Store) put(rec *session.Record, version uint64) {
 	rec.Version = version
 }
 
-// bury removes rec, stored at key, and tombstones key until rec's Expires.
-// That is as long as the contract asks and no longer: past Expires the
-// record could not have been used anyway, and Expires never passes the
-// session's absolute Deadline, so a tombstone's life is bounded too. A
-// record already past its Expires needs no tombstone. s.mu must be held
-// for writing.
-func (s *Store) bury(key string, rec *session.Record, now time.Time) {
+// tombstone is what is kept of an ended record: until when, and why.
+type tombstone struct {
+	until  time.Time
+	reason store.Reason
+}
+
+// bury removes rec, stored at key, and tombstones key until rec's Expires,
+// or a day after now for a reason worth telling the user (store.ReasonTTL).
+// A tombstone's life is bounded either way: Expires never passes the
+// session's absolute Deadline. A record already past its Expires with no
+// reason to tell needs no tombstone. s.mu must be held for writing.
+func (s *Store) bury(key string, rec *store.Record, reason store.Reason, now time.Time) {
 	s.unindex(rec)
 	delete(s.records, key)
-	if now.Before(rec.Expires) {
-		s.tombstones[key] = rec.Expires
+	until := rec.Expires
+	if reason > store.ReasonExpired {
+		until = later(until, now.Add(store.ReasonTTL))
 	}
+	if now.Before(until) {
+		s.tombstones[key] = tombstone{until, reason}
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // unindex removes rec from its user's index entry. s.mu must be held for
 // writing.
-func (s *Store) unindex(rec *session.Record) {
+func (s *Store) unindex(rec *store.Record) {
 	if rec.UserID == "" {
 		return
 	}

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) session.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		return newTestStore(t, Options{})
 	})
 }
@@ -34,14 +34,14 @@ func newTestStore(t *testing.T, opts Options) *Store {
 }
 
 // record returns a record for userID that expires after ttl.
-func record(t *testing.T, userID string, ttl time.Duration) *session.Record {
+func record(t *testing.T, userID string, ttl time.Duration) *store.Record {
 	t.Helper()
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	return &session.Record{
+	return &store.Record{
 		Key:         hex.EncodeToString(b[:]),
 		UserID:      userID,
 		Created:     now,
@@ -53,7 +53,7 @@ func record(t *testing.T, userID string, ttl time.Duration) *session.Record {
 	}
 }
 
-func mustCreate(t *testing.T, s *Store, rec *session.Record) {
+func mustCreate(t *testing.T, s *Store, rec *store.Record) {
 	t.Helper()
 	if err := s.Create(t.Context(), rec); err != nil {
 		t.Fatalf("Create: %v", err)
@@ -112,16 +112,16 @@ func TestIndexFollowsEveryWrite(t *testing.T) {
 		{"update to anonymous", func() error { a1.UserID = ""; return s.Update(ctx, a1) }},
 		{"login by rotate", func() error {
 			next := record(t, "carol", time.Hour)
-			return s.Rotate(ctx, anon.Key, 1, next)
+			return s.Rotate(ctx, anon.Key, 1, next, time.Time{})
 		}},
 		{"logout by rotate", func() error {
 			recs, err := s.ListUser(ctx, "carol")
 			if err != nil || len(recs) != 1 {
 				return errors.Join(err, errors.New("carol has no session"))
 			}
-			return s.Rotate(ctx, recs[0].Key, 1, record(t, "", time.Hour))
+			return s.Rotate(ctx, recs[0].Key, 1, record(t, "", time.Hour), time.Time{})
 		}},
-		{"delete", func() error { return s.Delete(ctx, a2.Key) }},
+		{"delete", func() error { return s.Delete(ctx, a2.Key, store.ReasonNone) }},
 	}
 	for _, step := range steps {
 		if err := step.do(); err != nil {
@@ -145,8 +145,10 @@ func TestExpiredHiddenBeforeSweep(t *testing.T) {
 		t.Fatalf("Len = %d before expiry, want 1", got)
 	}
 	time.Sleep(time.Until(rec.Expires) + time.Millisecond)
-	if _, err := s.Get(t.Context(), rec.Key); !errors.Is(err, session.ErrNotFound) {
-		t.Errorf("Get after Expires: err = %v, want ErrNotFound", err)
+	if _, err := s.Get(t.Context(), rec.Key); !errors.Is(err, store.ErrGone) {
+		t.Errorf("Get after Expires: err = %v, want ErrGone", err)
+	} else if r, _ := store.ReasonOf(err); r != store.ReasonExpired {
+		t.Errorf("Get after Expires: reason %d, want ReasonExpired", r)
 	}
 	if recs, err := s.ListUser(t.Context(), "alice"); err != nil || len(recs) != 0 {
 		t.Errorf("ListUser after Expires = %d records, %v; want none", len(recs), err)
@@ -169,17 +171,17 @@ func TestNoOpRequestsDoNotGrowStore(t *testing.T) {
 	r0, t0, u0 := sizes(s)
 	for range 1000 {
 		forged := record(t, "alice", time.Hour)
-		if _, err := s.Get(ctx, forged.Key); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, forged.Key); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get of a forged key: %v", err)
 		}
 		forged.Version = 1
-		if err := s.Update(ctx, forged); !errors.Is(err, session.ErrNotFound) {
+		if err := s.Update(ctx, forged); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Update of a forged key: %v", err)
 		}
-		if err := s.Rotate(ctx, forged.Key, 1, record(t, "alice", time.Hour)); !errors.Is(err, session.ErrNotFound) {
+		if err := s.Rotate(ctx, forged.Key, 1, record(t, "alice", time.Hour), time.Time{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Rotate of a forged key: %v", err)
 		}
-		if err := s.Delete(ctx, forged.Key); err != nil {
+		if err := s.Delete(ctx, forged.Key, store.ReasonNone); err != nil {
 			t.Fatalf("Delete of a forged key: %v", err)
 		}
 		if _, err := s.ListUser(ctx, forged.Key); err != nil {
@@ -187,7 +189,7 @@ func TestNoOpRequestsDoNotGrowStore(t *testing.T) {
 		}
 		stale := live.Clone()
 		stale.Version = 7
-		if err := s.Update(ctx, stale); !errors.Is(err, session.ErrConflict) {
+		if err := s.Update(ctx, stale); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("stale Update: %v", err)
 		}
 	}
@@ -234,8 +236,8 @@ func TestCancelledContext(t *testing.T) {
 		"Get":      getErr,
 		"Create":   s.Create(ctx, record(t, "alice", time.Hour)),
 		"Update":   s.Update(ctx, live.Clone()),
-		"Rotate":   s.Rotate(ctx, live.Key, 1, record(t, "alice", time.Hour)),
-		"Delete":   s.Delete(ctx, live.Key),
+		"Rotate":   s.Rotate(ctx, live.Key, 1, record(t, "alice", time.Hour), time.Time{}),
+		"Delete":   s.Delete(ctx, live.Key, store.ReasonNone),
 		"ListUser": listErr,
 	} {
 		if !errors.Is(err, context.Canceled) {
@@ -262,8 +264,8 @@ func TestBadArguments(t *testing.T) {
 		"Create(nil)":       s.Create(ctx, nil),
 		"Create(empty key)": s.Create(ctx, empty),
 		"Update(nil)":       s.Update(ctx, nil),
-		"Rotate(nil next)":  s.Rotate(ctx, live.Key, 1, nil),
-		"Rotate(empty key)": s.Rotate(ctx, live.Key, 1, empty),
+		"Rotate(nil next)":  s.Rotate(ctx, live.Key, 1, nil, time.Time{}),
+		"Rotate(empty key)": s.Rotate(ctx, live.Key, 1, empty, time.Time{}),
 	} {
 		if err == nil {
 			t.Errorf("%s succeeded", name)
@@ -298,8 +300,8 @@ func TestClosed(t *testing.T) {
 				"Get":      getErr,
 				"Create":   s.Create(ctx, rec),
 				"Update":   s.Update(ctx, rec),
-				"Rotate":   s.Rotate(ctx, rec.Key, 1, record(t, "alice", time.Hour)),
-				"Delete":   s.Delete(ctx, rec.Key),
+				"Rotate":   s.Rotate(ctx, rec.Key, 1, record(t, "alice", time.Hour), time.Time{}),
+				"Delete":   s.Delete(ctx, rec.Key, store.ReasonNone),
 				"ListUser": listErr,
 			} {
 				if !errors.Is(err, ErrClosed) {

@@ -34,8 +34,8 @@ func (s *Store) sweep(now time.Time) {
 			delete(s.records, key)
 		}
 	}
-	for key, until := range s.tombstones {
-		if !now.Before(until) {
+	for key, t := range s.tombstones {
+		if !now.Before(t.until) {
 			delete(s.tombstones, key)
 		}
 	}

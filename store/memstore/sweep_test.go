@@ -6,7 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // The sweeper tests run in a synctest bubble: time is virtual, so the real
@@ -22,11 +22,11 @@ func TestSweeperRemovesExpired(t *testing.T) {
 		short, long := record(t, "alice", 30*time.Second), record(t, "alice", time.Hour)
 		anon := record(t, "", 30*time.Second)
 		deadSoon, deadLater := record(t, "bob", 30*time.Second), record(t, "bob", time.Hour)
-		for _, rec := range []*session.Record{short, long, anon, deadSoon, deadLater} {
+		for _, rec := range []*store.Record{short, long, anon, deadSoon, deadLater} {
 			mustCreate(t, s, rec)
 		}
 		for _, key := range []string{deadSoon.Key, deadLater.Key} {
-			if err := s.Delete(ctx, key); err != nil {
+			if err := s.Delete(ctx, key, store.ReasonNone); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -36,7 +36,7 @@ func TestSweeperRemovesExpired(t *testing.T) {
 		if r, tb, u := sizes(s); r != 3 || tb != 2 || u != 1 {
 			t.Errorf("before the first sweep: %d records, %d tombstones, %d users; want 3, 2, 1", r, tb, u)
 		}
-		if _, err := s.Get(ctx, deadSoon.Key); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, deadSoon.Key); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Get of a tombstone past its time: err = %v, want ErrNotFound", err)
 		}
 
@@ -49,7 +49,7 @@ func TestSweeperRemovesExpired(t *testing.T) {
 		if _, err := s.Get(ctx, long.Key); err != nil {
 			t.Errorf("the sweep removed a live record: %v", err)
 		}
-		if _, err := s.Get(ctx, deadLater.Key); !errors.Is(err, session.ErrGone) {
+		if _, err := s.Get(ctx, deadLater.Key); !errors.Is(err, store.ErrGone) {
 			t.Errorf("the sweep removed a tombstone still due: err = %v, want ErrGone", err)
 		}
 

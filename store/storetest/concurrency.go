@@ -8,8 +8,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Sizes of the concurrency cases: enough goroutines to contend on every
@@ -88,7 +89,7 @@ func (s suite) updateLosesNothing(t *testing.T) {
 			switch err := st.Update(t.Context(), cur); {
 			case err == nil:
 				n++
-			case errors.Is(err, session.ErrConflict):
+			case errors.Is(err, store.ErrConflict):
 			default:
 				t.Errorf("worker %d: Update: %v", i, err)
 				return
@@ -113,7 +114,7 @@ func (s suite) createSameKey(t *testing.T) {
 	st := s.store(t)
 	for range rounds {
 		key := newKey(t)
-		recs := make([]*session.Record, workers)
+		recs := make([]*store.Record, workers)
 		for i := range recs {
 			recs[i] = newRecord(t, fmt.Sprint("user", i))
 			recs[i].Key = key
@@ -129,7 +130,7 @@ func (s suite) createSameKey(t *testing.T) {
 			case err == nil:
 				winner = i
 			default:
-				checkErr(t, fmt.Sprint("losing Create ", i), err, session.ErrExists)
+				checkErr(t, fmt.Sprint("losing Create ", i), err, store.ErrExists)
 			}
 		}
 		if winner < 0 {
@@ -148,12 +149,12 @@ func (s suite) rotateSameOldKey(t *testing.T) {
 		user := fmt.Sprint("rotate-race-", r)
 		old := newRecord(t, "")
 		mustCreate(t, st, old)
-		nexts := make([]*session.Record, workers)
+		nexts := make([]*store.Record, workers)
 		for i := range nexts {
 			nexts[i] = newRecord(t, user)
 		}
 		errs := make([]error, workers)
-		start(workers, func(i int) { errs[i] = st.Rotate(t.Context(), old.Key, 1, nexts[i]) })
+		start(workers, func(i int) { errs[i] = st.Rotate(t.Context(), old.Key, 1, nexts[i], time.Time{}) })
 
 		winner := -1
 		for i, err := range errs {
@@ -163,17 +164,17 @@ func (s suite) rotateSameOldKey(t *testing.T) {
 			case err == nil:
 				winner = i
 			default:
-				checkErr(t, fmt.Sprint("losing Rotate ", i), err, session.ErrConflict, session.ErrGone)
+				checkErr(t, fmt.Sprint("losing Rotate ", i), err, store.ErrConflict, store.ErrGone)
 			}
 		}
 		if winner < 0 {
 			t.Fatal("no Rotate of a live record succeeded")
 		}
-		checkGetErr(t, st, "old key", old.Key, session.ErrGone)
+		checkGetErr(t, st, "old key", old.Key, store.ErrGone)
 		checkLive(t, st, "winner's next", nexts[winner].Key, nexts[winner], 1)
 		for i, next := range nexts {
 			if i != winner {
-				checkGetErr(t, st, fmt.Sprint("loser ", i, "'s next"), next.Key, session.ErrNotFound)
+				checkGetErr(t, st, fmt.Sprint("loser ", i, "'s next"), next.Key, store.ErrNotFound)
 			}
 		}
 		checkListed(t, st, "after the race", user, nexts[winner].Key)
@@ -195,19 +196,19 @@ func (s suite) updateRacingRotate(t *testing.T) {
 			if i == 0 {
 				updateErr = st.Update(t.Context(), write)
 			} else {
-				rotateErr = st.Rotate(t.Context(), old.Key, 1, next)
+				rotateErr = st.Rotate(t.Context(), old.Key, 1, next, time.Time{})
 			}
 		})
 		switch {
 		case updateErr == nil && rotateErr == nil:
 			t.Fatal("Update and Rotate at the same version both succeeded")
 		case updateErr == nil:
-			checkErr(t, "Rotate that lost to Update", rotateErr, session.ErrConflict)
+			checkErr(t, "Rotate that lost to Update", rotateErr, store.ErrConflict)
 			checkLive(t, st, "after Update won", old.Key, write, 2)
-			checkGetErr(t, st, "next after Update won", next.Key, session.ErrNotFound)
+			checkGetErr(t, st, "next after Update won", next.Key, store.ErrNotFound)
 		case rotateErr == nil:
-			checkErr(t, "Update that lost to Rotate", updateErr, session.ErrGone)
-			checkGetErr(t, st, "old after Rotate won", old.Key, session.ErrGone)
+			checkErr(t, "Update that lost to Rotate", updateErr, store.ErrGone)
+			checkGetErr(t, st, "old after Rotate won", old.Key, store.ErrGone)
 			checkLive(t, st, "next after Rotate won", next.Key, next, 1)
 		default:
 			t.Fatalf("neither won: Update: %v; Rotate: %v", updateErr, rotateErr)
@@ -230,18 +231,18 @@ func (s suite) updateRacingDelete(t *testing.T) {
 			if i == 0 {
 				updateErr = st.Update(t.Context(), write)
 			} else {
-				deleteErr = st.Delete(t.Context(), rec.Key)
+				deleteErr = st.Delete(t.Context(), rec.Key, store.ReasonNone)
 			}
 		})
 		if deleteErr != nil {
 			t.Fatalf("Delete: %v", deleteErr)
 		}
 		if updateErr != nil {
-			checkErr(t, "Update that lost to Delete", updateErr, session.ErrGone)
+			checkErr(t, "Update that lost to Delete", updateErr, store.ErrGone)
 		}
-		checkGetErr(t, st, "after Update and Delete", rec.Key, session.ErrGone)
+		checkGetErr(t, st, "after Update and Delete", rec.Key, store.ErrGone)
 		write.Version = 1
-		checkErr(t, "a further Update", st.Update(t.Context(), write), session.ErrGone)
+		checkErr(t, "a further Update", st.Update(t.Context(), write), store.ErrGone)
 	}
 	checkListed(t, st, "after the races", "alice")
 }
@@ -262,7 +263,7 @@ func (s suite) listUserWhileWriting(t *testing.T) {
 
 	const writers, readers, each = 4, 4, 25
 	// Records are made here, on the test's goroutine.
-	recs := make([][]*session.Record, writers)
+	recs := make([][]*store.Record, writers)
 	for w := range recs {
 		for range each {
 			recs[w] = append(recs[w], newRecord(t, "busy"))
@@ -289,7 +290,7 @@ func (s suite) listUserWhileWriting(t *testing.T) {
 					return
 				}
 				if j%2 == 1 {
-					if err := st.Delete(t.Context(), rec.Key); err != nil {
+					if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 						t.Errorf("writer %d: Delete: %v", i, err)
 						return
 					}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // callTimeout bounds a call made with a cancelled context. A store that
@@ -27,28 +27,28 @@ func (s suite) context(t *testing.T) {
 	// the test.
 	calls := []struct {
 		name string
-		call func(ctx context.Context, st session.Store, live, fresh *session.Record) error
+		call func(ctx context.Context, st store.Store, live, fresh *store.Record) error
 	}{
-		{"Get", func(ctx context.Context, st session.Store, live, _ *session.Record) error {
+		{"Get", func(ctx context.Context, st store.Store, live, _ *store.Record) error {
 			rec, err := st.Get(ctx, live.Key)
 			if err == nil && rec == nil {
 				return errNoRecord
 			}
 			return err
 		}},
-		{"Create", func(ctx context.Context, st session.Store, _, fresh *session.Record) error {
+		{"Create", func(ctx context.Context, st store.Store, _, fresh *store.Record) error {
 			return st.Create(ctx, fresh)
 		}},
-		{"Update", func(ctx context.Context, st session.Store, live, _ *session.Record) error {
+		{"Update", func(ctx context.Context, st store.Store, live, _ *store.Record) error {
 			return st.Update(ctx, live)
 		}},
-		{"Rotate", func(ctx context.Context, st session.Store, live, fresh *session.Record) error {
-			return st.Rotate(ctx, live.Key, live.Version, fresh)
+		{"Rotate", func(ctx context.Context, st store.Store, live, fresh *store.Record) error {
+			return st.Rotate(ctx, live.Key, live.Version, fresh, time.Time{})
 		}},
-		{"Delete", func(ctx context.Context, st session.Store, live, _ *session.Record) error {
-			return st.Delete(ctx, live.Key)
+		{"Delete", func(ctx context.Context, st store.Store, live, _ *store.Record) error {
+			return st.Delete(ctx, live.Key, store.ReasonNone)
 		}},
-		{"ListUser", func(ctx context.Context, st session.Store, _, _ *session.Record) error {
+		{"ListUser", func(ctx context.Context, st store.Store, _, _ *store.Record) error {
 			_, err := st.ListUser(ctx, "alice")
 			return err
 		}},

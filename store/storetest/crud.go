@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 func (s suite) create(t *testing.T) {
@@ -73,7 +73,7 @@ func (s suite) create(t *testing.T) {
 		second := newRecord(t, "mallory")
 		second.Key = first.Key
 		err := st.Create(t.Context(), second)
-		checkErr(t, "second Create", err, session.ErrExists)
+		checkErr(t, "second Create", err, store.ErrExists)
 		if second.Version != 0 {
 			t.Errorf("failed Create set rec.Version to %d", second.Version)
 		}
@@ -86,26 +86,26 @@ func (s suite) create(t *testing.T) {
 		st := s.store(t)
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec.Clone())
-		if err := st.Delete(t.Context(), rec.Key); err != nil {
+		if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
 		again := newRecord(t, "alice")
 		again.Key = rec.Key
-		checkErr(t, "Create of a deleted key", st.Create(t.Context(), again), session.ErrExists)
-		checkGetErr(t, st, "after the failed Create", rec.Key, session.ErrGone)
+		checkErr(t, "Create of a deleted key", st.Create(t.Context(), again), store.ErrExists)
+		checkGetErr(t, st, "after the failed Create", rec.Key, store.ErrGone)
 	})
 
 	t.Run("RotatedKeyIsErrExists", func(t *testing.T) {
 		st := s.store(t)
 		old := newRecord(t, "")
 		mustCreate(t, st, old)
-		if err := st.Rotate(t.Context(), old.Key, 1, newRecord(t, "alice")); err != nil {
+		if err := st.Rotate(t.Context(), old.Key, 1, newRecord(t, "alice"), time.Time{}); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		again := newRecord(t, "")
 		again.Key = old.Key
-		checkErr(t, "Create of a rotated-away key", st.Create(t.Context(), again), session.ErrExists)
-		checkGetErr(t, st, "after the failed Create", old.Key, session.ErrGone)
+		checkErr(t, "Create of a rotated-away key", st.Create(t.Context(), again), store.ErrExists)
+		checkGetErr(t, st, "after the failed Create", old.Key, store.ErrGone)
 	})
 
 	t.Run("KeepsNoReferenceToInput", func(t *testing.T) {
@@ -122,7 +122,7 @@ func (s suite) create(t *testing.T) {
 
 // scribble changes every field of rec but Key. It replaces Data rather than
 // writing into it, as a caller may do with a record a store returned.
-func scribble(rec *session.Record) {
+func scribble(rec *store.Record) {
 	rec.Version += 100
 	rec.UserID = "mallory"
 	rec.Created = rec.Created.Add(-time.Hour)
@@ -139,7 +139,7 @@ func scribble(rec *session.Record) {
 
 // scribbleInput changes every field of a record the caller handed to the
 // store, writing into its Data too: the buffer is still the caller's.
-func scribbleInput(rec *session.Record) {
+func scribbleInput(rec *store.Record) {
 	for i := range rec.Data {
 		rec.Data[i] ^= 0xff
 	}
@@ -149,7 +149,7 @@ func scribbleInput(rec *session.Record) {
 func (s suite) get(t *testing.T) {
 	t.Run("UnknownIsErrNotFound", func(t *testing.T) {
 		st := s.store(t)
-		checkGetErr(t, st, "unknown key", newKey(t), session.ErrNotFound)
+		checkGetErr(t, st, "unknown key", newKey(t), store.ErrNotFound)
 	})
 
 	t.Run("ReturnsCopy", func(t *testing.T) {
@@ -190,7 +190,7 @@ func (s suite) update(t *testing.T) {
 		want := rec.Clone()
 		stale.Data = []byte("lost update")
 		err := st.Update(t.Context(), stale)
-		checkErr(t, "Update at version 1", err, session.ErrConflict)
+		checkErr(t, "Update at version 1", err, store.ErrConflict)
 		if stale.Version != 1 {
 			t.Errorf("failed Update changed rec.Version to %d", stale.Version)
 		}
@@ -205,7 +205,7 @@ func (s suite) update(t *testing.T) {
 		ahead := rec.Clone()
 		ahead.Version = 7
 		ahead.UserID = "mallory"
-		checkErr(t, "Update at version 7", st.Update(t.Context(), ahead), session.ErrConflict)
+		checkErr(t, "Update at version 7", st.Update(t.Context(), ahead), store.ErrConflict)
 		checkLive(t, st, "after the failed Update", rec.Key, want, 1)
 	})
 
@@ -214,9 +214,9 @@ func (s suite) update(t *testing.T) {
 		rec := newRecord(t, "alice")
 		for _, v := range []uint64{0, 1} {
 			rec.Version = v
-			checkErr(t, "Update of an unknown key", st.Update(t.Context(), rec), session.ErrNotFound)
+			checkErr(t, "Update of an unknown key", st.Update(t.Context(), rec), store.ErrNotFound)
 		}
-		checkGetErr(t, st, "after the failed Updates", rec.Key, session.ErrNotFound)
+		checkGetErr(t, st, "after the failed Updates", rec.Key, store.ErrNotFound)
 		checkListed(t, st, "after the failed Updates", "alice")
 	})
 
@@ -224,11 +224,11 @@ func (s suite) update(t *testing.T) {
 		st := s.store(t)
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec)
-		if err := st.Delete(t.Context(), rec.Key); err != nil {
+		if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		checkErr(t, "Update after Delete", st.Update(t.Context(), rec), session.ErrGone)
-		checkGetErr(t, st, "after the failed Update", rec.Key, session.ErrGone)
+		checkErr(t, "Update after Delete", st.Update(t.Context(), rec), store.ErrGone)
+		checkGetErr(t, st, "after the failed Update", rec.Key, store.ErrGone)
 		checkListed(t, st, "after the failed Update", "alice")
 	})
 
@@ -237,12 +237,12 @@ func (s suite) update(t *testing.T) {
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec)
 		next := newRecord(t, "alice")
-		if err := st.Rotate(t.Context(), rec.Key, rec.Version, next); err != nil {
+		if err := st.Rotate(t.Context(), rec.Key, rec.Version, next, time.Time{}); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		rec.Data = []byte("written through the old token")
-		checkErr(t, "Update of the old key", st.Update(t.Context(), rec), session.ErrGone)
-		checkGetErr(t, st, "after the failed Update", rec.Key, session.ErrGone)
+		checkErr(t, "Update of the old key", st.Update(t.Context(), rec), store.ErrGone)
+		checkGetErr(t, st, "after the failed Update", rec.Key, store.ErrGone)
 		checkListed(t, st, "after the failed Update", "alice", next.Key)
 	})
 
@@ -265,10 +265,10 @@ func (s suite) delete(t *testing.T) {
 		st := s.store(t)
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec)
-		if err := st.Delete(t.Context(), rec.Key); err != nil {
+		if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		checkGetErr(t, st, "after Delete", rec.Key, session.ErrGone)
+		checkGetErr(t, st, "after Delete", rec.Key, store.ErrGone)
 		checkListed(t, st, "after Delete", "alice")
 	})
 
@@ -276,12 +276,12 @@ func (s suite) delete(t *testing.T) {
 		st := s.store(t)
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec)
-		if err := st.Delete(t.Context(), rec.Key); err != nil {
+		if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
 		next := newRecord(t, "alice")
-		checkErr(t, "Rotate after Delete", st.Rotate(t.Context(), rec.Key, rec.Version, next), session.ErrGone)
-		checkGetErr(t, st, "Rotate's next after the failed Rotate", next.Key, session.ErrNotFound)
+		checkErr(t, "Rotate after Delete", st.Rotate(t.Context(), rec.Key, rec.Version, next, time.Time{}), store.ErrGone)
+		checkGetErr(t, st, "Rotate's next after the failed Rotate", next.Key, store.ErrNotFound)
 	})
 
 	t.Run("MissingIsNil", func(t *testing.T) {
@@ -289,10 +289,10 @@ func (s suite) delete(t *testing.T) {
 		// the key must not come alive.
 		st := s.store(t)
 		key := newKey(t)
-		if err := st.Delete(t.Context(), key); err != nil {
+		if err := st.Delete(t.Context(), key, store.ReasonNone); err != nil {
 			t.Errorf("Delete of an unknown key: %v, want nil", err)
 		}
-		checkGetErr(t, st, "after Delete of an unknown key", key, session.ErrNotFound, session.ErrGone)
+		checkGetErr(t, st, "after Delete of an unknown key", key, store.ErrNotFound, store.ErrGone)
 	})
 
 	t.Run("TwiceIsNil", func(t *testing.T) {
@@ -300,11 +300,11 @@ func (s suite) delete(t *testing.T) {
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec)
 		for i := range 2 {
-			if err := st.Delete(t.Context(), rec.Key); err != nil {
+			if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 				t.Errorf("Delete #%d: %v, want nil", i+1, err)
 			}
 		}
-		checkGetErr(t, st, "after two Deletes", rec.Key, session.ErrGone)
+		checkGetErr(t, st, "after two Deletes", rec.Key, store.ErrGone)
 	})
 
 	t.Run("RotatedAwayIsNil", func(t *testing.T) {
@@ -312,13 +312,13 @@ func (s suite) delete(t *testing.T) {
 		rec := newRecord(t, "alice")
 		mustCreate(t, st, rec)
 		next := newRecord(t, "alice")
-		if err := st.Rotate(t.Context(), rec.Key, 1, next); err != nil {
+		if err := st.Rotate(t.Context(), rec.Key, 1, next, time.Time{}); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
-		if err := st.Delete(t.Context(), rec.Key); err != nil {
+		if err := st.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 			t.Errorf("Delete of the rotated-away key: %v, want nil", err)
 		}
-		checkGetErr(t, st, "old key", rec.Key, session.ErrGone)
+		checkGetErr(t, st, "old key", rec.Key, store.ErrGone)
 		checkLive(t, st, "Delete of the old key must not touch the new one", next.Key, next, 1)
 	})
 }

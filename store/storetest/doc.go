@@ -1,7 +1,7 @@
-// Package storetest is the conformance suite for [session.Store]
+// Package storetest is the conformance suite for [store.Store]
 // implementations. Every store in this module runs it, and a third-party
 // store should too: the [session.Manager] relies on each clause of the
-// contract written on [session.Store] to keep its invariants (strict IDs,
+// contract written on [store.Store] to keep its invariants (strict IDs,
 // renewal that kills the old token, no lost updates, no resurrection), and
 // those guarantees are only as strong as the store underneath.
 //
@@ -11,7 +11,7 @@
 // empty store and registers its own cleanup:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) session.Store {
+//		storetest.Run(t, func(t *testing.T) store.Store {
 //			s, err := mystore.Open(t.TempDir())
 //			if err != nil {
 //				t.Fatal(err)
@@ -31,7 +31,7 @@
 //
 // # What it checks
 //
-// Each clause of the [session.Store] contract is one or more named subtests
+// Each clause of the [store.Store] contract is one or more named subtests
 // (Create/…, Get/…, Update/…, Rotate/…, Delete/…, ListUser/…, Expiry/…,
 // Context/…, Concurrency/…), so a failure names the clause that broke.
 // Errors are compared with [errors.Is], so stores may wrap the sentinel
@@ -48,7 +48,7 @@
 //   - An Update that changes UserID moves the record from the old user's
 //     listing to the new one's, since ListUser answers by the current UserID.
 //   - Rotate onto a key that is already taken fails with
-//     [session.ErrExists] and leaves the record holding that key untouched.
+//     [store.ErrExists] and leaves the record holding that key untouched.
 //
 // # Requirements on the store under test
 //

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // shortTTL is how long the short-lived records of the expiry cases live:
@@ -24,7 +24,7 @@ func (s suite) expiry(t *testing.T) {
 	st := s.store(t)
 	user := "expiring-" + newKey(t)[:8]
 	var latest time.Time
-	short := func(userID string) *session.Record {
+	short := func(userID string) *store.Record {
 		rec := expireIn(newRecord(t, userID), shortTTL)
 		mustCreate(t, st, rec)
 		if rec.Expires.After(latest) {
@@ -56,11 +56,11 @@ func (s suite) expiry(t *testing.T) {
 	buried := short("")
 	expireIn(buried, time.Hour)
 	mustUpdate(t, st, buried)
-	if err := st.Delete(t.Context(), buried.Key); err != nil {
+	if err := st.Delete(t.Context(), buried.Key, store.ReasonNone); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	lapsed := short("")
-	if err := st.Delete(t.Context(), lapsed.Key); err != nil {
+	if err := st.Delete(t.Context(), lapsed.Key, store.ReasonNone); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 
@@ -69,31 +69,31 @@ func (s suite) expiry(t *testing.T) {
 	}
 	time.Sleep(time.Until(latest) + 10*time.Millisecond)
 
-	t.Run("GetIsErrNotFound", func(t *testing.T) {
-		checkGetErr(t, st, "expired record", read.Key, session.ErrNotFound)
+	t.Run("GetIsNotFoundOrExpired", func(t *testing.T) {
+		checkGetErr(t, st, "expired record", read.Key, errExpired)
 	})
 
 	t.Run("ListUserExcludes", func(t *testing.T) {
 		checkListed(t, st, "after expiry", user, keep.Key, extended.Key)
 	})
 
-	t.Run("UpdateIsErrNotFound", func(t *testing.T) {
+	t.Run("UpdateIsNotFoundOrExpired", func(t *testing.T) {
 		expireIn(update, time.Hour) // even a write that would revive it
-		checkErr(t, "Update of an expired record", st.Update(t.Context(), update), session.ErrNotFound)
-		checkGetErr(t, st, "after the failed Update", update.Key, session.ErrNotFound)
+		checkErr(t, "Update of an expired record", st.Update(t.Context(), update), errExpired)
+		checkGetErr(t, st, "after the failed Update", update.Key, errExpired)
 	})
 
-	t.Run("RotateIsErrNotFoundAndCreatesNothing", func(t *testing.T) {
-		err := st.Rotate(t.Context(), rotate.Key, 1, rotateNext)
-		checkErr(t, "Rotate of an expired record", err, session.ErrNotFound)
-		checkGetErr(t, st, "next after the failed Rotate", rotateNext.Key, session.ErrNotFound)
+	t.Run("RotateIsNotFoundOrExpiredAndCreatesNothing", func(t *testing.T) {
+		err := st.Rotate(t.Context(), rotate.Key, 1, rotateNext, time.Time{})
+		checkErr(t, "Rotate of an expired record", err, errExpired)
+		checkGetErr(t, st, "next after the failed Rotate", rotateNext.Key, store.ErrNotFound)
 	})
 
 	t.Run("DeleteIsNil", func(t *testing.T) {
-		if err := st.Delete(t.Context(), del.Key); err != nil {
+		if err := st.Delete(t.Context(), del.Key, store.ReasonNone); err != nil {
 			t.Errorf("Delete of an expired record: %v, want nil", err)
 		}
-		checkGetErr(t, st, "after Delete", del.Key, session.ErrNotFound, session.ErrGone)
+		checkGetErr(t, st, "after Delete", del.Key, store.ErrNotFound, store.ErrGone)
 		checkListed(t, st, "after Delete", user, keep.Key, extended.Key)
 	})
 
@@ -113,18 +113,18 @@ func (s suite) expiry(t *testing.T) {
 	})
 
 	t.Run("TombstoneLastsUntilCurrentExpires", func(t *testing.T) {
-		checkGetErr(t, st, "record deleted after its Expires was moved on", buried.Key, session.ErrGone)
+		checkGetErr(t, st, "record deleted after its Expires was moved on", buried.Key, store.ErrGone)
 		again := newRecord(t, "")
 		again.Key = buried.Key
-		checkErr(t, "Create over the tombstone", st.Create(t.Context(), again), session.ErrExists)
+		checkErr(t, "Create over the tombstone", st.Create(t.Context(), again), store.ErrExists)
 	})
 
 	t.Run("LapsedTombstoneNeverRevives", func(t *testing.T) {
 		// Past the dead record's Expires the store may forget the
 		// tombstone, but must not hand back the record.
 		checkGetErr(t, st, "record deleted and then past its Expires", lapsed.Key,
-			session.ErrGone, session.ErrNotFound)
-		checkErr(t, "Update", st.Update(t.Context(), lapsed), session.ErrGone, session.ErrNotFound)
+			store.ErrGone, store.ErrNotFound)
+		checkErr(t, "Update", st.Update(t.Context(), lapsed), store.ErrGone, store.ErrNotFound)
 	})
 
 	t.Run("CreatedAlreadyExpired", func(t *testing.T) {
@@ -136,7 +136,7 @@ func (s suite) expiry(t *testing.T) {
 		if err := st.Create(t.Context(), rec); err != nil {
 			t.Logf("Create of an expired record: %v (allowed)", err)
 		}
-		checkGetErr(t, st, "record created past its Expires", rec.Key, session.ErrNotFound)
+		checkGetErr(t, st, "record created past its Expires", rec.Key, errExpired)
 		checkListed(t, st, "record created past its Expires", user, keep.Key, extended.Key)
 	})
 }

@@ -2,8 +2,9 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // listUser checks the per-user index behind "your active sessions" and
@@ -12,7 +13,7 @@ import (
 func (s suite) listUser(t *testing.T) {
 	t.Run("OnlyThatUsersLiveRecords", func(t *testing.T) {
 		st := s.store(t)
-		var alice []*session.Record
+		var alice []*store.Record
 		for range 3 {
 			rec := newRecord(t, "alice")
 			mustCreate(t, st, rec)
@@ -28,7 +29,7 @@ func (s suite) listUser(t *testing.T) {
 		if len(recs) != len(alice) {
 			t.Errorf("ListUser(alice) returned %d records, want %d", len(recs), len(alice))
 		}
-		byKey := make(map[string]*session.Record)
+		byKey := make(map[string]*store.Record)
 		for _, r := range recs {
 			if r == nil {
 				t.Fatal("ListUser returned a nil record")
@@ -70,7 +71,7 @@ func (s suite) listUser(t *testing.T) {
 		keep, gone := newRecord(t, "alice"), newRecord(t, "alice")
 		mustCreate(t, st, keep)
 		mustCreate(t, st, gone)
-		if err := st.Delete(t.Context(), gone.Key); err != nil {
+		if err := st.Delete(t.Context(), gone.Key, store.ReasonNone); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
 		checkListed(t, st, "after Delete", "alice", keep.Key)
@@ -84,7 +85,7 @@ func (s suite) listUser(t *testing.T) {
 		mustCreate(t, st, other)
 		mustCreate(t, st, old)
 		next := newRecord(t, "alice")
-		if err := st.Rotate(t.Context(), old.Key, 1, next); err != nil {
+		if err := st.Rotate(t.Context(), old.Key, 1, next, time.Time{}); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		checkListed(t, st, "after Rotate", "alice", other.Key, next.Key)
@@ -95,7 +96,7 @@ func (s suite) listUser(t *testing.T) {
 		anon := newRecord(t, "")
 		mustCreate(t, st, anon)
 		next := newRecord(t, "alice")
-		if err := st.Rotate(t.Context(), anon.Key, 1, next); err != nil {
+		if err := st.Rotate(t.Context(), anon.Key, 1, next, time.Time{}); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		checkListed(t, st, "after login", "alice", next.Key)
@@ -106,7 +107,7 @@ func (s suite) listUser(t *testing.T) {
 		st := s.store(t)
 		old := newRecord(t, "alice")
 		mustCreate(t, st, old)
-		if err := st.Rotate(t.Context(), old.Key, 1, newRecord(t, "")); err != nil {
+		if err := st.Rotate(t.Context(), old.Key, 1, newRecord(t, ""), time.Time{}); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		checkListed(t, st, "after logout", "alice")

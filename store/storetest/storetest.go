@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
-// Run checks that the stores newStore returns honour the [session.Store]
+// Run checks that the stores newStore returns honour the [store.Store]
 // contract. newStore is called once per subtest and must return a fresh,
 // empty store; it registers the store's cleanup with t.Cleanup, and may
 // fail t if the store cannot be made (a missing database must fail the
 // test, never skip it silently).
-func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
 	s := suite{newStore: newStore}
 	t.Run("Create", s.create)
@@ -32,16 +32,19 @@ func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 	t.Run("Expiry", s.expiry)
 	t.Run("Context", s.context)
 	t.Run("Concurrency", s.concurrency)
+	t.Run("Forwarding", s.forwarding)
+	t.Run("Reasons", s.reasons)
+	t.Run("Revoke", s.revoke)
 }
 
 // suite carries the store factory to the groups of subtests.
 type suite struct {
-	newStore func(t *testing.T) session.Store
+	newStore func(t *testing.T) store.Store
 }
 
 // store returns a fresh store for t, failing early if the factory returns
 // nil so that a broken factory is not reported as a dozen store bugs.
-func (s suite) store(t *testing.T) session.Store {
+func (s suite) store(t *testing.T) store.Store {
 	t.Helper()
 	st := s.newStore(t)
 	if st == nil {
@@ -67,14 +70,14 @@ func newKey(t *testing.T) string {
 // min(LastSeen+IdleTimeout, Deadline)) so that no store is tripped by a
 // record the Manager would never write. userID "" makes an anonymous record,
 // whose AuthTime is zero.
-func newRecord(t *testing.T, userID string) *session.Record {
+func newRecord(t *testing.T, userID string) *store.Record {
 	t.Helper()
 	now := time.Now()
 	data := make([]byte, 48)
 	if _, err := rand.Read(data); err != nil {
 		t.Fatalf("crypto/rand: %v", err)
 	}
-	rec := &session.Record{
+	rec := &store.Record{
 		Key:         newKey(t),
 		UserID:      userID,
 		Created:     now.Add(-3 * time.Minute),
@@ -93,7 +96,7 @@ func newRecord(t *testing.T, userID string) *session.Record {
 }
 
 // expireIn makes rec expire d from now, keeping its deadlines consistent.
-func expireIn(rec *session.Record, d time.Duration) *session.Record {
+func expireIn(rec *store.Record, d time.Duration) *store.Record {
 	now := time.Now()
 	rec.LastSeen = now
 	rec.IdleTimeout = d
@@ -102,7 +105,7 @@ func expireIn(rec *session.Record, d time.Duration) *session.Record {
 }
 
 // diffRecord lists the fields in which got differs from want, Version aside.
-func diffRecord(got, want *session.Record) []string {
+func diffRecord(got, want *store.Record) []string {
 	var d []string
 	str := func(name, g, w string) {
 		if g != w {
@@ -131,6 +134,7 @@ func diffRecord(got, want *session.Record) []string {
 	str("UserAgent", got.UserAgent, want.UserAgent)
 	str("Successor", got.Successor, want.Successor)
 	str("Lineage", got.Lineage, want.Lineage)
+	tm("GraceUntil", got.GraceUntil, want.GraceUntil)
 	if !bytes.Equal(got.Data, want.Data) {
 		d = append(d, fmt.Sprintf("Data = %x, want %x", got.Data, want.Data))
 	}
@@ -138,7 +142,7 @@ func diffRecord(got, want *session.Record) []string {
 }
 
 // checkRecord fails t unless got holds want's fields at version wantVersion.
-func checkRecord(t *testing.T, what string, got, want *session.Record, wantVersion uint64) {
+func checkRecord(t *testing.T, what string, got, want *store.Record, wantVersion uint64) {
 	t.Helper()
 	if got == nil {
 		t.Errorf("%s: got a nil record", what)
@@ -160,10 +164,22 @@ func checkErr(t *testing.T, what string, err error, targets ...error) bool {
 		if errors.Is(err, target) {
 			return true
 		}
+		if target == errExpired {
+			if errors.Is(err, store.ErrNotFound) {
+				return true
+			}
+			if r, ok := store.ReasonOf(err); ok && r == store.ReasonExpired {
+				return true
+			}
+		}
 	}
 	t.Errorf("%s: err = %v, want %v", what, err, errorList(targets))
 	return false
 }
+
+// errExpired, as a target of checkErr, accepts what the contract allows
+// for an expired record: ErrNotFound, or a GoneError with ReasonExpired.
+var errExpired = errors.New("store: record not found, or gone with ReasonExpired")
 
 func errorList(targets []error) string {
 	s := make([]string, len(targets))
@@ -174,7 +190,7 @@ func errorList(targets []error) string {
 }
 
 // mustCreate creates rec or stops the test: the case cannot go on without it.
-func mustCreate(t *testing.T, st session.Store, rec *session.Record) {
+func mustCreate(t *testing.T, st store.Store, rec *store.Record) {
 	t.Helper()
 	if err := st.Create(t.Context(), rec); err != nil {
 		t.Fatalf("Create(%s…): %v", rec.Key[:8], err)
@@ -182,7 +198,7 @@ func mustCreate(t *testing.T, st session.Store, rec *session.Record) {
 }
 
 // mustUpdate updates rec or stops the test.
-func mustUpdate(t *testing.T, st session.Store, rec *session.Record) {
+func mustUpdate(t *testing.T, st store.Store, rec *store.Record) {
 	t.Helper()
 	if err := st.Update(t.Context(), rec); err != nil {
 		t.Fatalf("Update(%s…): %v", rec.Key[:8], err)
@@ -190,7 +206,7 @@ func mustUpdate(t *testing.T, st session.Store, rec *session.Record) {
 }
 
 // mustGet gets the live record key or stops the test.
-func mustGet(t *testing.T, st session.Store, key string) *session.Record {
+func mustGet(t *testing.T, st store.Store, key string) *store.Record {
 	t.Helper()
 	rec, err := st.Get(t.Context(), key)
 	if err != nil {
@@ -203,7 +219,7 @@ func mustGet(t *testing.T, st session.Store, key string) *session.Record {
 }
 
 // checkGetErr fails t unless Get of key fails with one of targets.
-func checkGetErr(t *testing.T, st session.Store, what, key string, targets ...error) {
+func checkGetErr(t *testing.T, st store.Store, what, key string, targets ...error) {
 	t.Helper()
 	rec, err := st.Get(t.Context(), key)
 	if err == nil {
@@ -216,7 +232,7 @@ func checkGetErr(t *testing.T, st session.Store, what, key string, targets ...er
 
 // checkLive fails t unless key holds a live record with want's fields at
 // version wantVersion.
-func checkLive(t *testing.T, st session.Store, what, key string, want *session.Record, wantVersion uint64) {
+func checkLive(t *testing.T, st store.Store, what, key string, want *store.Record, wantVersion uint64) {
 	t.Helper()
 	got, err := st.Get(t.Context(), key)
 	if err != nil {
@@ -228,7 +244,7 @@ func checkLive(t *testing.T, st session.Store, what, key string, want *session.R
 
 // listKeys returns the sorted keys ListUser gives for userID, failing t if
 // a listed record belongs to someone else.
-func listKeys(t *testing.T, st session.Store, userID string) []string {
+func listKeys(t *testing.T, st store.Store, userID string) []string {
 	t.Helper()
 	recs, err := st.ListUser(t.Context(), userID)
 	if err != nil {
@@ -251,7 +267,7 @@ func listKeys(t *testing.T, st session.Store, userID string) []string {
 
 // checkListed fails t unless ListUser(userID) gives exactly the records
 // keyed by want, each once.
-func checkListed(t *testing.T, st session.Store, what, userID string, want ...string) {
+func checkListed(t *testing.T, st store.Store, what, userID string, want ...string) {
 	t.Helper()
 	got := listKeys(t, st, userID)
 	want = slices.Clone(want)

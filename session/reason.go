@@ -1,0 +1,119 @@
+package session
+
+import "github.com/sessionguard/sessionguard/store"
+
+// An EndReason says why a session ended. A request whose cookie names a
+// session that has ended can ask [Session.Ended] for it, so that the
+// application can tell its user ("You were signed out because your
+// password was changed on another device") instead of showing a bare
+// sign-in page. Reasons are kept with the ended session for a day
+// ([store.ReasonTTL]) and hold nothing sensitive.
+type EndReason uint8
+
+// The reasons a session ends.
+const (
+	// EndNone: the request's session has not ended, or no reason is known.
+	EndNone EndReason = iota
+	_                 // store.ReasonRenewed: a renewed token is not an end
+	// EndTimeout: the session passed its idle or absolute deadline.
+	EndTimeout
+	// EndSignedOut: the user signed out ([Session.Logout]).
+	EndSignedOut
+	// EndSignedOutElsewhere: the session was ended from another of the
+	// user's sessions ([Session.RevokeOthers], [Manager.Revoke]).
+	EndSignedOutElsewhere
+	// EndCredentialsChanged: every session of the user was ended because
+	// the password or another credential changed.
+	EndCredentialsChanged
+	// EndAllSessionsEnded: every session of the user was ended, for
+	// instance by an administrator ([Manager.RevokeAll]).
+	EndAllSessionsEnded
+	// EndReuse: a token replaced by a periodic rotation was used after its
+	// grace window, so two parties held the session; all of it was ended.
+	EndReuse
+	// EndLimit: the user signed in on more devices than
+	// [Config.MaxSessionsPerUser] allows; the least recently used session
+	// was ended.
+	EndLimit
+	endReasons // the number of reasons
+)
+
+var endReasonNames = [...]string{
+	EndNone:               "none",
+	1:                     "renewed",
+	EndTimeout:            "timeout",
+	EndSignedOut:          "signed-out",
+	EndSignedOutElsewhere: "signed-out-elsewhere",
+	EndCredentialsChanged: "credentials-changed",
+	EndAllSessionsEnded:   "all-sessions-ended",
+	EndReuse:              "token-reuse",
+	EndLimit:              "session-limit",
+}
+
+// String returns the reason's stable name, such as "signed-out".
+func (r EndReason) String() string {
+	if int(r) < len(endReasonNames) {
+		return endReasonNames[r]
+	}
+	return "unknown"
+}
+
+// EndTimeout is the reason stores report for expired records.
+var _ = [1]int{}[EndTimeout-EndReason(store.ReasonExpired)]
+
+// storeReason is r as a store keeps it.
+func (r EndReason) storeReason() store.Reason { return store.Reason(r) }
+
+// endReasonOf maps what a store kept to an EndReason. A renewal is not an
+// end: the browser was given the new token.
+func endReasonOf(r store.Reason) EndReason {
+	if r == store.ReasonRenewed || int(r) >= int(endReasons) {
+		return EndNone
+	}
+	return EndReason(r)
+}
+
+// Ended returns why the session named by the request's cookie has ended,
+// or [EndNone] when it has not (or the request had no cookie, or the
+// store no longer remembers). A sign-in page can use it to tell the user
+// what happened:
+//
+//	switch session.From(r).Ended() {
+//	case session.EndCredentialsChanged:
+//		msg = "You were signed out because your password was changed."
+//	case session.EndTimeout:
+//		msg = "Your session timed out. Please sign in again."
+//	}
+func (s *Session) Ended() EndReason {
+	if s == nil {
+		return EndNone
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
+}
+
+// A Notice reports something the session layer ignored in the current
+// request, so that the application can tell its user calmly. Notices are
+// bits; test them with &.
+type Notice uint8
+
+const (
+	// NoticeTokenInURL: the URL carried a session-like parameter (the
+	// classic fixation link), which was ignored.
+	NoticeTokenInURL Notice = 1 << iota
+	// NoticeUnknownCookie: the request carried a session cookie this server
+	// never issued (planted, invented, or long forgotten); it was ignored,
+	// and a session started now replaces it.
+	NoticeUnknownCookie
+)
+
+// Notices returns what the session layer ignored in the request.
+func (s *Session) Notices() Notice {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notices
+}
