@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
