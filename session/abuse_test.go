@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 func TestTokenGuessingDetected(t *testing.T) {
 	clk := newClock()
-	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, GuessLimit: 5, GuessWindow: time.Minute, GuessCooldown: 30 * time.Second})
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, Guessing: session.GuessingConfig{Limit: 5, Window: time.Minute, Cooldown: 30 * time.Second}})
 	good := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
 	guess := func(ip string, i int) *httptest.ResponseRecorder {
 		r := e.req("GET", "/", inventedToken(byte(i)))
@@ -61,7 +62,7 @@ func TestTokenGuessingDetected(t *testing.T) {
 // recently seen are forgotten. The bound is observed through behaviour: a
 // client pushed out of the table starts counting again.
 func TestTokenGuessingMemoryBound(t *testing.T) {
-	e := newEnv(t, newMem(t), session.Config{GuessLimit: 3, GuessClients: 100})
+	e := newEnv(t, newMem(t), session.Config{Guessing: session.GuessingConfig{Limit: 3, Clients: 100}})
 	guess := func(ip string) {
 		r := e.req("GET", "/", inventedToken(1))
 		r.RemoteAddr = ip + ":1"
@@ -138,9 +139,9 @@ func TestClientBinding(t *testing.T) {
 }
 
 // slowStore fails every Get with the context's error after the deadline.
-type slowStore struct{ session.Store }
+type slowStore struct{ store.Store }
 
-func (s slowStore) Get(ctx context.Context, key string) (*session.Record, error) {
+func (s slowStore) Get(ctx context.Context, key string) (*store.Record, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -154,7 +155,7 @@ func TestBadInputMatrix(t *testing.T) {
 		session.From(r).Login("alice")
 		session.From(r).Put("k", "kept")
 	}, e.req("POST", "/")))
-	name := e.m.Config().CookieName
+	name := e.cookie
 	cookie := func(v string) *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", v)
@@ -206,20 +207,24 @@ func TestBadInputMatrix(t *testing.T) {
 // retryingStore answers like a client library that resent a write whose
 // reply was lost: the first attempt went through, the second reports it
 // could not.
-type retryingStore struct{ session.Store }
+type retryingStore struct{ store.Store }
 
-func (s retryingStore) Rotate(ctx context.Context, oldKey string, v uint64, next *session.Record) error {
-	if err := s.Store.Rotate(ctx, oldKey, v, next); err != nil {
+func (s retryingStore) Rotate(ctx context.Context, oldKey string, v uint64, next *store.Record, grace time.Time) error {
+	if err := s.Store.Rotate(ctx, oldKey, v, next, grace); err != nil {
 		return err
 	}
-	return session.ErrGone
+	if !grace.IsZero() {
+		// The retried periodic rotation finds the old record a version on.
+		return store.ErrConflict
+	}
+	return store.ErrGone
 }
 
-func (s retryingStore) Create(ctx context.Context, rec *session.Record) error {
+func (s retryingStore) Create(ctx context.Context, rec *store.Record) error {
 	if err := s.Store.Create(ctx, rec); err != nil {
 		return err
 	}
-	return session.ErrExists
+	return store.ErrExists
 }
 
 func TestRetriedWriteThatLanded(t *testing.T) {

@@ -35,7 +35,8 @@ func BenchmarkWrite(b *testing.B) {
 	tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
 	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.From(r)
-		s.Put("n", s.GetInt("n")+1)
+		n, _ := session.Value[int](s, "n")
+		s.Put("n", n+1)
 	}))
 	req := e.req("GET", "/", tok)
 	w := httptest.NewRecorder()

@@ -50,7 +50,9 @@ func ExampleSession_Login() {
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// ... verify the password first ...
-		if err := session.From(r).Login("alice"); err != nil {
+		// Nothing of the anonymous session is kept unless named: an
+		// attacker may have prepared it.
+		if err := session.From(r).Login("alice", session.Carry("cart")); err != nil {
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return
 		}
@@ -115,7 +117,7 @@ func ExampleSession_RevokeOthers() {
 			s.Login("alice")
 		case "/password":
 			// ... change the password ...
-			n, err := s.RevokeOthers(r.Context())
+			n, err := s.RevokeOthers(r.Context(), session.EndCredentialsChanged)
 			if err != nil {
 				http.Error(w, "try again", http.StatusServiceUnavailable)
 				return

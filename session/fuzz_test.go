@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // seedFiles adds every file of testdata/seed/<dir> to f's corpus.
@@ -101,7 +103,7 @@ func FuzzDecodeValues(f *testing.F) {
 func FuzzRecordUnmarshal(f *testing.F) {
 	seedFiles(f, "record")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Record
+		var r store.Record
 		if err := r.UnmarshalBinary(data); err != nil {
 			return
 		}
@@ -109,7 +111,7 @@ func FuzzRecordUnmarshal(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r2 Record
+		var r2 store.Record
 		if err := r2.UnmarshalBinary(enc); err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
@@ -133,7 +135,7 @@ func TestWriteSeeds(t *testing.T) {
 		vs.set(k, val)
 	}
 	vals := encodeValues(vs)
-	rec := Record{Key: storeKey("x"), Version: 3, UserID: "ann", Created: now, LastSeen: now, AuthTime: now,
+	rec := store.Record{Key: storeKey("x"), Version: 3, UserID: "ann", Created: now, LastSeen: now, AuthTime: now,
 		IdleTimeout: time.Minute, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute), IP: "192.0.2.1",
 		UserAgent: "test", Data: vals}
 	recBytes, err := rec.MarshalBinary()

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// guessGuard counts the unknown, expired and dead tokens each client
+// guessGuard counts the never-issued and malformed tokens each client
 // presents, in bounded memory. A client that presents many is guessing
 // tokens or replaying a fixation ID (WSTG-SESS-03); past the threshold it
 // raises an EventTokenGuessing and, when a cool-down is configured, is
@@ -18,7 +18,8 @@ import (
 // It remembers at most max clients, forgetting the least recently seen
 // first, so a flood of clients from many addresses costs a fixed amount of
 // memory (and at worst lets a client that cycles through more than max
-// addresses restart its count).
+// addresses restart its count). A client in a cool-down is never the one
+// forgotten: flooding the table cannot end a refusal early.
 type guessGuard struct {
 	mu       sync.Mutex
 	max      int
@@ -60,10 +61,10 @@ func (g *guessGuard) miss(key string, n int, now time.Time) bool {
 	defer g.mu.Unlock()
 	e, ok := g.byKey[key]
 	if !ok {
-		if g.order.Len() >= g.max {
-			oldest := g.order.Back()
-			g.order.Remove(oldest)
-			delete(g.byKey, oldest.Value.(*guessCount).key)
+		if g.order.Len() >= g.max && !g.evict(now) {
+			// Every client counted is in a cool-down: a flood of new
+			// clients must not release them, so the newcomer goes uncounted.
+			return false
 		}
 		e = g.order.PushFront(&guessCount{key: key, start: now})
 		g.byKey[key] = e
@@ -119,4 +120,17 @@ func TrustedProxyClientIP(trusted ...netip.Prefix) func(*http.Request) string {
 		}
 		return peer
 	}
+}
+
+// evict forgets the least recently seen client that is not in a cool-down,
+// and reports whether there was one. g.mu must be held.
+func (g *guessGuard) evict(now time.Time) bool {
+	for e := g.order.Back(); e != nil; e = e.Prev() {
+		if c := e.Value.(*guessCount); !now.Before(c.blocked) {
+			g.order.Remove(e)
+			delete(g.byKey, c.key)
+			return true
+		}
+	}
+	return false
 }

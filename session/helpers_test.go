@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/memstore"
 )
 
@@ -75,13 +76,14 @@ func (c *clock) advance(d time.Duration) {
 
 // env is a manager over a store, with its events recorded.
 type env struct {
-	t     testing.TB
-	m     *session.Manager
-	store session.Store
-	ev    *events
+	t      testing.TB
+	m      *session.Manager
+	store  store.Store
+	ev     *events
+	cookie string // the session cookie's name
 }
 
-func newEnv(t testing.TB, st session.Store, cfg session.Config) *env {
+func newEnv(t testing.TB, st store.Store, cfg session.Config) *env {
 	t.Helper()
 	ev := &events{}
 	if cfg.OnEvent == nil {
@@ -91,7 +93,14 @@ func newEnv(t testing.TB, st session.Store, cfg session.Config) *env {
 	if err != nil {
 		t.Fatalf("session.New: %v", err)
 	}
-	return &env{t: t, m: m, store: st, ev: ev}
+	cookie := cfg.Cookie.Name
+	if cookie == "" {
+		cookie = session.DefaultCookieName
+		if cfg.Cookie.InsecureWithoutSecure {
+			cookie = "sid"
+		}
+	}
+	return &env{t: t, m: m, store: st, ev: ev, cookie: cookie}
 }
 
 // do runs one request through the manager's middleware and h.
@@ -105,7 +114,7 @@ func (e *env) do(h http.HandlerFunc, req *http.Request) *httptest.ResponseRecord
 func (e *env) req(method, target string, tokens ...string) *http.Request {
 	r := httptest.NewRequest(method, target, nil)
 	for _, tok := range tokens {
-		r.AddCookie(&http.Cookie{Name: e.m.Config().CookieName, Value: tok})
+		r.AddCookie(&http.Cookie{Name: e.cookie, Value: tok})
 	}
 	return r
 }
@@ -128,7 +137,7 @@ func sessionCookie(t testing.TB, rec *httptest.ResponseRecorder, name string) *h
 // token returns the token a response issued, failing the test if none.
 func (e *env) token(rec *httptest.ResponseRecorder) string {
 	e.t.Helper()
-	c := sessionCookie(e.t, rec, e.m.Config().CookieName)
+	c := sessionCookie(e.t, rec, e.cookie)
 	if c == nil || c.Value == "" || c.MaxAge < 0 {
 		e.t.Fatalf("response set no session cookie; headers: %v", rec.Header())
 	}
@@ -173,14 +182,14 @@ func (e *env) user(tokens ...string) string {
 
 // faultStore wraps a store and fails the operations switched on.
 type faultStore struct {
-	session.Store
+	store.Store
 	failGet, failUpdate, failCreate, failRotate, failDelete atomic.Bool
 	gets, updates, creates, rotates, deletes                atomic.Int64
 }
 
 var errInjected = errors.New("injected store failure")
 
-func (f *faultStore) Get(ctx context.Context, key string) (*session.Record, error) {
+func (f *faultStore) Get(ctx context.Context, key string) (*store.Record, error) {
 	f.gets.Add(1)
 	if f.failGet.Load() {
 		return nil, errInjected
@@ -188,7 +197,7 @@ func (f *faultStore) Get(ctx context.Context, key string) (*session.Record, erro
 	return f.Store.Get(ctx, key)
 }
 
-func (f *faultStore) Create(ctx context.Context, rec *session.Record) error {
+func (f *faultStore) Create(ctx context.Context, rec *store.Record) error {
 	f.creates.Add(1)
 	if f.failCreate.Load() {
 		return errInjected
@@ -196,7 +205,7 @@ func (f *faultStore) Create(ctx context.Context, rec *session.Record) error {
 	return f.Store.Create(ctx, rec)
 }
 
-func (f *faultStore) Update(ctx context.Context, rec *session.Record) error {
+func (f *faultStore) Update(ctx context.Context, rec *store.Record) error {
 	f.updates.Add(1)
 	if f.failUpdate.Load() {
 		return errInjected
@@ -204,18 +213,26 @@ func (f *faultStore) Update(ctx context.Context, rec *session.Record) error {
 	return f.Store.Update(ctx, rec)
 }
 
-func (f *faultStore) Rotate(ctx context.Context, oldKey string, v uint64, next *session.Record) error {
+func (f *faultStore) Rotate(ctx context.Context, oldKey string, v uint64, next *store.Record, grace time.Time) error {
 	f.rotates.Add(1)
 	if f.failRotate.Load() {
 		return errInjected
 	}
-	return f.Store.Rotate(ctx, oldKey, v, next)
+	return f.Store.Rotate(ctx, oldKey, v, next, grace)
 }
 
-func (f *faultStore) Delete(ctx context.Context, key string) error {
+func (f *faultStore) Delete(ctx context.Context, key string, reason store.Reason) error {
 	f.deletes.Add(1)
 	if f.failDelete.Load() {
 		return errInjected
 	}
-	return f.Store.Delete(ctx, key)
+	return f.Store.Delete(ctx, key, reason)
+}
+
+func (f *faultStore) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
+	f.deletes.Add(1)
+	if f.failDelete.Load() {
+		return 0, errInjected
+	}
+	return f.Store.RevokeLineage(ctx, userID, lineage, reason)
 }

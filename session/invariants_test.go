@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 func keyOf(token string) string {
@@ -73,7 +74,7 @@ func TestI2_TokenInURLIgnored(t *testing.T) {
 	attacker := e.token(e.do(putHandler("x", "y"), e.req("GET", "/")))
 	targets := []string{
 		"/login?session=" + attacker,
-		"/login?" + url.QueryEscape(e.m.Config().CookieName) + "=" + attacker,
+		"/login?" + url.QueryEscape(e.cookie) + "=" + attacker,
 		"/login;jsessionid=" + attacker,
 		"/login?PHPSESSID=" + attacker,
 	}
@@ -98,7 +99,7 @@ func TestI2_TokenInURLIgnored(t *testing.T) {
 func TestI2_TokenOnlyFromCookie(t *testing.T) {
 	e := newEnv(t, newMem(t), session.Config{})
 	tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
-	name := e.m.Config().CookieName
+	name := e.cookie
 	cases := map[string]*http.Request{
 		"form field": func() *http.Request {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(url.Values{name: {tok}, "session": {tok}}.Encode()))
@@ -145,12 +146,12 @@ func TestI1_UnknownTokenNeverAdopted(t *testing.T) {
 	if e.ev.count(session.EventUnknownToken) != 1 {
 		t.Fatalf("want one unknown-token event, got %d", e.ev.count(session.EventUnknownToken))
 	}
-	if _, err := e.store.Get(context.Background(), keyOf(invented)); !errors.Is(err, session.ErrNotFound) {
+	if _, err := e.store.Get(context.Background(), keyOf(invented)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("store holds the invented token: %v", err)
 	}
 	// A request with the invented token that writes nothing creates nothing;
 	// the response expires the worthless cookie.
-	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", invented)), e.m.Config().CookieName); c == nil || c.Value != "" || c.MaxAge >= 0 {
+	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", invented)), e.cookie); c == nil || c.Value != "" || c.MaxAge >= 0 {
 		t.Fatalf("a read-only request with an unknown token: cookie %v, want it expired", c)
 	}
 }
@@ -173,7 +174,7 @@ func TestI1_MalformedCookies(t *testing.T) {
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)
-			r.Header.Set("Cookie", e.m.Config().CookieName+"="+v)
+			r.Header.Set("Cookie", e.cookie+"="+v)
 			rec := e.do(whoami, r)
 			if rec.Code != 200 || rec.Body.String() != "user= k=" {
 				t.Fatalf("got %d %q, want an anonymous 200", rec.Code, rec.Body.String())
@@ -247,18 +248,22 @@ func TestI3_LoginRenewsAndKillsOldToken(t *testing.T) {
 	if tok == anon {
 		t.Fatal("token unchanged by login")
 	}
-	if body := e.do(whoami, e.req("GET", "/", tok)).Body.String(); body != "user=alice k=cart" {
-		t.Fatalf("after login: %q (values should carry over)", body)
+	if body := e.do(whoami, e.req("GET", "/", tok)).Body.String(); body != "user=alice k=" {
+		t.Fatalf("after login: %q (nothing of the anonymous session carries over unless named, I13)", body)
 	}
-	if _, err := e.store.Get(context.Background(), keyOf(anon)); !errors.Is(err, session.ErrGone) {
+	if _, err := e.store.Get(context.Background(), keyOf(anon)); !errors.Is(err, store.ErrGone) {
 		t.Fatalf("old record: %v, want ErrGone", err)
 	}
-	// The old token cannot write to or bring back the old record.
-	e.do(putHandler("k", "evil"), e.req("GET", "/", anon))
-	if _, err := e.store.Get(context.Background(), keyOf(anon)); !errors.Is(err, session.ErrGone) {
+	// The old token cannot write to or bring back the old record, and a
+	// write through it creates no session: its cookie would overwrite the
+	// signed-in one in the browser.
+	if c := sessionCookie(t, e.do(putHandler("k", "evil"), e.req("GET", "/", anon)), e.cookie); c != nil {
+		t.Fatalf("a write through the renewed-away token set a cookie %q", c.String())
+	}
+	if _, err := e.store.Get(context.Background(), keyOf(anon)); !errors.Is(err, store.ErrGone) {
 		t.Fatalf("old record after a write with the old token: %v", err)
 	}
-	if body := e.do(whoami, e.req("GET", "/", tok)).Body.String(); body != "user=alice k=cart" {
+	if body := e.do(whoami, e.req("GET", "/", tok)).Body.String(); body != "user=alice k=" {
 		t.Fatalf("new session changed by the old token: %q", body)
 	}
 	if e.ev.count(session.EventDeadToken) == 0 {
@@ -464,7 +469,7 @@ func TestI5_RememberMe(t *testing.T) {
 	rec := e.do(func(w http.ResponseWriter, r *http.Request) {
 		session.From(r).Login("alice", session.RememberMe())
 	}, e.req("POST", "/"))
-	c := sessionCookie(t, rec, e.m.Config().CookieName)
+	c := sessionCookie(t, rec, e.cookie)
 	if c.MaxAge <= 0 || c.Expires.IsZero() {
 		t.Fatalf("remember-me cookie is not persistent: %+v", c)
 	}
@@ -485,7 +490,7 @@ func TestI6_LogoutIsServerSide(t *testing.T) {
 	e := newEnv(t, newMem(t), session.Config{ClearSiteDataOnLogout: true})
 	tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
 	rec := e.do(logoutHandler, e.req("POST", "/logout", tok))
-	c := sessionCookie(t, rec, e.m.Config().CookieName)
+	c := sessionCookie(t, rec, e.cookie)
 	if c == nil || c.MaxAge >= 0 || c.Value != "" {
 		t.Fatalf("logout did not expire the cookie: %+v", c)
 	}
@@ -495,7 +500,7 @@ func TestI6_LogoutIsServerSide(t *testing.T) {
 	if got := e.user(tok); got != "" {
 		t.Fatalf("replayed cookie after logout signs in as %q", got)
 	}
-	if _, err := e.store.Get(context.Background(), keyOf(tok)); !errors.Is(err, session.ErrGone) {
+	if _, err := e.store.Get(context.Background(), keyOf(tok)); !errors.Is(err, store.ErrGone) {
 		t.Fatalf("record after logout: %v, want ErrGone", err)
 	}
 	if e.ev.count(session.EventLogout) != 1 {
@@ -530,17 +535,21 @@ func TestI7_ConfigRejected(t *testing.T) {
 		cfg   session.Config
 		field string
 	}{
-		"__Host- with Domain":          {session.Config{CookieDomain: "example.com"}, "CookieDomain"},
-		"__Host- with Path":            {session.Config{CookiePath: "/app"}, "CookiePath"},
-		"__Host- without Secure":       {session.Config{CookieName: "__Host-x", InsecureCookieWithoutSecure: true}, "InsecureCookieWithoutSecure"},
-		"__Secure- without Secure":     {session.Config{CookieName: "__Secure-x", InsecureCookieWithoutSecure: true}, "InsecureCookieWithoutSecure"},
-		"SameSite=None without Secure": {session.Config{CookieName: "sid", InsecureCookieWithoutSecure: true, SameSite: http.SameSiteNoneMode}, "SameSite"},
+		"__Host- with Domain":          {session.Config{Cookie: session.CookieConfig{Domain: "example.com"}}, "Cookie.Domain"},
+		"__Host- with Path":            {session.Config{Cookie: session.CookieConfig{Path: "/app"}}, "Cookie.Path"},
+		"__Host- without Secure":       {session.Config{Cookie: session.CookieConfig{Name: "__Host-x", InsecureWithoutSecure: true}}, "Cookie.InsecureWithoutSecure"},
+		"__Secure- without Secure":     {session.Config{Cookie: session.CookieConfig{Name: "__Secure-x", InsecureWithoutSecure: true}}, "Cookie.InsecureWithoutSecure"},
+		"SameSite=None without Secure": {session.Config{Cookie: session.CookieConfig{Name: "sid", InsecureWithoutSecure: true, SameSite: http.SameSiteNoneMode}}, "Cookie.SameSite"},
 		"absolute < idle":              {session.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Minute}, "AbsoluteTimeout"},
 		"negative idle":                {session.Config{IdleTimeout: -time.Second}, "IdleTimeout"},
 		"touch >= idle/2":              {session.Config{IdleTimeout: time.Minute, TouchInterval: 30 * time.Second}, "TouchInterval"},
-		"bad cookie name":              {session.Config{CookieName: "a b"}, "CookieName"},
+		"bad cookie name":              {session.Config{Cookie: session.CookieConfig{Name: "a b"}}, "Cookie.Name"},
 		"remember shorter":             {session.Config{RememberAbsoluteTimeout: time.Hour}, "RememberAbsoluteTimeout"},
 		"negative max data":            {session.Config{MaxDataSize: -1}, "MaxDataSize"},
+		"__HOST- with Domain":          {session.Config{Cookie: session.CookieConfig{Name: "__HOST-sid", Domain: "example.com"}}, "Cookie.Domain"},
+		"__secure- without Secure":     {session.Config{Cookie: session.CookieConfig{Name: "__secure-sid", InsecureWithoutSecure: true}}, "Cookie.InsecureWithoutSecure"},
+		"grace without rotation":       {session.Config{Rotation: session.RotationConfig{Grace: time.Second}}, "Rotation.Grace"},
+		"cool-down with detection off": {session.Config{Guessing: session.GuessingConfig{Limit: -1, Cooldown: time.Minute}}, "Guessing"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -556,7 +565,7 @@ func TestI7_ConfigRejected(t *testing.T) {
 }
 
 func TestI7_InsecureDevelopmentOptIn(t *testing.T) {
-	e := newEnv(t, newMem(t), session.Config{InsecureCookieWithoutSecure: true})
+	e := newEnv(t, newMem(t), session.Config{Cookie: session.CookieConfig{InsecureWithoutSecure: true}})
 	raw := e.do(loginHandler("alice"), e.req("POST", "/")).Header().Get("Set-Cookie")
 	if strings.Contains(raw, "Secure") || !strings.HasPrefix(raw, "sid=") || !strings.Contains(raw, "HttpOnly") {
 		t.Fatalf("insecure development cookie: %q", raw)
@@ -617,7 +626,7 @@ func TestI8_NoResurrectionAfterLogout(t *testing.T) {
 	e.do(logoutHandler, e.req("POST", "/logout", tok))
 	close(proceed)
 	rec := <-done
-	if c := sessionCookie(t, rec, e.m.Config().CookieName); c != nil && c.MaxAge >= 0 {
+	if c := sessionCookie(t, rec, e.cookie); c != nil && c.MaxAge >= 0 {
 		t.Fatalf("the late request issued a cookie %q", c.Value)
 	}
 	if got := e.user(tok); got != "" {
@@ -644,7 +653,7 @@ func TestI9_StoreFailureFailsClosed(t *testing.T) {
 		if rec.Code != http.StatusServiceUnavailable || called {
 			t.Fatalf("code %d, handler called %v; want 503 without the handler", rec.Code, called)
 		}
-		if sessionCookie(t, rec, e.m.Config().CookieName) != nil {
+		if sessionCookie(t, rec, e.cookie) != nil {
 			t.Fatal("a failed load set a cookie")
 		}
 	})
@@ -664,7 +673,7 @@ func TestI9_StoreFailureFailsClosed(t *testing.T) {
 		st.failRotate.Store(true)
 		defer st.failRotate.Store(false)
 		rec := e.do(loginHandler("alice"), e.req("POST", "/", tok))
-		if rec.Code != http.StatusServiceUnavailable || sessionCookie(t, rec, e.m.Config().CookieName) != nil {
+		if rec.Code != http.StatusServiceUnavailable || sessionCookie(t, rec, e.cookie) != nil {
 			t.Fatalf("failed rotation: %d, cookie %v", rec.Code, rec.Header().Get("Set-Cookie"))
 		}
 		if got := e.user(tok); got != "alice" {
@@ -759,7 +768,7 @@ func TestPanickingHandlerCommitsNothing(t *testing.T) {
 func TestStaleCookieExpired(t *testing.T) {
 	clk := newClock()
 	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour})
-	name := e.m.Config().CookieName
+	name := e.cookie
 	old := e.token(e.do(putHandler("k", "v"), e.req("GET", "/")))
 	e.token(e.do(loginHandler("alice"), e.req("POST", "/", old)))
 	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", old)), name); c != nil {
@@ -777,5 +786,44 @@ func TestStaleCookieExpired(t *testing.T) {
 	c := sessionCookie(t, e.do(putHandler("k", "v"), e.req("GET", "/", inventedToken(9))), name)
 	if c == nil || c.MaxAge < 0 || c.Value == "" {
 		t.Fatalf("new session over a stale cookie: %v", c)
+	}
+}
+
+// TestI13_NoDataFixation: an attacker who prepared the anonymous session
+// (through any endpoint that writes to it) chooses nothing of the signed-in
+// session, unless the application names the value with Carry.
+func TestI13_NoDataFixation(t *testing.T) {
+	e := newEnv(t, newMem(t), session.Config{})
+	prepared := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		s.Put("csrf", "attacker-known")
+		s.Put("return_to", "https://evil.example/")
+		s.Put("cart", "1 book")
+	}, e.req("GET", "/")))
+	read := func(tok string) string {
+		return e.do(func(w http.ResponseWriter, r *http.Request) {
+			s := session.From(r)
+			fmt.Fprintf(w, "csrf=%s return_to=%s cart=%s", s.GetString("csrf"), s.GetString("return_to"), s.GetString("cart"))
+		}, e.req("GET", "/", tok)).Body.String()
+	}
+	plain := e.token(e.do(loginHandler("alice"), e.req("POST", "/login", prepared)))
+	if got := read(plain); got != "csrf= return_to= cart=" {
+		t.Fatalf("after Login: %q, want nothing carried over", got)
+	}
+
+	prepared = e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		s.Put("csrf", "attacker-known")
+		s.Put("cart", "1 book")
+	}, e.req("GET", "/")))
+	carried := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		if err := s.Login("alice", session.Carry("cart")); err != nil {
+			t.Error(err)
+		}
+		s.Put("csrf", "fresh")
+	}, e.req("POST", "/login", prepared)))
+	if got := read(carried); got != "csrf=fresh return_to= cart=1 book" {
+		t.Fatalf("after Login with Carry(cart): %q", got)
 	}
 }

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 func TestPeriodicRotationWithGrace(t *testing.T) {
 	clk := newClock()
-	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, RotateEvery: 10 * time.Minute, RotateGrace: 30 * time.Second})
-	name := e.m.Config().CookieName
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, Rotation: session.RotationConfig{Every: 10 * time.Minute, Grace: 30 * time.Second}})
+	name := e.cookie
 	old := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
 		session.From(r).Login("alice")
 		session.From(r).Put("k", "v1")
@@ -49,7 +50,7 @@ func TestPeriodicRotationWithGrace(t *testing.T) {
 	if err != nil || len(rec) != 2 {
 		t.Fatalf("store holds %d records for alice during grace, want old and new", len(rec))
 	}
-	var succ *session.Record
+	var succ *store.Record
 	for _, r := range rec {
 		if r.Successor == "" {
 			succ = r
@@ -58,20 +59,27 @@ func TestPeriodicRotationWithGrace(t *testing.T) {
 	if succ == nil || !succ.AuthTime.Equal(authBefore) || succ.UserID != "alice" {
 		t.Fatalf("successor %+v", succ)
 	}
-	clk.advance(31 * time.Second)
-	if got := e.user(old); got != "" {
-		t.Fatalf("old token after the grace window: %q", got)
-	}
 	// The write sent with the old token during the grace window landed in
 	// the new session.
 	if body := e.do(whoami, e.req("GET", "/", rotated)).Body.String(); body != "user=alice k=v2" {
-		t.Fatalf("new token after the grace window: %q", body)
+		t.Fatalf("new token in the grace window: %q", body)
+	}
+	clk.advance(31 * time.Second)
+	// After the grace window the old token means two parties hold the
+	// session (I12): it is ended whole, the new token with it.
+	var ended session.EndReason
+	e.do(func(w http.ResponseWriter, r *http.Request) { ended = session.From(r).Ended() }, e.req("GET", "/", old))
+	if ended != session.EndReuse || e.ev.count(session.EventTokenReuse) != 1 {
+		t.Fatalf("old token after the grace window: Ended() = %v, %d reuse events", ended, e.ev.count(session.EventTokenReuse))
+	}
+	if got := e.user(rotated); got != "" {
+		t.Fatalf("new token after reuse of the old one: %q, want signed out", got)
 	}
 }
 
 func TestPeriodicRotationCookieAndForwardedLogout(t *testing.T) {
 	clk := newClock()
-	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, RotateEvery: 10 * time.Minute})
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, Rotation: session.RotationConfig{Every: 10 * time.Minute}})
 	old := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
 	clk.advance(11 * time.Minute)
 	rec := e.do(putHandler("k", "written-while-rotating"), e.req("GET", "/", old))
@@ -92,10 +100,10 @@ func TestPeriodicRotationCookieAndForwardedLogout(t *testing.T) {
 
 func TestPeriodicRotationNeverForAnonymousOrPrivilegeChanges(t *testing.T) {
 	clk := newClock()
-	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, RotateEvery: 10 * time.Minute})
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, Rotation: session.RotationConfig{Every: 10 * time.Minute}})
 	anon := e.token(e.do(putHandler("k", "v"), e.req("GET", "/")))
 	clk.advance(11 * time.Minute)
-	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", anon)), e.m.Config().CookieName); c != nil {
+	if c := sessionCookie(t, e.do(whoami, e.req("GET", "/", anon)), e.cookie); c != nil {
 		t.Fatal("an anonymous session was rotated")
 	}
 	// A sign-in after RotateEvery is a normal renewal: the old token dies at
@@ -118,7 +126,7 @@ func TestPeriodicRotationRacingLogoutAndUserSwitch(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			for round := range 20 {
 				clk := newClock()
-				e := newEnv(t, newMem(t), session.Config{Now: clk.Now, RotateEvery: time.Minute})
+				e := newEnv(t, newMem(t), session.Config{Now: clk.Now, Rotation: session.RotationConfig{Every: time.Minute}})
 				tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/")))
 				clk.advance(2 * time.Minute)
 				var wg sync.WaitGroup
@@ -157,9 +165,14 @@ func TestPeriodicRotationRacingLogoutAndUserSwitch(t *testing.T) {
 	}
 }
 
-func TestRotateConfigRejected(t *testing.T) {
-	_, err := session.New(newMem(t), session.Config{RotateEvery: time.Minute, RotateGrace: 40 * time.Second})
-	if !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), "RotateGrace") {
-		t.Fatalf("grace over half the period: %v", err)
+func TestRotateConfig(t *testing.T) {
+	// A grace window longer than the period is allowed: frequent rotation
+	// must not sign clients out by design.
+	if _, err := session.New(newMem(t), session.Config{Rotation: session.RotationConfig{Every: 5 * time.Millisecond, Grace: 10 * time.Second}}); err != nil {
+		t.Fatalf("grace over the period: %v", err)
+	}
+	_, err := session.New(newMem(t), session.Config{IdleTimeout: time.Minute, Rotation: session.RotationConfig{Every: time.Second, Grace: 2 * time.Minute}})
+	if !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), "Rotation.Grace") {
+		t.Fatalf("grace over the idle timeout: %v", err)
 	}
 }

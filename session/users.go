@@ -15,7 +15,9 @@ import (
 
 // Info describes one of a user's sessions, for a "where you are signed in"
 // page. It holds no token and no store key: ID names the session for
-// [Manager.Revoke] and nothing else.
+// [Manager.Revoke] and nothing else. ID stays the same while the session
+// is renewed or rotated, so that a page listing sessions can revoke one
+// whose token changed since the page was drawn.
 type Info struct {
 	ID         string
 	Created    time.Time // when this token was issued
@@ -53,7 +55,7 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]Info, erro
 			continue // replaced by a periodic rotation: its successor is listed
 		}
 		infos = append(infos, Info{
-			ID: infoID(rec.Key), Created: rec.Created, LastSeen: rec.LastSeen, AuthTime: rec.AuthTime,
+			ID: infoID(rec.LineageKey()), Created: rec.Created, LastSeen: rec.LastSeen, AuthTime: rec.AuthTime,
 			Expires: rec.Expires, Deadline: rec.Deadline, IP: rec.IP, UserAgent: rec.UserAgent,
 			Persistent: rec.Persistent,
 		})
@@ -90,7 +92,7 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 		return err
 	}
 	for _, rec := range recs {
-		if infoID(rec.Key) == id {
+		if infoID(rec.LineageKey()) == id {
 			n, err := m.store.RevokeLineage(ctx, userID, rec.LineageKey(), EndSignedOutElsewhere.storeReason())
 			if err != nil {
 				return storeError("revoke", err)
@@ -136,7 +138,7 @@ func (s *Session) Sessions(ctx context.Context) ([]Info, error) {
 	s.mu.Lock()
 	user, cur := "", ""
 	if s.rec != nil && s.action != actLogout {
-		user, cur = s.rec.UserID, infoID(s.rec.Key)
+		user, cur = s.rec.UserID, infoID(s.rec.LineageKey())
 	}
 	s.mu.Unlock()
 	infos, err := s.m.UserSessions(ctx, user)

@@ -65,7 +65,7 @@ func TestUserSessionsListAndRevoke(t *testing.T) {
 	if e.user(phone) != "" || e.user(laptop) != "alice" {
 		t.Fatal("Revoke ended the wrong session")
 	}
-	if n, err := e.m.RevokeAll(ctx, "alice"); err != nil || n != 1 {
+	if n, err := e.m.RevokeAll(ctx, "alice", session.EndAllSessionsEnded); err != nil || n != 1 {
 		t.Fatalf("RevokeAll: %d, %v", n, err)
 	}
 	if e.user(laptop) != "" || e.user(bob) != "bob" {
@@ -82,7 +82,7 @@ func TestRevokeOthersRenewsCurrent(t *testing.T) {
 	var n int
 	renewed := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
 		var err error
-		if n, err = session.From(r).RevokeOthers(r.Context()); err != nil {
+		if n, err = session.From(r).RevokeOthers(r.Context(), session.EndSignedOutElsewhere); err != nil {
 			t.Fatal(err)
 		}
 	}, e.req("POST", "/account/password", here)))
