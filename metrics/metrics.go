@@ -3,7 +3,10 @@
 // core library keeps to the standard library.
 //
 //	m := metrics.New(prometheus.DefaultRegisterer)
-//	sessions, err := session.New(m.InstrumentStore(store), session.Config{OnEvent: m.Observe})
+//	logEvent := session.LogEvents(logger)
+//	sessions, err := session.New(m.InstrumentStore(st), session.Config{
+//		OnEvent: func(e session.Event) { logEvent(e); m.Observe(e) },
+//	})
 //
 // Metrics (all prefixed sessionguard_):
 //
@@ -11,7 +14,8 @@
 //     "unknown-token", "store-error", …), which covers sessions created,
 //     renewed, destroyed, revoked, unknown tokens, merges and failures;
 //   - store_seconds{op,result}: a histogram of store call latency by
-//     operation (get, create, update, rotate, delete, list_user) and result
+//     operation (get, create, update, rotate, delete, list_user,
+//     revoke_user, revoke_lineage) and result
 //     (ok, not_found, gone, conflict, exists, error).
 //
 // Labels never hold a token, a user ID or an address, so cardinality is
@@ -26,13 +30,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Metrics collects the metrics. It is safe for concurrent use.
 type Metrics struct {
 	events *prometheus.CounterVec
 	store  *prometheus.HistogramVec
-	next   func(session.Event)
 }
 
 // New registers the metrics with reg and returns them. It panics if they
@@ -53,28 +57,20 @@ func New(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Then makes Observe pass each event on to next (for instance a logger)
-// after counting it, and returns m.
-func (m *Metrics) Then(next func(session.Event)) *Metrics {
-	m.next = next
-	return m
-}
-
-// Observe counts e. Use it as, or call it from, session.Config.OnEvent.
+// Observe counts e. Use it as, or call it from, session.Config.OnEvent;
+// to log as well, call [session.LogEvents]'s function from the same
+// function.
 func (m *Metrics) Observe(e session.Event) {
 	m.events.WithLabelValues(e.Kind.String()).Inc()
-	if m.next != nil {
-		m.next(e)
-	}
 }
 
 // InstrumentStore returns a store that times every call of st.
-func (m *Metrics) InstrumentStore(st session.Store) session.Store {
+func (m *Metrics) InstrumentStore(st store.Store) store.Store {
 	return &timedStore{st: st, m: m}
 }
 
 type timedStore struct {
-	st session.Store
+	st store.Store
 	m  *Metrics
 }
 
@@ -86,56 +82,70 @@ func result(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, session.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return "not_found"
-	case errors.Is(err, session.ErrGone):
+	case errors.Is(err, store.ErrGone):
 		return "gone"
-	case errors.Is(err, session.ErrConflict):
+	case errors.Is(err, store.ErrConflict):
 		return "conflict"
-	case errors.Is(err, session.ErrExists):
+	case errors.Is(err, store.ErrExists):
 		return "exists"
 	}
 	return "error"
 }
 
-func (t *timedStore) Get(ctx context.Context, key string) (*session.Record, error) {
+func (t *timedStore) Get(ctx context.Context, key string) (*store.Record, error) {
 	start := time.Now()
 	rec, err := t.st.Get(ctx, key)
 	t.observe("get", start, err)
 	return rec, err
 }
 
-func (t *timedStore) Create(ctx context.Context, rec *session.Record) error {
+func (t *timedStore) Create(ctx context.Context, rec *store.Record) error {
 	start := time.Now()
 	err := t.st.Create(ctx, rec)
 	t.observe("create", start, err)
 	return err
 }
 
-func (t *timedStore) Update(ctx context.Context, rec *session.Record) error {
+func (t *timedStore) Update(ctx context.Context, rec *store.Record) error {
 	start := time.Now()
 	err := t.st.Update(ctx, rec)
 	t.observe("update", start, err)
 	return err
 }
 
-func (t *timedStore) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *session.Record) error {
+func (t *timedStore) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
 	start := time.Now()
-	err := t.st.Rotate(ctx, oldKey, oldVersion, next)
+	err := t.st.Rotate(ctx, oldKey, oldVersion, next, graceUntil)
 	t.observe("rotate", start, err)
 	return err
 }
 
-func (t *timedStore) Delete(ctx context.Context, key string) error {
+func (t *timedStore) Delete(ctx context.Context, key string, reason store.Reason) error {
 	start := time.Now()
-	err := t.st.Delete(ctx, key)
+	err := t.st.Delete(ctx, key, reason)
 	t.observe("delete", start, err)
 	return err
 }
 
-func (t *timedStore) ListUser(ctx context.Context, userID string) ([]*session.Record, error) {
+func (t *timedStore) ListUser(ctx context.Context, userID string) ([]*store.Record, error) {
 	start := time.Now()
 	recs, err := t.st.ListUser(ctx, userID)
 	t.observe("list_user", start, err)
 	return recs, err
+}
+
+func (t *timedStore) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+	start := time.Now()
+	n, err := t.st.RevokeUser(ctx, userID, keepLineage, reason)
+	t.observe("revoke_user", start, err)
+	return n, err
+}
+
+func (t *timedStore) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
+	start := time.Now()
+	n, err := t.st.RevokeLineage(ctx, userID, lineage, reason)
+	t.observe("revoke_lineage", start, err)
+	return n, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/metrics"
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/memstore"
 	"github.com/sessionguard/sessionguard/store/storetest"
 )
@@ -40,14 +41,15 @@ func TestEventsAndStoreLatency(t *testing.T) {
 	want := `
 # HELP sessionguard_events_total Session lifecycle and security events, by kind.
 # TYPE sessionguard_events_total counter
+sessionguard_events_total{kind="insecure-cookie"} 1
 sessionguard_events_total{kind="login"} 1
 sessionguard_events_total{kind="unknown-token"} 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sessionguard_events_total"); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(reg, "sessionguard_store_seconds"); n != 2 {
-		t.Fatalf("%d store latency series, want 2 (create ok, get not_found)", n)
+	if n := testutil.CollectAndCount(reg, "sessionguard_store_seconds"); n != 3 {
+		t.Fatalf("%d store latency series, want 3 (create ok, list_user ok for the session limit, get not_found)", n)
 	}
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
@@ -63,7 +65,7 @@ sessionguard_events_total{kind="unknown-token"} 3
 
 // The instrumented store is still a conforming store.
 func TestInstrumentedStoreConforms(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) session.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		st := memstore.New(memstore.Options{})
 		t.Cleanup(func() { st.Close() })
 		return metrics.New(prometheus.NewRegistry()).InstrumentStore(st)
