@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 //go:embed templates/*.html
@@ -31,7 +32,7 @@ const ReauthAge = 5 * time.Minute
 // Config configures an [App].
 type Config struct {
 	// Store keeps the sessions. Required.
-	Store session.Store
+	Store store.Store
 	// Accounts are the users who can sign in. Required.
 	Accounts *Accounts
 	// Vulnerable selects the deliberately vulnerable session handling.
@@ -40,8 +41,8 @@ type Config struct {
 	// by nothing at all: every request is treated as signed in as this
 	// user. It measures the pages without a session layer.
 	BaselineUser string
-	// Session configures the secure mode's session manager. OnEvent and
-	// Logger default to Logger.
+	// Session configures the secure mode's session manager. OnEvent
+	// defaults to session.LogEvents(Logger).
 	Session session.Config
 	// Logger receives the app's log. Default slog.Default().
 	Logger *slog.Logger
@@ -91,8 +92,8 @@ func New(cfg Config) (*App, error) {
 		a.layer = &vulnerableLayer{store: cfg.Store, now: cfg.Now}
 	default:
 		sc := cfg.Session
-		if sc.Logger == nil {
-			sc.Logger = cfg.Logger
+		if sc.OnEvent == nil {
+			sc.OnEvent = session.LogEvents(cfg.Logger)
 		}
 		if sc.ReauthHandler == nil {
 			sc.ReauthHandler = http.HandlerFunc(reauth)
@@ -258,7 +259,7 @@ func reauth(w http.ResponseWriter, r *http.Request) {
 func (a *App) dashboard(w http.ResponseWriter, r *http.Request, user string) {
 	s := session.From(r)
 	a.render(w, r, "dashboard", http.StatusOK, page{Title: "Dashboard", User: user, AuthTime: s.AuthTime(),
-		Fingerprint: s.Fingerprint(), Note: s.GetString("note"), Notes: s.GetInt("notes")})
+		Fingerprint: s.Fingerprint(), Note: s.GetString("note"), Notes: notes(s)})
 }
 
 // maxNote bounds a note, well inside the session's MaxDataSize.
@@ -278,7 +279,7 @@ func (a *App) saveNote(w http.ResponseWriter, r *http.Request, user string) {
 			a.storeFailure(w, r, err)
 			return
 		}
-		if err := s.Put("notes", s.GetInt("notes")+1); err != nil {
+		if err := s.Put("notes", notes(s)+1); err != nil {
 			a.storeFailure(w, r, err)
 			return
 		}
@@ -346,7 +347,7 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
 	}
 	p.Message = "Password changed."
 	if s := session.From(r); s != nil {
-		n, err := s.RevokeOthers(r.Context())
+		n, err := s.RevokeOthers(r.Context(), session.EndCredentialsChanged)
 		if err != nil {
 			a.storeFailure(w, r, err)
 			return
@@ -398,4 +399,10 @@ func (l secureLayer) login(w http.ResponseWriter, r *http.Request, user string, 
 
 func (l secureLayer) logout(w http.ResponseWriter, r *http.Request) error {
 	return session.From(r).Logout()
+}
+
+// notes returns how many notes the session has saved.
+func notes(s *session.Session) int {
+	n, _ := session.Value[int](s, "notes")
+	return n
 }

@@ -34,6 +34,8 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
 	baseline := fs.String("insecure-baseline-user", "", "LOAD TESTS ONLY: no session layer at all, every request is signed in as this user")
+	rotateEvery := fs.Duration("rotate-every", 0, "give signed-in sessions a fresh token this often (periodic rotation; e.g. 15m, down to a few ms for tests; default off)")
+	rotateGrace := fs.Duration("rotate-grace", 0, "how long a rotated-away token keeps working (default 30s with --rotate-every; may exceed it)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this address at /metrics (for example 127.0.0.1:9090)")
 	var accounts []Account
 	fs.Func("account", "NAME:PASSWORD of a user (repeatable; default: one generated account)", func(s string) error {
@@ -55,6 +57,18 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sessionguard: error: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *rotateEvery < 0 || *rotateGrace < 0 {
+		fmt.Fprintln(stderr, "sessionguard: error: --rotate-every and --rotate-grace must not be negative")
+		return 2
+	}
+	if *rotateGrace > 0 && *rotateEvery == 0 {
+		fmt.Fprintln(stderr, "sessionguard: error: --rotate-grace does nothing without --rotate-every")
+		return 2
+	}
+	if (*rotateEvery > 0) && (*vulnerable || *baseline != "") {
+		fmt.Fprintln(stderr, "sessionguard: error: --rotate-every applies to the secure mode only")
 		return 2
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -105,6 +119,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger, BaselineUser: *baseline}
+	cfg.Session.Rotation = session.RotationConfig{Every: *rotateEvery, Grace: *rotateGrace}
 	if *metricsAddr != "" {
 		stop, err := serveMetrics(ctx, *metricsAddr, &cfg, stdout)
 		if err != nil {
@@ -195,14 +210,11 @@ func serveMetrics(ctx context.Context, addr string, cfg *Config, stdout io.Write
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 	cfg.Store = m.InstrumentStore(cfg.Store)
-	logger := cfg.Logger
-	cfg.Session.OnEvent = m.Then(func(e session.Event) {
-		level := slog.LevelInfo
-		if e.Kind.Suspicious() {
-			level = slog.LevelWarn
-		}
-		logger.LogAttrs(ctx, level, "session event", slog.Any("event", e))
-	}).Observe
+	logEvent := session.LogEvents(cfg.Logger)
+	cfg.Session.OnEvent = func(e session.Event) {
+		logEvent(e)
+		m.Observe(e)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 	"github.com/sessionguard/sessionguard/store/memstore"
 	"github.com/sessionguard/sessionguard/store/redisstore"
@@ -22,7 +22,7 @@ import (
 // redis:// (or rediss://) URL. The returned closer releases it. A Redis
 // server that does not answer within five seconds is an error here, so that
 // a typo fails at start-up rather than on the first request.
-func OpenStore(ctx context.Context, spec string) (session.Store, io.Closer, error) {
+func OpenStore(ctx context.Context, spec string) (store.Store, io.Closer, error) {
 	switch {
 	case spec == "memory":
 		st := memstore.New(memstore.Options{})

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // VulnerableCookie is the session cookie of the vulnerable mode.
@@ -22,7 +22,7 @@ const VulnerableCookie = "SESSIONID"
 // kind of store as the secure mode, to show that the store is not the
 // problem: the session handling is.
 type vulnerableLayer struct {
-	store session.Store
+	store store.Store
 	now   func() time.Time
 }
 
@@ -65,7 +65,7 @@ func (l *vulnerableLayer) wrap(h http.Handler) http.Handler {
 		switch {
 		case err == nil:
 			st.user = string(rec.Data)
-		case errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrGone):
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
 			// BUG (I1): an ID the server never issued is adopted as is.
 			if err := l.save(r.Context(), st.id, ""); err != nil {
 				http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
@@ -87,10 +87,10 @@ func (l *vulnerableLayer) save(ctx context.Context, id, user string) error {
 	now := l.now()
 	for range 10 {
 		rec, err := l.store.Get(ctx, key)
-		if errors.Is(err, session.ErrNotFound) {
-			rec = &session.Record{Key: key, Created: now, IdleTimeout: 12 * time.Hour, Deadline: now.Add(12 * time.Hour)}
+		if errors.Is(err, store.ErrNotFound) {
+			rec = &store.Record{Key: key, Created: now, IdleTimeout: 12 * time.Hour, Deadline: now.Add(12 * time.Hour)}
 			rec.LastSeen, rec.Expires, rec.Data = now, rec.Deadline, []byte(user)
-			if err := l.store.Create(ctx, rec); !errors.Is(err, session.ErrExists) {
+			if err := l.store.Create(ctx, rec); !errors.Is(err, store.ErrExists) {
 				return err
 			}
 			continue
@@ -99,11 +99,11 @@ func (l *vulnerableLayer) save(ctx context.Context, id, user string) error {
 			return err
 		}
 		rec.Data, rec.LastSeen = []byte(user), now
-		if err := l.store.Update(ctx, rec); !errors.Is(err, session.ErrConflict) {
+		if err := l.store.Update(ctx, rec); !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 	}
-	return session.ErrConflict
+	return store.ErrConflict
 }
 
 func (l *vulnerableLayer) user(r *http.Request) string { return vulnStateOf(r).user }
