@@ -98,7 +98,8 @@ func BenchmarkRedis(b *testing.B) {
 }
 
 // TestRedisSameWork runs the correctness check on the Redis stores, and
-// checks sessionguard's round trips against DESIGN.md's targets: one for a
+// checks sessionguard's round trips against the project's performance targets
+// (see docs/BENCHMARKS.md): one for a
 // read, at most two for a write and a login.
 func TestRedisSameWork(t *testing.T) {
 	srv := redistest.Start(t)
