@@ -29,6 +29,13 @@
 //     session that then overwrites state (I9).
 //   - The middleware streams: it commits just before the first header write
 //     and never buffers the body (I10).
+//   - Revocation cannot be raced: once [Session.RevokeOthers],
+//     [Manager.RevokeAll] or [Manager.Revoke] returns, no session it ended
+//     can be used, whatever renews or rotates at the same time (I11).
+//   - A token replaced by a periodic rotation and used after its grace
+//     window ends the whole session, with an [EventTokenReuse] (I12).
+//   - Nothing of the anonymous session reaches the signed-in one unless the
+//     application names it with [Carry] (I13).
 //
 // # Getting started
 //
@@ -46,6 +53,16 @@
 //	func login(w http.ResponseWriter, r *http.Request) {
 //		// ... check the credentials ...
 //		if err := session.From(r).Login(userID); err != nil { ... }
+//	}
+//
+//	func signInPage(w http.ResponseWriter, r *http.Request) {
+//		s := session.From(r)
+//		if s.Ended() == session.EndCredentialsChanged {
+//			// "You were signed out because your password was changed."
+//		}
+//		if s.Notices()&session.NoticeTokenInURL != 0 {
+//			// "A session ID in the link you followed was ignored."
+//		}
 //		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 //	}
 //
@@ -53,10 +70,18 @@
 //
 // [Session.Put] stores strings, byte slices, booleans, every integer and
 // float kind, time.Time, time.Duration and []string; other types are stored
-// as JSON once registered with [RegisterJSON]. [Session.Get] returns a value
-// of the type it was stored with; [Value] and the GetXxx methods are typed
-// shortcuts. Values are encoded with a compact tagged format, not
+// as JSON once registered with [RegisterJSON]. [Value] reads a value of any
+// type and says why it could not: [ErrNoValue], a different type, or
+// [ErrUndecodable] for a stored value that no longer decodes (its JSON type
+// changed shape in a deploy) — which fails only that key, never the
+// session. [Session.GetString] and [Session.PopString] are shorthands for
+// the everyday string. Values are encoded with a compact tagged format, not
 // encoding/gob.
+//
+// At [Session.Login] nothing of the anonymous session is kept but what the
+// application names with [Carry]: whoever prepared the anonymous session
+// (an attacker, through any endpoint that writes to it) must not choose a
+// CSRF token or a return-to URL of the signed-in one.
 //
 // # Commit
 //
@@ -76,7 +101,8 @@
 // # Timeouts
 //
 // Every record carries its idle timeout and absolute deadline. A load past
-// either is no session. To keep read-only traffic from writing on every
+// either is no session; when the configured limits are shorter than a
+// record's (they were lowered), the shorter apply. To keep read-only traffic from writing on every
 // request, the idle deadline is refreshed only when the stored last-seen
 // time is at least [Config.TouchInterval] old (by default a thirtieth of the
 // idle timeout, at most a minute). [RememberMe] gives a sign-in a persistent
@@ -84,14 +110,17 @@
 //
 // # Periodic rotation
 //
-// With [Config.RotateEvery], a signed-in session whose token reaches that
-// age gets a fresh one on its next request, which narrows what a token
-// stolen without anyone noticing is worth. Nothing about the sign-in
-// changes, so, unlike a sign-in or a renewal, the old token keeps working
-// for [Config.RotateGrace], serving the new session to the requests the
-// browser sent before it had the new cookie; a logout through either token
-// ends both. Sign-ins, [Session.Renew] and [Session.Logout] never leave a
-// grace window.
+// With [Config.Rotation], a signed-in session whose token reaches
+// [RotationConfig.Every] gets a fresh one on its next request, which
+// narrows what a token stolen without anyone noticing is worth. Nothing
+// about the sign-in changes, so, unlike a sign-in or a renewal, the old
+// token keeps working for [RotationConfig.Grace], serving the new session
+// to the requests the browser sent before it had the new cookie; a logout
+// through either token ends both. After the grace window the old token is
+// evidence that two parties hold the session, as OAuth 2.0 refresh-token
+// rotation reasons (RFC 9700 §4.14.2): the whole session ends, with an
+// [EventTokenReuse] and the reason [EndReuse]. Sign-ins, [Session.Renew]
+// and [Session.Logout] never leave a grace window.
 //
 // # Signing out elsewhere
 //
@@ -100,7 +129,18 @@
 // sign-in time, IP and user agent) without scanning the store,
 // [Manager.Revoke] ends one, [Manager.RevokeAll] all, and
 // [Session.RevokeOthers] all but the current one, which it renews — what a
-// password change should do. Listings hold an opaque ID, never a token.
+// password change should do. Each is one store operation over the user's
+// index, so a session renewed, rotated or signed in again at the same
+// moment cannot escape it (I11). Listings hold an opaque ID, never a token.
+// [Config.MaxSessionsPerUser] (default 100) bounds a user's sessions: a
+// sign-in beyond it ends the least recently used.
+//
+// A request whose cookie names an ended session can ask [Session.Ended]
+// why — signed out, signed out elsewhere, credentials changed, all
+// sessions ended, token reuse, session limit, timeout — for a day after
+// the fact ([store.ReasonTTL]), so a user coming back the next morning is
+// told. [Session.Notices] says what was ignored in the request: a session
+// ID in the URL, or a session cookie this server never issued.
 //
 // # Sensitive actions
 //
@@ -109,28 +149,34 @@
 //
 // # Events
 //
-// Every step of a session's life and every suspicious input — unknown,
-// expired or dead tokens, duplicate session cookies, a session ID in a URL,
-// store failures — is an [Event] sent to [Config.OnEvent], or logged with
-// log/slog. Events name sessions by a short [Fingerprint] of the store key,
-// never by token.
+// Every step of a session's life (created, login, renewed, logout,
+// revoked, merged, rotated, session limit) and every suspicious input or
+// failure (unknown, expired or dead tokens, token reuse, duplicate session
+// cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
+// failures, undecodable values) is an [Event] sent to [Config.OnEvent]. By
+// default events are logged with log/slog at their [EventKind.Level];
+// [LogEvents] is that sink, to call from your own function when you also
+// count or alert. Events name sessions by a short [store.Fingerprint] of
+// the store key, never by token.
 //
 // # Hostile traffic
 //
-// Each client's unknown, expired, dead and malformed tokens are counted in
-// bounded memory ([Config.GuessLimit], [Config.GuessWindow],
-// [Config.GuessClients]); past the limit an [EventTokenGuessing] is raised,
-// and with [Config.GuessCooldown] the client's requests that carry a session
-// cookie are refused with 429 for a while. Clients are told apart by
-// [Config.GuessKey], by default [Config.ClientIP]; behind reverse proxies,
+// Each client's never-issued and malformed tokens are counted in bounded
+// memory ([Config.Guessing]); expired and signed-out tokens are not, since
+// honest browsers hold them. Past [GuessingConfig.Limit] an
+// [EventTokenGuessing] is raised, and with [GuessingConfig.Cooldown] the
+// client's requests that carry a session cookie are refused with 429 for a
+// while. Clients are told apart by [GuessingConfig.Key], by default
+// [Config.ClientIP] with IPv6 addresses grouped by /64; behind reverse proxies,
 // [TrustedProxyClientIP] believes X-Forwarded-For only from the proxies you
 // name. [Config.ClientBinding] reports, or refuses, a session used from
 // another User-Agent than the one it was issued to.
 //
 // # Stores
 //
-// A [store.Store] is small and conditional: get, create, versioned update, atomic
-// rotation, delete with a tombstone, per-user listing. Its contract is
-// documented on the interface and checked by the store/storetest
-// conformance suite, which every store in this module passes.
+// Sessions are kept by a [store.Store], whose contract lives in package
+// store, for store authors: small and conditional — get, create, versioned
+// update, atomic rotation, delete with a tombstone that keeps a reason,
+// per-user listing and revocation. The store/storetest conformance suite
+// checks it; every store in this module passes it.
 package session

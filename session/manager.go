@@ -70,15 +70,21 @@ var (
 	// were written: the session was already saved and its cookie sent, so the
 	// change cannot be honoured (invariant I10).
 	ErrCommitted = errors.New("session: change after the response headers were written")
-	// ErrTooLarge is returned (wrapped) when a session's encoded values
-	// exceed Config.MaxDataSize.
+)
+
+// Errors given to [Config.ErrorHandler] (wrapped; test them with
+// errors.Is) when the session layer cannot serve a request. The request's
+// handler is not called, or its response not committed.
+var (
+	// ErrTooLarge: the session's encoded values exceed Config.MaxDataSize
+	// (413 from DefaultErrorHandler).
 	ErrTooLarge = errors.New("session: session data too large")
-	// ErrStore wraps a failure of the store: unreachable, timed out, or a
-	// record that cannot be decoded (invariant I9).
+	// ErrStore: the store failed — unreachable, timed out — or a record
+	// cannot be decoded (invariant I9; 503 from DefaultErrorHandler).
 	ErrStore = errors.New("session: store failure")
-	// ErrTooManyBadTokens is wrapped by the error given to
-	// Config.ErrorHandler for a client in a guessing cool-down (see
-	// Config.GuessCooldown). The error is a *TooManyBadTokensError.
+	// ErrTooManyBadTokens: the client is in a guessing cool-down (see
+	// Config.Guessing); the error is a *TooManyBadTokensError (429 with
+	// Retry-After from DefaultErrorHandler).
 	ErrTooManyBadTokens = errors.New("session: too many invalid session tokens from this client")
 )
 
