@@ -13,10 +13,14 @@
 //   - events_total{kind}: every session event, by kind ("login",
 //     "unknown-token", "store-error", …), which covers sessions created,
 //     renewed, destroyed, revoked, unknown tokens, merges and failures;
+//
 //   - store_seconds{op,result}: a histogram of store call latency by
 //     operation (get, create, update, rotate, delete, list_user,
-//     revoke_user, revoke_lineage) and result
+//     revoke_user, revoke_lineage, count) and result
 //     (ok, not_found, gone, conflict, exists, error).
+//
+//   - active_sessions: live sessions, for stores that can count them
+//     cheaply (see [Metrics.InstrumentStore]).
 //
 // Labels never hold a token, a user ID or an address, so cardinality is
 // bounded by the number of event kinds and store operations.
@@ -25,6 +29,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +42,7 @@ import (
 type Metrics struct {
 	events *prometheus.CounterVec
 	store  *prometheus.HistogramVec
+	reg    prometheus.Registerer
 }
 
 // New registers the metrics with reg and returns them. It panics if they
@@ -54,6 +60,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"op", "result"}),
 	}
 	reg.MustRegister(m.events, m.store)
+	m.reg = reg
 	return m
 }
 
@@ -64,9 +71,44 @@ func (m *Metrics) Observe(e session.Event) {
 	m.events.WithLabelValues(e.Kind.String()).Inc()
 }
 
-// InstrumentStore returns a store that times every call of st.
+// InstrumentStore returns a store that times every call of st. When st
+// can count its sessions ([store.Counter]: the memory, bolt, PostgreSQL
+// and SQLite stores), it also registers the gauge
+// sessionguard_active_sessions, read from st when the metrics are
+// scraped; it panics if that gauge is registered already. Redis does not
+// count: it would have to scan every key.
 func (m *Metrics) InstrumentStore(st store.Store) store.Store {
-	return &timedStore{st: st, m: m}
+	t := &timedStore{st: st, m: m}
+	c, ok := st.(store.Counter)
+	if !ok {
+		return t
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "sessionguard", Name: "active_sessions",
+		Help: "Live session records in the store, read when scraped.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := c.Count(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
+	return &countingStore{t, c}
+}
+
+// countingStore is a timed store whose inner store counts.
+type countingStore struct {
+	*timedStore
+	c store.Counter
+}
+
+func (s *countingStore) Count(ctx context.Context) (int, error) {
+	start := time.Now()
+	n, err := s.c.Count(ctx)
+	s.observe("count", start, err)
+	return n, err
 }
 
 type timedStore struct {

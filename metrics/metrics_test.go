@@ -71,3 +71,29 @@ func TestInstrumentedStoreConforms(t *testing.T) {
 		return metrics.New(prometheus.NewRegistry()).InstrumentStore(st)
 	})
 }
+
+// A store that counts gives an active-sessions gauge, read at scrape time.
+func TestActiveSessionsGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	st := memstore.New(memstore.Options{})
+	t.Cleanup(func() { st.Close() })
+	m := metrics.New(reg)
+	mgr, err := session.New(m.InstrumentStore(st), session.Config{OnEvent: m.Observe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mgr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.From(r).Login("alice")
+	}))
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/login", nil))
+	}
+	want := `
+# HELP sessionguard_active_sessions Live session records in the store, read when scraped.
+# TYPE sessionguard_active_sessions gauge
+sessionguard_active_sessions 3
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sessionguard_active_sessions"); err != nil {
+		t.Fatal(err)
+	}
+}

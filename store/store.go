@@ -257,3 +257,12 @@ func Fingerprint(key string) string {
 	}
 	return key[:12]
 }
+
+// A Counter is a [Store] that can count its live sessions cheaply, for a
+// gauge of active sessions. It is optional: callers discover it with a type
+// assertion. Count returns the number of live records, expired ones not yet
+// swept excluded where the store can tell cheaply (say so where it
+// cannot); forwarders left by a periodic rotation count as records.
+type Counter interface {
+	Count(ctx context.Context) (int, error)
+}

@@ -83,7 +83,10 @@ type Store struct {
 	done chan struct{} // closed by the sweeper as it exits
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Counter = (*Store)(nil)
+)
 
 // New returns an empty Store and starts its sweeper, which runs until
 // [Store.Close].
@@ -138,6 +141,20 @@ func (s *Store) Len() int {
 		}
 	}
 	return n
+}
+
+// Count implements [store.Counter]: the number of live records, as Len.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: count: %w", err)
+	}
+	s.mu.RLock()
+	open := s.open
+	s.mu.RUnlock()
+	if !open {
+		return 0, fmt.Errorf("memstore: count: %w", ErrClosed)
+	}
+	return s.Len(), nil
 }
 
 // Get implements [store.Store.Get].
