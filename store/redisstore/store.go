@@ -35,10 +35,12 @@ type Options struct {
 	// revocation or a renewal. Default one minute. A tombstone is always
 	// kept at least until the dead record's Expires (the store contract);
 	// this floor also covers a record that was about to expire, so that a
-	// request racing its renewal sees session.ErrGone (a dead token, worth
-	// an event) rather than session.ErrNotFound, and a modest clock
+	// request racing its renewal sees store.ErrGone (a dead token, worth
+	// an event) rather than store.ErrNotFound, and a modest clock
 	// difference between the application and Redis cannot shorten the
-	// tombstone to nothing. New panics if it is negative.
+	// tombstone to nothing. A tombstone whose reason is above
+	// store.ReasonExpired (a sign-out, a revocation) is kept at least
+	// store.ReasonTTL whatever this is. New panics if it is negative.
 	TombstoneTTL time.Duration
 }
 
