@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 	"github.com/sessionguard/sessionguard/store/storetest"
 )
@@ -26,7 +26,7 @@ func openTemp(t *testing.T, opts boltstore.Options) *boltstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) session.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		return openTemp(t, boltstore.Options{})
 	})
 }

@@ -1,15 +1,15 @@
-// Package boltstore is the embedded, persistent [session.Store]: sessions
+// Package boltstore is the embedded, persistent [store.Store]: sessions
 // kept in one file with go.etcd.io/bbolt, so that they survive a restart of
 // the process and need no server. It is the default store of a
 // single-instance deployment; use store/redisstore when several instances
 // share sessions, store/memstore in tests.
 //
-//	store, err := boltstore.Open("/var/lib/myapp/sessions.db", boltstore.Options{})
+//	st, err := boltstore.Open("/var/lib/myapp/sessions.db", boltstore.Options{})
 //	if err != nil {
 //		return err
 //	}
-//	defer store.Close()
-//	manager, err := session.New(store, session.Config{})
+//	defer st.Close()
+//	manager, err := session.New(st, session.Config{})
 //
 // # The file
 //
@@ -24,11 +24,14 @@
 //   - meta: the layout's name ("sessionguard-boltstore/1"). Open refuses a
 //     file of another layout, and a bbolt file that is not a session store
 //     ([ErrNotStore]), instead of adding buckets to it.
-//   - records: store key → [session.Record.MarshalBinary], version included.
+//   - records: store key → [store.Record.MarshalBinary], version included.
 //     The key is the hex SHA-256 of the session token: the file, like any
 //     copy or backup of it, yields no usable cookie (invariant I4).
-//   - tombstones: key → the time until which the key of a deleted or
-//     renewed record stays dead.
+//   - tombstones: key → the time until which the key of a deleted, renewed
+//     or revoked record stays dead, then the [store.Reason] it ended for
+//     (one byte; a value without it, as earlier versions wrote, has
+//     [store.ReasonNone]). Such a value makes a file unreadable to those
+//     versions, which then fail closed on it.
 //   - users: length-prefixed user ID + key → empty, one entry per signed-in
 //     record: [Store.ListUser] reads a user's sessions by a prefix scan of
 //     this index, never by scanning the records.
@@ -37,8 +40,14 @@
 //
 // Every change to a record updates the records, the user index and the
 // expiry index in one bbolt transaction, [Store.Rotate] included: the old
-// record is tombstoned and the new one created together or not at all
-// (invariant I3).
+// record is tombstoned (or, for a rotation with a grace time, rewritten as
+// a forwarder to the new one) and the new one created together or not at
+// all (invariant I3). [Store.RevokeUser] and [Store.RevokeLineage] read the
+// user's index entries and tombstone the records they select in one write
+// transaction too. bbolt runs write transactions one at a time, so a
+// revocation sees every record a Create or Rotate committed before it, and
+// a Rotate that comes after it finds its old record tombstoned: no session
+// escapes a revocation by being renewed at the same moment.
 //
 // # Durability
 //
@@ -54,11 +63,15 @@
 //
 // # Expiry and the sweeper
 //
-// A record is dead from its Expires time on: [Store.Get], [Store.Update],
-// [Store.Rotate] and [Store.ListUser] treat it as missing at once, whether
-// or not it has been removed from the file (invariant I5). A tombstone
+// A record is dead from its Expires time on: [Store.Get], [Store.Update]
+// and [Store.Rotate] answer a [*store.GoneError] with [store.ReasonExpired]
+// for it until the sweeper removes it, then [store.ErrNotFound], and
+// [Store.ListUser] and the revocations skip it (invariant I5). A tombstone
 // lasts until the Expires time of the record it replaced, so a logged-out
-// or renewed token stays dead for as long as it could have lived.
+// or renewed token stays dead for as long as it could have lived; one
+// whose reason is above ReasonExpired (a sign-out, a revocation) lasts at
+// least [store.ReasonTTL] from the moment the record ended, so that the
+// reason can still be told the next day.
 //
 // Removing what has died is the sweeper's job: a goroutine that [Open]
 // starts, which runs [Store.Sweep] at once and then every
@@ -73,8 +86,8 @@
 //
 // Errors name the operation and the session's fingerprint (never a token
 // or a full key) and wrap the cause: the sentinel errors of package
-// session, a context's error, or bbolt's. A record or tombstone that does
-// not decode is an error wrapping [session.ErrCorrupt], on which the
+// store, a context's error, or bbolt's. A record or tombstone that does
+// not decode is an error wrapping [store.ErrCorrupt], on which the
 // Manager fails closed (invariant I9): the request gets the Manager's error
 // response, never a fresh anonymous session over the damaged one. The
 // sweeper leaves such a record in place and reports it through

@@ -25,16 +25,16 @@ func Example() {
 	// serve runs one request through a Manager on the store at path, as
 	// one run of the program would, and returns the cookie it set.
 	serve := func(cookie string, handler http.HandlerFunc) string {
-		store, err := boltstore.Open(path, boltstore.Options{})
+		st, err := boltstore.Open(path, boltstore.Options{})
 		if err != nil {
 			log.Fatal(err)
 		}
 		defer func() {
-			if err := store.Close(); err != nil {
+			if err := st.Close(); err != nil {
 				log.Fatal(err)
 			}
 		}()
-		manager, err := session.New(store, session.Config{OnEvent: func(session.Event) {}})
+		manager, err := session.New(st, session.Config{OnEvent: func(session.Event) {}})
 		if err != nil {
 			log.Fatal(err)
 		}

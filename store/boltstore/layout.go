@@ -14,7 +14,7 @@ var (
 	// a file whose format it does not know, and a bbolt file that is not a
 	// session store at all.
 	bucketMeta = []byte("meta")
-	// bucketRecords maps a store key to session.Record.MarshalBinary.
+	// bucketRecords maps a store key to store.Record.MarshalBinary.
 	bucketRecords = []byte("records")
 	// bucketTombstones maps the key of a deleted or rotated-away record to
 	// the stamp until which the key stays dead.
@@ -39,7 +39,7 @@ var dataBuckets = [][]byte{bucketRecords, bucketTombstones, bucketUsers, bucketE
 const stampSize = 8
 
 // stamp is the instant t as the index orders it: Unix nanoseconds, the zero
-// time first. It mirrors session.Record.MarshalBinary, which keeps a time as
+// time first. It mirrors store.Record.MarshalBinary, which keeps a time as
 // its UnixNano, so that the stamp of a stored record's Expires is the stamp
 // it was indexed under.
 func stamp(t time.Time) int64 {

@@ -30,7 +30,7 @@ func app(t *testing.T, m *session.Manager) http.Handler {
 		}
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := session.From(r).Login(r.FormValue("user")); err != nil {
+		if err := session.From(r).Login(r.FormValue("user"), session.Carry("cart")); err != nil {
 			t.Errorf("Login: %v", err)
 		}
 	})

@@ -10,7 +10,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // TestReopenKeepsEverything checks that sessions survive a restart: after a
@@ -32,7 +32,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	loggedOut := testRecord("bob-1", "bob", now, time.Hour)
 	renewedFrom := testRecord("bob-2", "bob", now, time.Hour)
 	renewedTo := testRecord("bob-3", "bob", now, 2*time.Hour)
-	for _, rec := range []*session.Record{anon, alice, updated, loggedOut, renewedFrom} {
+	for _, rec := range []*store.Record{anon, alice, updated, loggedOut, renewedFrom} {
 		if err := s.Create(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
@@ -43,10 +43,10 @@ func TestReopenKeepsEverything(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Delete(ctx, loggedOut.Key); err != nil {
+	if err := s.Delete(ctx, loggedOut.Key, store.ReasonNone); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Rotate(ctx, renewedFrom.Key, 1, renewedTo); err != nil {
+	if err := s.Rotate(ctx, renewedFrom.Key, 1, renewedTo, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -55,7 +55,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 	s = openAt(t, path, Options{})
 	for _, c := range []struct {
-		rec     *session.Record
+		rec     *store.Record
 		version uint64
 	}{{anon, 1}, {alice, 1}, {updated, 4}, {renewedTo, 1}} {
 		got, err := s.Get(ctx, c.rec.Key)
@@ -69,13 +69,13 @@ func TestReopenKeepsEverything(t *testing.T) {
 			t.Errorf("after reopen, record %s differs: %s", c.rec.Key[:8], d)
 		}
 	}
-	for _, dead := range []*session.Record{loggedOut, renewedFrom} {
-		if _, err := s.Get(ctx, dead.Key); !errors.Is(err, session.ErrGone) {
+	for _, dead := range []*store.Record{loggedOut, renewedFrom} {
+		if _, err := s.Get(ctx, dead.Key); !errors.Is(err, store.ErrGone) {
 			t.Errorf("after reopen, Get of a dead key: %v, want ErrGone", err)
 		}
 		again := testRecord("again", "", now, time.Hour)
 		again.Key = dead.Key
-		if err := s.Create(ctx, again); !errors.Is(err, session.ErrExists) {
+		if err := s.Create(ctx, again); !errors.Is(err, store.ErrExists) {
 			t.Errorf("after reopen, Create over a tombstone: %v, want ErrExists", err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 }
 
 // diff describes how got differs from want, or returns "".
-func diff(got, want *session.Record) string {
+func diff(got, want *store.Record) string {
 	g, err := got.MarshalBinary()
 	if err != nil {
 		return err.Error()
@@ -243,11 +243,13 @@ func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	calls := map[string]func() error{
-		"Get":      func() error { _, err := s.Get(ctx, rec.Key); return err },
-		"Create":   func() error { return s.Create(ctx, testRecord("new", "", time.Now(), time.Hour)) },
-		"Update":   func() error { return s.Update(ctx, rec) },
-		"Rotate":   func() error { return s.Rotate(ctx, rec.Key, 1, testRecord("next", "", time.Now(), time.Hour)) },
-		"Delete":   func() error { return s.Delete(ctx, rec.Key) },
+		"Get":    func() error { _, err := s.Get(ctx, rec.Key); return err },
+		"Create": func() error { return s.Create(ctx, testRecord("new", "", time.Now(), time.Hour)) },
+		"Update": func() error { return s.Update(ctx, rec) },
+		"Rotate": func() error {
+			return s.Rotate(ctx, rec.Key, 1, testRecord("next", "", time.Now(), time.Hour), time.Time{})
+		},
+		"Delete":   func() error { return s.Delete(ctx, rec.Key, store.ReasonNone) },
 		"ListUser": func() error { _, err := s.ListUser(ctx, "alice"); return err },
 		"Sweep":    func() error { _, err := s.Sweep(ctx); return err },
 	}

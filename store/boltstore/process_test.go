@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Tests in this file run a second process: the test binary itself, started
@@ -85,7 +85,7 @@ func crashOps(i int) []string {
 
 // crashRecord is session i as it stands after step (0 for create, then one
 // per op): deterministic, so the parent can check every field.
-func crashRecord(i, step int, rotated bool, base time.Time) *session.Record {
+func crashRecord(i, step int, rotated bool, base time.Time) *store.Record {
 	name := fmt.Sprint("crash-", i)
 	if rotated {
 		name += "-renewed"
@@ -116,10 +116,10 @@ func writeUntilKilled(s *Store, base time.Time) error {
 				cur = next
 			case "rotate":
 				next := crashRecord(i, step, true, base)
-				err = s.Rotate(ctx, cur.Key, cur.Version, next)
+				err = s.Rotate(ctx, cur.Key, cur.Version, next, time.Time{})
 				cur = next
 			case "delete":
-				err = s.Delete(ctx, cur.Key)
+				err = s.Delete(ctx, cur.Key, store.ReasonNone)
 			}
 			if err != nil {
 				return fmt.Errorf("session %d: %s: %w", i, op, err)
@@ -232,7 +232,7 @@ func TestCrashSafety(t *testing.T) {
 			for _, rotated := range []bool{false, true} {
 				key := crashRecord(i, 0, rotated, base).Key
 				inflight[key] = true
-				if _, err := s.Get(ctx, key); err != nil && !errors.Is(err, session.ErrNotFound) && !errors.Is(err, session.ErrGone) {
+				if _, err := s.Get(ctx, key); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrGone) {
 					t.Errorf("in-flight session %d: Get: %v", i, err)
 				}
 			}
@@ -256,13 +256,13 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 		if renewed {
-			if _, err := s.Get(ctx, first.Key); !errors.Is(err, session.ErrGone) {
+			if _, err := s.Get(ctx, first.Key); !errors.Is(err, store.ErrGone) {
 				t.Errorf("session %d: renewed-away key: Get err = %v, want ErrGone", i, err)
 			}
 		}
 		got, err := s.Get(ctx, cur.Key)
 		if !alive {
-			if !errors.Is(err, session.ErrGone) {
+			if !errors.Is(err, store.ErrGone) {
 				t.Errorf("session %d: deleted key: Get err = %v, want ErrGone", i, err)
 			}
 			continue

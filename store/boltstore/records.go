@@ -5,28 +5,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // opError adds the operation and the session's fingerprint to err. Store
 // keys are hashes of tokens, but even so only the fingerprint is shown, as
 // in the Manager's events (invariant I4).
 func opError(op, key string, err error) error {
-	return fmt.Errorf("boltstore: %s %s: %w", op, session.Fingerprint(key), err)
+	return fmt.Errorf("boltstore: %s %s: %w", op, store.Fingerprint(key), err)
 }
 
 // errNoChange rolls back a write transaction that found nothing to do, so
 // that it costs no disk sync.
 var errNoChange = errors.New("no change")
 
-// Get returns the live record of key. A record past its Expires is
-// [session.ErrNotFound] whether or not the sweeper has removed it yet; a key
-// whose tombstone is in force is [session.ErrGone]; a record that does not
-// decode is an error wrapping [session.ErrCorrupt]. ctx is checked before
+// Get returns the live record of key. A record past its Expires is a
+// [*store.GoneError] with [store.ReasonExpired] until the sweeper removes
+// it, then [store.ErrNotFound]; a key whose tombstone is in force is a
+// *store.GoneError with the tombstone's reason; a record that does not
+// decode is an error wrapping [store.ErrCorrupt]. ctx is checked before
 // the read starts.
-func (s *Store) Get(ctx context.Context, key string) (*session.Record, error) {
-	var rec *session.Record
+func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
+	var rec *store.Record
 	err := s.view(ctx, func(t *txn) error {
 		var err error
 		rec, err = t.lookup(key)
@@ -39,9 +41,9 @@ func (s *Store) Get(ctx context.Context, key string) (*session.Record, error) {
 }
 
 // Create stores rec at version 1 and sets rec.Version. It fails with
-// [session.ErrExists] if a live record or a tombstone holds rec.Key; an
+// [store.ErrExists] if a live record or a tombstone holds rec.Key; an
 // expired record or tombstone under the key is cleared first.
-func (s *Store) Create(ctx context.Context, rec *session.Record) error {
+func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	next := *rec
 	next.Version = 1
 	err := s.update(ctx, func(t *txn) error {
@@ -59,10 +61,10 @@ func (s *Store) Create(ctx context.Context, rec *session.Record) error {
 
 // Update replaces the live record rec.Key if it is at rec.Version, then sets
 // rec.Version to the new version. It never creates a record; it fails with
-// [session.ErrNotFound], [session.ErrGone] or [session.ErrConflict] and
+// [store.ErrNotFound], [store.ErrGone] or [store.ErrConflict] and
 // writes nothing otherwise. The user and expiry indexes move with the
 // record in the same transaction.
-func (s *Store) Update(ctx context.Context, rec *session.Record) error {
+func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	next := *rec
 	err := s.update(ctx, func(t *txn) error {
 		cur, err := t.lookup(rec.Key)
@@ -70,7 +72,7 @@ func (s *Store) Update(ctx context.Context, rec *session.Record) error {
 			return err
 		}
 		if cur.Version != rec.Version {
-			return fmt.Errorf("%w: stored version %d, loaded %d", session.ErrConflict, cur.Version, rec.Version)
+			return fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, cur.Version, rec.Version)
 		}
 		next.Version = cur.Version + 1
 		return t.putRecord(&next, cur)
@@ -82,15 +84,18 @@ func (s *Store) Update(ctx context.Context, rec *session.Record) error {
 	return nil
 }
 
-// Rotate tombstones oldKey, which must be live at oldVersion, and creates
-// next at version 1, in one transaction: either both happen or neither
-// does. The tombstone lasts until the old record's Expires. next.Key must
-// be free as for [Store.Create]; a next.Key equal to oldKey is refused
-// with [session.ErrExists], since renewing to the same key would keep a
-// token an attacker may hold (invariant I3).
-func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *session.Record) error {
+// Rotate replaces oldKey, which must be live at oldVersion, by next,
+// created at version 1, in one transaction: either all of it happens or
+// none does. With a zero graceUntil the old record is removed and its key
+// tombstoned with [store.ReasonRenewed] until the old record's Expires;
+// otherwise the old record stays, at its version plus one, as a forwarder
+// to next (Successor and GraceUntil set). next.Key must be free as for
+// [Store.Create]; a next.Key equal to oldKey is refused with
+// [store.ErrExists], since renewing to the same key would keep a token an
+// attacker may hold.
+func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
 	if next.Key == oldKey {
-		return opError("rotate", oldKey, fmt.Errorf("%w: the new key is the old one", session.ErrExists))
+		return opError("rotate", oldKey, fmt.Errorf("%w: the new key is the old one", store.ErrExists))
 	}
 	fresh := *next
 	fresh.Version = 1
@@ -100,16 +105,22 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 			return err
 		}
 		if cur.Version != oldVersion {
-			return fmt.Errorf("%w: stored version %d, loaded %d", session.ErrConflict, cur.Version, oldVersion)
+			return fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, cur.Version, oldVersion)
 		}
 		if err := t.claim(fresh.Key); err != nil {
-			return fmt.Errorf("new key %s: %w", session.Fingerprint(fresh.Key), err)
+			return fmt.Errorf("new key %s: %w", store.Fingerprint(fresh.Key), err)
 		}
-		if err := t.removeRecord(cur); err != nil {
-			return err
-		}
-		if err := t.bury(oldKey, stamp(cur.Expires)); err != nil {
-			return err
+		if graceUntil.IsZero() {
+			if err := t.end(cur, store.ReasonRenewed); err != nil {
+				return err
+			}
+		} else {
+			fwd := *cur
+			fwd.Version = cur.Version + 1
+			fwd.Successor, fwd.GraceUntil = fresh.Key, graceUntil
+			if err := t.putRecord(&fwd, cur); err != nil {
+				return err
+			}
 		}
 		return t.putRecord(&fresh, nil)
 	})
@@ -120,11 +131,13 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 	return nil
 }
 
-// Delete removes the record of key and tombstones the key until the
-// record's Expires, so that the token can be neither used nor created
-// again while the record would have lived. Deleting a missing, expired or
-// already tombstoned key is not an error; a tombstone is never shortened.
-func (s *Store) Delete(ctx context.Context, key string) error {
+// Delete removes the record of key and tombstones the key with reason
+// until the record's Expires, and for a reason above
+// [store.ReasonExpired] until at least [store.ReasonTTL] from now, so that
+// the token can be neither used nor created again and the reason can be
+// told. Deleting a missing or already tombstoned key is not an error and
+// writes nothing; a tombstone is never shortened.
+func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) error {
 	err := s.update(ctx, func(t *txn) error {
 		rec, err := t.record(key)
 		if err != nil {
@@ -133,13 +146,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		if rec == nil {
 			return errNoChange
 		}
-		if err := t.removeRecord(rec); err != nil {
-			return err
-		}
-		if end := stamp(rec.Expires); t.live(end) {
-			return t.bury(key, end)
-		}
-		return nil // already dead: nothing left to hold the key for
+		return t.end(rec, reason)
 	})
 	if err != nil && !errors.Is(err, errNoChange) {
 		return opError("delete", key, err)
@@ -147,11 +154,91 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// RevokeUser tombstones with reason every record of userID whose lineage
+// ([store.Record.LineageKey]) is not keepLineage ("" keeps none), in one
+// transaction, and returns how many live records it ended. Every Create
+// and Rotate updates the user index in its own transaction, and bbolt runs
+// write transactions one at a time, so no record of the user can be made
+// or renewed while the revocation runs.
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+	n, err := s.revoke(ctx, userID, func(rec *store.Record) bool { return rec.LineageKey() != keepLineage }, reason)
+	if err != nil {
+		return 0, fmt.Errorf("boltstore: revoke user: %w", err)
+	}
+	return n, nil
+}
+
+// RevokeLineage tombstones with reason every record of userID whose
+// lineage is lineage, in one transaction, and returns how many live
+// records it ended.
+func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
+	n, err := s.revoke(ctx, userID, func(rec *store.Record) bool { return rec.LineageKey() == lineage }, reason)
+	if err != nil {
+		return 0, fmt.Errorf("boltstore: revoke lineage: %w", err)
+	}
+	return n, nil
+}
+
+// revoke ends, in one write transaction, the records of userID that ends
+// selects, reading them through the user index only.
+func (s *Store) revoke(ctx context.Context, userID string, ends func(*store.Record) bool, reason store.Reason) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if userID == "" {
+		return 0, nil
+	}
+	prefix := userPrefix(userID)
+	n := 0
+	err := s.update(ctx, func(t *txn) error {
+		changed := false
+		// Collect first: ending a record deletes its index entry, which
+		// must not happen under the cursor.
+		var keys []string
+		c := t.users.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, string(k[len(prefix):]))
+		}
+		for _, key := range keys {
+			rec, err := t.record(key)
+			if err != nil {
+				return err
+			}
+			if rec == nil || rec.UserID != userID {
+				// A stale entry (ListUser prunes them): nothing to end.
+				if err := t.users.Delete(userKey(userID, key)); err != nil {
+					return fmt.Errorf("unindex user: %w", err)
+				}
+				changed = true
+				continue
+			}
+			if !ends(rec) {
+				continue
+			}
+			if t.live(stamp(rec.Expires)) {
+				n++
+			}
+			if err := t.end(rec, reason); err != nil {
+				return err
+			}
+			changed = true
+		}
+		if !changed {
+			return errNoChange // nothing to commit, nor to sync
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		return 0, err
+	}
+	return n, nil
+}
+
 // ListUser returns the live records of userID, read through the user index
 // only. Entries whose record has expired, died or changed hands are
 // skipped, and then pruned in a write transaction of their own. An empty
 // userID lists nothing: anonymous records are not indexed.
-func (s *Store) ListUser(ctx context.Context, userID string) ([]*session.Record, error) {
+func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("boltstore: list user: %w", err)
 	}
@@ -159,7 +246,7 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*session.Record,
 		return nil, nil
 	}
 	prefix := userPrefix(userID)
-	var recs []*session.Record
+	var recs []*store.Record
 	var dead []string
 	err := s.view(ctx, func(t *txn) error {
 		c := t.users.Cursor()
@@ -169,7 +256,7 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*session.Record,
 			switch {
 			case err == nil && rec.UserID == userID:
 				recs = append(recs, rec)
-			case err == nil, errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrGone):
+			case err == nil, errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
 				dead = append(dead, key)
 			default:
 				return err

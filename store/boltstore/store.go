@@ -14,7 +14,7 @@ import (
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Defaults of [Options].
@@ -90,7 +90,7 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// A Store is a [session.Store] kept in one bbolt file. Sessions survive a
+// A Store is a [store.Store] kept in one bbolt file. Sessions survive a
 // restart of the process. All methods are safe for concurrent use; reads
 // run in parallel, writes one at a time. The zero value is not usable: call
 // [Open].
@@ -111,7 +111,7 @@ type Store struct {
 	closeErr  error
 }
 
-var _ session.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Open opens the store in the file at path, creating the file if it does
 // not exist (its directory must), and starts the sweeper. Only one process

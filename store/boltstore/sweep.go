@@ -9,7 +9,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // sweepBatch bounds the entries one sweep transaction removes, so that a
@@ -26,7 +26,7 @@ const sweepBatch = 1000
 // The background sweeper calls Sweep every Options.SweepInterval; call it
 // yourself when the sweeper is turned off. A record or tombstone that fails
 // to decode is left in place (the Manager keeps failing closed on it) and
-// reported once, as an error wrapping [session.ErrCorrupt], after the rest
+// reported once, as an error wrapping [store.ErrCorrupt], after the rest
 // of the sweep is done.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	total, corrupt := 0, 0
@@ -43,7 +43,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	}
 	if corrupt > 0 {
 		return total, fmt.Errorf("boltstore: sweep: %w: %d expired records or tombstones could not be decoded and were left in place",
-			session.ErrCorrupt, corrupt)
+			store.ErrCorrupt, corrupt)
 	}
 	return total, nil
 }
@@ -69,7 +69,7 @@ func (s *Store) sweepOnce(ctx context.Context) (removed, corrupt int, more bool,
 			key := string(k[stampSize:])
 			rec, err := t.record(key)
 			switch {
-			case errors.Is(err, session.ErrCorrupt):
+			case errors.Is(err, store.ErrCorrupt):
 				corrupt++
 			case err != nil:
 				return err
@@ -94,16 +94,16 @@ func (s *Store) sweepOnce(ctx context.Context) (removed, corrupt int, more bool,
 				continue
 			}
 			key := string(k[stampSize:])
-			end, ok, err := t.tombstone(key)
+			tb, ok, err := t.tombstone(key)
 			switch {
-			case errors.Is(err, session.ErrCorrupt):
+			case errors.Is(err, store.ErrCorrupt):
 				// Left in place: a tombstone that cannot be read still keeps
 				// its key dead.
 				corrupt++
 			case err != nil:
 				return err
-			case ok && end == readStamp(k):
-				if err := t.removeTombstone(key, end); err != nil {
+			case ok && tb.end == readStamp(k):
+				if err := t.removeTombstone(key, tb.end); err != nil {
 					return err
 				}
 				removed++

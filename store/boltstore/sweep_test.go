@@ -8,7 +8,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // TestSweepRemovesExpired checks that a sweep removes exactly the records
@@ -20,12 +20,12 @@ func TestSweepRemovesExpired(t *testing.T) {
 	ctx := t.Context()
 	now := clk.Now()
 
-	short := []*session.Record{
+	short := []*store.Record{
 		testRecord("short-anon", "", now, time.Minute),
 		testRecord("short-alice", "alice", now, time.Minute),
 		testRecord("short-bob", "bob", now, 2*time.Minute),
 	}
-	long := []*session.Record{
+	long := []*store.Record{
 		testRecord("long-alice", "alice", now, time.Hour),
 		testRecord("long-anon", "", now, time.Hour),
 	}
@@ -46,11 +46,11 @@ func TestSweepRemovesExpired(t *testing.T) {
 	// Tombstones ending at the short records' Expires and at an hour.
 	shortDead := testRecord("short-dead", "alice", now, time.Minute)
 	longDead := testRecord("long-dead", "alice", now, time.Hour)
-	for _, rec := range []*session.Record{shortDead, longDead} {
+	for _, rec := range []*store.Record{shortDead, longDead} {
 		if err := s.Create(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Delete(ctx, rec.Key); err != nil {
+		if err := s.Delete(ctx, rec.Key, store.ReasonNone); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestSweepRemovesExpired(t *testing.T) {
 		t.Errorf("after the sweep: %+v, want %+v", after, want)
 	}
 	for _, rec := range short {
-		if _, err := s.Get(ctx, rec.Key); !errors.Is(err, session.ErrNotFound) {
+		if _, err := s.Get(ctx, rec.Key); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("swept record: Get err = %v, want ErrNotFound", err)
 		}
 	}
@@ -86,7 +86,7 @@ func TestSweepRemovesExpired(t *testing.T) {
 			t.Errorf("live record: Get: %v", err)
 		}
 	}
-	if _, err := s.Get(ctx, longDead.Key); !errors.Is(err, session.ErrGone) {
+	if _, err := s.Get(ctx, longDead.Key); !errors.Is(err, store.ErrGone) {
 		t.Errorf("tombstone in force: Get err = %v, want ErrGone", err)
 	}
 	// The lapsed tombstone freed its key.
@@ -158,7 +158,7 @@ func TestSweeperRunsInBackground(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
-			if err := s.Delete(t.Context(), rec.Key); err != nil {
+			if err := s.Delete(t.Context(), rec.Key, store.ReasonNone); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -226,7 +226,7 @@ func TestListUserPrunes(t *testing.T) {
 	now := clk.Now()
 	stale := testRecord("stale", "alice", now, time.Minute)
 	fresh := testRecord("fresh", "alice", now, time.Hour)
-	for _, rec := range []*session.Record{stale, fresh} {
+	for _, rec := range []*store.Record{stale, fresh} {
 		if err := s.Create(t.Context(), rec); err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +245,7 @@ func TestListUserPrunes(t *testing.T) {
 }
 
 // TestCorruptRecordFailsClosed checks invariant I9 at the store: a record
-// that does not decode is an error wrapping session.ErrCorrupt, never "not
+// that does not decode is an error wrapping store.ErrCorrupt, never "not
 // found" (which would let the Manager treat the request as anonymous), and
 // the sweeper neither chokes on it nor deletes it.
 func TestCorruptRecordFailsClosed(t *testing.T) {
@@ -268,22 +268,22 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 		{"Get", func() error { _, err := s.Get(t.Context(), rec.Key); return err }},
 		{"Update", func() error { return s.Update(t.Context(), rec) }},
 		{"Rotate", func() error {
-			return s.Rotate(t.Context(), rec.Key, 1, testRecord("next", "alice", clk.Now(), time.Minute))
+			return s.Rotate(t.Context(), rec.Key, 1, testRecord("next", "alice", clk.Now(), time.Minute), time.Time{})
 		}},
 		{"Create", func() error { return s.Create(t.Context(), testRecord("corrupt", "", clk.Now(), time.Minute)) }},
 		{"ListUser", func() error { _, err := s.ListUser(t.Context(), "alice"); return err }},
 	}
 	for _, op := range ops {
-		if err := op.call(); !errors.Is(err, session.ErrCorrupt) {
+		if err := op.call(); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("%s of a corrupt record: err = %v, want ErrCorrupt", op.name, err)
 		}
 	}
 	clk.Advance(time.Hour)
 	n, err := s.Sweep(t.Context())
-	if !errors.Is(err, session.ErrCorrupt) || n != 1 {
+	if !errors.Is(err, store.ErrCorrupt) || n != 1 {
 		t.Errorf("Sweep = %d, %v; want 1 (the other record) and an ErrCorrupt report", n, err)
 	}
-	if _, err := s.Get(t.Context(), rec.Key); !errors.Is(err, session.ErrCorrupt) {
+	if _, err := s.Get(t.Context(), rec.Key); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("after the sweep, Get err = %v, want ErrCorrupt still", err)
 	}
 	if n, err := s.Sweep(t.Context()); err != nil || n != 0 {

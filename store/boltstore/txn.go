@@ -7,7 +7,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // txn is one bbolt transaction with the store's buckets at hand and the
@@ -46,7 +46,7 @@ func (s *Store) run(tx *bbolt.Tx, fn func(*txn) error) error {
 		{bucketExpiry, &t.expiry}, {bucketTombExpiry, &t.tombExpiry},
 	} {
 		if *b.dst = tx.Bucket(b.name); *b.dst == nil {
-			return fmt.Errorf("%w: bucket %q is missing", session.ErrCorrupt, b.name)
+			return fmt.Errorf("%w: bucket %q is missing", store.ErrCorrupt, b.name)
 		}
 	}
 	return fn(t)
@@ -58,68 +58,86 @@ func (t *txn) live(end int64) bool { return t.now < end }
 
 // record returns the stored record of key, live or not, or nil if there is
 // none. A record that does not decode gives an error wrapping
-// session.ErrCorrupt, which the Manager fails closed on (invariant I9).
-func (t *txn) record(key string) (*session.Record, error) {
+// store.ErrCorrupt, which the Manager fails closed on (invariant I9).
+func (t *txn) record(key string) (*store.Record, error) {
 	raw := t.records.Get([]byte(key))
 	if raw == nil {
 		return nil, nil
 	}
-	rec := new(session.Record)
+	rec := new(store.Record)
 	if err := rec.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("record %s: %w", session.Fingerprint(key), err)
+		return nil, fmt.Errorf("record %s: %w", store.Fingerprint(key), err)
 	}
 	if rec.Key != key {
-		return nil, fmt.Errorf("%w: record %s is stored under another key", session.ErrCorrupt, session.Fingerprint(key))
+		return nil, fmt.Errorf("%w: record %s is stored under another key", store.ErrCorrupt, store.Fingerprint(key))
 	}
 	return rec, nil
 }
 
-// tombstone returns the end of key's tombstone, and whether it has one.
-func (t *txn) tombstone(key string) (int64, bool, error) {
-	v := t.tombstones.Get([]byte(key))
-	if v == nil {
-		return 0, false, nil
-	}
-	if len(v) != stampSize {
-		return 0, false, fmt.Errorf("%w: tombstone %s has %d bytes", session.ErrCorrupt, session.Fingerprint(key), len(v))
-	}
-	return readStamp(v), true, nil
+// A tombstone value is the stamp until which the key stays dead, then the
+// reason the record ended (one byte). A value of the stamp alone, as an
+// earlier version of this package wrote, has no reason recorded.
+const tombstoneSize = stampSize + 1
+
+// tomb is a tombstone as stored: its end and its reason.
+type tomb struct {
+	end    int64
+	reason store.Reason
 }
 
-// lookup returns the live record of key, or an error wrapping
-// session.ErrGone (a tombstone in force) or session.ErrNotFound (no record,
-// or one past its Expires, swept or not).
-func (t *txn) lookup(key string) (*session.Record, error) {
-	end, ok, err := t.tombstone(key)
+// tombstone returns key's tombstone, and whether it has one.
+func (t *txn) tombstone(key string) (tomb, bool, error) {
+	v := t.tombstones.Get([]byte(key))
+	if v == nil {
+		return tomb{}, false, nil
+	}
+	switch len(v) {
+	case stampSize:
+		return tomb{end: readStamp(v)}, true, nil
+	case tombstoneSize:
+		return tomb{end: readStamp(v), reason: store.Reason(v[stampSize])}, true, nil
+	}
+	return tomb{}, false, fmt.Errorf("%w: tombstone %s has %d bytes", store.ErrCorrupt, store.Fingerprint(key), len(v))
+}
+
+// lookup returns the live record of key, or an error: a [*store.GoneError]
+// with the tombstone's reason for a tombstone in force, one with
+// store.ReasonExpired for a record past its Expires that is not yet swept,
+// and store.ErrNotFound for no record at all.
+func (t *txn) lookup(key string) (*store.Record, error) {
+	tb, ok, err := t.tombstone(key)
 	if err != nil {
 		return nil, err
 	}
-	if ok && t.live(end) {
-		return nil, session.ErrGone
+	if ok && t.live(tb.end) {
+		return nil, store.Gone(tb.reason)
 	}
 	rec, err := t.record(key)
 	if err != nil {
 		return nil, err
 	}
-	if rec == nil || !t.live(stamp(rec.Expires)) {
-		return nil, session.ErrNotFound
+	if rec == nil {
+		return nil, store.ErrNotFound
+	}
+	if !t.live(stamp(rec.Expires)) {
+		return nil, store.Gone(store.ReasonExpired)
 	}
 	return rec, nil
 }
 
-// claim readies key for a new record: it fails with session.ErrExists if a
+// claim readies key for a new record: it fails with store.ErrExists if a
 // live record or a tombstone in force holds the key, and otherwise clears
 // what a dead record or lapsed tombstone left there.
 func (t *txn) claim(key string) error {
-	end, ok, err := t.tombstone(key)
+	tb, ok, err := t.tombstone(key)
 	if err != nil {
 		return err
 	}
 	if ok {
-		if t.live(end) {
-			return fmt.Errorf("%w: the key was deleted or renewed", session.ErrExists)
+		if t.live(tb.end) {
+			return fmt.Errorf("%w: the key was deleted or renewed", store.ErrExists)
 		}
-		if err := t.removeTombstone(key, end); err != nil {
+		if err := t.removeTombstone(key, tb.end); err != nil {
 			return err
 		}
 	}
@@ -129,7 +147,7 @@ func (t *txn) claim(key string) error {
 	}
 	if old != nil {
 		if t.live(stamp(old.Expires)) {
-			return fmt.Errorf("%w: a live record holds the key", session.ErrExists)
+			return fmt.Errorf("%w: a live record holds the key", store.ErrExists)
 		}
 		return t.removeRecord(old)
 	}
@@ -138,7 +156,7 @@ func (t *txn) claim(key string) error {
 
 // putRecord writes rec, replacing old (the record stored under the same
 // key, or nil), and moves its index entries to match.
-func (t *txn) putRecord(rec, old *session.Record) error {
+func (t *txn) putRecord(rec, old *store.Record) error {
 	if rec.Key == "" {
 		return errors.New("empty record key")
 	}
@@ -177,7 +195,7 @@ func (t *txn) putRecord(rec, old *session.Record) error {
 }
 
 // removeRecord deletes rec and its index entries.
-func (t *txn) removeRecord(rec *session.Record) error {
+func (t *txn) removeRecord(rec *store.Record) error {
 	if err := t.records.Delete([]byte(rec.Key)); err != nil {
 		return fmt.Errorf("delete record: %w", err)
 	}
@@ -192,22 +210,39 @@ func (t *txn) removeRecord(rec *session.Record) error {
 	return nil
 }
 
-// bury tombstones key until the stamp end, or later if a tombstone already
-// holds it longer.
-func (t *txn) bury(key string, end int64) error {
+// end removes rec, stored and indexed, and tombstones its key with reason:
+// until rec's Expires, and for a reason above store.ReasonExpired until at
+// least store.ReasonTTL from now. A record already past its Expires with
+// no reason to tell needs no tombstone.
+func (t *txn) end(rec *store.Record, reason store.Reason) error {
+	if err := t.removeRecord(rec); err != nil {
+		return err
+	}
+	until := stamp(rec.Expires)
+	if reason > store.ReasonExpired {
+		until = max(until, t.now+int64(store.ReasonTTL))
+	}
+	if !t.live(until) {
+		return nil
+	}
+	return t.bury(rec.Key, until, reason)
+}
+
+// bury tombstones key with reason until the stamp end, or later if a
+// tombstone already holds it longer.
+func (t *txn) bury(key string, end int64, reason store.Reason) error {
 	cur, ok, err := t.tombstone(key)
 	if err != nil {
 		return err
 	}
 	if ok {
-		if cur >= end {
-			return nil
-		}
-		if err := t.tombExpiry.Delete(expiryKey(cur, key)); err != nil {
+		end = max(end, cur.end)
+		if err := t.tombExpiry.Delete(expiryKey(cur.end, key)); err != nil {
 			return fmt.Errorf("unindex tombstone: %w", err)
 		}
 	}
-	if err := t.tombstones.Put([]byte(key), appendStamp(nil, end)); err != nil {
+	v := append(appendStamp(make([]byte, 0, tombstoneSize), end), byte(reason))
+	if err := t.tombstones.Put([]byte(key), v); err != nil {
 		return fmt.Errorf("write tombstone: %w", err)
 	}
 	if err := t.tombExpiry.Put(expiryKey(end, key), []byte{}); err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
 	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 	"github.com/sessionguard/sessionguard/store/storetest"
@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 		{"Sharded", redisstore.NewSharded, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) session.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				flush(t, client)
 				st := c.new(client, redisstore.Options{})
 				if st.Sharded() != c.sharded {
@@ -58,7 +58,7 @@ func TestCluster(t *testing.T) {
 		{"PinnedPrefix", "sg{sessions}:", false},
 	} {
 		t.Run("Conformance/"+c.name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) session.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				flush(t, client)
 				st := redisstore.New(client, redisstore.Options{Prefix: c.prefix})
 				if st.Sharded() != c.sharded {

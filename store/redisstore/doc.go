@@ -2,13 +2,14 @@
 // several instances behind a load balancer: a sign-in, sign-out or
 // revocation on one instance is in force on every other at once.
 //
-// It implements [session.Store] on github.com/redis/go-redis/v9 and takes
+// It implements [store.Store] on github.com/redis/go-redis/v9 and takes
 // any redis.UniversalClient: a single server, Sentinel
 // (redis.NewFailoverClient), Redis Cluster (redis.NewClusterClient) or a
-// Ring. Conditional writes and renewals run server-side as Lua scripts, so
-// no lost update and no resurrection depends on the application's locks;
-// expiry is Redis's own (TTLs), so nothing needs sweeping and nothing runs
-// in the background. It needs Redis 7.0 or later.
+// Ring. Conditional writes, renewals and revocations run server-side as
+// Lua scripts, so no lost update and no resurrection depends on the
+// application's locks; expiry is Redis's own (TTLs), so nothing needs
+// sweeping and nothing runs in the background. It needs Redis 7.0 or
+// later.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 //	m, err := session.New(redisstore.New(client, redisstore.Options{}), session.Config{})
@@ -18,41 +19,53 @@
 // With the default prefix "sg:":
 //
 //	sg:s:{KEY}    one session: a hash, or its tombstone
-//	sg:u:{USER}   one user's index: a sorted set
+//	sg:u:{USER}   one user's index: a sorted set of record keys
+//	sg:l:{USER}   beside it, in the same slot: each listed record's lineage
 //
-// KEY is [session.Record.Key], the hex SHA-256 of the token: Redis never
+// KEY is [store.Record.Key], the hex SHA-256 of the token: Redis never
 // holds a token, so a dump, a replica or a backup yields no usable cookie
 // (invariant I4). A record hash has the fields
 //
 //	v  version, decimal
-//	d  the record as session.Record.MarshalBinary encodes it (its Version is v)
+//	d  the record as store.Record.MarshalBinary encodes it
 //	e  Expires, in Unix milliseconds
 //	i  the name of the user index the record is listed in ("" when anonymous)
 //	x  the record's score in that index
+//	s  set by a rotation with a grace time: the successor's key
+//	g  with s: GraceUntil, in Unix nanoseconds
 //
-// and a tombstone the fields t (always 1) and e (the dead record's
-// Expires). The record's key and version are inside d as well, and [Store.Get]
-// checks them against the key it read and v: a record copied to another
-// key, or written around the scripts, is reported as [session.ErrCorrupt],
-// which the Manager turns into a refused request, never an anonymous one.
+// A rotation with a grace time turns the old record into a forwarder by
+// setting v, s and g without rewriting d, whose version is then below v;
+// the next Update writes d whole again. The record's key is inside d as
+// well, and [Store.Get] checks it against the key it read, and d's version
+// against v: a record copied to another key, or written around the
+// scripts, is reported as [store.ErrCorrupt], which the session layer
+// turns into a refused request, never an anonymous one.
+//
+// A tombstone has the fields t (always 1), e (the dead record's Expires),
+// r (the [store.Reason] it ended for), a (when it was written) and, for a
+// key a revocation reached before its record was written, p. A renewal's
+// tombstone also keeps the new key in n.
 //
 // USER is the hex SHA-256 of the user ID, so user IDs (which may be e-mail
-// addresses, or hold braces) never appear in key names. The index holds the
-// record keys of the user's sessions, scored by the latest moment each may
-// live, max(Deadline, Expires) in Unix milliseconds. [Store.ListUser],
-// and through it Manager.UserSessions, Revoke, RevokeAll and RevokeOthers,
-// read only that index and the records it names: the store never sends
-// KEYS or SCAN.
+// addresses, or hold braces) never appear in key names. The index holds
+// the record keys of the user's sessions, scored by the latest moment each
+// may live, max(Deadline, Expires) in Unix milliseconds. The lineage hash
+// maps each of them to "LINEAGE|EXPIRES": its [store.Record.LineageKey]
+// and the Expires it was created with, or, once a revocation on a sharded
+// layout has selected it, "-REASON|EXPIRES". [Store.ListUser],
+// [Store.RevokeUser] and [Store.RevokeLineage] read only these two keys
+// and the records they name: the store never sends KEYS or SCAN.
 //
 // # Hash slots, and what is atomic where
 //
 // The braces are Redis Cluster hash tags: a record's slot is decided by its
-// key alone, a user index's by the user alone. Sessions therefore spread
+// key alone, a user's index by the user alone. Sessions therefore spread
 // over every shard of a cluster, but the two keys of a renewal, the old
 // token's and the new one's, are in unrelated slots, and neither is the
 // slot of the user's index. This cannot be helped by giving the keys of one
-// user a common tag: [session.Store.Get] is asked for a key and nothing
-// else (the cookie is all a request has), so the key alone must name the
+// user a common tag: [store.Store.Get] is asked for a key and nothing else
+// (the cookie is all a request has), so the key alone must name the
 // record, and the new key is the hash of a random token, whose slot nobody
 // chooses.
 //
@@ -60,24 +73,20 @@
 //
 //   - Single-slot, for a *redis.Client (one server or Sentinel), or for any
 //     client when Options.Prefix holds a hash tag ("sg{sessions}:"), which
-//     puts every key of the store in that one slot. Every write is one
-//     atomic script over all the keys it touches: Rotate tombstones the old
+//     puts every key of the store in that one slot. Every operation is one
+//     atomic script over all the keys it touches: Rotate retires the old
 //     record, creates the new one and updates the user index in one step,
-//     or fails having changed nothing. On a cluster, pinning the prefix
-//     keeps this at the price of holding every session on one shard (and
-//     its replicas): fine for most session volumes, and the simplest
-//     reasoning.
+//     or fails having changed nothing; RevokeUser and RevokeLineage
+//     tombstone every selected record and update the index in one step. The
+//     whole [store.Store] contract holds as written. On a cluster, pinning
+//     the prefix keeps this at the price of holding every session on one
+//     shard (and its replicas): fine for most session volumes, and the
+//     simplest reasoning.
 //
 //   - Sharded, for a *redis.ClusterClient or a *redis.Ring with an untagged
-//     prefix. Every script touches exactly one key. Rotate is the ordered
-//     two-step the Store contract allows: first the old record is
-//     tombstoned, only if it is live at the expected version (and, in
-//     parallel, the new record's entry is added to its user's index); then
-//     the new record is created. A failure in between loses the new record
-//     (the request fails, closed, and the user signs in again) but never
-//     leaves the old one live beside it (I3). A record is only ever written
-//     for a user after its index entry exists, so no signed-in session can
-//     escape a RevokeAll, even if the application dies between two steps.
+//     prefix. Every script touches the keys of one slot only, so a
+//     rotation and a revocation are each two ordered steps, with the
+//     user's index as the authority between them; see the next section.
 //
 // A client that wraps a ClusterClient behind another type is taken for a
 // single server; its multi-key scripts then fail with CROSSSLOT, closed.
@@ -86,9 +95,70 @@
 // (redis.NewFailoverClusterClient), hence the sharded layout, which is
 // correct there too; pin the prefix to have single-slot scripts.
 //
+// # Revocation on a sharded cluster
+//
+// In the sharded layout no script can reach a user's index and their
+// records at once, so the guarantee that no session escapes a revocation
+// by being renewed at the same moment is kept by ordering, with the index
+// slot deciding:
+//
+//   - A signed-in record is always registered in its user's index, with
+//     its lineage, before it is written. A Create registers, then writes.
+//     A Rotate registers the new key, in a script that refuses if a
+//     revocation has selected the old key, while another script retires
+//     the old record (tombstone, or forwarder) if it is live at the
+//     expected version; only when both succeed is the new record written.
+//   - A revocation first selects, in one script in the index slot, the
+//     entries of the lineages it ends and marks them revoked there. From
+//     that moment no selected record can be rotated into a new one (the
+//     registration is refused), and every record made by a rotation that
+//     registered earlier is among the selected. It then tombstones each
+//     selected record in its own slot, in one pipeline. A selected key
+//     whose record is not written yet (a rotation between its two steps)
+//     gets a tombstone first, which makes that record's creation fail.
+//
+// So, on a sharded Redis Cluster, when RevokeUser or RevokeLineage returns
+// without error, no record it selected, nor any record made from one by a
+// rotation within the same user, is live, as the contract says; only the
+// single step is missing, which no caller can observe except through the
+// count, which may include a record that a racing rotation retired after
+// the selection. What it does not give, unlike the single-slot layout:
+//
+//   - If the revocation fails, or the process dies, between its two steps,
+//     the selected records that were not yet tombstoned stay readable (and
+//     writable by Update) until they expire, but they can no longer be
+//     rotated, nor be listed: the next ListUser of the user tombstones
+//     every selected record it finds still live, and the next revocation
+//     of the user tombstones them again. RevokeUser returns the error.
+//   - A sign-in that switches a session from one user to another (a
+//     rotation whose old record is listed under another user) is checked
+//     against the new user's index only: a revocation of the first user
+//     that runs during it ends the old record, but not the new user's.
+//   - A Rotate that fails between its steps loses the new record: the
+//     request fails, closed, and the user signs in again; the old record is
+//     never left live beside it except as a forwarder that names it, and a
+//     forwarder whose successor could not be written is tombstoned.
+//
+// A prefix with a hash tag ("sg{sessions}:") gives the single-slot layout
+// on a cluster, with every operation atomic, at the price described above.
+//
+// # Bounded work
+//
+// No script's work grows with the store. Get and Update touch one record.
+// [Store.ListUser] walks the user's index with ZSCAN, one batch of about a
+// hundred entries (listBatch) per script, so that a very large index costs
+// more round trips, never one long script; a hundred sessions, the session
+// layer's default bound per user, are one batch. The listing is not a
+// snapshot across batches. RevokeUser and RevokeLineage read the whole of
+// the user's index in one script, which they need to be atomic: their work
+// is proportional to the user's entries, which the session layer's bound
+// keeps small (about one entry per session, plus the renewals not yet
+// pruned). A write that adds an index entry also removes at most 64
+// entries whose score has passed.
+//
 // # Round trips
 //
-// Measured by TestRoundTrips with a go-redis hook (a pipeline counts once:
+// Counted by TestRoundTrips with a go-redis hook (a pipeline counts once:
 // a ClusterClient sends it to the nodes in parallel):
 //
 //	                            single-slot   sharded
@@ -96,17 +166,18 @@
 //	Create, anonymous                1            1
 //	Create, signed in                1            2
 //	Update                           1            1
-//	Rotate (sign-in, renewal)        1            2
+//	Rotate                           1            2
 //	Delete                           1            1
-//	ListUser                         2           2-3 (3 when it prunes)
+//	ListUser, per batch              1           2-3 (3 when it prunes)
+//	RevokeUser, RevokeLineage        1            2
 //
 // A request that only reads its session costs one round trip; one that
-// writes, two (Get, Update); a sign-in from an anonymous session two on a
-// single slot, three when sharded. An Update that moves a record to another
-// user or past the deadline it is indexed under costs three when sharded;
-// the Manager never makes one. After Redis restarts or fails over, each
-// script costs one more round trip once per server (EVALSHA, then EVAL,
-// which caches it again).
+// writes, two (Get, Update). A sign-in also lists the user's sessions, to
+// bound them, and a sign-out of a signed-in session revokes its lineage.
+// An Update that moves a record to another user or past the deadline it is
+// indexed under costs three when sharded; the session layer never makes
+// one. After Redis restarts or fails over, each script costs one more
+// round trip once per server (EVALSHA, then EVAL, which caches it again).
 //
 // Reads are scripts too, so that they always run on a primary: a client
 // set to read from replicas (ReadOnly, RouteByLatency, RouteRandomly) would
@@ -115,13 +186,17 @@
 // # Expiry
 //
 // The record key expires at the record's Expires (PEXPIREAT), moved by
-// every Update, so Redis forgets an idle or finished session by itself. A
-// tombstone expires at the dead record's Expires, and never sooner than
-// Options.TombstoneTTL from its creation. A user index expires with the
-// latest score in it; entries whose score has passed are trimmed whenever
-// one is added. Scoring by max(Deadline, Expires) rather than by Expires
-// lets idle refreshes leave the index alone: the index needs a write only
-// when a record joins it.
+// every Update, so Redis forgets an idle or finished session by itself.
+// [Store.Get] answers [store.ErrNotFound] for it then, and a
+// [*store.GoneError] with [store.ReasonExpired] in the moment between the
+// application's clock passing Expires and Redis dropping the key. A
+// tombstone expires at the dead record's Expires, never sooner than
+// Options.TombstoneTTL from its creation and, for a reason above
+// [store.ReasonExpired] (a sign-out, a revocation), never sooner than
+// [store.ReasonTTL]. A user index and its lineage hash expire with the
+// latest score in them. Scoring by max(Deadline, Expires) rather than by
+// Expires lets idle refreshes leave the index alone: the index needs a
+// write only when a record joins it.
 //
 // The application's clock decides: every script is given the current time
 // and treats a record whose e has passed as absent, and Get does the same,
@@ -145,7 +220,7 @@
 // # Failures
 //
 // Every failure of Redis or of the context is returned wrapped, with the
-// operation named; the [session.Manager] then answers the request through
+// operation named; the session layer then answers the request through
 // Config.ErrorHandler (503 by default) and raises EventStoreError: a
 // request is never served as anonymous because Redis could not say
 // (invariant I9). Set the client's DialTimeout, ReadTimeout, WriteTimeout
@@ -155,11 +230,11 @@
 // go-redis resends a command whose connection failed (MaxRetries), so a
 // write whose reply was lost may run twice. The scripts are conditional, so
 // the second run changes nothing and answers as the contract says for the
-// state the first run left: session.ErrExists for a Create, ErrConflict
-// for an Update, ErrGone for a Rotate. The Manager recognises a Create or
-// Rotate whose new record is there all the same (its key comes from a fresh
-// 256-bit token, so it can only be that request's) and carries on as if the
-// write had answered; a retried Update of the idle deadline is a harmless
+// state the first run left: store.ErrExists for a Create, ErrConflict
+// for an Update, ErrGone for a Rotate (ErrConflict for one with a grace
+// time). The session layer recognises a Create or Rotate whose new record
+// is there all the same (its key comes from a fresh 256-bit token, so it
+// can only be that request's) and carries on as if the write had answered; a retried Update of the idle deadline is a harmless
 // conflict. MaxRetries set to -1 avoids the second run altogether, at the
 // price of failing the first request on a connection Redis has dropped.
 //

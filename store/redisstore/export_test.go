@@ -21,8 +21,9 @@ func (s *Store) Sharded() bool { return s.sharded }
 // LoadScripts loads every script of the store into c, so that round-trip
 // counts are not disturbed by the EVALSHA-then-EVAL fallback.
 func LoadScripts(ctx context.Context, c redis.Scripter) error {
-	for _, sc := range []*redis.Script{createScript, updateScript, rotateScript, buryScript, deleteScript,
-		fieldsScript, membersScript, indexAddScript, listScript} {
+	for _, sc := range []*redis.Script{createScript, updateScript, rotateScript, retireScript, registerScript,
+		unregisterScript, deleteScript, revokeScript, selectScript, endScript, fieldsScript, listScript,
+		scanScript, pruneScript} {
 		if err := sc.Load(ctx, c).Err(); err != nil {
 			return err
 		}
@@ -30,6 +31,7 @@ func LoadScripts(ctx context.Context, c redis.Scripter) error {
 	return nil
 }
 
-// RecordKey and IndexKey expose the key layout to tests.
-func (s *Store) RecordKey(key string) string   { return s.recordKey(key) }
-func (s *Store) IndexKey(userID string) string { return s.indexKey(userID) }
+// RecordKey, IndexKey and LineagesKey expose the key layout to tests.
+func (s *Store) RecordKey(key string) string      { return s.recordKey(key) }
+func (s *Store) IndexKey(userID string) string    { return s.indexKey(userID) }
+func (s *Store) LineagesKey(userID string) string { return s.lineagesKey(userID) }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
 	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
@@ -224,9 +225,9 @@ func (e *events) last(kind session.EventKind) (session.Event, bool) {
 }
 
 // newManager returns a manager on store whose events go to ev.
-func newManager(t *testing.T, store session.Store, ev *events) *session.Manager {
+func newManager(t *testing.T, st store.Store, ev *events) *session.Manager {
 	t.Helper()
-	m, err := session.New(store, session.Config{OnEvent: ev.on})
+	m, err := session.New(st, session.Config{OnEvent: ev.on})
 	if err != nil {
 		t.Fatalf("session.New: %v", err)
 	}
@@ -248,7 +249,7 @@ func app(m *session.Manager) http.Handler {
 		fmt.Fprint(w, "ok")
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := session.From(r).Login(r.FormValue("user")); err != nil {
+		if err := session.From(r).Login(r.FormValue("user"), session.Carry("note")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -349,14 +350,14 @@ func form(kv ...string) url.Values {
 
 // newRecord returns a record as the Manager would write it, for userID
 // ("" for anonymous), living an hour.
-func newRecord(t *testing.T, userID string) *session.Record {
+func newRecord(t *testing.T, userID string) *store.Record {
 	t.Helper()
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	rec := &session.Record{
+	rec := &store.Record{
 		Key: hex.EncodeToString(b[:]), UserID: userID,
 		Created: now, LastSeen: now, IdleTimeout: time.Hour, Deadline: now.Add(12 * time.Hour),
 		Data: []byte("values"),

@@ -46,6 +46,17 @@ func (s *Store) indexKey(userID string) string {
 	return s.prefix + "u:{" + hex.EncodeToString(sum[:]) + "}"
 }
 
+// lineagesKey is the hash beside userID's index that maps each listed
+// record key to its lineage: {prefix}l:{hex SHA-256 of userID}, in the
+// index's slot. "" for an anonymous session.
+func (s *Store) lineagesKey(userID string) string {
+	if userID == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(userID))
+	return s.prefix + "l:{" + hex.EncodeToString(sum[:]) + "}"
+}
+
 // prefixHashTag reports whether prefix holds a Redis Cluster hash tag (a
 // non-empty {…}), which then decides the slot of every key of the store,
 // and whether its braces are well formed: at most one '{', followed by one

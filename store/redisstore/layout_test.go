@@ -5,13 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
 	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
@@ -46,17 +47,18 @@ func TestKeyLayout(t *testing.T) {
 	ctx := t.Context()
 
 	alice, anon, dead := newRecord(t, "alice@example.com"), newRecord(t, ""), newRecord(t, "")
-	for _, rec := range []*session.Record{alice, anon, dead} {
+	for _, rec := range []*store.Record{alice, anon, dead} {
 		if err := st.Create(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.Delete(ctx, dead.Key); err != nil {
+	if err := st.Delete(ctx, dead.Key, store.ReasonNone); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("alice@example.com"))
 	index := "app1:u:{" + hex.EncodeToString(sum[:]) + "}"
-	want := []string{"app1:s:{" + alice.Key + "}", "app1:s:{" + anon.Key + "}", "app1:s:{" + dead.Key + "}", index}
+	lineages := "app1:l:{" + hex.EncodeToString(sum[:]) + "}"
+	want := []string{"app1:s:{" + alice.Key + "}", "app1:s:{" + anon.Key + "}", "app1:s:{" + dead.Key + "}", index, lineages}
 	slices.Sort(want)
 	got, err := look.Keys(ctx, "*").Result()
 	if err != nil {
@@ -71,8 +73,9 @@ func TestKeyLayout(t *testing.T) {
 			t.Errorf("key %q names the user", k)
 		}
 	}
-	if st.IndexKey("alice@example.com") != index || st.RecordKey(alice.Key) != "app1:s:{"+alice.Key+"}" {
-		t.Errorf("RecordKey/IndexKey disagree with the stored keys")
+	if st.IndexKey("alice@example.com") != index || st.LineagesKey("alice@example.com") != lineages ||
+		st.RecordKey(alice.Key) != "app1:s:{"+alice.Key+"}" {
+		t.Errorf("RecordKey/IndexKey/LineagesKey disagree with the stored keys")
 	}
 
 	fields := func(key string) []string {
@@ -90,8 +93,17 @@ func TestKeyLayout(t *testing.T) {
 	if f := fields("app1:s:{" + alice.Key + "}"); !slices.Equal(f, []string{"d", "e", "i", "v", "x"}) {
 		t.Errorf("record fields = %q, want d e i v x", f)
 	}
-	if f := fields("app1:s:{" + dead.Key + "}"); !slices.Equal(f, []string{"e", "t"}) {
-		t.Errorf("tombstone fields = %q, want e t", f)
+	if f := fields("app1:s:{" + dead.Key + "}"); !slices.Equal(f, []string{"a", "e", "r", "t"}) {
+		t.Errorf("tombstone fields = %q, want a e r t", f)
+	}
+	// The lineage hash names each listed record's lineage (the record's own
+	// key for a first record) and the Expires it was created with.
+	lin, err := look.HGetAll(ctx, lineages).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := alice.Key + "|" + strconv.FormatInt(alice.Expires.UnixMilli(), 10); len(lin) != 1 || lin[alice.Key] != want {
+		t.Errorf("lineages = %q, want %s → %q", lin, alice.Key[:8], want)
 	}
 	members, err := look.ZRangeWithScores(ctx, index, 0, -1).Result()
 	if err != nil {
@@ -149,7 +161,7 @@ func TestTTLsFollowDeadlines(t *testing.T) {
 	}
 
 	// A tombstone lasts until the dead record's Expires...
-	if err := st.Delete(ctx, rec.Key); err != nil {
+	if err := st.Delete(ctx, rec.Key, store.ReasonNone); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := expireTime(t, look, rk), rec.Expires.UnixMilli(); got != want {
@@ -162,7 +174,7 @@ func TestTTLsFollowDeadlines(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := time.Now()
-	if err := st.Rotate(ctx, soon.Key, 1, newRecord(t, "")); err != nil {
+	if err := st.Rotate(ctx, soon.Key, 1, newRecord(t, ""), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	got := expireTime(t, look, st.RecordKey(soon.Key))
@@ -192,7 +204,7 @@ func TestRejectsForeignKeys(t *testing.T) {
 	st := redisstore.New(client, redisstore.Options{})
 	ctx := t.Context()
 	for _, key := range []string{"", "ABCDEF", "ab}{cd", "ab cd", strings.Repeat("a", 129), "../x"} {
-		if _, err := st.Get(ctx, key); !errors.Is(err, session.ErrNotFound) {
+		if _, err := st.Get(ctx, key); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Get(%q) = %v, want ErrNotFound", key, err)
 		}
 		rec := newRecord(t, "alice")
@@ -200,17 +212,17 @@ func TestRejectsForeignKeys(t *testing.T) {
 		if err := st.Create(ctx, rec); err == nil {
 			t.Errorf("Create(%q) succeeded", key)
 		}
-		if err := st.Update(ctx, rec); !errors.Is(err, session.ErrNotFound) {
+		if err := st.Update(ctx, rec); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Update(%q) = %v, want ErrNotFound", key, err)
 		}
-		if err := st.Delete(ctx, key); err != nil {
+		if err := st.Delete(ctx, key, store.ReasonNone); err != nil {
 			t.Errorf("Delete(%q) = %v, want nil", key, err)
 		}
 		live := newRecord(t, "")
 		if err := st.Create(ctx, live); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Rotate(ctx, live.Key, 1, rec); err == nil {
+		if err := st.Rotate(ctx, live.Key, 1, rec, time.Time{}); err == nil {
 			t.Errorf("Rotate to %q succeeded", key)
 		}
 		if _, err := st.Get(ctx, live.Key); err != nil {
@@ -227,7 +239,7 @@ func TestRejectsForeignKeys(t *testing.T) {
 }
 
 // TestCorruptRecord checks that a record that cannot be decoded, or that
-// was copied to another key, is reported as session.ErrCorrupt, never as
+// was copied to another key, is reported as store.ErrCorrupt, never as
 // missing (which would let the Manager treat the request as anonymous).
 func TestCorruptRecord(t *testing.T) {
 	srv := redistest.Start(t)
@@ -236,7 +248,7 @@ func TestCorruptRecord(t *testing.T) {
 	st := redisstore.New(client, redisstore.Options{})
 	ctx := t.Context()
 	a, b := newRecord(t, "alice"), newRecord(t, "bob")
-	for _, rec := range []*session.Record{a, b} {
+	for _, rec := range []*store.Record{a, b} {
 		if err := st.Create(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
@@ -250,16 +262,16 @@ func TestCorruptRecord(t *testing.T) {
 	if err := look.HSet(ctx, st.RecordKey(a.Key), "d", d).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Get(ctx, a.Key); !errors.Is(err, session.ErrCorrupt) {
+	if _, err := st.Get(ctx, a.Key); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Get of a record copied from another key: %v, want ErrCorrupt", err)
 	}
 	if err := look.HSet(ctx, st.RecordKey(a.Key), "d", "garbage").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Get(ctx, a.Key); !errors.Is(err, session.ErrCorrupt) {
+	if _, err := st.Get(ctx, a.Key); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Get of a garbled record: %v, want ErrCorrupt", err)
 	}
-	if _, err := st.ListUser(ctx, "alice"); !errors.Is(err, session.ErrCorrupt) {
+	if _, err := st.ListUser(ctx, "alice"); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("ListUser over a garbled record: %v, want ErrCorrupt", err)
 	}
 }

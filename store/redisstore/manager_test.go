@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
 	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
@@ -93,7 +94,7 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 			t.Errorf("UserSessions lists %d sessions, want 2", len(infos))
 		}
 	}
-	n, err := a.m.RevokeAll(ctx, "alice")
+	n, err := a.m.RevokeAll(ctx, "alice", session.EndSignedOutElsewhere)
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeAll on A = %d, %v; want 2, nil", n, err)
 	}
@@ -287,8 +288,8 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 		t.Fatalf("request on a corrupt record: %d %q, want 503", r.code, r.body)
 	}
 	ev, ok := in.ev.last(session.EventStoreError)
-	if !ok || !errors.Is(ev.Err, session.ErrCorrupt) {
-		t.Errorf("store-error event %+v does not wrap session.ErrCorrupt", ev)
+	if !ok || !errors.Is(ev.Err, store.ErrCorrupt) {
+		t.Errorf("store-error event %+v does not wrap store.ErrCorrupt", ev)
 	}
 	if d, _ := look.HGet(t.Context(), keys[0], "d").Result(); d != "\x53garbage" {
 		t.Error("the corrupt record was overwritten")

@@ -2,26 +2,42 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// Status codes the scripts return. They map to the sentinel errors of
-// package session in [status.err].
+// Status codes the scripts return; [statusErr] maps them to the errors of
+// package store. A tombstone's reason is added to stGone and stPreempted.
 const (
 	stOK        = 0
-	stExists    = 1 // session.ErrExists
-	stGone      = 2 // session.ErrGone
-	stNotFound  = 3 // session.ErrNotFound
-	stConflict  = 4 // session.ErrConflict
+	stExists    = 1 // store.ErrExists
+	stNotFound  = 3 // store.ErrNotFound
+	stConflict  = 4 // store.ErrConflict
 	stNeedIndex = 5 // sharded layout: add the index entry first, then retry
+
+	stGone      = 256 // + reason: a tombstone holds the key (store.Gone)
+	stPreempted = 512 // + reason: a revocation tombstoned the key before its record was written
 )
 
 // luaPrelude holds the helpers every script shares. A record is a hash:
 //
 //	v  version, decimal
-//	d  the record, session.Record.MarshalBinary, its Version equal to v
+//	d  the record, store.Record.MarshalBinary; its Version is v, or less
+//	   than v when s is set
 //	e  Expires, Unix milliseconds (rounded down)
 //	i  the user index key the record is listed under, "" if anonymous
 //	x  the score of the record in that index: max(Deadline, Expires), ms
+//	s  set by a rotation with a grace time: the successor's key
+//	g  with s: GraceUntil, Unix nanoseconds
 //
-// A tombstone is a hash with t = 1 and e, the dead record's Expires.
+// s and g override what d holds, so that a rotation can turn a record into
+// a forwarder without decoding it; the next Update writes a whole d again
+// and drops them.
+//
+// A tombstone is a hash with t = 1, e (the dead record's Expires), r (the
+// reason it ended), a (when it was written: every script's ARGV[1] is the
+// time) and, when a revocation wrote it before the record existed, p = 1.
+//
+// A user index is two keys in one slot: a sorted set (the record keys,
+// scored by max(Deadline, Expires)) and a hash from each record key to
+// "LINEAGE|EXPIRES" (its lineage and the Expires it was created with) or,
+// once a sharded revocation has selected it, "-REASON|EXPIRES".
 //
 // Every time is the application's clock in Unix milliseconds, passed in
 // ARGV: scripts never read the server's clock, so a script and
@@ -30,18 +46,23 @@ const (
 // only compares them, so no float formatting can change a timestamp.
 const luaPrelude = `
 local function state(k, now)
-  local f = redis.call('HMGET', k, 't', 'v', 'e', 'i', 'x')
+  local f = redis.call('HMGET', k, 't', 'v', 'e', 'r', 'p', 'i')
   if f[1] then return 'gone', f end
   if not f[2] then return 'none', f end
   if tonumber(f[3]) <= now then return 'none', f end
   return 'live', f
 end
 
-local function bury(k, e, until_min)
+local function gone(f)
+  return 256 + (tonumber(f[4]) or 0)
+end
+
+local function bury(k, e, reason, floor, pre)
   local keep = e
-  if tonumber(e) < tonumber(until_min) then keep = until_min end
+  if tonumber(e) < tonumber(floor) then keep = floor end
   redis.call('DEL', k)
-  redis.call('HSET', k, 't', '1', 'e', e)
+  redis.call('HSET', k, 't', '1', 'e', e, 'r', reason, 'a', ARGV[1])
+  if pre then redis.call('HSET', k, 'p', '1') end
   redis.call('PEXPIREAT', k, keep)
 end
 
@@ -51,11 +72,28 @@ local function put(k, v, d, e, i, x)
   redis.call('PEXPIREAT', k, e)
 end
 
-local function index_add(ik, member, score, now)
+local function unindex(ik, lk, members)
+  if #members > 0 then
+    redis.call('ZREM', ik, unpack(members))
+    redis.call('HDEL', lk, unpack(members))
+  end
+end
+
+local function index_add(ik, lk, member, score, lin, now)
   redis.call('ZADD', ik, 'GT', score, member)
-  redis.call('PEXPIREAT', ik, score, 'NX')
-  redis.call('PEXPIREAT', ik, score, 'GT')
-  redis.call('ZREMRANGEBYSCORE', ik, '-inf', now)
+  redis.call('HSET', lk, member, lin)
+  for _, k in ipairs({ik, lk}) do
+    redis.call('PEXPIREAT', k, score, 'NX')
+    redis.call('PEXPIREAT', k, score, 'GT')
+  end
+  unindex(ik, lk, redis.call('ZRANGEBYSCORE', ik, '-inf', now, 'LIMIT', 0, 64))
+end
+
+local function dead_mark(v)
+  if v and string.sub(v, 1, 1) == '-' then
+    return tonumber(string.match(v, '^%-(%d+)')) or 0
+  end
+  return nil
 end
 `
 
@@ -63,17 +101,19 @@ end
 // record or a tombstone. A record already past its Expires is not written:
 // it would be dead on arrival.
 //
-//	KEYS: record [, index]     (index only in the single-slot layout)
-//	ARGV: now, d, e, i, x, member
+//	KEYS: record [, index, lineages]     (index only in the single-slot layout)
+//	ARGV: now, d, e, i, x, member, lineage entry
 var createScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
-if state(KEYS[1], now) ~= 'none' then return 1 end
+local st, f = state(KEYS[1], now)
+if st == 'gone' and f[5] == '1' then return 512 + (tonumber(f[4]) or 0) end
+if st ~= 'none' then return 1 end
 if tonumber(ARGV[3]) <= now then
   redis.call('DEL', KEYS[1])
   return 0
 end
 put(KEYS[1], '1', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
-if #KEYS > 1 then index_add(KEYS[2], ARGV[6], ARGV[5], ARGV[1]) end
+if #KEYS > 1 then index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1]) end
 return 0
 `)
 
@@ -84,93 +124,248 @@ return 0
 // that the client adds the entry first and retries with indexed = "1":
 // a record is never listed nowhere, even for a moment.
 //
-//	KEYS: record [, index]
-//	ARGV: now, expected v, new v, d, e, i, x, member, indexed
+//	KEYS: record [, index, lineages]
+//	ARGV: now, expected v, new v, d, e, i, x, member, indexed, lineage entry
 var updateScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local st, f = state(KEYS[1], now)
-if st == 'gone' then return 2 end
+if st == 'gone' then return gone(f) end
 if st == 'none' then return 3 end
 if f[2] ~= ARGV[2] then return 4 end
 local x = ARGV[7]
 if ARGV[6] ~= '' then
-  if f[4] == ARGV[6] and tonumber(f[5]) >= tonumber(x) then
-    x = f[5]
+  local cur = redis.call('HGET', KEYS[1], 'x')
+  if f[6] == ARGV[6] and tonumber(cur) >= tonumber(x) then
+    x = cur
   elseif #KEYS > 1 then
-    index_add(KEYS[2], ARGV[8], x, ARGV[1])
+    index_add(KEYS[2], KEYS[3], ARGV[8], x, ARGV[10], ARGV[1])
   elseif ARGV[9] ~= '1' then
     return 5
   end
 end
+redis.call('HDEL', KEYS[1], 's', 'g')
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'd', ARGV[4], 'e', ARGV[5], 'i', ARGV[6], 'x', x)
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 return 0
 `)
 
 // rotateScript is the single-slot rotation: it checks the old record and
-// the new key, then tombstones the old record and creates the new one, all
-// or nothing. When old and new share a user index, the old entry leaves it.
+// the new key, then tombstones the old record (or, given a grace time,
+// makes it a forwarder) and creates the new one, all or nothing. A
+// tombstoned old record leaves its index.
 //
-//	KEYS: old, new [, new index]
-//	ARGV: now, old v, tombstone keep-until minimum, d, e, i, x, new member, old member
+//	KEYS: old, new [, new index, new lineages]
+//	ARGV: now, old v, tombstone floor, d, e, i, x, new member, old member,
+//	      lineage entry, grace (Unix ns, "" for none), old v + 1
 var rotateScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local st, f = state(KEYS[1], now)
-if st == 'gone' then return 2 end
+if st == 'gone' then return gone(f) end
 if st == 'none' then return 3 end
 if f[2] ~= ARGV[2] then return 4 end
 if state(KEYS[2], now) ~= 'none' then return 1 end
-bury(KEYS[1], f[3], ARGV[3])
+if ARGV[11] == '' then
+  bury(KEYS[1], f[3], '1', ARGV[3])
+  if #KEYS > 2 and f[6] == KEYS[3] then unindex(KEYS[3], KEYS[4], {ARGV[9]}) end
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[12], 's', ARGV[8], 'g', ARGV[11])
+end
 if tonumber(ARGV[5]) <= now then
   redis.call('DEL', KEYS[2])
   return 0
 end
 put(KEYS[2], '1', ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-if #KEYS > 2 then
-  index_add(KEYS[3], ARGV[8], ARGV[7], ARGV[1])
-  if f[4] == KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[9]) end
+if #KEYS > 2 then index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1]) end
+return 0
+`)
+
+// retireScript is the sharded rotation's step on the old record: if it is
+// live at the expected version it is tombstoned with ReasonRenewed (the
+// tombstone keeps the new key in n when both are in the same user index),
+// or, given a grace time, made a forwarder to the new key.
+//
+//	KEYS: old
+//	ARGV: now, old v, tombstone floor, grace (Unix ns, "" for none), new member, old v + 1, new index
+var retireScript = redis.NewScript(luaPrelude + `
+local now = tonumber(ARGV[1])
+local st, f = state(KEYS[1], now)
+if st == 'gone' then return gone(f) end
+if st == 'none' then return 3 end
+if f[2] ~= ARGV[2] then return 4 end
+if ARGV[4] == '' then
+  bury(KEYS[1], f[3], '1', ARGV[3])
+  if f[6] == ARGV[7] then redis.call('HSET', KEYS[1], 'n', ARGV[5]) end
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[6], 's', ARGV[5], 'g', ARGV[4])
 end
 return 0
 `)
 
-// buryScript is the first step of the sharded rotation: it tombstones the
-// old record if it is live at the expected version, and nothing else.
+// registerScript is the sharded layout's index write, made in the index's
+// slot before the record it lists is written. It refuses (stGone + the
+// reason) when a revocation has selected the record being rotated away
+// (old member) or the member itself; otherwise it adds or refreshes the
+// entry and answers 1 if it added it, 0 if it was there.
 //
-//	KEYS: old
-//	ARGV: now, old v, tombstone keep-until minimum
-var buryScript = redis.NewScript(luaPrelude + `
-local now = tonumber(ARGV[1])
-local st, f = state(KEYS[1], now)
-if st == 'gone' then return 2 end
-if st == 'none' then return 3 end
-if f[2] ~= ARGV[2] then return 4 end
-bury(KEYS[1], f[3], ARGV[3])
+//	KEYS: index, lineages
+//	ARGV: now, member, score, lineage entry, old member ("" for none)
+var registerScript = redis.NewScript(luaPrelude + `
+if ARGV[5] ~= '' then
+  local r = dead_mark(redis.call('HGET', KEYS[2], ARGV[5]))
+  if r then return 256 + r end
+end
+local cur = redis.call('HGET', KEYS[2], ARGV[2])
+local r = dead_mark(cur)
+if r then return 256 + r end
+index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1])
+if cur then return 0 end
+return 1
+`)
+
+// unregisterScript takes back an entry registerScript added for a rotation
+// that then failed, unless a revocation has selected it meanwhile.
+//
+//	KEYS: index, lineages
+//	ARGV: member
+var unregisterScript = redis.NewScript(luaPrelude + `
+if dead_mark(redis.call('HGET', KEYS[2], ARGV[1])) then return 0 end
+unindex(KEYS[1], KEYS[2], {ARGV[1]})
 return 0
 `)
 
-// deleteScript tombstones a live record. A tombstone is left as it is; a
-// record already past its Expires is removed without a tombstone, since it
-// could not be used again anyway.
+// deleteScript tombstones a record with a reason. A tombstone is left as
+// it is; a record already past its Expires is removed without a tombstone
+// unless the reason is above ReasonExpired, which is kept for the user.
 //
 //	KEYS: record
-//	ARGV: now, tombstone keep-until minimum
+//	ARGV: now, reason, tombstone floor
 var deleteScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local st, f = state(KEYS[1], now)
-if st == 'live' then
-  bury(KEYS[1], f[3], ARGV[2])
-elseif st == 'none' then
+if st == 'live' or (st == 'none' and f[2] and tonumber(ARGV[2]) > 2) then
+  bury(KEYS[1], f[3], ARGV[2], ARGV[3])
+elseif st == 'none' and f[2] then
   redis.call('DEL', KEYS[1])
 end
 return 0
 `)
 
-// Reads go through scripts too, rather than plain HMGET and ZRANGEBYSCORE,
-// so that they always run on a primary: a client configured to read from
-// replicas (ClusterOptions.ReadOnly, RouteByLatency, RouteRandomly) would
-// otherwise serve a record that was just logged out or renewed, or miss a
-// session that was just created and so leave it out of a RevokeAll, until
-// the replica caught up.
+// revokeScript is the single-slot revocation: in one atomic step it
+// tombstones every live record listed in the index whose lineage is
+// selected (mode "keep": every lineage but ARGV[4]; mode "only": lineage
+// ARGV[4]), removes their entries, and returns how many live records it
+// ended. The record keys are derived from the prefix: the layout puts them
+// in the index's slot.
+//
+//	KEYS: index, lineages
+//	ARGV: now, prefix, mode, lineage, reason, tombstone floor
+var revokeScript = redis.NewScript(luaPrelude + `
+local now = tonumber(ARGV[1])
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local n = 0
+local drop = {}
+for _, m in ipairs(members) do
+  local v = redis.call('HGET', KEYS[2], m)
+  local lin = m
+  if v then lin = string.match(v, '^([^|]*)') end
+  local sel
+  if ARGV[3] == 'keep' then sel = (lin ~= ARGV[4]) else sel = (lin == ARGV[4]) end
+  if sel then
+    local rk = ARGV[2] .. 's:{' .. m .. '}'
+    local st, f = state(rk, now)
+    if st == 'live' and f[6] == KEYS[1] then
+      bury(rk, f[3], ARGV[5], ARGV[6])
+      n = n + 1
+    end
+    if st ~= 'live' or f[6] == KEYS[1] then drop[#drop + 1] = m end
+  end
+end
+unindex(KEYS[1], KEYS[2], drop)
+return n
+`)
+
+// selectScript is the sharded revocation's first step, in the index's
+// slot: it marks every entry whose lineage is selected (as revokeScript)
+// as revoked with the reason, and returns member, reason and creation
+// Expires of those and of every entry an earlier revocation marked, for
+// the client to tombstone. From this step on, registerScript refuses to
+// rotate a selected record, so nothing can be made from it.
+//
+//	KEYS: index, lineages
+//	ARGV: now, mode, lineage, reason
+var selectScript = redis.NewScript(luaPrelude + `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local out = {}
+for _, m in ipairs(members) do
+  local v = redis.call('HGET', KEYS[2], m)
+  local r = dead_mark(v)
+  local exp = '0'
+  if v then exp = string.match(v, '|(%d+)$') or '0' end
+  if r then
+    out[#out + 1] = m
+    out[#out + 1] = tostring(r)
+    out[#out + 1] = exp
+  else
+    local lin = m
+    if v then lin = string.match(v, '^([^|]*)') end
+    local sel
+    if ARGV[2] == 'keep' then sel = (lin ~= ARGV[3]) else sel = (lin == ARGV[3]) end
+    if sel then
+      redis.call('HSET', KEYS[2], m, '-' .. ARGV[4] .. '|' .. exp)
+      out[#out + 1] = m
+      out[#out + 1] = ARGV[4]
+      out[#out + 1] = exp
+    end
+  end
+end
+return out
+`)
+
+// endScript is the sharded revocation's second step, one per selected
+// record, in the record's slot. A live record of the index is tombstoned
+// with the reason (1). A key with no record yet is tombstoned too, marked
+// p, so that the rotation on its way cannot create it; it counts (1) if
+// the record it stands for could still be alive. A record a renewal
+// retired in the last minute answers the renewal's new key, and its
+// tombstone takes the reason: if the new key was not selected, the
+// renewal was refused because this revocation selected the old record,
+// which was therefore live when selected, and the client counts it; if it
+// was, the new record counts instead. Any other tombstone is left as it
+// is (0).
+//
+//	KEYS: record
+//	ARGV: now (the first step's), reason, tombstone floor, creation Expires, index
+var endScript = redis.NewScript(luaPrelude + `
+local now = tonumber(ARGV[1])
+local st, f = state(KEYS[1], now)
+if st == 'gone' then
+  local g = redis.call('HMGET', KEYS[1], 'a', 'n')
+  if f[4] == '1' and g[2] and tonumber(g[1]) and tonumber(g[1]) >= now - 60000 then
+    bury(KEYS[1], f[3], ARGV[2], ARGV[3])
+    return g[2]
+  end
+  return 0
+end
+if st == 'live' then
+  if f[6] ~= ARGV[5] then return 0 end
+  bury(KEYS[1], f[3], ARGV[2], ARGV[3])
+  return 1
+end
+if f[2] then
+  bury(KEYS[1], f[3], ARGV[2], ARGV[3])
+  return 0
+end
+bury(KEYS[1], ARGV[4], ARGV[2], ARGV[3], true)
+if tonumber(ARGV[4]) > now then return 1 end
+return 0
+`)
+
+// Reads go through scripts too, rather than plain HMGET and ZSCAN, so that
+// they always run on a primary: a client configured to read from replicas
+// (ClusterOptions.ReadOnly, RouteByLatency, RouteRandomly) would otherwise
+// serve a record that was just logged out or renewed, or miss a session
+// that was just created and so leave it out of a listing, until the
+// replica caught up.
 
 // fieldsScript returns the hash fields named in ARGV.
 //
@@ -178,42 +373,70 @@ return 0
 //	ARGV: field...
 var fieldsScript = redis.NewScript(`return redis.call('HMGET', KEYS[1], unpack(ARGV))`)
 
-// membersScript returns the members of an index whose score is above now.
+// listScript is one batch of the single-slot listing: one ZSCAN step over
+// the index, returning the next cursor, then member, v, d, s and g of
+// every live record it met that is still listed under the index; the
+// other entries it met are removed in the same atomic step, so that
+// pruning can never race a write that lists the record again.
 //
-//	KEYS: index
-//	ARGV: now
-var membersScript = redis.NewScript(`return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')`)
-
-// indexAddScript is the sharded layout's index write: it runs on the
-// index's own slot before the record it lists is written.
-//
-//	KEYS: index
-//	ARGV: member, score, now
-var indexAddScript = redis.NewScript(luaPrelude + `
-index_add(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-return 0
+//	KEYS: index, lineages
+//	ARGV: now, prefix, cursor, count
+var listScript = redis.NewScript(luaPrelude + `
+local now = tonumber(ARGV[1])
+local r = redis.call('ZSCAN', KEYS[1], ARGV[3], 'COUNT', ARGV[4])
+local out = {r[1]}
+local drop = {}
+local kv = r[2]
+for j = 1, #kv, 2 do
+  local m = kv[j]
+  local keep = false
+  if tonumber(kv[j + 1]) > now then
+    local f = redis.call('HMGET', ARGV[2] .. 's:{' .. m .. '}', 't', 'v', 'e', 'i', 'd', 's', 'g')
+    if (not f[1]) and f[2] and tonumber(f[3]) > now and f[4] == KEYS[1] then
+      keep = true
+      out[#out + 1] = m
+      out[#out + 1] = f[2]
+      out[#out + 1] = f[5]
+      out[#out + 1] = f[6] or ''
+      out[#out + 1] = f[7] or ''
+    end
+  end
+  if not keep then drop[#drop + 1] = m end
+end
+unindex(KEYS[1], KEYS[2], drop)
+return out
 `)
 
-// listScript is the single-slot listing: it returns member, v and d of
-// every live record among KEYS[2:] that is still listed under KEYS[1], and
-// removes the other entries from the index in the same atomic step, so
-// that pruning can never race a write that lists the record again.
+// scanScript is one batch of the sharded listing: one ZSCAN step over the
+// index, returning the next cursor, then member and lineage entry of every
+// entry whose score has not passed. Entries whose score has passed are
+// removed.
 //
-//	KEYS: index, record...
-//	ARGV: now, member...
-var listScript = redis.NewScript(`
+//	KEYS: index, lineages
+//	ARGV: now, cursor, count
+var scanScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
-local out = {}
-for j = 2, #KEYS do
-  local f = redis.call('HMGET', KEYS[j], 't', 'v', 'e', 'i', 'd')
-  if (not f[1]) and f[2] and tonumber(f[3]) > now and f[4] == KEYS[1] then
-    out[#out + 1] = ARGV[j]
-    out[#out + 1] = f[2]
-    out[#out + 1] = f[5]
+local r = redis.call('ZSCAN', KEYS[1], ARGV[2], 'COUNT', ARGV[3])
+local out = {r[1]}
+local drop = {}
+local kv = r[2]
+for j = 1, #kv, 2 do
+  if tonumber(kv[j + 1]) > now then
+    out[#out + 1] = kv[j]
+    out[#out + 1] = redis.call('HGET', KEYS[2], kv[j]) or ''
   else
-    redis.call('ZREM', KEYS[1], ARGV[j])
+    drop[#drop + 1] = kv[j]
   end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+unindex(KEYS[1], KEYS[2], drop)
 return out
+`)
+
+// pruneScript removes entries from an index.
+//
+//	KEYS: index, lineages
+//	ARGV: member...
+var pruneScript = redis.NewScript(luaPrelude + `
+unindex(KEYS[1], KEYS[2], ARGV)
+return 0
 `)

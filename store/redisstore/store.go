@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // Defaults of [Options].
@@ -35,14 +35,16 @@ type Options struct {
 	// revocation or a renewal. Default one minute. A tombstone is always
 	// kept at least until the dead record's Expires (the store contract);
 	// this floor also covers a record that was about to expire, so that a
-	// request racing its renewal sees session.ErrGone (a dead token, worth
-	// an event) rather than session.ErrNotFound, and a modest clock
+	// request racing its renewal sees store.ErrGone (a dead token, worth
+	// an event) rather than store.ErrNotFound, and a modest clock
 	// difference between the application and Redis cannot shorten the
-	// tombstone to nothing. New panics if it is negative.
+	// tombstone to nothing. A tombstone whose reason is above
+	// store.ReasonExpired (a sign-out, a revocation) is kept at least
+	// store.ReasonTTL whatever this is. New panics if it is negative.
 	TombstoneTTL time.Duration
 }
 
-// A Store keeps sessions in Redis. It implements [session.Store]. Build one
+// A Store keeps sessions in Redis. It implements [store.Store]. Build one
 // with [New]; its zero value is not usable. A Store is safe for concurrent
 // use. It does not own its client: close the client when done with both.
 type Store struct {
@@ -55,7 +57,7 @@ type Store struct {
 	sharded bool
 }
 
-var _ session.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns a store that keeps sessions through client, which may be a
 // *redis.Client (one server, or Sentinel through redis.NewFailoverClient),
@@ -99,39 +101,42 @@ func New(client redis.UniversalClient, opts Options) *Store {
 // Key is not a store key (lower-case hex, at most 128 digits).
 var errBadKey = errors.New("redisstore: record key is not lower-case hex")
 
-// Get returns the live record key holds: one round trip.
-func (s *Store) Get(ctx context.Context, key string) (*session.Record, error) {
+// Get returns the live record key holds: one round trip. A tombstoned key
+// is a [*store.GoneError] with the tombstone's reason; a record Redis
+// still holds past its Expires (by the application's clock) is one with
+// [store.ReasonExpired], and ErrNotFound once Redis has dropped it.
+func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if !validKey(key) {
-		return nil, session.ErrNotFound // no record can have it
+		return nil, store.ErrNotFound // no record can have it
 	}
-	f, err := s.eval(ctx, fieldsScript, []string{s.recordKey(key)}, "t", "v", "d").Slice()
+	f, err := s.eval(ctx, fieldsScript, []string{s.recordKey(key)}, "t", "v", "d", "r", "s", "g").Slice()
 	if err != nil {
 		return nil, s.fail("get", err)
 	}
-	if len(f) != 3 {
+	if len(f) != 6 {
 		return nil, s.corrupt(key, "unexpected reply")
 	}
 	switch {
 	case f[0] != nil:
-		return nil, session.ErrGone
+		return nil, store.Gone(reasonOf(f[3]))
 	case f[1] == nil:
-		return nil, session.ErrNotFound
+		return nil, store.ErrNotFound
 	}
-	rec, err := s.decode(key, f[1], f[2])
+	rec, err := s.decode(key, f[1], f[2], f[4], f[5])
 	if err != nil {
 		return nil, err
 	}
 	if dead(rec.Expires, time.Now()) {
 		// Redis drops the key at Expires by its own clock; this closes the
 		// gap when the application's clock is ahead of the server's.
-		return nil, session.ErrNotFound
+		return nil, store.Gone(store.ReasonExpired)
 	}
 	return rec, nil
 }
 
 // Create stores rec at version 1: one round trip, or two on a sharded
 // layout for a signed-in record (the index entry is written first).
-func (s *Store) Create(ctx context.Context, rec *session.Record) error {
+func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	if !validKey(rec.Key) {
 		return fmt.Errorf("%w: create %q", errBadKey, rec.Key)
 	}
@@ -143,14 +148,17 @@ func (s *Store) Create(ctx context.Context, rec *session.Record) error {
 	keys := []string{s.recordKey(rec.Key)}
 	if w.index != "" && w.expires > now.UnixMilli() {
 		if s.sharded {
-			if err := s.indexAdd(ctx, w, now); err != nil {
+			if _, err := s.register(ctx, w, "", now); err != nil {
+				if errors.Is(err, store.ErrGone) {
+					return store.ErrExists // a revocation already holds the key
+				}
 				return err
 			}
 		} else {
-			keys = append(keys, w.index)
+			keys = append(keys, w.index, w.lineages)
 		}
 	}
-	code, err := s.eval(ctx, createScript, keys, ms(now), w.data, w.expires, w.index, w.score, rec.Key).Int64()
+	code, err := s.eval(ctx, createScript, keys, ms(now), w.data, w.expires, w.index, w.score, rec.Key, w.lineage).Int64()
 	if err != nil {
 		return s.fail("create", err)
 	}
@@ -164,10 +172,10 @@ func (s *Store) Create(ctx context.Context, rec *session.Record) error {
 // Update replaces the record at rec.Version: one round trip. On a sharded
 // layout, an Update that moves the record to another user's index or past
 // the deadline it is indexed under takes three (the index entry is written
-// first); the Manager never does either.
-func (s *Store) Update(ctx context.Context, rec *session.Record) error {
+// first); the session layer never does either.
+func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	if !validKey(rec.Key) {
-		return session.ErrNotFound
+		return store.ErrNotFound
 	}
 	now := time.Now()
 	w, err := s.write(rec, rec.Version+1)
@@ -176,15 +184,15 @@ func (s *Store) Update(ctx context.Context, rec *session.Record) error {
 	}
 	keys := []string{s.recordKey(rec.Key)}
 	if w.index != "" && !s.sharded {
-		keys = append(keys, w.index)
+		keys = append(keys, w.index, w.lineages)
 	}
-	args := []any{ms(now), rec.Version, rec.Version + 1, w.data, w.expires, w.index, w.score, rec.Key, "0"}
+	args := []any{ms(now), rec.Version, rec.Version + 1, w.data, w.expires, w.index, w.score, rec.Key, "0", w.lineage}
 	code, err := s.eval(ctx, updateScript, keys, args...).Int64()
 	if err == nil && code == stNeedIndex {
-		if err := s.indexAdd(ctx, w, now); err != nil {
+		if _, err := s.register(ctx, w, "", now); err != nil {
 			return err
 		}
-		args[len(args)-1] = "1"
+		args[8] = "1"
 		code, err = s.eval(ctx, updateScript, keys, args...).Int64()
 	}
 	if err != nil {
@@ -197,21 +205,24 @@ func (s *Store) Update(ctx context.Context, rec *session.Record) error {
 	return nil
 }
 
-// Rotate tombstones oldKey at oldVersion and creates next. It is one
-// atomic script, one round trip, unless the layout is sharded: then the
-// old record is tombstoned first (with next's index entry, in parallel),
-// and next is created in a second round trip. A failure between the two
-// loses next, never leaves the old record live.
-func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *session.Record) error {
+// Rotate replaces oldKey at oldVersion by next: with a zero graceUntil the
+// old record is tombstoned with [store.ReasonRenewed], otherwise it stays
+// as a forwarder to next until its Expires. It is one atomic script, one
+// round trip, unless the layout is sharded: then next's index entry is
+// registered (refused if a revocation selected the old record) while the
+// old record is retired, in one round trip, and next is created in a
+// second. A failure between the two loses next, never leaves the old
+// record live beside it without a forwarder's Successor.
+func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
 	if !validKey(oldKey) {
-		return session.ErrNotFound
+		return store.ErrNotFound
 	}
 	if !validKey(next.Key) {
 		return fmt.Errorf("%w: rotate to %q", errBadKey, next.Key)
 	}
 	if next.Key == oldKey {
 		// Renewing onto the same key would keep the token (I3).
-		return session.ErrExists
+		return store.ErrExists
 	}
 	now := time.Now()
 	w, err := s.write(next, 1)
@@ -219,16 +230,21 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		return err
 	}
 	oldRK, newRK := s.recordKey(oldKey), s.recordKey(next.Key)
-	tombMin := now.Add(s.tombstoneTTL).UnixMilli()
+	floor := s.floor(store.ReasonRenewed, now)
 	indexed := w.index != "" && w.expires > now.UnixMilli()
+	grace := ""
+	if !graceUntil.IsZero() {
+		grace = strconv.FormatInt(graceUntil.UnixNano(), 10)
+	}
 
 	if !s.sharded {
 		keys := []string{oldRK, newRK}
 		if indexed {
-			keys = append(keys, w.index)
+			keys = append(keys, w.index, w.lineages)
 		}
 		code, err := s.eval(ctx, rotateScript, keys,
-			ms(now), oldVersion, tombMin, w.data, w.expires, w.index, w.score, next.Key, oldKey).Int64()
+			ms(now), oldVersion, floor, w.data, w.expires, w.index, w.score, next.Key, oldKey,
+			w.lineage, grace, oldVersion+1).Int64()
 		if err != nil {
 			return s.fail("rotate", err)
 		}
@@ -239,52 +255,75 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		return nil
 	}
 
-	// Step one: kill the old record, and list the new one, in parallel.
-	bury := &scriptCall{script: buryScript, keys: []string{oldRK}, args: []any{ms(now), oldVersion, tombMin}}
-	calls := []*scriptCall{bury}
-	var index *scriptCall
+	// Step one: retire the old record and, in the index's slot, register
+	// the new one, unless a revocation selected the old one.
+	retire := &scriptCall{script: retireScript, keys: []string{oldRK},
+		args: []any{ms(now), oldVersion, floor, grace, next.Key, oldVersion + 1, w.index}}
+	calls := []*scriptCall{retire}
+	var reg *scriptCall
 	if indexed {
-		index = &scriptCall{script: indexAddScript, keys: []string{w.index}, args: []any{next.Key, w.score, ms(now)}}
-		calls = append(calls, index)
+		reg = &scriptCall{script: registerScript, keys: []string{w.index, w.lineages},
+			args: []any{ms(now), next.Key, w.score, w.lineage, oldKey}}
+		calls = append(calls, reg)
 	}
 	s.evalAll(ctx, calls)
-	code, err := bury.cmd.Int64()
-	if err != nil {
-		return s.fail("rotate: tombstone", err)
+	code, retireErr := retire.cmd.Int64()
+	if retireErr == nil {
+		retireErr = statusErr(code)
 	}
-	if err := statusErr(code); err != nil {
-		return err
-	}
-	if index != nil {
-		if err := index.cmd.Err(); err != nil {
-			// Creating next now could leave it unlisted, out of reach of
-			// RevokeAll. The old session is already dead: that is the
-			// failure the contract allows.
-			return s.fail("rotate: index", err)
+	var regErr error
+	added := false
+	if reg != nil {
+		var rc int64
+		if rc, regErr = reg.cmd.Int64(); regErr == nil && rc != 0 && rc != 1 {
+			regErr = statusErr(rc)
 		}
+		added = regErr == nil && rc == 1
+	}
+	if retireErr != nil || regErr != nil {
+		if added {
+			// Take back the entry of a record that will not be made.
+			// Failing that, the entry lists no record and is pruned.
+			_ = s.eval(ctx, unregisterScript, []string{w.index, w.lineages}, next.Key).Err()
+		}
+		if retireErr != nil {
+			return s.failOr("rotate: retire", retireErr)
+		}
+		// Creating next now could leave it unlisted, or listed as revoked.
+		// The old record is retired, or, a forwarder to a record that will
+		// never be made, is selected by the revocation that refused the
+		// registration, which tombstones it.
+		return s.failOr("rotate: index", regErr)
 	}
 	// Step two: create the new record.
 	code, err = s.eval(ctx, createScript, []string{newRK},
-		ms(now), w.data, w.expires, w.index, w.score, next.Key).Int64()
-	if err != nil {
-		return s.fail("rotate: create", err)
+		ms(now), w.data, w.expires, w.index, w.score, next.Key, w.lineage).Int64()
+	if err == nil && code >= stPreempted {
+		// A revocation selected the new record while it was on its way.
+		err = store.Gone(store.Reason(code - stPreempted))
+	} else if err == nil {
+		err = statusErr(code)
 	}
-	if err := statusErr(code); err != nil {
-		return err
+	if err != nil {
+		if grace != "" {
+			// The forwarder must not point at a key that holds no record of
+			// its session: end it.
+			_ = s.eval(ctx, deleteScript, []string{oldRK}, ms(now), int(store.ReasonRenewed), floor).Err()
+		}
+		return s.failOr("rotate: create", err)
 	}
 	next.Version = 1
 	return nil
 }
 
-// Delete tombstones key: one round trip. Deleting a missing or dead key is
-// not an error.
-func (s *Store) Delete(ctx context.Context, key string) error {
+// Delete tombstones key with reason: one round trip. Deleting a missing or
+// dead key is not an error.
+func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) error {
 	if !validKey(key) {
 		return nil
 	}
 	now := time.Now()
-	tombMin := now.Add(s.tombstoneTTL).UnixMilli()
-	if err := s.eval(ctx, deleteScript, []string{s.recordKey(key)}, ms(now), tombMin).Err(); err != nil {
+	if err := s.eval(ctx, deleteScript, []string{s.recordKey(key)}, ms(now), int(reason), s.floor(reason, now)).Err(); err != nil {
 		return s.fail("delete", err)
 	}
 	return nil
@@ -292,42 +331,62 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // written is a record as the scripts store it.
 type written struct {
-	key     string // the record key, the member of the index
-	data    []byte // MarshalBinary, with the version the write will store
-	expires int64  // Expires in Unix ms
-	index   string // user index key, "" for anonymous
-	score   int64  // index score: max(Deadline, Expires) in Unix ms
+	key      string // the record key, the member of the index
+	data     []byte // MarshalBinary, with the version the write will store
+	expires  int64  // Expires in Unix ms
+	index    string // user index key, "" for anonymous
+	lineages string // the lineage hash beside the index
+	score    int64  // index score: max(Deadline, Expires) in Unix ms
+	lineage  string // the lineage entry: "LINEAGE|EXPIRES"
 }
 
 // write encodes rec as it will be stored at version v. It copies rec, so
 // the caller's record (and its Version, on failure) is left alone.
-func (s *Store) write(rec *session.Record, v uint64) (written, error) {
+func (s *Store) write(rec *store.Record, v uint64) (written, error) {
 	r := *rec
 	r.Version = v
 	data, err := r.MarshalBinary()
 	if err != nil {
 		return written{}, fmt.Errorf("redisstore: encode: %w", err)
 	}
-	w := written{key: rec.Key, data: data, expires: rec.Expires.UnixMilli(), index: s.indexKey(rec.UserID)}
+	w := written{key: rec.Key, data: data, expires: rec.Expires.UnixMilli(),
+		index: s.indexKey(rec.UserID), lineages: s.lineagesKey(rec.UserID)}
 	// The index entry must outlive the record, whose idle refreshes move
 	// Expires up to Deadline: scored by the later of the two, it needs no
 	// write on an idle refresh.
 	w.score = max(w.expires, rec.Deadline.UnixMilli())
+	w.lineage = rec.LineageKey() + "|" + strconv.FormatInt(w.expires, 10)
 	return w, nil
 }
 
-// indexAdd lists w's record in its user index: on the sharded layout, the
+// register lists w's record in its user index: on the sharded layout, the
 // step before any write that makes a record a user's, so that no record is
-// ever a user's without being listed (and so revocable).
-func (s *Store) indexAdd(ctx context.Context, w written, now time.Time) error {
-	if err := s.eval(ctx, indexAddScript, []string{w.index}, w.key, w.score, ms(now)).Err(); err != nil {
-		return s.fail("index", err)
+// ever a user's without being listed (and so revocable). It fails with a
+// [*store.GoneError] if a revocation selected oldKey (or w's key).
+func (s *Store) register(ctx context.Context, w written, oldKey string, now time.Time) (added bool, err error) {
+	code, err := s.eval(ctx, registerScript, []string{w.index, w.lineages}, ms(now), w.key, w.score, w.lineage, oldKey).Int64()
+	if err != nil {
+		return false, s.fail("index", err)
 	}
-	return nil
+	if code == 0 || code == 1 {
+		return code == 1, nil
+	}
+	return false, statusErr(code)
 }
 
-// decode turns the stored v and d of key into a record.
-func (s *Store) decode(key string, v, d any) (*session.Record, error) {
+// floor is the least time, in Unix ms, a tombstone written now for reason
+// lasts: Options.TombstoneTTL, and store.ReasonTTL for a reason above
+// store.ReasonExpired.
+func (s *Store) floor(reason store.Reason, now time.Time) int64 {
+	ttl := s.tombstoneTTL
+	if reason > store.ReasonExpired {
+		ttl = max(ttl, store.ReasonTTL)
+	}
+	return now.Add(ttl).UnixMilli()
+}
+
+// decode turns the stored v, d, s and g of key into a record.
+func (s *Store) decode(key string, v, d, succ, grace any) (*store.Record, error) {
 	vs, ok1 := v.(string)
 	ds, ok2 := d.(string)
 	if !ok1 || !ok2 {
@@ -337,19 +396,30 @@ func (s *Store) decode(key string, v, d any) (*session.Record, error) {
 	if err != nil {
 		return nil, s.corrupt(key, "bad version")
 	}
-	rec := new(session.Record)
+	rec := new(store.Record)
 	if err := rec.UnmarshalBinary([]byte(ds)); err != nil {
-		return nil, fmt.Errorf("redisstore: record %s: %w", session.Fingerprint(key), err)
+		return nil, fmt.Errorf("redisstore: record %s: %w", store.Fingerprint(key), err)
 	}
-	if rec.Key != key || rec.Version != version {
+	if rec.Key != key {
+		return nil, s.corrupt(key, "key does not match")
+	}
+	if sk := str(succ); sk != "" {
+		// A forwarder: a rotation set its version, successor and grace.
+		g, err := strconv.ParseInt(str(grace), 10, 64)
+		if err != nil || !validKey(sk) || rec.Version >= version {
+			return nil, s.corrupt(key, "bad forwarder fields")
+		}
+		rec.Successor, rec.GraceUntil = sk, time.Unix(0, g)
+	} else if rec.Version != version {
 		// A record copied to another key, or written around the scripts.
-		return nil, s.corrupt(key, "key or version does not match")
+		return nil, s.corrupt(key, "version does not match")
 	}
+	rec.Version = version
 	return rec, nil
 }
 
 func (s *Store) corrupt(key, what string) error {
-	return fmt.Errorf("redisstore: record %s: %w: %s", session.Fingerprint(key), session.ErrCorrupt, what)
+	return fmt.Errorf("redisstore: record %s: %w: %s", store.Fingerprint(key), store.ErrCorrupt, what)
 }
 
 // fail wraps a failure of Redis (or of the context) with the operation.
@@ -357,22 +427,45 @@ func (s *Store) fail(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
+// failOr returns err as it is when it is one of the contract's answers,
+// and wrapped with op when it is a failure of Redis.
+func (s *Store) failOr(op string, err error) error {
+	for _, e := range []error{store.ErrExists, store.ErrGone, store.ErrNotFound, store.ErrConflict} {
+		if errors.Is(err, e) {
+			return err
+		}
+	}
+	return s.fail(op, err)
+}
+
 // statusErr maps a script's status code to the contract's errors.
 func statusErr(code int64) error {
-	switch code {
-	case stOK:
+	switch {
+	case code == stOK:
 		return nil
-	case stExists:
-		return session.ErrExists
-	case stGone:
-		return session.ErrGone
-	case stNotFound:
-		return session.ErrNotFound
-	case stConflict:
-		return session.ErrConflict
+	case code == stExists:
+		return store.ErrExists
+	case code == stNotFound:
+		return store.ErrNotFound
+	case code == stConflict:
+		return store.ErrConflict
+	case code >= stGone && code < stGone+256:
+		return store.Gone(store.Reason(code - stGone))
+	case code >= stPreempted && code < stPreempted+256:
+		return fmt.Errorf("%w: a revocation holds the key", store.ErrExists)
 	default:
 		return fmt.Errorf("redisstore: script answered unexpected status %d", code)
 	}
+}
+
+// reasonOf reads a tombstone's r field; a tombstone without one has
+// store.ReasonNone.
+func reasonOf(v any) store.Reason {
+	n, err := strconv.ParseUint(str(v), 10, 8)
+	if err != nil {
+		return store.ReasonNone
+	}
+	return store.Reason(n)
 }
 
 // dead reports whether a record expiring at exp is dead at now, to the

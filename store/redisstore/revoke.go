@@ -1,0 +1,102 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sessionguard/sessionguard/store"
+)
+
+// errBadReply is returned (wrapped) when a script answers in a shape it
+// never produces.
+var errBadReply = errors.New("redisstore: unexpected reply from a script")
+
+// RevokeUser tombstones with reason every record of userID whose lineage
+// is not keepLineage ("" keeps none), and returns how many live records
+// it ended. In the single-slot layout it is one atomic script and one
+// round trip; in the sharded layout it is the two steps of the package
+// documentation (see "Revocation on a sharded cluster"), two round trips.
+// Its work is proportional to the number of entries in the user's index,
+// which the session layer bounds (a hundred sessions per user by
+// default).
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+	return s.revoke(ctx, "revoke user", userID, "keep", keepLineage, reason)
+}
+
+// RevokeLineage tombstones with reason every record of userID whose
+// lineage is lineage, as [Store.RevokeUser] does, and returns how many
+// live records it ended.
+func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
+	return s.revoke(ctx, "revoke lineage", userID, "only", lineage, reason)
+}
+
+func (s *Store) revoke(ctx context.Context, op, userID, mode, lineage string, reason store.Reason) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	now := time.Now()
+	index, lineages := s.indexKey(userID), s.lineagesKey(userID)
+	if !s.sharded {
+		n, err := s.eval(ctx, revokeScript, []string{index, lineages},
+			ms(now), s.prefix, mode, lineage, int(reason), s.floor(reason, now)).Int()
+		if err != nil {
+			return 0, s.fail(op, err)
+		}
+		return n, nil
+	}
+
+	// Step one, in the index's slot: select and mark. From here on no
+	// selected record can be rotated into a new one.
+	reply, err := s.eval(ctx, selectScript, []string{index, lineages}, ms(now), mode, lineage, int(reason)).StringSlice()
+	if err != nil {
+		return 0, s.fail(op, err)
+	}
+	if len(reply)%3 != 0 {
+		return 0, s.fail(op, errBadReply)
+	}
+	if len(reply) == 0 {
+		return 0, nil
+	}
+	// Step two: tombstone every selected record in its own slot, in one
+	// pipeline. A key whose record is not written yet gets a tombstone
+	// that makes its creation fail.
+	calls := make([]*scriptCall, 0, len(reply)/3)
+	for j := 0; j+2 < len(reply); j += 3 {
+		if !validKey(reply[j]) {
+			continue
+		}
+		_, r, _ := parseEntry("-" + reply[j+1])
+		calls = append(calls, &scriptCall{script: endScript, keys: []string{s.recordKey(reply[j])},
+			args: []any{ms(now), reply[j+1], s.floor(r, now), reply[j+2], index, reply[j]}})
+	}
+	s.evalAll(ctx, calls)
+	selected := make(map[string]bool, len(calls))
+	for _, c := range calls {
+		selected[c.args[len(c.args)-1].(string)] = true
+	}
+	n := 0
+	var errs []error
+	for _, c := range calls {
+		switch v, err := c.cmd.Result(); {
+		case err != nil:
+			errs = append(errs, err)
+		case v == int64(1):
+			n++
+		case v == int64(0):
+		default:
+			// A record renewed since step one. If its new key was
+			// selected, that record is the one counted.
+			if next, ok := v.(string); !ok || !selected[next] {
+				n++
+			}
+		}
+	}
+	if len(errs) > 0 {
+		// The records not tombstoned stay selected: they can be neither
+		// rotated nor listed, and the next ListUser or revocation of the
+		// user tombstones them.
+		return n, s.fail(op, errors.Join(errs...))
+	}
+	return n, nil
+}
