@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/memstore"
 )
 
@@ -43,7 +44,7 @@ func work(c string, w http.ResponseWriter, get func(string) string, put func(str
 	}
 }
 
-func sessionguardLib(tb testing.TB, store session.Store) lib {
+func sessionguardLib(tb testing.TB, store store.Store) lib {
 	m, err := session.New(store, session.Config{OnEvent: func(session.Event) {}})
 	if err != nil {
 		tb.Fatal(err)

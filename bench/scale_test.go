@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 	"github.com/sessionguard/sessionguard/store/memstore"
 	"github.com/sessionguard/sessionguard/store/redisstore"
@@ -24,11 +25,11 @@ import (
 
 // record returns a signed-in record as the manager would store it, with
 // data bytes of values.
-func record(user string, data []byte) *session.Record {
+func record(user string, data []byte) *store.Record {
 	var k [32]byte
 	rand.Read(k[:])
 	now := time.Now()
-	return &session.Record{
+	return &store.Record{
 		Key: hex.EncodeToString(k[:]), UserID: user, Created: now, LastSeen: now, AuthTime: now,
 		IdleTimeout: 30 * time.Minute, Deadline: now.Add(12 * time.Hour), Expires: now.Add(30 * time.Minute),
 		IP: "192.0.2.1", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) bench", Data: data,

@@ -17,7 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sessionguard/sessionguard/internal/demo"
-	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 	"github.com/sessionguard/sessionguard/store/memstore"
 )
@@ -61,7 +61,7 @@ const (
 // HTTPS: no TLS is needed for these tests to see the production cookie.
 func startApp(t *testing.T, vulnerable bool, kind storeKind) string {
 	t.Helper()
-	var store session.Store
+	var store store.Store
 	switch kind {
 	case boltStore:
 		s, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})

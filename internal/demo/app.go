@@ -321,7 +321,7 @@ func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request, user string) 
 		http.Error(w, "not available in the vulnerable mode", http.StatusNotFound)
 		return
 	}
-	n, err := session.From(r).RevokeOthers(r.Context())
+	n, err := session.From(r).RevokeOthers(r.Context(), session.EndSignedOutElsewhere)
 	if err != nil {
 		a.storeFailure(w, r, err)
 		return

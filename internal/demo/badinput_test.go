@@ -12,16 +12,17 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/memstore"
 )
 
 // flakyStore fails on demand, as a store that is down or times out.
 type flakyStore struct {
-	session.Store
+	store.Store
 	down atomic.Bool
 }
 
-func (f *flakyStore) Get(ctx context.Context, key string) (*session.Record, error) {
+func (f *flakyStore) Get(ctx context.Context, key string) (*store.Record, error) {
 	if f.down.Load() {
 		return nil, context.DeadlineExceeded
 	}
