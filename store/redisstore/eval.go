@@ -23,8 +23,9 @@ type scriptCall struct {
 
 // evalAll runs calls in one pipeline: one round trip, which a
 // ClusterClient sends to the nodes owning the keys in parallel. Each call's
-// reply and error are in its cmd; the calls are independent, so a call the
-// server did not hold the script for is run again on its own with EVAL.
+// reply and error are in its cmd. The calls a server did not hold the
+// script for (after a restart, a failover or SCRIPT FLUSH) are run again
+// with EVAL, in one more pipeline, which caches the scripts again.
 func (s *Store) evalAll(ctx context.Context, calls []*scriptCall) {
 	// Pipelined's error is the first failed command's, which is also in
 	// that command's cmd, where the caller looks.
@@ -34,9 +35,19 @@ func (s *Store) evalAll(ctx context.Context, calls []*scriptCall) {
 		}
 		return nil
 	})
+	var again []*scriptCall
 	for _, c := range calls {
 		if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
-			c.cmd = c.script.Eval(ctx, s.client, c.keys, c.args...)
+			again = append(again, c)
 		}
 	}
+	if len(again) == 0 {
+		return
+	}
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, c := range again {
+			c.cmd = c.script.Eval(ctx, p, c.keys, c.args...)
+		}
+		return nil
+	})
 }

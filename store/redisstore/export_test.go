@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionguard/sessionguard/store"
 )
 
 // NewSharded returns a store that uses the sharded layout (one key per
@@ -35,3 +37,23 @@ func LoadScripts(ctx context.Context, c redis.Scripter) error {
 func (s *Store) RecordKey(key string) string      { return s.recordKey(key) }
 func (s *Store) IndexKey(userID string) string    { return s.indexKey(userID) }
 func (s *Store) LineagesKey(userID string) string { return s.lineagesKey(userID) }
+
+// SelectOnly runs the first step of a sharded revocation of userID's
+// records outside keepLineage, and not the second, as a process that dies
+// between them would leave it.
+func (s *Store) SelectOnly(ctx context.Context, userID, keepLineage string, reason store.Reason) error {
+	return s.eval(ctx, selectScript, []string{s.indexKey(userID), s.lineagesKey(userID)},
+		ms(time.Now()), "keep", keepLineage, int(reason)).Err()
+}
+
+// RegisterOnly runs the first step of a sharded Create of rec, its index
+// entry, and not the second, as a Create or Rotate between its two steps
+// leaves it.
+func (s *Store) RegisterOnly(ctx context.Context, rec *store.Record) error {
+	w, err := s.write(rec, 1)
+	if err != nil {
+		return err
+	}
+	_, err = s.register(ctx, w, "", time.Now())
+	return err
+}
