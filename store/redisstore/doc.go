@@ -55,7 +55,9 @@
 // and the Expires it was created with, or, once a revocation on a sharded
 // layout has selected it, "-REASON|EXPIRES". [Store.ListUser],
 // [Store.RevokeUser] and [Store.RevokeLineage] read only these two keys
-// and the records they name: the store never sends KEYS or SCAN.
+// and the records they name: the store never sends KEYS or SCAN. An
+// entry with no lineage (written by an earlier version of this package,
+// which kept none) counts as its own lineage.
 //
 // # Hash slots, and what is atomic where
 //

@@ -135,7 +135,7 @@ if f[2] ~= ARGV[2] then return 4 end
 local x = ARGV[7]
 if ARGV[6] ~= '' then
   local cur = redis.call('HGET', KEYS[1], 'x')
-  if f[6] == ARGV[6] and tonumber(cur) >= tonumber(x) then
+  if f[6] == ARGV[6] and (tonumber(cur) or 0) >= tonumber(x) then
     x = cur
   elseif #KEYS > 1 then
     index_add(KEYS[2], KEYS[3], ARGV[8], x, ARGV[10], ARGV[1])
