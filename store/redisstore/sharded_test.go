@@ -206,3 +206,35 @@ func TestReasonTombstoneTTL(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineAfterScriptFlush checks that a pipeline of scripts a server
+// no longer holds (after a restart, a failover or SCRIPT FLUSH) is run
+// again in one more pipeline, not one round trip per call.
+func TestPipelineAfterScriptFlush(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	st := redisstore.NewSharded(client, redisstore.Options{})
+	ctx := t.Context()
+	const n = 50
+	for range n {
+		if err := st.Create(ctx, newRecord(t, "alice")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	client.AddHook(rt)
+	var recs []*store.Record
+	var err error
+	trips, cmds := rt.measure(func() { recs, err = st.ListUser(ctx, "alice") })
+	if err != nil || len(recs) != n {
+		t.Fatalf("ListUser = %d records, %v; want %d", len(recs), err, n)
+	}
+	// The index script: EVALSHA, then EVAL. The records' scripts: one
+	// pipeline of EVALSHA, then one of EVAL.
+	if trips > 4 {
+		t.Errorf("ListUser after SCRIPT FLUSH took %d round trips, want at most 4 (%d commands)", trips, len(cmds))
+	}
+}
