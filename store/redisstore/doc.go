@@ -121,10 +121,13 @@
 //
 // So, on a sharded Redis Cluster, when RevokeUser or RevokeLineage returns
 // without error, no record it selected, nor any record made from one by a
-// rotation within the same user, is live, as the contract says; only the
-// single step is missing, which no caller can observe except through the
-// count, which may include a record that a racing rotation retired after
-// the selection. What it does not give, unlike the single-slot layout:
+// rotation within the same user, is live, as the contract says. What is
+// missing is the single step: while the call runs, a selected record may
+// still be read, and the count it returns is an estimate under races (it
+// counts a record that a racing rotation retired after the selection, and
+// a key registered by a rotation that failed, while that key's record
+// could have lived). What it does not give, unlike the single-slot
+// layout:
 //
 //   - If the revocation fails, or the process dies, between its two steps,
 //     the selected records that were not yet tombstoned stay readable (and

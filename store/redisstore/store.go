@@ -283,7 +283,8 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 	if retireErr != nil || regErr != nil {
 		if added {
 			// Take back the entry of a record that will not be made.
-			// Failing that, the entry lists no record and is pruned.
+			// Failing that, the entry names no record until its score
+			// passes: ListUser skips it, a revocation tombstones the key.
 			_ = s.eval(ctx, unregisterScript, []string{w.index, w.lineages}, next.Key).Err()
 		}
 		if retireErr != nil {
