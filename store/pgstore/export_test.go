@@ -1,0 +1,5 @@
+package pgstore
+
+// SetSweepBatch sets how many rows one sweep statement deletes, so that
+// tests can check batching without thousands of rows.
+func (s *Store) SetSweepBatch(n int) { s.batch = n }

@@ -1,0 +1,52 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Sweep deletes the records past their Expires and the tombstones past
+// their end, in statements of at most a thousand rows each, found through
+// the index on expires, so it costs what it removes, not the size of the
+// table, and never holds many row locks for long. Rows another transaction
+// has locked are skipped, to be swept next time. It returns how many rows
+// it deleted; ctx is checked between statements.
+//
+// The background sweeper calls Sweep every Options.SweepInterval. Several
+// instances may sweep at once: they skip each other's rows.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("pgstore: sweep: %w", err)
+		}
+		tag, err := s.pool.Exec(ctx, sqlSweep, s.now(), s.batch)
+		if err != nil {
+			return total, fmt.Errorf("pgstore: sweep: %w", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < s.batch {
+			return total, nil
+		}
+	}
+}
+
+// sweepLoop is the background sweeper: a sweep at once, then one every
+// interval, until Close cancels ctx.
+func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
+	defer close(s.done)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Error("pgstore: sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
