@@ -108,25 +108,33 @@ const (
 )
 
 const (
-	sqlGet = `SELECT version, epoch, expires, gone, record FROM sessionguard_sessions WHERE key = $1`
+	sqlGet = `SELECT version, expires, gone, successor, grace_until, record
+	FROM sessionguard_sessions WHERE key = $1`
 
-	sqlCreate = `SELECT o_status, o_epoch FROM sessionguard_create($1, $2, $3, $4, $5, $6, $7, $8)`
+	sqlCreate = `INSERT INTO sessionguard_sessions AS s
+	(key, version, user_id, lineage, expires, gone, successor, grace_until, record)
+	VALUES ($1, 1, $2, $3, $4, NULL, $5, $6, $7)
+	ON CONFLICT (key) DO UPDATE SET version = 1, user_id = EXCLUDED.user_id,
+		lineage = EXCLUDED.lineage, expires = EXCLUDED.expires, gone = NULL,
+		successor = EXCLUDED.successor, grace_until = EXCLUDED.grace_until, record = EXCLUDED.record
+	WHERE s.expires <= $8`
 
 	sqlUpdate = `UPDATE sessionguard_sessions SET version = version + 1, user_id = $3, lineage = $4,
-	expires = $5, record = $6
-	WHERE key = $1 AND version = $2 AND gone IS NULL AND expires > $7
-	RETURNING version, epoch`
+	expires = $5, successor = $6, grace_until = $7, record = $8
+	WHERE key = $1 AND version = $2 AND gone IS NULL AND expires > $9
+	RETURNING version`
 
-	sqlRotate = `SELECT o_status, o_reason, o_epoch FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	sqlRotate = `SELECT o_status, o_reason FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 	sqlDelete = `UPDATE sessionguard_sessions SET gone = $2::smallint, version = 0, user_id = NULL, record = NULL,
-	expires = CASE WHEN $2::smallint > 1 THEN GREATEST(expires, $3::bigint + $4::bigint) ELSE expires END
-	WHERE key = $1 AND gone IS NULL AND expires > $3`
+	successor = NULL, grace_until = NULL,
+	expires = CASE WHEN $2::smallint > 2 THEN GREATEST(expires, $3::bigint + $4::bigint) ELSE expires END
+	WHERE key = $1 AND gone IS NULL`
 
-	sqlListUser = `SELECT version, epoch, record FROM sessionguard_sessions
+	sqlListUser = `SELECT version, successor, grace_until, record FROM sessionguard_sessions
 	WHERE user_id = $1 AND gone IS NULL AND expires > $2`
 
-	sqlRevokeUser = `SELECT o_ended FROM sessionguard_revoke_user($1, $2, $3, $4, $5)`
+	sqlRevoke = `SELECT o_ended FROM sessionguard_revoke($1, $2, $3, $4, $5, $6)`
 
 	sqlSweep = `DELETE FROM sessionguard_sessions WHERE key IN (
 	SELECT key FROM sessionguard_sessions WHERE expires <= $1 ORDER BY expires LIMIT $2
@@ -154,26 +162,37 @@ func (s *Store) check(ctx context.Context, rec *store.Record) error {
 
 func (s *Store) now() int64 { return s.opts.Now().UnixNano() }
 
-// nullable maps an anonymous session's "" to NULL, which the user index
-// leaves out.
-func nullable(userID string) *string {
-	if userID == "" {
+// nullable maps "" to NULL: an anonymous session's user, which the user
+// index leaves out, or a record without a successor.
+func nullable(v string) *string {
+	if v == "" {
 		return nil
 	}
-	return &userID
+	return &v
 }
 
-// encode returns the record column of rec. Version and Epoch live in their
-// own columns, which are authoritative.
+// nanos maps a time to its column: Unix nanoseconds, NULL for the zero
+// time.
+func nanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+// encode returns the record column of rec. Version, Successor and
+// GraceUntil live in columns of their own (a rotation with grace changes
+// them in SQL), which are authoritative.
 func encode(rec *store.Record) ([]byte, error) {
 	c := *rec
-	c.Version, c.Epoch = 0, 0
+	c.Version, c.Successor, c.GraceUntil = 0, "", time.Time{}
 	return c.MarshalBinary()
 }
 
-// decode reads a record column and the version and epoch columns of key's
-// row.
-func decode(key string, raw []byte, version, epoch int64) (*store.Record, error) {
+// decode reads the record column of a row and its own columns. key is the
+// key the row was read by, "" when read by another column.
+func decode(key string, raw []byte, version int64, successor *string, grace *int64) (*store.Record, error) {
 	rec := new(store.Record)
 	if err := rec.UnmarshalBinary(raw); err != nil {
 		return nil, err
@@ -181,48 +200,57 @@ func decode(key string, raw []byte, version, epoch int64) (*store.Record, error)
 	if key != "" && rec.Key != key {
 		return nil, fmt.Errorf("%w: the record is stored under another key", store.ErrCorrupt)
 	}
-	rec.Version, rec.Epoch = uint64(version), uint64(epoch)
+	rec.Version = uint64(version)
+	rec.Successor, rec.GraceUntil = "", time.Time{}
+	if successor != nil {
+		rec.Successor = *successor
+	}
+	if grace != nil {
+		rec.GraceUntil = time.Unix(0, *grace)
+	}
 	return rec, nil
 }
 
 // Get returns the live record of key in one query. A record past its
-// Expires is [store.ErrNotFound] whether or not it has been swept; a
-// tombstone in force is a [*store.GoneError] with the reason it was ended;
-// a record that does not decode is an error wrapping [store.ErrCorrupt].
+// Expires is a [*store.GoneError] with [store.ReasonExpired] until the
+// sweeper removes it, then [store.ErrNotFound]; a tombstone in force is a
+// [*store.GoneError] with the reason the record ended; a record that does
+// not decode is an error wrapping [store.ErrCorrupt].
 func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if err := s.check(ctx, nil); err != nil {
 		return nil, opError("get", key, err)
 	}
 	var (
-		version, epoch, expires int64
-		gone                    *int16
-		raw                     []byte
+		version, expires int64
+		gone             *int16
+		successor        *string
+		grace            *int64
+		raw              []byte
 	)
-	err := s.pool.QueryRow(ctx, sqlGet, key).Scan(&version, &epoch, &expires, &gone, &raw)
+	err := s.pool.QueryRow(ctx, sqlGet, key).Scan(&version, &expires, &gone, &successor, &grace, &raw)
 	now := s.now()
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, opError("get", key, store.ErrNotFound)
 	case err != nil:
 		return nil, opError("get", key, err)
-	case expires <= now:
-		return nil, opError("get", key, store.ErrNotFound)
+	case gone != nil && expires <= now:
+		return nil, opError("get", key, store.ErrNotFound) // a lapsed tombstone
 	case gone != nil:
-		return nil, opError("get", key, &store.GoneError{Reason: store.Reason(*gone)})
+		return nil, opError("get", key, store.Gone(store.Reason(*gone)))
+	case expires <= now:
+		return nil, opError("get", key, store.Gone(store.ReasonExpired))
 	}
-	rec, err := decode(key, raw, version, epoch)
+	rec, err := decode(key, raw, version, successor, grace)
 	if err != nil {
 		return nil, opError("get", key, err)
 	}
 	return rec, nil
 }
 
-// Create stores rec at version 1, stamped with the current revocation
-// epoch of its user, and sets rec.Version and rec.Epoch. It fails with
-// [store.ErrExists] if a live record or a tombstone holds rec.Key. A
-// successor record (rec.Lineage set) of a user whose sessions were revoked
-// since its predecessor was written is refused with an error wrapping
-// [store.ErrGone], and nothing is written. One query.
+// Create stores rec at version 1 and sets rec.Version, in one statement.
+// It fails with [store.ErrExists] if a live record or a tombstone in force
+// holds rec.Key; a dead record or lapsed tombstone there is replaced.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	if err := s.check(ctx, rec); err != nil {
 		return fmt.Errorf("pgstore: create: %w", err)
@@ -231,32 +259,22 @@ func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return opError("create", rec.Key, err)
 	}
-	var (
-		status int16
-		epoch  int64
-	)
-	err = s.pool.QueryRow(ctx, sqlCreate, rec.Key, nullable(rec.UserID), rec.LineageKey(), rec.Lineage != "",
-		int64(rec.Epoch), rec.Expires.UnixNano(), raw, s.now()).Scan(&status, &epoch)
+	tag, err := s.pool.Exec(ctx, sqlCreate, rec.Key, nullable(rec.UserID), rec.LineageKey(), rec.Expires.UnixNano(),
+		nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now())
 	if err != nil {
 		return opError("create", rec.Key, err)
 	}
-	switch status {
-	case statusDone:
-		rec.Version, rec.Epoch = 1, uint64(epoch)
-		return nil
-	case statusTaken:
+	if tag.RowsAffected() == 0 {
 		return opError("create", rec.Key, fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists))
-	case statusGone:
-		return opError("create", rec.Key, fmt.Errorf("successor of a revoked session: %w", &store.GoneError{Reason: store.ReasonRenewed}))
 	}
-	return opError("create", rec.Key, fmt.Errorf("unexpected status %d", status))
+	rec.Version = 1
+	return nil
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, in one
-// conditional statement, then sets rec.Version to the new version (and
-// rec.Epoch to the stored one, which Update keeps). It never creates a
-// record. When nothing matched, a second query finds out why:
-// [store.ErrNotFound], a [*store.GoneError] or [store.ErrConflict].
+// conditional statement, then sets rec.Version to the new version. It
+// never creates a record. When nothing matched, a second query finds out
+// why: [store.ErrNotFound], a [*store.GoneError] or [store.ErrConflict].
 func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	if err := s.check(ctx, rec); err != nil {
 		return fmt.Errorf("pgstore: update: %w", err)
@@ -265,12 +283,12 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return opError("update", rec.Key, err)
 	}
-	var version, epoch int64
+	var version int64
 	err = s.pool.QueryRow(ctx, sqlUpdate, rec.Key, int64(rec.Version), nullable(rec.UserID), rec.LineageKey(),
-		rec.Expires.UnixNano(), raw, s.now()).Scan(&version, &epoch)
+		rec.Expires.UnixNano(), nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now()).Scan(&version)
 	switch {
 	case err == nil:
-		rec.Version, rec.Epoch = uint64(version), uint64(epoch)
+		rec.Version = uint64(version)
 		return nil
 	case !errors.Is(err, pgx.ErrNoRows):
 		return opError("update", rec.Key, err)
@@ -282,14 +300,12 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	return opError("update", rec.Key, fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, cur.Version, rec.Version))
 }
 
-// Rotate ends oldKey, which must be live at oldVersion, with a tombstone
-// (reason [store.ReasonRenewed]) and creates next at version 1, in one
-// transaction: a single call of the schema's sessionguard_rotate function,
-// one round trip. If the old record's user was revoked since the record
-// was written (and its lineage was not the one kept), the old record is
-// tombstoned with the revocation's reason, nothing is created, and the
-// error wraps [store.ErrGone].
-func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record) error {
+// Rotate replaces oldKey, which must be live at oldVersion, by next (at
+// version 1), in one transaction: a single call of the schema's
+// sessionguard_rotate function, one round trip. With a zero graceUntil the
+// old key is tombstoned with [store.ReasonRenewed]; otherwise the old
+// record stays, one version on, as a forwarder to next until graceUntil.
+func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
 	if err := s.check(ctx, next); err != nil {
 		return fmt.Errorf("pgstore: rotate: %w", err)
 	}
@@ -297,23 +313,21 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 	if err != nil {
 		return opError("rotate", oldKey, err)
 	}
-	var (
-		status, reason int16
-		epoch          int64
-	)
+	var status, reason int16
 	err = s.pool.QueryRow(ctx, sqlRotate, oldKey, int64(oldVersion), next.Key, nullable(next.UserID),
-		next.LineageKey(), next.Expires.UnixNano(), raw, s.now(), int64(store.ReasonTTL)).Scan(&status, &reason, &epoch)
+		next.LineageKey(), next.Expires.UnixNano(), nullable(next.Successor), nanos(next.GraceUntil), raw,
+		nanos(graceUntil), s.now()).Scan(&status, &reason)
 	if err != nil {
 		return opError("rotate", oldKey, err)
 	}
 	switch status {
 	case statusDone:
-		next.Version, next.Epoch = 1, uint64(epoch)
+		next.Version = 1
 		return nil
 	case statusTaken:
 		return opError("rotate", oldKey, fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), store.ErrExists))
 	case statusGone:
-		return opError("rotate", oldKey, &store.GoneError{Reason: store.Reason(reason)})
+		return opError("rotate", oldKey, store.Gone(store.Reason(reason)))
 	case statusNotFound:
 		return opError("rotate", oldKey, store.ErrNotFound)
 	case statusConflict:
@@ -322,11 +336,11 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 	return opError("rotate", oldKey, fmt.Errorf("unexpected status %d", status))
 }
 
-// Delete ends the live record of key with a tombstone that keeps reason,
-// in one statement. The tombstone lasts until the record's Expires, and
-// for a reason other than [store.ReasonNone] and [store.ReasonRenewed] at
-// least [store.ReasonTTL] from now. A missing or already ended key is not
-// an error, and gets no tombstone.
+// Delete ends the record of key with a tombstone that keeps reason, in one
+// statement. The tombstone lasts until the record's Expires, and for a
+// reason above [store.ReasonExpired] at least [store.ReasonTTL] from now.
+// A missing or already ended key is not an error and gets no new
+// tombstone.
 func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) error {
 	if err := s.check(ctx, nil); err != nil {
 		return opError("delete", key, err)
@@ -337,9 +351,9 @@ func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) err
 	return nil
 }
 
-// ListUser returns the live records of userID, read through the index on
-// user_id in one query. An empty userID lists nothing: anonymous records
-// are not indexed.
+// ListUser returns the live records of userID, forwarders included, read
+// through the index on user_id in one query. An empty userID lists
+// nothing: anonymous records are not indexed.
 func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, error) {
 	if err := s.check(ctx, nil); err != nil {
 		return nil, fmt.Errorf("pgstore: list user: %w", err)
@@ -355,13 +369,15 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 	var recs []*store.Record
 	for rows.Next() {
 		var (
-			version, epoch int64
-			raw            []byte
+			version   int64
+			successor *string
+			grace     *int64
+			raw       []byte
 		)
-		if err := rows.Scan(&version, &epoch, &raw); err != nil {
+		if err := rows.Scan(&version, &successor, &grace, &raw); err != nil {
 			return nil, fmt.Errorf("pgstore: list user: %w", err)
 		}
-		rec, err := decode("", raw, version, epoch)
+		rec, err := decode("", raw, version, successor, grace)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: list user: %w", err)
 		}
@@ -377,27 +393,34 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 	return recs, nil
 }
 
-// RevokeUser ends every live record of userID outside the lineage
-// keepLineage, with tombstones that keep reason, bumps the user's
-// revocation epoch and records keepLineage as the lineage kept, all in one
-// transaction (one call of sessionguard_revoke_user). It returns how many
-// records it ended. Records of the kept lineage take the new epoch. After
-// it returns, no record of the user outside that lineage is live, and
-// Rotate refuses to make one from a record written before it: writers of a
-// user's records hold a share lock on the user's row, which the revocation
-// updates first. An empty userID revokes nothing.
+// RevokeUser ends, with tombstones that keep reason, every record of
+// userID whose lineage is not keepLineage ("" keeps none), in one
+// transaction (one call of sessionguard_revoke), and returns how many live
+// records it ended. It waits for the rotations of the user's records in
+// flight and ends what they made; a rotation that comes after it finds its
+// old record ended. An empty userID revokes nothing.
 func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+	return s.revoke(ctx, "revoke user", userID, keepLineage, false, reason)
+}
+
+// RevokeLineage is [Store.RevokeUser] for the records of userID whose
+// lineage is lineage, and only those.
+func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
+	return s.revoke(ctx, "revoke lineage", userID, lineage, true, reason)
+}
+
+func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only bool, reason store.Reason) (int, error) {
 	if err := s.check(ctx, nil); err != nil {
-		return 0, fmt.Errorf("pgstore: revoke user: %w", err)
+		return 0, fmt.Errorf("pgstore: %s: %w", op, err)
 	}
 	if userID == "" {
 		return 0, nil
 	}
 	var n int32
-	err := s.pool.QueryRow(ctx, sqlRevokeUser, userID, keepLineage, int16(reason), s.now(),
+	err := s.pool.QueryRow(ctx, sqlRevoke, userID, lineage, only, int16(reason), s.now(),
 		int64(store.ReasonTTL)).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: revoke user: %w", err)
+		return 0, fmt.Errorf("pgstore: %s: %w", op, err)
 	}
 	return int(n), nil
 }

@@ -29,7 +29,7 @@ func TestRoundTrips(t *testing.T) {
 			"3 update": func() error { return s.Update(ctx, anon) },
 			"4 rotate": func() error {
 				signedIn = newRecord(t, "alice")
-				return s.Rotate(ctx, anon.Key, anon.Version, signedIn)
+				return s.Rotate(ctx, anon.Key, anon.Version, signedIn, time.Time{})
 			},
 			"5 delete": func() error { return s.Delete(ctx, signedIn.Key, 2) },
 		}
@@ -68,7 +68,8 @@ func TestRoundTrips(t *testing.T) {
 // returned no session of the user may be live, and none may be made by
 // rotating one written before it: a revocation that read the user's
 // records before an in-flight rotation committed would leave that
-// rotation's new record alive.
+// rotation's new record alive. Each chain has exactly one live record at
+// any time, so RevokeUser must end exactly one per chain.
 func TestRevokeRacingRotations(t *testing.T) {
 	pool := newPool(t, nil)
 	s := newStore(t, pool, pgstore.Options{SweepInterval: -1})
@@ -83,8 +84,6 @@ func TestRevokeRacingRotations(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var revoked sync.WaitGroup
-		revoked.Add(1)
 		done := make(chan struct{})
 		var wg sync.WaitGroup
 		errs := make(chan error, workers)
@@ -95,7 +94,8 @@ func TestRevokeRacingRotations(t *testing.T) {
 				cur := heads[i]
 				for {
 					next := newRecord(t, user)
-					err := s.Rotate(ctx, cur.Key, cur.Version, next)
+					next.Lineage = cur.LineageKey()
+					err := s.Rotate(ctx, cur.Key, cur.Version, next, time.Time{})
 					if err == nil {
 						cur = next
 						continue
