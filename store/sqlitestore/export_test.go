@@ -1,0 +1,5 @@
+package sqlitestore
+
+// SetSweepBatch sets how many rows one sweep deletes, so that tests can
+// check batching without thousands of rows.
+func (s *Store) SetSweepBatch(n int) { s.batch = n }
