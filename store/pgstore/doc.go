@@ -77,10 +77,11 @@
 // revocation), so a returning user can be told why.
 //
 // Deleting what has died is the sweeper's job: a goroutine that [New]
-// starts, which runs [Store.Sweep] at once and then every
-// Options.SweepInterval. A sweep deletes rows past their end through the
-// index on expires, a thousand per statement, skipping rows other
-// transactions hold, so several instances can sweep the same table.
+// starts, which runs [Store.Sweep] every Options.SweepInterval (the first
+// time one interval after New, so that CreateTable can run first). A sweep
+// deletes rows past their end through the index on expires, a thousand per
+// statement, skipping rows other transactions hold, so several instances
+// can sweep the same table.
 // [Store.Close] stops it; the pool stays the caller's to close.
 //
 // # Failures

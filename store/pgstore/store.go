@@ -30,8 +30,8 @@ var ErrClosed = errors.New("pgstore: store is closed")
 // documents.
 type Options struct {
 	// SweepInterval is how often the background sweeper deletes expired
-	// records and tombstones. Default one minute; the first sweep runs at
-	// once. A negative value turns the sweeper off: call [Store.Sweep]
+	// records and tombstones. Default one minute. The first sweep runs one
+	// interval after New, so that CreateTable may run first. A negative value turns the sweeper off: call [Store.Sweep]
 	// yourself (or from a cron job of your own). Expired records are never
 	// returned either way; sweeping only frees space.
 	SweepInterval time.Duration

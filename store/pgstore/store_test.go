@@ -228,3 +228,30 @@ func TestClosed(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestBackgroundSweeper checks that the sweeper New starts deletes expired
+// rows by itself, and that Close stops it.
+func TestBackgroundSweeper(t *testing.T) {
+	pool := newPool(t, nil)
+	s := newStore(t, pool, pgstore.Options{SweepInterval: 20 * time.Millisecond})
+	rec := newRecord(t, "carol")
+	rec.Expires = time.Now().Add(-time.Second)
+	if err := s.Create(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() int {
+		var n int
+		if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM sessionguard_sessions").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); rows() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not delete an expired row within 5s")
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

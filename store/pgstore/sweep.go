@@ -33,20 +33,21 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// sweepLoop is the background sweeper: a sweep at once, then one every
-// interval, until Close cancels ctx.
+// sweepLoop is the background sweeper: a sweep every interval, the first
+// one interval after New (the table may not exist before CreateTable),
+// until Close cancels ctx.
 func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 	defer close(s.done)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Error("pgstore: sweep failed", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Error("pgstore: sweep failed", "err", err)
 		}
 	}
 }

@@ -188,3 +188,32 @@ func TestSweep(t *testing.T) {
 }
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o700) }
+
+// TestBackgroundSweeper checks that the sweeper Open starts deletes
+// expired rows by itself.
+func TestBackgroundSweeper(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s := openAt(t, path, sqlitestore.Options{SweepInterval: 20 * time.Millisecond})
+	rec := newRecord(t, "carol")
+	rec.Expires = time.Now().Add(-time.Second)
+	if err := s.Create(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM sessionguard_sessions").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not delete an expired row within 5s")
+		}
+	}
+}
