@@ -7,7 +7,7 @@ count=${COUNT:-6}
 benchtime=${BENCHTIME:-1s}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-cmd="go test -run '^\$' -bench . -benchmem -count $count -benchtime $benchtime ."
+cmd="go test -run '^\$' -bench . -skip '^BenchmarkPostgres\$' -benchmem -count $count -benchtime $benchtime ."
 echo "bench: $cmd (in bench/)" >&2
 (cd bench && eval "$cmd") | tee "$out" >&2
 benchstat=$(cd bench && go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out" 2>/dev/null || echo "(benchstat unavailable)")
@@ -38,3 +38,5 @@ benchstat=$(cd bench && go run golang.org/x/perf/cmd/benchstat@v0.0.0-2026090820
 	echo '```'
 } | ./scripts/section.sh docs/BENCHMARKS.md bench
 echo "bench: wrote docs/BENCHMARKS.md" >&2
+# PostgreSQL, side by side with scs's store: a section of its own.
+./scripts/bench-postgres.sh
