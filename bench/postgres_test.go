@@ -91,7 +91,6 @@ func postgresLibs(tb testing.TB) []pgLib {
 	}
 }
 
-
 // BenchmarkPostgres runs read, write and login with each library's
 // PostgreSQL store against the same local server, reporting queries (round
 // trips) per request.
