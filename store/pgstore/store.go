@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -147,15 +149,31 @@ func opError(op, key string, err error) error {
 	return fmt.Errorf("pgstore: %s %s: %w", op, store.Fingerprint(key), err)
 }
 
+// errText is the error for a user ID or key PostgreSQL's text type cannot
+// hold.
+var errText = errors.New("pgstore: user IDs and keys must be UTF-8 text without NUL bytes (PostgreSQL text)")
+
+// text reports whether PostgreSQL's text type can hold v.
+func text(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
+
 func (s *Store) check(ctx context.Context, rec *store.Record) error {
+	if s == nil || s.pool == nil {
+		return errors.New("pgstore: the Store was not made by New")
+	}
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if rec != nil && rec.Key == "" {
+	if rec == nil {
+		return nil
+	}
+	if rec.Key == "" {
 		return errors.New("record has an empty key")
+	}
+	if !text(rec.Key) || !text(rec.UserID) || !text(rec.Lineage) || !text(rec.Successor) {
+		return errText
 	}
 	return nil
 }
@@ -219,6 +237,9 @@ func decode(key string, raw []byte, version int64, successor *string, grace *int
 func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if err := s.check(ctx, nil); err != nil {
 		return nil, opError("get", key, err)
+	}
+	if !text(key) {
+		return nil, opError("get", key, store.ErrNotFound) // no such key can be stored
 	}
 	var (
 		version, expires int64
@@ -345,6 +366,9 @@ func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) err
 	if err := s.check(ctx, nil); err != nil {
 		return opError("delete", key, err)
 	}
+	if !text(key) {
+		return nil // no such key can be stored
+	}
 	if _, err := s.pool.Exec(ctx, sqlDelete, key, int16(reason), s.now(), int64(store.ReasonTTL)); err != nil {
 		return opError("delete", key, err)
 	}
@@ -358,8 +382,8 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 	if err := s.check(ctx, nil); err != nil {
 		return nil, fmt.Errorf("pgstore: list user: %w", err)
 	}
-	if userID == "" {
-		return nil, nil
+	if userID == "" || !text(userID) {
+		return nil, nil // anonymous, or no such user can be stored
 	}
 	rows, err := s.pool.Query(ctx, sqlListUser, userID, s.now())
 	if err != nil {
@@ -413,8 +437,11 @@ func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only boo
 	if err := s.check(ctx, nil); err != nil {
 		return 0, fmt.Errorf("pgstore: %s: %w", op, err)
 	}
-	if userID == "" {
+	if userID == "" || !text(userID) {
 		return 0, nil
+	}
+	if !text(lineage) {
+		return 0, fmt.Errorf("pgstore: %s: %w", op, errText)
 	}
 	var n int32
 	err := s.pool.QueryRow(ctx, sqlRevoke, userID, lineage, only, int16(reason), s.now(),

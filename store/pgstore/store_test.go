@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -253,5 +254,34 @@ func TestBackgroundSweeper(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNotText checks that user IDs and keys PostgreSQL's text type cannot
+// hold give a clear error, or an empty answer, never a server error.
+func TestNotText(t *testing.T) {
+	s := newStore(t, newPool(t, nil), pgstore.Options{SweepInterval: -1})
+	ctx := t.Context()
+	for _, user := range []string{"nul\x00byte", "bad\xffutf8"} {
+		rec := newRecord(t, user)
+		if err := s.Create(ctx, rec); err == nil || !strings.Contains(err.Error(), "UTF-8 text") {
+			t.Errorf("Create with user %q: %v, want the text error", user, err)
+		}
+		if recs, err := s.ListUser(ctx, user); err != nil || len(recs) != 0 {
+			t.Errorf("ListUser(%q) = %d, %v", user, len(recs), err)
+		}
+		if n, err := s.RevokeUser(ctx, user, "", 9); err != nil || n != 0 {
+			t.Errorf("RevokeUser(%q) = %d, %v", user, n, err)
+		}
+		if _, err := s.Get(ctx, user); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", user, err)
+		}
+		if err := s.Delete(ctx, user, 9); err != nil {
+			t.Errorf("Delete(%q): %v", user, err)
+		}
+	}
+	var zero pgstore.Store
+	if _, err := zero.Get(ctx, newKey(t)); err == nil {
+		t.Error("Get on a Store not made by New succeeded")
 	}
 }

@@ -75,6 +75,9 @@ func opError(op, key string, err error) error {
 }
 
 func (s *Store) check(ctx context.Context, rec *store.Record) error {
+	if s == nil || s.writer == nil || s.reader == nil {
+		return errors.New("the Store was not made by Open")
+	}
 	if s.closed.Load() {
 		return ErrClosed
 	}

@@ -61,6 +61,10 @@ func TestReopen(t *testing.T) {
 	if _, err := s.Get(t.Context(), live.Key); !errors.Is(err, sqlitestore.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
 	}
+	var zero sqlitestore.Store
+	if _, err := zero.Get(t.Context(), live.Key); err == nil {
+		t.Error("Get on a Store not made by Open succeeded")
+	}
 	s = openAt(t, path, sqlitestore.Options{})
 	if got, err := s.Get(t.Context(), live.Key); err != nil || got.UserID != "alice" || got.Version != 1 {
 		t.Errorf("after reopen: Get = %+v, %v", got, err)
