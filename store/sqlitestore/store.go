@@ -203,11 +203,14 @@ func (s *Store) Close() error {
 			s.cancel()
 			<-s.done
 		}
-		var rerr error
+		var rerr, werr error
 		if s.reader != nil {
 			rerr = s.reader.Close()
 		}
-		if err := errors.Join(rerr, s.writer.Close()); err != nil {
+		if s.writer != nil {
+			werr = s.writer.Close()
+		}
+		if err := errors.Join(rerr, werr); err != nil {
 			s.closeErr = fmt.Errorf("sqlitestore: close %s: %w", s.path, err)
 		}
 	})

@@ -65,6 +65,9 @@ func TestReopen(t *testing.T) {
 	if _, err := zero.Get(t.Context(), live.Key); err == nil {
 		t.Error("Get on a Store not made by Open succeeded")
 	}
+	if err := zero.Close(); err != nil {
+		t.Errorf("Close of a zero Store: %v", err)
+	}
 	s = openAt(t, path, sqlitestore.Options{})
 	if got, err := s.Get(t.Context(), live.Key); err != nil || got.UserID != "alice" || got.Version != 1 {
 		t.Errorf("after reopen: Get = %+v, %v", got, err)
