@@ -32,7 +32,7 @@
 //	    grace_until  bigint,           -- ... and until when it forwards
 //	    record       bytea             -- store.Record.MarshalBinary(); NULL on a tombstone
 //	)
-//	index sessionguard_sessions_user    on (user_id) where user_id is not null
+//	index sessionguard_sessions_user    on (user_id, lineage) where user_id is not null
 //	index sessionguard_sessions_expires on (expires)
 //	function sessionguard_rotate(...)   -- renewal and periodic rotation, one transaction
 //	function sessionguard_revoke(...)   -- RevokeUser and RevokeLineage, one transaction

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS sessionguard_sessions (
     record       bytea             -- Record.MarshalBinary(); NULL on a tombstone
 );
 CREATE INDEX IF NOT EXISTS sessionguard_sessions_user
-    ON sessionguard_sessions (user_id) WHERE user_id IS NOT NULL;
+    ON sessionguard_sessions (user_id, lineage) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sessionguard_sessions_expires
     ON sessionguard_sessions (expires);
 
@@ -94,24 +94,27 @@ $fn$;
 
 -- sessionguard_revoke ends the records of p_user whose lineage is p_lineage
 -- (p_only) or is not p_lineage (NOT p_only), and returns how many of them
--- were live.
+-- were live. The index on (user_id, lineage) finds them.
 CREATE OR REPLACE FUNCTION sessionguard_revoke(p_user text, p_lineage text, p_only boolean,
     p_reason smallint, p_now bigint, p_ttl bigint, OUT o_ended integer)
 LANGUAGE plpgsql AS $fn$
 BEGIN
     PERFORM pg_advisory_xact_lock(21319, hashtext(p_user));
     -- A new statement, so a new snapshot: it sees every record made by a
-    -- rotation that held the lock before this function took it.
-    UPDATE sessionguard_sessions SET gone = p_reason, version = 0, user_id = NULL, record = NULL,
-            successor = NULL, grace_until = NULL,
-            expires = CASE WHEN p_reason > 2 THEN GREATEST(expires, p_now + p_ttl) ELSE expires END
-        WHERE user_id = p_user AND gone IS NULL AND expires > p_now AND (lineage = p_lineage) = p_only;
-    GET DIAGNOSTICS o_ended = ROW_COUNT;
-    -- Records past their Expires end too, so that they tell why.
-    UPDATE sessionguard_sessions SET gone = p_reason, version = 0, user_id = NULL, record = NULL,
-            successor = NULL, grace_until = NULL,
-            expires = CASE WHEN p_reason > 2 THEN GREATEST(expires, p_now + p_ttl) ELSE expires END
-        WHERE user_id = p_user AND gone IS NULL AND (lineage = p_lineage) = p_only;
+    -- rotation that held the lock before this function took it. Records
+    -- past their Expires end too, so that they tell why, but are not
+    -- counted.
+    WITH ended AS (
+        UPDATE sessionguard_sessions s SET gone = p_reason, version = 0, user_id = NULL, record = NULL,
+                successor = NULL, grace_until = NULL,
+                expires = CASE WHEN p_reason > 2 THEN GREATEST(s.expires, p_now + p_ttl) ELSE s.expires END
+            FROM (SELECT key, expires FROM sessionguard_sessions
+                    WHERE user_id = p_user AND gone IS NULL
+                        AND CASE WHEN p_only THEN lineage = p_lineage ELSE lineage <> p_lineage END
+                    FOR UPDATE) AS o
+            WHERE s.key = o.key
+            RETURNING o.expires AS was)
+    SELECT count(*) FILTER (WHERE was > p_now) INTO o_ended FROM ended;
 END
 $fn$;
 `
