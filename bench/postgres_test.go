@@ -39,12 +39,14 @@ type pgLib struct {
 	queries *queryCounter
 }
 
-// postgresLibs starts a private PostgreSQL server (default settings:
-// fsync and synchronous_commit on, as in production) and returns
+// postgresLibs starts a private PostgreSQL server with synchronous_commit
+// off, so that a commit does not wait for the disk (the figures then
+// measure the libraries and their round trips, not this machine's disk),
+// and returns
 // sessionguard on store/pgstore and scs on its postgresstore, each in a
 // database of its own on that server, with their queries counted.
 func postgresLibs(tb testing.TB) []pgLib {
-	srv := pgtest.Start(tb)
+	srv := pgtest.Start(tb, "synchronous_commit=off")
 	ctx := context.Background()
 	connect := func() (*pgx.ConnConfig, *queryCounter) {
 		url, err := srv.CreateDatabase(ctx)

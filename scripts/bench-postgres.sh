@@ -52,14 +52,15 @@ rows=$(awk '/^BenchmarkPostgres\// {
 	echo
 	echo "Command (in \`bench/\`): \`$cmd\`"
 	echo
-	echo "The same handler work as above, on one private PostgreSQL server started by the benchmark with its"
-	echo "default settings (fsync and synchronous_commit on, so every committed write waits for the disk), each"
-	echo "library in a database of its own: sessionguard on \`store/pgstore\` (pgx/v5 pgxpool), scs on its"
-	echo "\`postgresstore\` through database/sql with pgx's stdlib driver. queries/op counts the statements"
+	echo "The same handler work as above, on one private PostgreSQL server started by the benchmark, each"
+	echo "library in a database of its own, with synchronous_commit off: a commit does not wait for the disk,"
+	echo "so the figures measure the libraries and their round trips rather than this machine's disk (with it"
+	echo "on, each committed write adds one disk flush). sessionguard runs on \`store/pgstore\` (pgx/v5"
+	echo "pgxpool), scs on its \`postgresstore\` through database/sql with pgx's stdlib driver. queries/op counts the statements"
 	echo "each library sent (pgx's tracer, same driver for both): one round trip each once prepared. A"
 	echo "\`write\` reads the session and writes it back. Every \`login\` signs in the same user, so"
 	echo "sessionguard's sign-in also lists that user's sessions and, past Config.MaxSessionsPerUser (100),"
-	echo "ends the least recently used one, a second committed write that scs does not make."
+	echo "ends the least recently used one: a third statement, and a second committed write, that scs does not make."
 	echo
 	echo "| case | library | ns/op | queries/op | B/op | allocs/op |"
 	echo "|---|---|---:|---:|---:|---:|"
