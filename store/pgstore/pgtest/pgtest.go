@@ -95,13 +95,12 @@ func New(settings ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest-")
+	cred, err := credential()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := credential()
+	dir, err := os.MkdirTemp(tempBase(cred != nil), "pgtest-")
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, err
 	}
 	if cred != nil {
@@ -117,6 +116,25 @@ func New(settings ...string) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// tempBase returns the directory to make the cluster's directory in: the
+// usual temporary directory, unless the server runs as another user who
+// could not reach it (a $TMPDIR under root's home), then /tmp.
+func tempBase(otherUser bool) string {
+	base := os.TempDir()
+	if !otherUser {
+		return base
+	}
+	for d := base; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return base
+		}
+	}
 }
 
 // credential returns the identity to run the server as: nil (this process's
