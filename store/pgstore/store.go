@@ -33,9 +33,10 @@ var ErrClosed = errors.New("pgstore: store is closed")
 type Options struct {
 	// SweepInterval is how often the background sweeper deletes expired
 	// records and tombstones. Default one minute. The first sweep runs one
-	// interval after New, so that CreateTable may run first. A negative value turns the sweeper off: call [Store.Sweep]
-	// yourself (or from a cron job of your own). Expired records are never
-	// returned either way; sweeping only frees space.
+	// interval after New, so that CreateTable may run first. A negative
+	// value turns the sweeper off: call [Store.Sweep] yourself (or from a
+	// job of your own). Expired records are never returned either way;
+	// sweeping only frees space.
 	SweepInterval time.Duration
 
 	// Logger receives the errors of the background sweeper, which has no
@@ -64,7 +65,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // New returns a store on pool and starts its sweeper. It does no I/O: the
-// tables must exist, made by [Store.CreateTable] or by a migration that
+// table must exist, made by [Store.CreateTable] or by a migration that
 // runs [Schema]. The pool stays the caller's: [Store.Close] does not close
 // it.
 func New(pool *pgxpool.Pool, opts Options) *Store {
