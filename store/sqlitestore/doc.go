@@ -15,7 +15,7 @@
 //
 // # The file
 //
-// [Open] creates the file and its table if need be, and marks the file as
+// [Open] creates the file (mode 0600) and its table if need be, and marks the file as
 // a session store (PRAGMA application_id 0x53475351); it refuses a
 // database that holds other tables ([ErrNotStore]) rather than add its own
 // to it. Keep sessions in a file of their own. The table:

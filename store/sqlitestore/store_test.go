@@ -43,8 +43,10 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); err != nil {
+	if fi, err := os.Stat(path); err != nil {
 		t.Errorf("the file is not where it was asked for: %v", err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the new file has mode %v, want 0600", fi.Mode().Perm())
 	}
 	live, ended := newRecord(t, "alice"), newRecord(t, "alice")
 	for _, r := range []*store.Record{live, ended} {
