@@ -15,10 +15,10 @@
 //
 // # The file
 //
-// [Open] creates the file (mode 0600) and its table if need be, and marks the file as
-// a session store (PRAGMA application_id 0x53475351); it refuses a
-// database that holds other tables ([ErrNotStore]) rather than add its own
-// to it. Keep sessions in a file of their own. The table:
+// [Open] creates the file (mode 0600) and its table if need be, and marks
+// the file as a session store (PRAGMA application_id 0x53475351); it
+// refuses a database that holds other tables ([ErrNotStore]) rather than
+// add its own to it. Keep sessions in a file of their own. The table:
 //
 //	sessionguard_sessions (
 //	    key          TEXT PRIMARY KEY, -- hex SHA-256 of the token: the file yields no usable cookie
