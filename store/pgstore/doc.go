@@ -44,6 +44,8 @@
 // functions; only CreateTable needs CREATE. Times are kept in Unix
 // nanoseconds, exactly as the session layer compares them, and are judged
 // against this process's clock (Options.Now), not the database server's.
+// User IDs are kept as text, so they must be UTF-8 without NUL bytes: a
+// write with any other is refused with a clear error.
 //
 // # Round trips and atomicity
 //
