@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/store/pgstore/pgtest"
 	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
@@ -27,6 +28,10 @@ func TestRevocationRacedByThief(t *testing.T) {
 		"memory": func(*testing.T) string { return "memory" },
 		"bolt":   func(t *testing.T) string { return "bolt:" + t.TempDir() + "/race.db" },
 		"redis":  func(t *testing.T) string { return "redis://" + redistest.Start(t).Addr + "/0" },
+		"sqlite": func(t *testing.T) string { return "sqlite:" + t.TempDir() + "/race.db" },
+		"postgres": func(t *testing.T) string {
+			return pgtest.Start(t, "fsync=off").URL("postgres")
+		},
 	}
 	for name, spec := range stores {
 		t.Run(name, func(t *testing.T) {
