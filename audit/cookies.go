@@ -28,27 +28,27 @@ func (a *auditor) cookieChecks() map[string]Check {
 	sec.add("%s", header)
 	switch {
 	case !ck.Secure:
-		sec.fail(Medium)
+		sec.fail(SeverityMedium)
 		sec.add("no Secure attribute: the browser sends the session cookie over plain HTTP, where anyone on the network reads it")
 		if plainHTTP {
 			sec.add("the target itself is served over plain HTTP (%s)", a.env.base.Scheme+"://"+a.env.base.Host)
 		}
 	case plainHTTP && !loopback:
-		sec.fail(Medium)
+		sec.fail(SeverityMedium)
 		sec.add("the target is served over plain HTTP: the password and the session cookie cross the network in clear (and browsers refuse Secure cookies from http:// pages)")
 	case plainHTTP:
-		sec.result(Pass)
+		sec.result(StatusPass)
 		sec.add("Secure is set; the target is plain HTTP on loopback, which browsers treat as a secure context; serve it over HTTPS in production")
 	default:
-		sec.result(Pass)
+		sec.result(StatusPass)
 	}
 
 	ho := newCheck(IDCookieHTTPOnly)
 	ho.add("%s", header)
 	if ck.HttpOnly {
-		ho.result(Pass)
+		ho.result(StatusPass)
 	} else {
-		ho.fail(Medium)
+		ho.fail(SeverityMedium)
 		ho.add("no HttpOnly attribute: script injected into any page can read the session cookie")
 	}
 
@@ -56,15 +56,15 @@ func (a *auditor) cookieChecks() map[string]Check {
 	ss.add("%s", header)
 	switch ck.SameSite {
 	case http.SameSiteLaxMode, http.SameSiteStrictMode:
-		ss.result(Pass)
+		ss.result(StatusPass)
 	case http.SameSiteNoneMode:
-		ss.fail(Low)
+		ss.fail(SeverityLow)
 		ss.add("SameSite=None: other sites' requests carry the session")
 		if !ck.Secure {
 			ss.add("SameSite=None without Secure is refused by current browsers")
 		}
 	default:
-		ss.fail(Low)
+		ss.fail(SeverityLow)
 		ss.add("no (valid) SameSite attribute: browsers that do not default to Lax send the session on cross-site requests")
 	}
 
@@ -83,16 +83,16 @@ func (a *auditor) cookieChecks() map[string]Check {
 			bad = append(bad, "Path is not /")
 		}
 		if len(bad) > 0 {
-			px.fail(Medium)
+			px.fail(SeverityMedium)
 			px.add("__Host- cookie with %s: browsers reject it", strings.Join(bad, ", "))
 		} else {
-			px.result(Pass)
+			px.result(StatusPass)
 		}
 	case strings.HasPrefix(ck.Name, "__Secure-"):
-		px.fail(Low)
+		px.fail(SeverityLow)
 		px.add("__Secure- keeps the cookie off plain HTTP but not away from sibling subdomains; __Host- also pins it to this host")
 	default:
-		px.fail(Low)
+		px.fail(SeverityLow)
 		px.add("no __Host- prefix: a sibling subdomain or a plain-HTTP response can plant a session cookie for this site (cookie tossing)")
 		if ck.Domain != "" {
 			px.add("Domain=%s: the cookie is also sent to every subdomain", ck.Domain)
@@ -102,26 +102,4 @@ func (a *auditor) cookieChecks() map[string]Check {
 		out[c.ID] = c
 	}
 	return out
-}
-
-// checkCacheControl looks at the check page as the signed-in victim got it.
-func (a *auditor) checkCacheControl() Check {
-	c := newCheck(IDCacheControl)
-	p := a.checkPage
-	cc := p.header.Values("Cache-Control")
-	v := strings.Join(cc, ", ")
-	if v == "" {
-		c.add("%s as the signed-in victim: no Cache-Control header", rel(p.url))
-	} else {
-		c.add("%s as the signed-in victim: Cache-Control: %s", rel(p.url), v)
-	}
-	for _, d := range strings.Split(strings.ToLower(v), ",") {
-		if strings.TrimSpace(d) == "no-store" {
-			c.result(Pass)
-			return c
-		}
-	}
-	c.fail(Low)
-	c.add("without no-store, a shared cache or the browser's history may keep and show this signed-in page")
-	return c
 }

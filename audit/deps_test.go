@@ -8,7 +8,7 @@ import (
 
 // TestBlackBox: the auditor works like an outside attacker. It must not
 // import the session library or any store, so that it cannot lean on
-// their internals (DESIGN.md: "the auditor never imports session").
+// their internals and audits any application exactly as an outsider sees it.
 func TestBlackBox(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {

@@ -36,7 +36,7 @@
 // of this fails the audit stops with an error wrapping [ErrUnreachable],
 // [ErrNoLoginForm], [ErrSignIn], [ErrPublicCheckPage],
 // [ErrNoSessionCookie] or [ErrBadTarget]; the report's verdict is then
-// [CouldNotAudit] and every check is "error". An audit that could not sign
+// [VerdictCouldNotAudit] and every check is "error". An audit that could not sign
 // in never reports a pass.
 //
 // # Checks
@@ -98,14 +98,10 @@
 //   - idle-timeout (medium; WSTG-SESS-07, ASVS 3.3.2): opt-in with
 //     --idle-wait; sign in, wait, fail if the session still works.
 //
-// Besides the token samples, a full audit sends 45 to 90 requests (66
-// against the reference app, 85 against a fixture with a CSRF cookie and
-// every check applicable), one at a time. Sampling adds one request per
-// token when the session cookie is issued before sign-in, otherwise one
-// sign-in (two or three requests) per token. On loopback, --samples 1000
-// takes well under a second when tokens come from visits, and is bound by
-// the application's password hashing when they come from sign-ins (about
-// 27 s against the reference app on two cores).
+// Besides the token samples, a full audit sends a few dozen requests, one
+// at a time. Sampling adds one request per token when the session cookie
+// is issued before sign-in, otherwise one sign-in per token, so its
+// duration is then bound by the application's password hashing.
 //
 // # Command line
 //
@@ -133,7 +129,9 @@
 //	--timeout DURATION    per request (default 10s)
 //	--concurrency N       requests in flight while sampling (default 4)
 //
-// The CLI's main only calls [Main]; [Main] does everything else.
+// This list is the one place the flags are documented besides
+// "sessionguard audit -h"; a test holds it, and the README's table,
+// against the -h output.
 //
 // # Exit status
 //

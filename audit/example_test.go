@@ -95,7 +95,7 @@ func ExampleRun() {
 		c, _ := rep.Check(id)
 		fmt.Printf("%s: %s\n", c.ID, c.Status)
 	}
-	fmt.Println("findings at high or above:", len(rep.Findings(audit.High)))
+	fmt.Println("findings at high or above:", len(rep.Findings(audit.SeverityHigh)))
 	// Output:
 	// no fixation found
 	// fixation: pass

@@ -117,20 +117,20 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 
 	switch {
 	case hijacked:
-		fix.fail(Critical)
+		fix.fail(SeverityCritical)
 		fix.add("the attacker was signed in as the victim with an ID held before the victim signed in")
 	case !victimSignedIn:
 		fix.errorf("the victim could not sign in while holding the planted cookies, so fixation could not be tested")
 	default:
-		fix.result(Pass)
+		fix.result(StatusPass)
 	}
 	switch {
 	case adopted:
-		adopt.fail(Medium)
+		adopt.fail(SeverityMedium)
 	case inconclusive && !res.ok:
 		adopt.errorf("the login page neither replaced nor kept the invented ID, and the sign-in that would show what becomes of it failed")
 	default:
-		adopt.result(Pass)
+		adopt.result(StatusPass)
 	}
 	return fix, adopt
 }

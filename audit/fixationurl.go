@@ -128,7 +128,7 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		}
 		c.add("%s", line)
 		if hijacked {
-			c.fail(Critical)
+			c.fail(SeverityCritical)
 			c.add("the ID in the login link became the victim's signed-in session: the attacker is signed in as the victim")
 			return c
 		}
@@ -137,6 +137,6 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		c.errorf("the victim could not sign in through any of the links, so the link attack could not be tested")
 		return c
 	}
-	c.result(Pass)
+	c.result(StatusPass)
 	return c
 }

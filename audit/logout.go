@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 )
 
 // checkLogout is WSTG-SESS-06: sign in, copy the cookies, log out, replay
@@ -63,11 +62,11 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 	}
 	c.add("the copy taken before logout is replayed: %s", a.signedInNote(ok, rp))
 	if ok {
-		c.fail(High)
+		c.fail(SeverityHigh)
 		c.add("logout cleared the browser's cookies but the session still works on the server")
 		return c
 	}
-	c.result(Pass)
+	c.result(StatusPass)
 	return c
 }
 
@@ -125,45 +124,4 @@ func (a *auditor) logout(ctx context.Context, b *browser, act *logoutAction) (*p
 		return b.do(ctx, http.MethodPost, act.link, []byte{}, "application/x-www-form-urlencoded")
 	}
 	return p, err
-}
-
-// checkIdle is the opt-in idle-timeout check (WSTG-SESS-07).
-func (a *auditor) checkIdle(ctx context.Context) Check {
-	c := newCheck(IDIdleTimeout)
-	if a.t.IdleWait <= 0 {
-		c.skip("not run: pass --idle-wait DURATION (longer than the application's idle timeout, e.g. 31m) to test it")
-		return c
-	}
-	victim := a.env.newBrowser("victim")
-	res, err := a.signInChecked(ctx, victim, a.loginURL)
-	if err != nil {
-		c.errorf("signing in: %v", err)
-		return c
-	}
-	if !res.ok {
-		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
-		return c
-	}
-	c.add("victim signs in: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
-	t := time.NewTimer(a.t.IdleWait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		c.errorf("interrupted while waiting: %v", ctx.Err())
-		return c
-	case <-t.C:
-	}
-	ok, p, err := a.signedIn(ctx, victim)
-	if err != nil {
-		c.errorf("after waiting: %v", err)
-		return c
-	}
-	c.add("after %v without a request: %s", a.t.IdleWait, a.signedInNote(ok, p))
-	if ok {
-		c.fail(Medium)
-		c.add("the session outlived %v of inactivity", a.t.IdleWait)
-		return c
-	}
-	c.result(Pass)
-	return c
 }

@@ -67,16 +67,16 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 	bits := math.Round(ta.effective)
 	switch {
 	case bits < 64:
-		c.fail(High)
+		c.fail(SeverityHigh)
 		c.add("below the 64 bits ASVS 3.2.2 requires: tokens can be guessed")
 	case f.failed():
-		c.fail(Medium)
+		c.fail(SeverityMedium)
 		c.add("the bit stream fails the FIPS 140-2 tests: the generator is biased")
 	case bits < 128:
-		c.fail(Low)
+		c.fail(SeverityLow)
 		c.add("warning: below 128 bits; use 128 or more")
 	default:
-		c.result(Pass)
+		c.result(StatusPass)
 	}
 	return c
 }

@@ -32,10 +32,10 @@ func TestReferenceApp(t *testing.T) {
 		exit    int
 		want    map[string]Status
 	}{
-		{mode: "secure", verdict: NoFixationFound, exit: 0,
-			want: map[string]Status{IDFixation: Pass, IDFixationURL: Pass, IDAdoptsUnknownID: Pass, IDLogoutInvalidation: Pass}},
-		{mode: "vulnerable", args: []string{"--vulnerable"}, verdict: Vulnerable, exit: 1,
-			want: map[string]Status{IDFixation: Fail, IDFixationURL: Fail, IDAdoptsUnknownID: Fail}},
+		{mode: "secure", verdict: VerdictNoFixationFound, exit: 0,
+			want: map[string]Status{IDFixation: StatusPass, IDFixationURL: StatusPass, IDAdoptsUnknownID: StatusPass, IDLogoutInvalidation: StatusPass}},
+		{mode: "vulnerable", args: []string{"--vulnerable"}, verdict: VerdictVulnerable, exit: 1,
+			want: map[string]Status{IDFixation: StatusFail, IDFixationURL: StatusFail, IDAdoptsUnknownID: StatusFail}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			t.Parallel()

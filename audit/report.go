@@ -13,15 +13,15 @@ const SchemaVersion = 1
 // Status is the outcome of one check.
 type Status string
 
-// The four outcomes of a check. Only [Fail] is a finding. A check that
-// could not be performed is [Skip] (not applicable or not asked for) or
-// [Error] (it was attempted and could not be completed), always with the
-// reason in its evidence; it is never [Pass].
+// The four outcomes of a check. Only [StatusFail] is a finding. A check that
+// could not be performed is [StatusSkip] (not applicable or not asked for) or
+// [StatusError] (it was attempted and could not be completed), always with the
+// reason in its evidence; it is never [StatusPass].
 const (
-	Pass  Status = "pass"
-	Fail  Status = "fail"
-	Skip  Status = "skip"
-	Error Status = "error"
+	StatusPass  Status = "pass"
+	StatusFail  Status = "fail"
+	StatusSkip  Status = "skip"
+	StatusError Status = "error"
 )
 
 // Severity rates a finding. The zero value is [SeverityNone].
@@ -31,10 +31,10 @@ type Severity int
 // threshold: --fail-on none never fails.
 const (
 	SeverityNone Severity = iota
-	Low
-	Medium
-	High
-	Critical
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
 )
 
 var severityNames = [...]string{"none", "low", "medium", "high", "critical"}
@@ -96,12 +96,12 @@ type Check struct {
 // Verdict summarises a report in one word.
 type Verdict string
 
-// Verdicts. [Vulnerable] wins over everything else: a fixation that was
+// Verdicts. [VerdictVulnerable] wins over everything else: a fixation that was
 // shown is reported even if another check could not be performed.
 const (
-	Vulnerable      Verdict = "vulnerable"
-	NoFixationFound Verdict = "no-fixation-found"
-	CouldNotAudit   Verdict = "could-not-audit"
+	VerdictVulnerable      Verdict = "vulnerable"
+	VerdictNoFixationFound Verdict = "no-fixation-found"
+	VerdictCouldNotAudit   Verdict = "could-not-audit"
 )
 
 // Report is the outcome of an audit. The same report feeds every output
@@ -142,7 +142,7 @@ func (r *Report) Check(id string) (Check, bool) {
 func (r *Report) Findings(min Severity) []Check {
 	var out []Check
 	for _, c := range r.Checks {
-		if c.Status == Fail && c.Severity >= min {
+		if c.Status == StatusFail && c.Severity >= min {
 			out = append(out, c)
 		}
 	}
@@ -154,7 +154,7 @@ func (r *Report) Findings(min Severity) []Check {
 // signed in as the victim afterwards.
 func (r *Report) FixationFound() bool {
 	for _, c := range r.Checks {
-		if (c.ID == IDFixation || c.ID == IDFixationURL) && c.Status == Fail {
+		if (c.ID == IDFixation || c.ID == IDFixationURL) && c.Status == StatusFail {
 			return true
 		}
 	}
@@ -168,11 +168,11 @@ func (r *Report) ExitCode(failOn Severity) int {
 	if failOn != SeverityNone && len(r.Findings(failOn)) > 0 {
 		return 1
 	}
-	if r.Verdict == CouldNotAudit {
+	if r.Verdict == VerdictCouldNotAudit {
 		return 2
 	}
 	for _, c := range r.Checks {
-		if c.Status == Error {
+		if c.Status == StatusError {
 			return 2
 		}
 	}
@@ -185,16 +185,16 @@ func (r *Report) finish(auditErr error) {
 	r.Version = SchemaVersion
 	switch {
 	case auditErr != nil:
-		r.Verdict = CouldNotAudit
+		r.Verdict = VerdictCouldNotAudit
 		r.Error = auditErr.Error()
 	case r.FixationFound():
-		r.Verdict = Vulnerable
+		r.Verdict = VerdictVulnerable
 	default:
-		r.Verdict = NoFixationFound
+		r.Verdict = VerdictNoFixationFound
 		for _, id := range []string{IDFixation, IDFixationURL} {
 			c, ok := r.Check(id)
-			if !ok || c.Status != Pass {
-				r.Verdict = CouldNotAudit
+			if !ok || c.Status != StatusPass {
+				r.Verdict = VerdictCouldNotAudit
 				reason := "not performed"
 				if ok && len(c.Evidence) > 0 {
 					reason = c.Evidence[0]
@@ -205,9 +205,9 @@ func (r *Report) finish(auditErr error) {
 		}
 	}
 	switch r.Verdict {
-	case Vulnerable:
+	case VerdictVulnerable:
 		r.Summary = "VULNERABLE to session fixation"
-	case NoFixationFound:
+	case VerdictNoFixationFound:
 		r.Summary = "no fixation found"
 	default:
 		r.Summary = "could not audit: " + r.Error

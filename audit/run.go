@@ -39,9 +39,9 @@ type auditor struct {
 // When the audit cannot be done (the target is unreachable, signing in
 // fails, the session cookie cannot be found) Run returns an error wrapping
 // one of the Err… values, together with a report whose verdict is
-// [CouldNotAudit] and whose checks are all [Error]: such an audit never
+// [VerdictCouldNotAudit] and whose checks are all [StatusError]: such an audit never
 // reports a pass. Otherwise the error is nil and the report says what was
-// found; checks that could not be performed are [Skip] or [Error] with the
+// found; checks that could not be performed are [StatusSkip] or [StatusError] with the
 // reason as their first line of evidence.
 //
 // Run sends every request to the target's host and nowhere else, one at a
@@ -304,11 +304,11 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 	if len(names) == 0 {
 		return fmt.Errorf("%w: signing in set no cookie (%s); sessions carried only in URLs cannot be audited", ErrNoSessionCookie, res.submit.describe())
 	}
-	if a.t.Cookie != "" {
-		if !slices.Contains(names, a.t.Cookie) {
-			return fmt.Errorf("%w: --cookie %s is not set after sign-in (cookies: %s)", ErrNoSessionCookie, a.t.Cookie, strings.Join(names, ", "))
+	if len(a.t.Cookies) > 0 {
+		if !slices.Contains(names, a.t.Cookies[0]) {
+			return fmt.Errorf("%w: --cookie %s is not set after sign-in (cookies: %s)", ErrNoSessionCookie, a.t.Cookies[0], strings.Join(names, ", "))
 		}
-		a.cookie = a.t.Cookie
+		a.cookie = a.t.Cookies[0]
 	} else {
 		// Cookies set by the sign-in go first: that is where a session
 		// cookie usually changes.

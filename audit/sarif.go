@@ -120,9 +120,9 @@ type sarifRuleRef struct {
 
 func sarifLevel(s Severity) string {
 	switch s {
-	case Critical, High:
+	case SeverityCritical, SeverityHigh:
 		return "error"
-	case Medium:
+	case SeverityMedium:
 		return "warning"
 	default:
 		return "note"
@@ -132,7 +132,7 @@ func sarifLevel(s Severity) string {
 // securitySeverity is the CVSS-like score code-scanning dashboards use to
 // rank rules (9.0+ critical, 7.0+ high, 4.0+ medium, else low).
 func securitySeverity(s Severity) string {
-	return map[Severity]string{Critical: "9.5", High: "8.0", Medium: "5.5", Low: "3.0"}[s]
+	return map[Severity]string{SeverityCritical: "9.5", SeverityHigh: "8.0", SeverityMedium: "5.5", SeverityLow: "3.0"}[s]
 }
 
 func sarifRules() []sarifRule {
@@ -174,7 +174,7 @@ func sarifRules() []sarifRule {
 // rule per check (whether it failed or not), one result per failed check,
 // and one tool-execution notification per check that was skipped or could
 // not be performed. executionSuccessful is false when the verdict is
-// [CouldNotAudit].
+// [VerdictCouldNotAudit].
 func WriteSARIF(w io.Writer, rep *Report) error {
 	rules := sarifRules()
 	index := map[string]int{}
@@ -189,8 +189,8 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 			SessionCookie: rep.SessionCookie, Requests: rep.Requests,
 		},
 	}
-	inv := sarifInvocation{ExecutionSuccessful: rep.Verdict != CouldNotAudit, ToolExecutionNotifications: []sarifNotification{}}
-	if rep.Verdict == CouldNotAudit {
+	inv := sarifInvocation{ExecutionSuccessful: rep.Verdict != VerdictCouldNotAudit, ToolExecutionNotifications: []sarifNotification{}}
+	if rep.Verdict == VerdictCouldNotAudit {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{rep.Summary}})
 	}
 	for _, c := range rep.Checks {
@@ -199,7 +199,7 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 			return fmt.Errorf("audit: no SARIF rule for check %q", c.ID)
 		}
 		switch c.Status {
-		case Fail:
+		case StatusFail:
 			msg := c.Title
 			if len(c.Evidence) > 0 {
 				msg += ". " + c.Evidence[len(c.Evidence)-1]
@@ -210,9 +210,9 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 				Locations:  []sarifLocation{{sarifPhysical{sarifArtifact{rep.Target}}}},
 				Properties: sarifResultsProps{Severity: c.Severity, Evidence: c.Evidence},
 			})
-		case Skip, Error:
+		case StatusSkip, StatusError:
 			level := "note"
-			if c.Status == Error {
+			if c.Status == StatusError {
 				level = "error"
 			}
 			reason := string(c.Status)

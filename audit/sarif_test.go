@@ -39,7 +39,7 @@ func TestSARIFStructure(t *testing.T) {
 				t.Errorf("%d results, want one per failed check (%d)", got, want)
 			}
 			inv := runs[0].(map[string]any)["invocations"].([]any)[0].(map[string]any)
-			if ok := inv["executionSuccessful"].(bool); ok != (rep.Verdict != CouldNotAudit) {
+			if ok := inv["executionSuccessful"].(bool); ok != (rep.Verdict != VerdictCouldNotAudit) {
 				t.Errorf("executionSuccessful = %v with verdict %s", ok, rep.Verdict)
 			}
 		})

@@ -51,9 +51,9 @@ type Target struct {
 	// POST on 405 Method Not Allowed.
 	LogoutMethod string
 
-	// Cookie is the session cookie's name. Default: detected as the cookie
+	// Cookies names the session cookies. Default: detected as the cookies
 	// whose removal signs the user out.
-	Cookie string
+	Cookies []string
 
 	// Samples is how many fresh session tokens the token-randomness check
 	// collects. Zero means DefaultSamples; a negative value skips the
@@ -80,7 +80,7 @@ type Target struct {
 
 // Errors that make an audit impossible. [Run] wraps one of them, with the
 // details, when it cannot audit; the report's verdict is then
-// [CouldNotAudit] and no check passes.
+// [VerdictCouldNotAudit] and no check passes.
 var (
 	// ErrBadTarget is returned when the Target is incomplete or invalid.
 	ErrBadTarget = errors.New("bad target")
@@ -99,6 +99,13 @@ var (
 	// found (or the one named with Cookie is not set).
 	ErrNoSessionCookie = errors.New("session cookie not detected")
 )
+
+// Validate reports whether the target is complete and valid, without
+// sending any request. [Run] calls it first.
+func (t Target) Validate() error {
+	_, err := t.validate()
+	return err
+}
 
 // validate checks the target and fills in defaults.
 func (t *Target) validate() (*url.URL, error) {

@@ -11,6 +11,9 @@ type TextOptions struct {
 	// Color adds ANSI colours. sessionguard audit sets it only when
 	// standard output is a terminal and NO_COLOR is not set.
 	Color bool
+	// Verbose adds the evidence of every check that passed, was skipped
+	// or could not be performed (sessionguard audit -v).
+	Verbose bool
 }
 
 const (
@@ -33,7 +36,7 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 	}
 	var b strings.Builder
 	verdictColor := ansiGreen
-	if rep.Verdict != NoFixationFound {
+	if rep.Verdict != VerdictNoFixationFound {
 		verdictColor = ansiRed
 	}
 	fmt.Fprintf(&b, "%s\n", paint(ansiBold+verdictColor, rep.Summary))
@@ -49,7 +52,7 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		fmt.Fprintf(&b, "signed-in check: %s\n", rep.CheckURL)
 	}
 	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
-	if rep.Verdict == CouldNotAudit && rep.CheckURL == "" {
+	if rep.Verdict == VerdictCouldNotAudit && rep.CheckURL == "" {
 		b.WriteString("\nNo check was performed: an audit that cannot sign in reports nothing as passed.\n")
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -60,15 +63,15 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 	for _, c := range rep.Checks {
 		status := fmt.Sprintf("%-6s", c.Status)
 		switch c.Status {
-		case Fail:
+		case StatusFail:
 			status = paint(ansiBold+ansiRed, fmt.Sprintf("%-6s", "FAIL"))
-		case Pass:
+		case StatusPass:
 			status = paint(ansiGreen, status)
 		default:
 			status = paint(ansiYellow, status)
 		}
 		sev := "-"
-		if c.Status == Fail {
+		if c.Status == StatusFail {
 			sev = c.Severity.String()
 		}
 		fmt.Fprintf(&b, "%-20s %s %-9s %s\n", c.ID, status, sev, topicOf(c.ID))
@@ -89,9 +92,19 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		writeIndented(&b, "References:", refs)
 	}
 
+	if opts.Verbose {
+		for _, c := range rep.Checks {
+			if c.Status == StatusFail {
+				continue
+			}
+			fmt.Fprintf(&b, "\n[%s] %s: %s\n", c.Status, paint(ansiBold, c.ID), topicOf(c.ID))
+			writeIndented(&b, "Evidence:", c.Evidence)
+		}
+	}
+
 	var notDone []Check
 	for _, c := range rep.Checks {
-		if c.Status == Skip || c.Status == Error {
+		if c.Status == StatusSkip || c.Status == StatusError {
 			notDone = append(notDone, c)
 		}
 	}

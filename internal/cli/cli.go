@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/sessionguard/sessionguard/audit"
+	"github.com/sessionguard/sessionguard/internal/auditcmd"
 	"github.com/sessionguard/sessionguard/internal/demo"
 )
 
@@ -35,7 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	case "serve":
 		return demo.Serve(ctx, args[1:], stdout, stderr)
 	case "audit":
-		return audit.Main(ctx, args[1:], stdout, stderr, getenv)
+		return auditcmd.Main(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -51,9 +52,9 @@ func auditApp(ctx context.Context, app, baseURL, user, password string) (demo.Au
 	if rep == nil {
 		return demo.AuditNote{}, err
 	}
-	note := demo.AuditNote{App: app, Verdict: rep.Summary, ExitCode: rep.ExitCode(audit.High), Failed: []string{}}
+	note := demo.AuditNote{App: app, Verdict: rep.Summary, ExitCode: rep.ExitCode(audit.SeverityHigh), Failed: []string{}}
 	for _, c := range rep.Checks {
-		if c.Status == audit.Fail {
+		if c.Status == audit.StatusFail {
 			note.Failed = append(note.Failed, c.ID)
 		}
 	}

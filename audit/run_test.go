@@ -17,9 +17,9 @@ import (
 func statuses(except map[string]Status) map[string]Status {
 	out := map[string]Status{}
 	for _, c := range catalog {
-		out[c.id] = Pass
+		out[c.id] = StatusPass
 	}
-	out[IDIdleTimeout] = Skip
+	out[IDIdleTimeout] = StatusSkip
 	for id, s := range except {
 		if _, ok := out[id]; !ok {
 			panic("unknown check " + id)
@@ -32,7 +32,7 @@ func statuses(except map[string]Status) map[string]Status {
 func fails(ids ...string) map[string]Status {
 	m := map[string]Status{}
 	for _, id := range ids {
-		m[id] = Fail
+		m[id] = StatusFail
 	}
 	return m
 }
@@ -60,21 +60,21 @@ var frameworkCases = []struct {
 		app: app{cookie: "__Host-sid", csrf: "csrftoken", anonSession: true, renew: true,
 			secure: true, httpOnly: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutRedirect: true, logoutLink: true},
-		verdict: NoFixationFound, exit: 0,
+		verdict: VerdictNoFixationFound, exit: 0,
 		want: statuses(nil),
 	},
 	{
 		name: "seed's vulnerable app: ?session= taken from the URL, invented IDs adopted, ID kept across sign-in",
 		app: app{cookie: "SESSIONID", anonSession: true, adopt: true, urlParam: "session", urlAdopted: true,
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutLink: true},
-		verdict: Vulnerable, exit: 1,
+		verdict: VerdictVulnerable, exit: 1,
 		want: statuses(fails(append([]string{IDFixation, IDFixationURL, IDAdoptsUnknownID, IDCacheControl}, defaultCookieFails...)...)),
 	},
 	{
 		name: "PHP: PHPSESSID, use_strict_mode=0 adopts invented IDs, session_regenerate_id at sign-in, logout link by GET",
 		app: app{cookie: "PHPSESSID", anonSession: true, adopt: true, renew: true, noStore: true, token: tokenBase32Hex(26),
 			loginRedirect: "/dashboard", logoutMethod: "GET", logoutRedirect: true, logoutLink: true},
-		verdict: NoFixationFound, exit: 0,
+		verdict: VerdictNoFixationFound, exit: 0,
 		want: statuses(fails(append([]string{IDAdoptsUnknownID}, defaultCookieFails...)...)),
 	},
 	{
@@ -82,7 +82,7 @@ var frameworkCases = []struct {
 		app: app{cookie: "JSESSIONID", anonSession: true, urlParam: "jsessionid", httpOnly: true, token: tokenHexUpper(16),
 			loginRedirect: "/dashboard", logoutMethod: "GET", logoutRedirect: true},
 		target:  Target{LogoutPath: "/logout"},
-		verdict: Vulnerable, exit: 1,
+		verdict: VerdictVulnerable, exit: 1,
 		want: statuses(fails(IDFixation, IDFixationURL, IDCookieSecure, IDCookieSameSite, IDCookiePrefix, IDCacheControl)),
 	},
 	{
@@ -90,14 +90,14 @@ var frameworkCases = []struct {
 		app: app{cookie: "sid", anonSession: true, httpOnly: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutRedirect: true},
 		target:  Target{LogoutPath: "/logout"}, // POST-only: GET gets 405 and is retried as POST
-		verdict: Vulnerable, exit: 1,
+		verdict: VerdictVulnerable, exit: 1,
 		want: statuses(fails(IDFixation, IDCookieSecure, IDCookiePrefix)),
 	},
 	{
 		name: "Express: connect.sid signed s:ID.SIG, saveUninitialized false (cookie only after sign-in), regenerate at sign-in, _csrf cookie",
 		app: app{cookie: "connect.sid", signedID: "s:", csrf: "_csrf", renew: true, httpOnly: true,
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutRedirect: true, logoutLink: true},
-		verdict: NoFixationFound, exit: 0,
+		verdict: VerdictNoFixationFound, exit: 0,
 		want: statuses(fails(IDCookieSecure, IDCookieSameSite, IDCookiePrefix, IDCacheControl)),
 	},
 	{
@@ -106,7 +106,7 @@ var frameworkCases = []struct {
 			userField: "email", passField: "pass", token: tokenAlnum(32),
 			loginRedirect: "/dashboard", logoutMethod: "POST", logoutLink: true},
 		target:  Target{User: "alice@example.com"},
-		verdict: NoFixationFound, exit: 0,
+		verdict: VerdictNoFixationFound, exit: 0,
 		want: statuses(fails(IDCookieSecure, IDCookiePrefix, IDCacheControl)),
 	},
 	{
@@ -114,43 +114,43 @@ var frameworkCases = []struct {
 		app: app{cookie: "session", clientSide: true, anonSession: true, httpOnly: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			logoutMethod: "GET", logoutLink: true},
 		target:  Target{CheckPath: "/dashboard", Samples: -1},
-		verdict: NoFixationFound, exit: 1,
-		want: statuses(with(fails(IDLogoutInvalidation, IDCookieSecure, IDCookiePrefix), IDTokenRandomness, Skip)),
+		verdict: VerdictNoFixationFound, exit: 1,
+		want: statuses(with(fails(IDLogoutInvalidation, IDCookieSecure, IDCookiePrefix), IDTokenRandomness, StatusSkip)),
 	},
 	{
 		name: "form without an action: the credentials post back to the login URL as served",
 		app: app{anonSession: true, renew: true, emptyAction: true, httpOnly: true, secure: true, sameSite: http.SameSiteStrictMode, noStore: true,
 			loginRedirect: "/dashboard"},
-		verdict: NoFixationFound, exit: 0,
-		want: statuses(map[string]Status{IDCookiePrefix: Fail, IDLogoutInvalidation: Skip}),
+		verdict: VerdictNoFixationFound, exit: 0,
+		want: statuses(map[string]Status{IDCookiePrefix: StatusFail, IDLogoutInvalidation: StatusSkip}),
 	},
 	{
 		name: "sessions carried in URLs and forms: ?session= rewritten into links and the form action, ID kept at sign-in, cookie not set from URL",
 		app: app{anonSession: true, urlParam: "session", adopt: true, httpOnly: true, secure: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			loginRedirect: "/dashboard", logoutMethod: "GET", logoutLink: true},
-		verdict: Vulnerable, exit: 1,
+		verdict: VerdictVulnerable, exit: 1,
 		want: statuses(fails(IDFixation, IDFixationURL, IDAdoptsUnknownID, IDCookiePrefix)),
 	},
 	{
 		name: "PHP trans_sid: ?session= from the URL carried on in a hidden form field, ID kept at sign-in",
 		app: app{cookie: "PHPSESSID", anonSession: true, urlParam: "session", hiddenID: true, httpOnly: true, secure: true,
 			sameSite: http.SameSiteLaxMode, noStore: true, token: tokenBase32Hex(26), loginRedirect: "/dashboard"},
-		verdict: Vulnerable, exit: 1,
-		want: statuses(map[string]Status{IDFixation: Fail, IDFixationURL: Fail, IDCookiePrefix: Fail, IDLogoutInvalidation: Skip}),
+		verdict: VerdictVulnerable, exit: 1,
+		want: statuses(map[string]Status{IDFixation: StatusFail, IDFixationURL: StatusFail, IDCookiePrefix: StatusFail, IDLogoutInvalidation: StatusSkip}),
 	},
 	{
 		name: "weak tokens: a counter",
 		app: app{anonSession: true, renew: true, httpOnly: true, secure: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			token: tokenCounter(), loginRedirect: "/dashboard"},
-		verdict: NoFixationFound, exit: 1,
-		want: statuses(map[string]Status{IDTokenRandomness: Fail, IDCookiePrefix: Fail, IDLogoutInvalidation: Skip}),
+		verdict: VerdictNoFixationFound, exit: 1,
+		want: statuses(map[string]Status{IDTokenRandomness: StatusFail, IDCookiePrefix: StatusFail, IDLogoutInvalidation: StatusSkip}),
 	},
 	{
 		name: "80-bit tokens: warned at low severity",
 		app: app{anonSession: true, renew: true, httpOnly: true, secure: true, sameSite: http.SameSiteLaxMode, noStore: true,
 			token: tokenHex(10), loginRedirect: "/dashboard"},
-		verdict: NoFixationFound, exit: 0,
-		want: statuses(map[string]Status{IDTokenRandomness: Fail, IDCookiePrefix: Fail, IDLogoutInvalidation: Skip}),
+		verdict: VerdictNoFixationFound, exit: 0,
+		want: statuses(map[string]Status{IDTokenRandomness: StatusFail, IDCookiePrefix: StatusFail, IDLogoutInvalidation: StatusSkip}),
 	},
 }
 
@@ -200,7 +200,7 @@ func checkReport(t *testing.T, rep *Report, verdict Verdict, exit int, want map[
 	if rep.Verdict != verdict {
 		t.Errorf("verdict %q, want %q", rep.Verdict, verdict)
 	}
-	if got := rep.ExitCode(High); got != exit {
+	if got := rep.ExitCode(SeverityHigh); got != exit {
 		t.Errorf("exit code %d, want %d", got, exit)
 	}
 	if len(rep.Checks) != len(catalog) {
@@ -210,7 +210,7 @@ func checkReport(t *testing.T, rep *Report, verdict Verdict, exit int, want map[
 		if w, ok := want[c.ID]; ok && c.Status != w {
 			t.Errorf("%s: %s, want %s", c.ID, c.Status, w)
 		}
-		if c.Status != Pass && len(c.Evidence) == 0 {
+		if c.Status != StatusPass && len(c.Evidence) == 0 {
 			t.Errorf("%s: %s without evidence", c.ID, c.Status)
 		}
 	}
@@ -241,7 +241,7 @@ func TestCouldNotAudit(t *testing.T) {
 		{name: "no login page", app: &good, target: Target{LoginPath: "/signin"}, wantErr: ErrNoLoginForm, text: "404"},
 		{name: "no user-name field", app: &good, target: Target{UserField: "login"}, wantErr: ErrNoLoginForm, text: `no field named "login"`},
 		{name: "public check page", app: &good, target: Target{CheckPath: "/", Expect: "Welcome"}, wantErr: ErrPublicCheckPage},
-		{name: "named cookie not set", app: &good, target: Target{Cookie: "PHPSESSID"}, wantErr: ErrNoSessionCookie, text: "PHPSESSID"},
+		{name: "named cookie not set", app: &good, target: Target{Cookies: []string{"PHPSESSID"}}, wantErr: ErrNoSessionCookie, text: "PHPSESSID"},
 		{name: "expected text never shown", app: &good, target: Target{Expect: "Bienvenue"}, wantErr: ErrSignIn},
 		{name: "sign-in renders the dashboard itself and no --check", app: &app{anonSession: true, renew: true}, wantErr: ErrSignIn, text: "pass --check"},
 		{name: "bad base URL", base: "ftp://example.com", wantErr: ErrBadTarget},
@@ -269,14 +269,14 @@ func TestCouldNotAudit(t *testing.T) {
 			if rep == nil {
 				t.Fatal("no report")
 			}
-			if rep.Verdict != CouldNotAudit || !strings.HasPrefix(rep.Summary, "could not audit: ") {
+			if rep.Verdict != VerdictCouldNotAudit || !strings.HasPrefix(rep.Summary, "could not audit: ") {
 				t.Errorf("verdict %q summary %q", rep.Verdict, rep.Summary)
 			}
-			if got := rep.ExitCode(High); got != 2 {
+			if got := rep.ExitCode(SeverityHigh); got != 2 {
 				t.Errorf("exit %d, want 2", got)
 			}
 			for _, c := range rep.Checks {
-				if c.Status != Error {
+				if c.Status != StatusError {
 					t.Errorf("%s: %s, want error", c.ID, c.Status)
 				}
 			}
@@ -292,8 +292,8 @@ func TestIdleTimeout(t *testing.T) {
 		idle, wait time.Duration
 		want       Status
 	}{
-		{idle: 100 * time.Millisecond, wait: 300 * time.Millisecond, want: Pass},
-		{idle: 0, wait: 50 * time.Millisecond, want: Fail},
+		{idle: 100 * time.Millisecond, wait: 300 * time.Millisecond, want: StatusPass},
+		{idle: 0, wait: 50 * time.Millisecond, want: StatusFail},
 	} {
 		t.Run(fmt.Sprint("idle=", tc.idle), func(t *testing.T) {
 			t.Parallel()
@@ -312,12 +312,12 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestReportHelpers(t *testing.T) {
 	rep := &Report{Checks: []Check{
-		{ID: IDFixation, Status: Pass, Severity: Critical},
-		{ID: IDCookieSameSite, Status: Fail, Severity: Low},
-		{ID: IDCookieSecure, Status: Fail, Severity: Medium},
+		{ID: IDFixation, Status: StatusPass, Severity: SeverityCritical},
+		{ID: IDCookieSameSite, Status: StatusFail, Severity: SeverityLow},
+		{ID: IDCookieSecure, Status: StatusFail, Severity: SeverityMedium},
 	}}
 	var ids []string
-	for _, c := range rep.Findings(Medium) {
+	for _, c := range rep.Findings(SeverityMedium) {
 		ids = append(ids, c.ID)
 	}
 	sort.Strings(ids)
@@ -327,16 +327,16 @@ func TestReportHelpers(t *testing.T) {
 	for _, tc := range []struct {
 		failOn Severity
 		want   int
-	}{{Critical, 0}, {High, 0}, {Medium, 1}, {Low, 1}, {SeverityNone, 0}} {
+	}{{SeverityCritical, 0}, {SeverityHigh, 0}, {SeverityMedium, 1}, {SeverityLow, 1}, {SeverityNone, 0}} {
 		if got := rep.ExitCode(tc.failOn); got != tc.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", tc.failOn, got, tc.want)
 		}
 	}
-	rep.Checks = append(rep.Checks, Check{ID: IDIdleTimeout, Status: Error})
-	if got := rep.ExitCode(High); got != 2 {
+	rep.Checks = append(rep.Checks, Check{ID: IDIdleTimeout, Status: StatusError})
+	if got := rep.ExitCode(SeverityHigh); got != 2 {
 		t.Errorf("with an error check: exit %d, want 2", got)
 	}
-	if got := rep.ExitCode(Medium); got != 1 {
+	if got := rep.ExitCode(SeverityMedium); got != 1 {
 		t.Errorf("findings win over errors: exit %d, want 1", got)
 	}
 	for _, s := range []string{"critical", "HIGH", "medium", "low", "none"} {

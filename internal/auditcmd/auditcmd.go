@@ -1,4 +1,8 @@
-package audit
+// Package auditcmd is the command line of "sessionguard audit": flag
+// parsing, the choice of report format, messages and the exit status. The
+// audit itself is [audit.Run]; its package documentation lists every flag,
+// check, output format and exit status.
+package auditcmd
 
 import (
 	"context"
@@ -11,34 +15,39 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessionguard/sessionguard/audit"
+	"github.com/sessionguard/sessionguard/internal/cliflag"
 )
 
-// Set implements [flag.Value], so a Severity can be a flag (--fail-on).
-func (s *Severity) Set(v string) error {
-	p, err := ParseSeverity(v)
-	if err != nil {
-		return err
-	}
-	*s = p
-	return nil
+// hooks lets tests make a run deterministic; Main uses the zero value.
+type hooks struct {
+	color     *bool
+	transport http.RoundTripper
 }
 
-// choiceFlag is a string flag limited to a few values.
-type choiceFlag struct {
-	value   string
-	choices []string
-}
+const usageHead = `usage: sessionguard audit [flags] BASE_URL
 
-func (c *choiceFlag) String() string { return c.value }
+Signs in to the web application at BASE_URL as a browser would, performs
+the session fixation attack and related session tests (OWASP
+WSTG-SESS-01..07) and reports what it found. Flags may come before or after
+BASE_URL; PATH values are joined to BASE_URL's path. 'go doc
+github.com/sessionguard/sessionguard/audit' describes every check and the
+report formats.
 
-func (c *choiceFlag) Set(v string) error {
-	for _, ch := range c.choices {
-		if strings.EqualFold(v, ch) {
-			c.value = ch
-			return nil
-		}
-	}
-	return fmt.Errorf("want one of %s", strings.Join(c.choices, ", "))
+Exit status: 0 nothing at or above --fail-on, 1 findings, 2 the audit could
+not be done (unreachable, sign-in failed, bad flags).
+
+Flags:
+`
+
+// Main runs "sessionguard audit" with args (the arguments after "audit"),
+// writing the report to stdout and diagnostics to stderr, and returns the
+// exit status. getenv reads SESSIONGUARD_PASSWORD (when --password is not
+// given), NO_COLOR and TERM. Colour is used only when stdout is a terminal
+// and NO_COLOR is unset.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return run(ctx, args, stdout, stderr, getenv, hooks{})
 }
 
 // countFlag is a non-negative integer flag.
@@ -82,53 +91,37 @@ func (p *pathFlag) Set(v string) error {
 	return nil
 }
 
-// cliHooks lets tests make a run deterministic; Main uses the zero value.
-type cliHooks struct {
-	rand        io.Reader
-	color       *bool
-	transport   http.RoundTripper
-	concurrency int
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	if v == "" {
+		return errors.New("want a value")
+	}
+	*l = append(*l, v)
+	return nil
 }
 
-const usage = `usage: sessionguard audit [flags] BASE_URL
-
-Signs in to the web application at BASE_URL as a browser would, performs
-the session fixation attack and related session tests (OWASP
-WSTG-SESS-01..07) and reports what it found.
-
-Exit status: 0 nothing at or above --fail-on, 1 findings, 2 the audit could
-not be done (unreachable, sign-in failed, bad flags).
-
-Flags:
-`
-
-// Main runs "sessionguard audit" with args (the arguments after "audit"),
-// writing the report to stdout and diagnostics to stderr, and returns the
-// exit status. getenv reads SESSIONGUARD_PASSWORD (when --password is not
-// given) and NO_COLOR. The CLI's main is only:
-//
-//	os.Exit(audit.Main(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv))
-//
-// Colour is used only when stdout is a terminal and NO_COLOR is unset.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	return runMain(ctx, args, stdout, stderr, getenv, cliHooks{})
-}
-
-func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, hooks cliHooks) int {
-	fs := flag.NewFlagSet("sessionguard audit", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, h hooks) int {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	var (
-		t         Target
-		login     = pathFlag(DefaultLoginPath)
+		t         audit.Target
+		login     = pathFlag(audit.DefaultLoginPath)
 		check     pathFlag
 		logout    pathFlag
-		logoutM   = choiceFlag{choices: []string{"GET", "POST"}}
-		format    = choiceFlag{value: "text", choices: []string{"text", "json", "sarif"}}
-		failOn    = High
-		samples   = countFlag(DefaultSamples)
+		logoutM   = cliflag.NewChoice("", "GET", "POST")
+		format    = cliflag.NewChoice("text", "text", "json", "sarif")
+		failOn    = cliflag.NewChoice("high", "critical", "high", "medium", "low", "none")
+		samples   = countFlag(audit.DefaultSamples)
 		idleWait  waitFlag
-		timeout   = waitFlag(DefaultTimeout)
-		conc      = countFlag(DefaultConcurrency)
+		timeout   = waitFlag(audit.DefaultTimeout)
+		conc      = countFlag(audit.DefaultConcurrency)
+		cookies   listFlag
 		passwordF string
 	)
 	fs.Var(&login, "login", "`PATH` of the login form page")
@@ -137,32 +130,30 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.Var(&check, "check", "`PATH` of a page only a signed-in user sees (default: the page the sign-in lands on)")
 	fs.StringVar(&t.Expect, "expect", "", "`TEXT` the check page shows when signed in (default: the user name)")
 	fs.Var(&logout, "logout", "`PATH` that logs out (default: a logout form or link on the check page)")
-	fs.Var(&logoutM, "logout-method", "force `GET|POST` for logging out")
-	fs.StringVar(&t.Cookie, "cookie", "", "session cookie `NAME` (default: detected)")
-	fs.Var(&format, "format", "output `FORMAT`: text, json or sarif")
-	fs.Var(&failOn, "fail-on", "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low or none")
+	fs.Var(logoutM, "logout-method", "force `GET|POST` for logging out")
+	fs.Var(&cookies, "cookie", "session cookie `NAME` (repeatable; default: detected)")
+	fs.Var(format, "format", "output `FORMAT`: text, json or sarif")
+	fs.Var(failOn, "fail-on", "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low or none")
 	fs.Var(&samples, "samples", "`N` fresh tokens for the randomness analysis (0 skips it)")
 	fs.Var(&idleWait, "idle-wait", "run the idle-timeout check: wait `DURATION` without a request (default: not run)")
 	fs.StringVar(&t.UserField, "user-field", "", "`NAME` of the login form's user-name field (default: detected)")
 	fs.StringVar(&t.PasswordField, "password-field", "", "`NAME` of the login form's password field (default: detected)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHead)
+		fs.PrintDefaults()
+	}
 
+	usageHint := []string{"run 'sessionguard audit -h' for the flags"}
 	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "sessionguard: error: "+format+"\n", args...)
-		fmt.Fprintln(stderr, "sessionguard: hint: run 'sessionguard audit -h' for usage")
+		cliflag.Errorf(stderr, usageHint, format, args...)
 		return 2
 	}
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-				return 0
-			}
-			return fail("%v", err)
+		if done, code := cliflag.Parse(fs, args, stdout, stderr); done {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break
@@ -178,7 +169,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	t.BaseURL = positional[0]
 	t.Password = passwordF
-	if t.Password == "" && getenv != nil {
+	if t.Password == "" {
 		t.Password = getenv("SESSIONGUARD_PASSWORD")
 	}
 	if t.User == "" {
@@ -190,7 +181,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	t.LoginPath = string(login)
 	t.CheckPath = string(check)
 	t.LogoutPath = string(logout)
-	t.LogoutMethod = logoutM.value
+	t.LogoutMethod = logoutM.Value()
+	t.Cookies = cookies
 	t.Samples = int(samples)
 	if samples == 0 {
 		t.Samples = -1
@@ -199,53 +191,54 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	t.Timeout = time.Duration(timeout)
 	t.Concurrency = max(int(conc), 1)
 	t.Progress = stderr
-	t.rand = hooks.rand
-	t.Transport = hooks.transport
-	if hooks.concurrency > 0 {
-		t.Concurrency = hooks.concurrency
+	t.Transport = h.transport
+	if err := t.Validate(); err != nil {
+		return fail("%v", strings.TrimPrefix(err.Error(), audit.ErrBadTarget.Error()+": "))
 	}
-	if _, err := (&Target{BaseURL: t.BaseURL, User: "u", Password: "p"}).validate(); err != nil {
-		return fail("%v", strings.TrimPrefix(err.Error(), ErrBadTarget.Error()+": "))
+	sev, err := audit.ParseSeverity(failOn.Value())
+	if err != nil {
+		return fail("%v", err)
 	}
 
-	rep, err := Run(ctx, t)
+	rep, err := audit.Run(ctx, t)
 	var werr error
-	switch format.value {
+	switch format.Value() {
 	case "json":
-		werr = WriteJSON(stdout, rep)
+		werr = audit.WriteJSON(stdout, rep)
 	case "sarif":
-		werr = WriteSARIF(stdout, rep)
+		werr = audit.WriteSARIF(stdout, rep)
 	default:
 		color := isTerminal(stdout) && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
-		if hooks.color != nil {
-			color = *hooks.color
+		if h.color != nil {
+			color = *h.color
 		}
-		werr = WriteText(stdout, rep, TextOptions{Color: color})
+		werr = audit.WriteText(stdout, rep, audit.TextOptions{Color: color})
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: writing the report: %v\n", werr)
+		cliflag.Errorf(stderr, nil, "writing the report: %v", werr)
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: could not audit: %v\n", err)
+		var hints []string
 		if h := hint(err); h != "" {
-			fmt.Fprintf(stderr, "sessionguard: hint: %s\n", h)
+			hints = append(hints, h)
 		}
+		cliflag.Errorf(stderr, hints, "could not audit: %v", err)
 	}
-	return rep.ExitCode(failOn)
+	return rep.ExitCode(sev)
 }
 
 func hint(err error) string {
 	switch {
-	case errors.Is(err, ErrUnreachable):
+	case errors.Is(err, audit.ErrUnreachable):
 		return "is the application running and reachable at BASE_URL?"
-	case errors.Is(err, ErrNoLoginForm):
+	case errors.Is(err, audit.ErrNoLoginForm):
 		return "pass --login with the page holding the sign-in form, and --user-field/--password-field if its fields are not detected"
-	case errors.Is(err, ErrSignIn):
+	case errors.Is(err, audit.ErrSignIn):
 		return "check --user and --password (or SESSIONGUARD_PASSWORD), and --check/--expect"
-	case errors.Is(err, ErrPublicCheckPage):
+	case errors.Is(err, audit.ErrPublicCheckPage):
 		return "--check must name a page only a signed-in user sees, and --expect text only it shows"
-	case errors.Is(err, ErrNoSessionCookie):
+	case errors.Is(err, audit.ErrNoSessionCookie):
 		return "name the session cookie with --cookie"
 	}
 	return ""

@@ -2,8 +2,8 @@ package audit
 
 import "fmt"
 
-// Check IDs. They are part of the stable contract (DESIGN.md, "Auditor
-// contract"): scripts and CI pipelines match on them.
+// Check IDs. They are stable: scripts and CI pipelines match on them, and
+// an ID keeps its meaning for as long as the JSON schema version is 1.
 const (
 	IDFixation           = "fixation"
 	IDFixationURL        = "fixation-url"
@@ -68,77 +68,77 @@ var (
 // catalog lists every check in report order.
 var catalog = []checkInfo{
 	{
-		id: IDFixation, topic: "Session fixation", name: "SessionFixation", severity: Critical,
+		id: IDFixation, topic: "Session fixation", name: "SessionFixation", severity: SeverityCritical,
 		title:       "Session fixation: cookies the attacker held before sign-in are signed in afterwards",
 		description: "The attacker obtains session cookies before the victim signs in (by visiting the site, or by inventing an ID) and plants them in the victim's browser. After the victim signs in, the attacker replays the cookies held before the sign-in. The check fails if the attacker is then signed in as the victim.",
 		remediation: "Issue a new session ID whenever the authentication state changes (sign-in, sign-out, privilege change) and invalidate the old one on the server, so an ID known before sign-in is worthless after it.",
 		refs:        []Reference{refWSTG03, refA321, refCWE384},
 	},
 	{
-		id: IDFixationURL, topic: "Session fixation via login link", name: "SessionFixationViaURL", severity: Critical,
+		id: IDFixationURL, topic: "Session fixation via login link", name: "SessionFixationViaURL", severity: SeverityCritical,
 		title:       "Session fixation via URL: an ID in the login link becomes the signed-in session",
 		description: "The victim opens the login page through a link carrying a session ID (?session=, ?sid=, ?PHPSESSID=, ?JSESSIONID=, the session cookie's name, or a ;jsessionid= path parameter) and signs in through the page as served, following whatever links and form fields the server rewrote. The check fails if the attacker, using that ID, is then signed in as the victim.",
 		remediation: "Read the session ID from the session cookie only, never from a URL query, path parameter or form field; renew the ID at sign-in.",
 		refs:        []Reference{refWSTG03, refA311, refA321, refCWE384, refCWE598},
 	},
 	{
-		id: IDAdoptsUnknownID, topic: "Invented session IDs refused", name: "AdoptsUnknownSessionID", severity: Medium,
+		id: IDAdoptsUnknownID, topic: "Invented session IDs refused", name: "AdoptsUnknownSessionID", severity: SeverityMedium,
 		title:       "Invented session IDs are adopted instead of replaced",
 		description: "A client presents a session ID the server never issued. The check fails if the server echoes it back, keeps it where a fresh client would be given a new ID, or still uses it as the session ID after sign-in.",
 		remediation: "Honour only session IDs the server generated and still holds; treat an unknown ID as no session and issue a fresh one.",
 		refs:        []Reference{refWSTG03, refA321, refCWE384},
 	},
 	{
-		id: IDLogoutInvalidation, topic: "Logout ends the session on the server", name: "LogoutInvalidation", severity: High,
+		id: IDLogoutInvalidation, topic: "Logout ends the session on the server", name: "LogoutInvalidation", severity: SeverityHigh,
 		title:       "Logout does not invalidate the session on the server",
 		description: "A copy of the signed-in cookies is taken, the user logs out, and the copy is replayed. The check fails if the copy is still signed in.",
 		remediation: "Delete or revoke the session on the server at logout; clearing the cookie in the browser is not enough. Client-side (signed cookie) sessions cannot be revoked and need a server-side record or a revocation list.",
 		refs:        []Reference{refWSTG06, refA331, refCWE613},
 	},
 	{
-		id: IDCookieSecure, topic: "Secure cookie over HTTPS", name: "CookieSecure", severity: Medium,
+		id: IDCookieSecure, topic: "Secure cookie over HTTPS", name: "CookieSecure", severity: SeverityMedium,
 		title:       "Session cookie can travel over plain HTTP",
 		description: "The session cookie as issued at sign-in must carry the Secure attribute and the site must be served over HTTPS. A plain-HTTP target is reported as such.",
 		remediation: "Serve the site over HTTPS only and set the Secure attribute on the session cookie.",
 		refs:        []Reference{refWSTG02, refA341, refCWE614},
 	},
 	{
-		id: IDCookieHTTPOnly, topic: "HttpOnly cookie", name: "CookieHttpOnly", severity: Medium,
+		id: IDCookieHTTPOnly, topic: "HttpOnly cookie", name: "CookieHttpOnly", severity: SeverityMedium,
 		title:       "Session cookie is readable by scripts",
 		description: "The session cookie as issued at sign-in must carry the HttpOnly attribute, so that script injected into a page cannot read it.",
 		remediation: "Set the HttpOnly attribute on the session cookie.",
 		refs:        []Reference{refWSTG02, refA342, refCWE1004},
 	},
 	{
-		id: IDCookieSameSite, topic: "SameSite cookie", name: "CookieSameSite", severity: Low,
+		id: IDCookieSameSite, topic: "SameSite cookie", name: "CookieSameSite", severity: SeverityLow,
 		title:       "Session cookie is sent on cross-site requests",
 		description: "The session cookie as issued at sign-in must carry SameSite=Lax or SameSite=Strict; a missing attribute or SameSite=None lets other sites send requests with the user's session.",
 		remediation: "Set SameSite=Lax (or Strict) on the session cookie.",
 		refs:        []Reference{refWSTG02, refA343, refCWE1275},
 	},
 	{
-		id: IDCookiePrefix, topic: "__Host- cookie prefix", name: "CookiePrefix", severity: Low,
+		id: IDCookiePrefix, topic: "__Host- cookie prefix", name: "CookiePrefix", severity: SeverityLow,
 		title:       "Session cookie is not locked to the host with the __Host- prefix",
 		description: "The session cookie's name should start with __Host- (which requires Secure, Path=/ and no Domain), so that a sibling subdomain or a plain-HTTP response cannot plant or overwrite it (cookie tossing, a route to session fixation).",
 		remediation: "Name the session cookie __Host-NAME and set it with Secure, Path=/ and no Domain attribute.",
 		refs:        []Reference{refWSTG02, refA344, refCWE384},
 	},
 	{
-		id: IDTokenRandomness, topic: "Token randomness", name: "TokenRandomness", severity: High,
+		id: IDTokenRandomness, topic: "Token randomness", name: "TokenRandomness", severity: SeverityHigh,
 		title:       "Session tokens are predictable",
 		description: "Fresh session tokens are collected and decoded; the bit stream is run through the FIPS 140-2 monobit, poker, runs and long-run tests, every character position is tested for uniformity, and the effective entropy is estimated. The check fails below 64 bits, and warns (low severity) below 128 bits.",
 		remediation: "Generate session tokens from a cryptographically secure random number generator with at least 128 bits of entropy (crypto/rand, 32 bytes, base64url).",
 		refs:        []Reference{refWSTG01, refA322, refCWE331, refFIPS},
 	},
 	{
-		id: IDCacheControl, topic: "Cache-Control: no-store", name: "CacheControl", severity: Low,
+		id: IDCacheControl, topic: "Cache-Control: no-store", name: "CacheControl", severity: SeverityLow,
 		title:       "Signed-in pages may be stored by caches",
 		description: "A page only a signed-in user sees must be served with Cache-Control: no-store, so that neither a shared cache nor the browser's back button shows it to someone else.",
 		remediation: "Send Cache-Control: no-store on every response to a signed-in user (and Vary: Cookie where a shared cache might sit in front).",
 		refs:        []Reference{refWSTGA6, refA821, refCWE525},
 	},
 	{
-		id: IDIdleTimeout, topic: "Idle timeout", name: "IdleTimeout", severity: Medium,
+		id: IDIdleTimeout, topic: "Idle timeout", name: "IdleTimeout", severity: SeverityMedium,
 		title:       "Session survives the idle time",
 		description: "Opt-in with --idle-wait: the auditor signs in, waits that long without any request, and fails the check if the session still works.",
 		remediation: "Enforce an idle timeout on the server (on every load of the session record), for example 30 minutes for ASVS level 2.",
@@ -177,16 +177,16 @@ func (c *Check) add(format string, args ...any) {
 func (c *Check) result(s Status) { c.Status = s }
 
 func (c *Check) skip(reason string) {
-	c.Status = Skip
+	c.Status = StatusSkip
 	c.Evidence = append([]string{reason}, c.Evidence...)
 }
 
 func (c *Check) fail(sev Severity) {
-	c.Status = Fail
+	c.Status = StatusFail
 	c.Severity = sev
 }
 
 func (c *Check) errorf(format string, args ...any) {
-	c.Status = Error
+	c.Status = StatusError
 	c.Evidence = append([]string{fmt.Sprintf(format, args...)}, c.Evidence...)
 }

@@ -1,0 +1,300 @@
+package auditcmd
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const (
+	testUser     = "alice"
+	testPassword = "correct horse battery staple"
+)
+
+// fixture is a small sign-in application: secure (a new ID at sign-in,
+// __Host- cookie, no-store) or vulnerable (the ID is kept across sign-in,
+// invented IDs are adopted).
+type fixture struct {
+	vulnerable bool
+	mu         sync.Mutex
+	sessions   map[string]string // ID → user, "" before sign-in
+}
+
+func newFixture(t *testing.T, vulnerable bool) string {
+	t.Helper()
+	f := &fixture{vulnerable: vulnerable, sessions: map[string]string{}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func (f *fixture) name() string {
+	if f.vulnerable {
+		return "SESSIONID"
+	}
+	return "__Host-sid"
+}
+
+func (f *fixture) start(w http.ResponseWriter, user string) {
+	id := rand.Text()
+	f.sessions[id] = user
+	http.SetCookie(w, &http.Cookie{Name: f.name(), Value: id, Path: "/", Secure: !f.vulnerable,
+		HttpOnly: !f.vulnerable, SameSite: http.SameSiteLaxMode})
+}
+
+func (f *fixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := ""
+	if c, err := r.Cookie(f.name()); err == nil {
+		id = c.Value
+		if _, ok := f.sessions[id]; !ok {
+			if f.vulnerable {
+				f.sessions[id] = ""
+			} else {
+				id = ""
+			}
+		}
+	}
+	switch r.URL.Path {
+	case "/login":
+		if r.Method == http.MethodPost {
+			if r.PostFormValue("username") != testUser || r.PostFormValue("password") != testPassword {
+				fmt.Fprint(w, `<form method="post"><p>Wrong password.<input name="username"><input type="password" name="password"></form>`)
+				return
+			}
+			if id == "" || !f.vulnerable {
+				delete(f.sessions, id)
+				f.start(w, testUser)
+			} else {
+				f.sessions[id] = testUser
+			}
+			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+			return
+		}
+		if id == "" {
+			f.start(w, "")
+		}
+		fmt.Fprint(w, `<form method="post"><input name="username"><input type="password" name="password"></form>`)
+	case "/dashboard":
+		if id == "" || f.sessions[id] == "" {
+			http.Redirect(w, r, "/login", http.StatusFound)
+			return
+		}
+		if !f.vulnerable {
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		fmt.Fprintf(w, `<h1>Welcome %s</h1><form method="post" action="/logout"><button>Log out</button></form>`, f.sessions[id])
+	case "/logout":
+		delete(f.sessions, id)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fixture) live() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, u := range f.sessions {
+		if u != "" {
+			n++
+		}
+	}
+	return n
+}
+
+type result struct {
+	stdout, stderr string
+	exit           int
+}
+
+func runCLI(t *testing.T, args []string, env map[string]string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	noColor := false
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code := run(ctx, args, &stdout, &stderr, func(k string) string { return env[k] }, hooks{color: &noColor})
+	return result{stdout.String(), stderr.String(), code}
+}
+
+var portRE = regexp.MustCompile(`(127\.0\.0\.1|localhost):\d+`)
+
+func normalize(s string) string { return portRE.ReplaceAllString(s, "127.0.0.1:PORT") }
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+// TestExitCodes pins the exit status and first diagnostic line of every
+// kind of run in one golden file: findings and --fail-on, could-not-audit,
+// bad flags, help.
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	secure := newFixture(t, false)
+	vulnerable := newFixture(t, true)
+	env := map[string]string{"SESSIONGUARD_PASSWORD": testPassword}
+	quick := []string{"--user", "alice", "--samples", "0"}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"secure app", append(quick, secure), env},
+		{"secure app, --fail-on low", append(quick, "--fail-on", "low", secure), env},
+		{"vulnerable app", append(quick, vulnerable), env},
+		{"vulnerable app, --fail-on critical", append(quick, "--fail-on", "critical", vulnerable), env},
+		{"vulnerable app, --fail-on none", append(quick, "--fail-on", "none", vulnerable), env},
+		{"vulnerable app, --format json", append(quick, "--format", "json", vulnerable), env},
+		{"flags after BASE_URL", []string{secure, "--user", "alice", "--samples", "0"}, env},
+		{"--password flag", append(quick, "--password", testPassword, secure), nil},
+		{"no password", append(quick, secure), nil},
+		{"wrong password", append(quick, "--password", "nope", secure), nil},
+		{"unreachable", append(quick, "http://127.0.0.1:1"), env},
+		{"no BASE_URL", quick, env},
+		{"two BASE_URLs", append(quick, secure, secure), env},
+		{"no --user", []string{secure}, env},
+		{"bad --format", append(quick, "--format", "xml", secure), env},
+		{"bad --fail-on", append(quick, "--fail-on", "urgent", secure), env},
+		{"bad --samples", append(quick, "--samples", "-3", secure), env},
+		{"bad --idle-wait", append(quick, "--idle-wait", "soon", secure), env},
+		{"bad --logout-method", append(quick, "--logout-method", "DELETE", secure), env},
+		{"bad --check", append(quick, "--check", "dashboard", secure), env},
+		{"unknown flag", append(quick, "--verbose", secure), env},
+		{"ftp BASE_URL", append(quick, "ftp://127.0.0.1/"), env},
+		{"-h", []string{"-h"}, env},
+	}
+	var b strings.Builder
+	for _, tc := range tests {
+		args := append([]string(nil), tc.args...)
+		r := runCLI(t, args, tc.env)
+		first := ""
+		if r.exit != 0 || tc.name == "-h" {
+			out := r.stderr
+			if out == "" {
+				out = r.stdout
+			}
+			first, _, _ = strings.Cut(out, "\n")
+			first = "  # " + first
+		}
+		b.WriteString(normalize(tc.name + ": exit " + strconv.Itoa(r.exit) + first + "\n"))
+	}
+	golden(t, "exitcodes", b.String())
+}
+
+func TestHelpOnStdout(t *testing.T) {
+	r := runCLI(t, []string{"-h"}, nil)
+	if r.exit != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "usage: sessionguard audit") || !strings.Contains(r.stdout, "-fail-on") {
+		t.Errorf("-h: exit %d, stderr %q, stdout:\n%s", r.exit, r.stderr, r.stdout)
+	}
+}
+
+// helpFlags lists the flags "sessionguard audit -h" prints.
+func helpFlags(t *testing.T) []string {
+	t.Helper()
+	r := runCLI(t, []string{"-h"}, nil)
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z-]*|H)\b`).FindAllStringSubmatch(r.stdout, -1) {
+		if m[1] == "H" {
+			out = append(out, "-H")
+		} else {
+			out = append(out, "--"+m[1])
+		}
+	}
+	slices.Sort(out)
+	if len(out) < 10 {
+		t.Fatalf("found only %v in -h output:\n%s", out, r.stdout)
+	}
+	return out
+}
+
+// docFlags lists the flags named in the text between start and end.
+func docFlags(t *testing.T, file, start, end string, re *regexp.Regexp) []string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i := strings.Index(s, start)
+	if i < 0 {
+		t.Fatalf("%s: no %q", file, start)
+	}
+	s = s[i:]
+	if j := strings.Index(s[len(start):], end); j >= 0 {
+		s = s[:len(start)+j]
+	}
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(s, -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestFlagsDocumented holds the README's audit flag table and the flag
+// list of the audit package documentation against "sessionguard audit -h":
+// a flag cannot be missing from either, nor documented without existing.
+func TestFlagsDocumented(t *testing.T) {
+	want := helpFlags(t)
+	// README table rows: | `--login PATH` | … |, several flags per cell.
+	readme := docFlags(t, "../../README.md", "## Auditing any application", "\n## ",
+		regexp.MustCompile("`(--[a-z][a-z-]*|-H)\\b"))
+	if !slices.Equal(readme, want) {
+		t.Errorf("README audit flags differ from sessionguard audit -h:\nREADME: %v\n-h:     %v", readme, want)
+	}
+	pkg := docFlags(t, "../../audit/doc.go", "# Command line", "\n// # ",
+		regexp.MustCompile(`(?m)^//\t(--[a-z][a-z-]*|-H)\b`))
+	if !slices.Equal(pkg, want) {
+		t.Errorf("audit package doc flags differ from sessionguard audit -h:\ndoc: %v\n-h:  %v", pkg, want)
+	}
+}
+
+func TestNoColourOffATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	if isTerminal(&buf) {
+		t.Error("a buffer is not a terminal")
+	}
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"--user", "alice", "--samples", "0", newFixture(t, true)}, &out, &errOut,
+		func(k string) string { return map[string]string{"SESSIONGUARD_PASSWORD": testPassword}[k] })
+	if code != 1 || strings.Contains(out.String(), "\x1b[") || !strings.HasPrefix(out.String(), "VULNERABLE to session fixation\n") {
+		t.Errorf("Main: exit %d, output:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}
