@@ -32,7 +32,10 @@ type env struct {
 
 	mu      sync.Mutex
 	secrets map[string]bool // token values to mask in evidence
-	hidden  []string        // values never shown at all (the password)
+	hidden  []string        // values never shown at all (the password, header values), every encoding
+
+	allowOrigins []string    // other origins that may receive the credentials
+	header       http.Header // sent with every request
 }
 
 // errBudget is returned once an audit has sent its maximum number of
@@ -54,9 +57,7 @@ func (e *env) secret(v string) {
 // a value containing another is masked whole.
 func (e *env) redact(s string) string {
 	for _, h := range e.hidden {
-		if h != "" {
-			s = strings.ReplaceAll(s, h, "[password]")
-		}
+		s = strings.ReplaceAll(s, h, "[hidden]")
 	}
 	e.mu.Lock()
 	vals := make([]string, 0, len(e.secrets))
@@ -123,6 +124,15 @@ func rel(u *url.URL) string {
 	return s
 }
 
+// relTo is rel for URLs on base's origin, and the whole URL (without
+// user info) for any other.
+func relTo(base, u *url.URL) string {
+	if u == nil || base == nil || origin(u) == origin(base) {
+		return rel(u)
+	}
+	return origin(u) + rel(u)
+}
+
 // hop is one request and its response.
 type hop struct {
 	method     string
@@ -134,6 +144,7 @@ type hop struct {
 
 // page is where a navigation ended, with every hop on the way.
 type page struct {
+	base   *url.URL // the target, to name off-target URLs in full
 	url    *url.URL
 	status int
 	header http.Header
@@ -149,7 +160,7 @@ func (p *page) describe() string {
 		if i > 0 {
 			b.WriteString(" → ")
 		}
-		fmt.Fprintf(&b, "%s %s → %d", h.method, rel(h.url), h.status)
+		fmt.Fprintf(&b, "%s %s → %d", h.method, relTo(p.base, h.url), h.status)
 	}
 	return b.String()
 }
@@ -204,7 +215,7 @@ func (b *browser) get(ctx context.Context, u *url.URL) (*page, error) {
 // cookies it gets, and follows redirects on the target host (301, 302 and
 // 303 turn into GET, 307 and 308 repeat the request).
 func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (*page, error) {
-	p := &page{}
+	p := &page{base: b.env.base}
 	for range maxRedirects + 1 {
 		h, resp, data, err := b.roundTrip(ctx, method, u, body, contentType)
 		if err != nil {
@@ -220,12 +231,16 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		if err != nil {
 			return p, fmt.Errorf("%s %s: bad redirect %q: %v", method, rel(u), loc, err)
 		}
-		if canonicalHost(next.Host) != canonicalHost(b.env.base.Host) {
-			return p, fmt.Errorf("%s %s redirected off the target to %s; audit that site instead", method, rel(u), next.Redacted())
+		if !b.env.hostAllowed(next) {
+			return p, fmt.Errorf("%s %s redirected off the target to %s; audit that site instead", method, relTo(b.env.base, u), next.Redacted())
 		}
 		next.Fragment = ""
 		switch resp.StatusCode {
 		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+			if body != nil && !b.env.mayReceiveCredentials(u, next) {
+				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; pass --allow-origin %s to allow it",
+					ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next), origin(next))
+			}
 		default:
 			if method != http.MethodHead {
 				method = http.MethodGet
@@ -252,7 +267,12 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	if err != nil {
 		return h, nil, nil, err
 	}
-	req.Header.Set("User-Agent", userAgent)
+	for name, vals := range b.env.header {
+		req.Header[http.CanonicalHeaderKey(name)] = append([]string(nil), vals...)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", userAgent)
+	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

@@ -128,6 +128,9 @@
 //	--password-field NAME the login form's password field (default: detected)
 //	--timeout DURATION    per request (default 10s)
 //	--concurrency N       requests in flight while sampling (default 4)
+//	--allow-password-in-url  submit a login form sent by GET (noted in the report)
+//	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)
+//	-H 'Name: value'      a header for every request (repeatable; never shown)
 //
 // This list is the one place the flags are documented besides
 // "sessionguard audit -h"; a test holds it, and the README's table,

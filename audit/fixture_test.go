@@ -39,6 +39,14 @@ type app struct {
 	// the form action (PHP's trans_sid), and reads it back from the POST.
 	hiddenID bool
 
+	// getForm serves a login form without a method (so sent by GET) and
+	// signs in on GET /login?username=…&password=….
+	getForm bool
+	// dropSignIn drops the connection on every sign-in request.
+	dropSignIn bool
+	// formAction, if set, is the login form's action (another origin).
+	formAction string
+
 	secure, httpOnly bool
 	sameSite         http.SameSite
 	domain           string
@@ -62,6 +70,7 @@ type appServer struct {
 	*httptest.Server
 	cfg      app
 	mu       sync.Mutex
+	uris     []string // every request's method and URI
 	rnd      *mrand.Rand
 	sessions map[string]*appSession
 	key      []byte
@@ -250,6 +259,7 @@ func (s *appServer) carry(st state, path string) string {
 func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
+	s.uris = append(s.uris, r.Method+" "+r.RequestURI)
 	s.mu.Unlock()
 	path := stripPathParams(r.URL.Path)
 	st := s.load(r)
@@ -295,12 +305,15 @@ func (s *appServer) csrfOK(r *http.Request) bool {
 }
 
 func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
-	if r.Method == http.MethodPost {
+	if r.Method == http.MethodPost || s.cfg.getForm && r.FormValue(s.cfg.passField) != "" {
+		if s.cfg.dropSignIn {
+			panic(http.ErrAbortHandler)
+		}
 		if !s.csrfOK(r) {
 			http.Error(w, "CSRF token missing or incorrect", http.StatusForbidden)
 			return
 		}
-		if r.PostFormValue(s.cfg.userField) != s.cfg.user || r.PostFormValue(s.cfg.passField) != s.cfg.password {
+		if r.FormValue(s.cfg.userField) != s.cfg.user || r.FormValue(s.cfg.passField) != s.cfg.password {
 			s.loginForm(w, r, st, "Invalid user name or password.")
 			return
 		}
@@ -344,7 +357,13 @@ func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	action := ` action="` + html.EscapeString(s.carry(st, "/login")) + `"`
 	hidden := ""
+	method := ` method="post"`
+	if s.cfg.getForm {
+		method = ""
+	}
 	switch {
+	case s.cfg.formAction != "":
+		action = ` action="` + html.EscapeString(s.cfg.formAction) + `"`
 	case s.cfg.emptyAction:
 		action = ""
 	case s.cfg.hiddenID && st.fromURL:
@@ -353,12 +372,12 @@ func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, 
 	}
 	fmt.Fprintf(w, `<!doctype html><html><head><title>Sign in</title><script>var user = "alice";</script></head><body>
 <nav><a href="%s">Home</a></nav>
-<form method="post"%s>%s
+<form%s%s>%s
 <p>%s</p>
 <label>User <input type="text" name="%s" value="%s" autocomplete="username"></label>
 <label>Password <input type="password" name="%s"></label>
 <label><input type="checkbox" name="remember"> Remember me</label>`,
-		html.EscapeString(s.carry(st, "/")), action, hidden, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
+		html.EscapeString(s.carry(st, "/")), method, action, hidden, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
 	if csrf != "" {
 		fmt.Fprintf(w, `<input type="hidden" name="%s_token" value="%s">`, s.cfg.csrf, csrf)
 	}

@@ -158,6 +158,6 @@ func (a *auditor) progress(format string, args ...any) {
 	if a.t.Progress != nil {
 		a.progressMu.Lock()
 		defer a.progressMu.Unlock()
-		fmt.Fprintf(a.t.Progress, "sessionguard: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+		fmt.Fprintln(a.t.Progress, a.env.redact("sessionguard: "+strings.TrimSuffix(fmt.Sprintf(format, args...), "\n")))
 	}
 }

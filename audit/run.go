@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,9 @@ type auditor struct {
 	issued     *issued // the Set-Cookie that gave the victim that value
 	issuedAt   string  // which request it came in response to
 	checkPage  *page   // the check page as the signed-in victim saw it
+
+	warnMu sync.Mutex
+	warns  []string
 
 	// preLoginTok is the session cookie a fresh visitor gets before
 	// signing in, if any (found by the fixation probe).
@@ -72,23 +76,36 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 			timeout:     target.Timeout,
 			maxRequests: int64(1000 + 10*max(target.Samples, 0)),
 			secrets:     map[string]bool{},
-			// A login form sent by GET puts the password in URLs that
-			// evidence shows.
-			hidden: []string{target.Password, url.QueryEscape(target.Password), url.PathEscape(target.Password)},
+			hidden:      hiddenForms(target.Password),
+			header:      target.Header,
 		},
+	}
+	for _, o := range target.AllowOrigins {
+		o, _ = parseOrigin(o)
+		a.env.allowOrigins = append(a.env.allowOrigins, o)
+	}
+	for _, vals := range target.Header {
+		for _, v := range vals {
+			a.env.hidden = append(a.env.hidden, hiddenForms(v)...)
+		}
+	}
+	slices.SortFunc(a.env.hidden, func(x, y string) int { return len(y) - len(x) })
+	if target.AllowPasswordInURL {
+		a.warn("--allow-password-in-url: a login form sent by GET puts the password in the URL, where server, proxy and browser logs keep it")
 	}
 	if a.rand == nil {
 		a.rand = rand.Reader
 	}
 	defer func() { rep.Requests = int(min(a.env.requests.Load(), a.env.maxRequests)) }()
 
+	defer func() { rep.Warnings = a.warnings() }()
 	if err := a.prepare(ctx); err != nil {
 		rep.SessionCookie = a.cookie
 		rep.Requests = int(a.env.requests.Load())
-		return couldNotAudit(rep, err)
+		return couldNotAudit(rep, a.env.redactErr(err))
 	}
 	rep.SessionCookie = a.cookie
-	rep.CheckURL = rel(a.checkURL)
+	rep.CheckURL = a.env.redact(rel(a.checkURL))
 
 	fix, adopt := a.checkFixation(ctx)
 	checks := map[string]Check{
@@ -112,10 +129,25 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	}
 	rep.Requests = int(a.env.requests.Load())
 	if err := ctx.Err(); err != nil {
-		return couldNotAudit(rep, err)
+		return couldNotAudit(rep, a.env.redactErr(err))
 	}
 	rep.finish(nil)
 	return rep, nil
+}
+
+// warn adds a line to the report's warnings, once.
+func (a *auditor) warn(s string) {
+	a.warnMu.Lock()
+	defer a.warnMu.Unlock()
+	if !slices.Contains(a.warns, s) {
+		a.warns = append(a.warns, s)
+	}
+}
+
+func (a *auditor) warnings() []string {
+	a.warnMu.Lock()
+	defer a.warnMu.Unlock()
+	return slices.Clone(a.warns)
 }
 
 // couldNotAudit turns every check into an error with the reason: a check
@@ -227,11 +259,22 @@ func (a *auditor) signIn(ctx context.Context, b *browser, u *url.URL) (*signInRe
 	if err != nil {
 		return nil, err
 	}
+	if lf.method != http.MethodPost && !a.t.AllowPasswordInURL {
+		return nil, fmt.Errorf("%w: the login form on %s is sent by GET (it has no method=\"post\"), which would put the password in the URL; pass --allow-password-in-url to send it anyway",
+			ErrUnsafeSignIn, relTo(a.env.base, p.url))
+	}
+	if !a.env.mayReceiveCredentials(p.url, lf.action) {
+		return nil, fmt.Errorf("%w: the login form on %s posts to %s, another origin than the login page's %s; pass --allow-origin %s if that is the application's own sign-in service",
+			ErrUnsafeSignIn, relTo(a.env.base, p.url), origin(lf.action), origin(p.url), origin(lf.action))
+	}
 	method, target, body, ct, err := lf.encode(map[string]string{lf.userField: a.t.User, lf.passField: a.t.Password})
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
 	}
 	sub, err := b.do(ctx, method, target, body, ct)
+	if errors.Is(err, ErrUnsafeSignIn) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}

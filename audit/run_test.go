@@ -236,7 +236,7 @@ func TestCouldNotAudit(t *testing.T) {
 		text    string
 	}{
 		{name: "unreachable", base: closedURL, wantErr: ErrUnreachable, text: "connection refused"},
-		{name: "wrong password", app: &good, target: Target{Password: "wrong"}, wantErr: ErrSignIn, text: "wrong --user or --password"},
+		{name: "wrong password", app: &good, target: Target{Password: "not-the-password"}, wantErr: ErrSignIn, text: "wrong --user or --password"},
 		{name: "wrong user", app: &good, target: Target{User: "mallory"}, wantErr: ErrSignIn},
 		{name: "no login page", app: &good, target: Target{LoginPath: "/signin"}, wantErr: ErrNoLoginForm, text: "404"},
 		{name: "no user-name field", app: &good, target: Target{UserField: "login"}, wantErr: ErrNoLoginForm, text: `no field named "login"`},

@@ -193,6 +193,9 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 	if rep.Verdict == VerdictCouldNotAudit {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{rep.Summary}})
 	}
+	for _, w := range rep.Warnings {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "warning", Message: sarifText{w}})
+	}
 	for _, c := range rep.Checks {
 		i, ok := index[c.ID]
 		if !ok {

@@ -67,6 +67,23 @@ type Target struct {
 	// Zero skips the check.
 	IdleWait time.Duration
 
+	// AllowPasswordInURL lets the audit submit a login form sent by GET,
+	// which puts the password in the URL (and so in server, proxy and
+	// browser logs). Without it such a form stops the audit with
+	// [ErrUnsafeSignIn]; with it the report carries a warning.
+	AllowPasswordInURL bool
+	// AllowOrigins lists other origins (scheme://host[:port]) the
+	// credentials may be sent to. By default they go only to the origin of
+	// the login page as reached after redirects on the target's host (or
+	// the same host upgraded from http to https); a form posting elsewhere
+	// stops the audit with [ErrUnsafeSignIn].
+	AllowOrigins []string
+	// Header is sent with every request (an API gateway's key, a
+	// basic-auth header in front of the application). Its values are never
+	// shown in any output. A Cookie header is refused: the audit keeps its
+	// own cookie jars.
+	Header http.Header
+
 	// Timeout bounds each request. Default DefaultTimeout.
 	Timeout time.Duration
 	// Transport sends the requests. Default: a clone of
@@ -96,8 +113,13 @@ var (
 	// be meaningless.
 	ErrPublicCheckPage = errors.New("check page shows the expected text without a sign-in")
 	// ErrNoSessionCookie is returned when the session cookie cannot be
-	// found (or the one named with Cookie is not set).
+	// found (or one named in Cookies is not set).
 	ErrNoSessionCookie = errors.New("session cookie not detected")
+	// ErrUnsafeSignIn is returned when signing in would expose the
+	// credentials: the login form is sent by GET (the password would be
+	// in a URL) without AllowPasswordInURL, or it, or a redirect repeating
+	// its body, sends them to another origin not in AllowOrigins.
+	ErrUnsafeSignIn = errors.New("refusing to send the credentials")
 )
 
 // Validate reports whether the target is complete and valid, without
@@ -142,6 +164,19 @@ func (t *Target) validate() (*url.URL, error) {
 	}
 	if t.Timeout <= 0 {
 		t.Timeout = DefaultTimeout
+	}
+	for _, o := range t.AllowOrigins {
+		if _, ok := parseOrigin(o); !ok {
+			return nil, fmt.Errorf("%w: allowed origin %q is not scheme://host[:port]", ErrBadTarget, o)
+		}
+	}
+	for name := range t.Header {
+		switch http.CanonicalHeaderKey(name) {
+		case "Cookie", "Cookie2":
+			return nil, fmt.Errorf("%w: a %s header cannot be given: the audit keeps its own cookie jars for victim and attacker", ErrBadTarget, name)
+		case "Host", "Content-Length", "Content-Type", "Origin":
+			return nil, fmt.Errorf("%w: the %s header is set by the audit itself", ErrBadTarget, name)
+		}
 	}
 	if t.IdleWait < 0 {
 		return nil, fmt.Errorf("%w: negative idle wait", ErrBadTarget)

@@ -40,6 +40,9 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		verdictColor = ansiRed
 	}
 	fmt.Fprintf(&b, "%s\n", paint(ansiBold+verdictColor, rep.Summary))
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(&b, "%s %s\n", paint(ansiBold+ansiYellow, "WARNING:"), w)
+	}
 	fmt.Fprintf(&b, "target: %s", rep.Target)
 	if strings.HasPrefix(rep.Target, "http://") {
 		b.WriteString(" (plain HTTP)")

@@ -104,6 +104,48 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// headerFlag is the repeatable -H 'Name: value'. A bad value is reported
+// after parsing, without the value: the flag package would quote it, and
+// header values may be secrets.
+type headerFlag struct {
+	h   http.Header
+	err error
+}
+
+func (f *headerFlag) String() string {
+	if f == nil || f.h == nil {
+		return ""
+	}
+	names := make([]string, 0, len(f.h))
+	for n := range f.h {
+		names = append(names, n)
+	}
+	return strings.Join(names, ",") // names only: values may be secrets
+}
+
+func (f *headerFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+		if f.err == nil {
+			f.err = errors.New("-H wants 'Name: value' (the value is not shown)")
+		}
+		return nil
+	}
+	switch http.CanonicalHeaderKey(name) {
+	case "Cookie", "Cookie2":
+		if f.err == nil {
+			f.err = errors.New("-H: a Cookie header cannot be given: the audit keeps its own cookie jars for victim and attacker (name the session cookie with --cookie)")
+		}
+		return nil
+	}
+	if f.h == nil {
+		f.h = http.Header{}
+	}
+	f.h.Add(name, strings.TrimSpace(value))
+	return nil
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, h hooks) int {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -122,6 +164,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		timeout   = waitFlag(audit.DefaultTimeout)
 		conc      = countFlag(audit.DefaultConcurrency)
 		cookies   listFlag
+		origins   listFlag
+		headers   headerFlag
 		passwordF string
 	)
 	fs.Var(&login, "login", "`PATH` of the login form page")
@@ -140,6 +184,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.StringVar(&t.PasswordField, "password-field", "", "`NAME` of the login form's password field (default: detected)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
+	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
+	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
+	fs.Var(&headers, "H", "add the header `'Name: value'` to every request (repeatable; values are never shown)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHead)
 		fs.PrintDefaults()
@@ -167,6 +214,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case len(positional) > 1:
 		return fail("one BASE_URL expected, got %d: %s", len(positional), strings.Join(positional, " "))
 	}
+	if headers.err != nil {
+		return fail("%v", headers.err)
+	}
 	t.BaseURL = positional[0]
 	t.Password = passwordF
 	if t.Password == "" {
@@ -183,6 +233,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	t.LogoutPath = string(logout)
 	t.LogoutMethod = logoutM.Value()
 	t.Cookies = cookies
+	t.AllowOrigins = origins
+	t.Header = headers.h
 	t.Samples = int(samples)
 	if samples == 0 {
 		t.Samples = -1
@@ -240,6 +292,8 @@ func hint(err error) string {
 		return "--check must name a page only a signed-in user sees, and --expect text only it shows"
 	case errors.Is(err, audit.ErrNoSessionCookie):
 		return "name the session cookie with --cookie"
+	case errors.Is(err, audit.ErrUnsafeSignIn):
+		return "the credentials were not sent; see the message for the flag that allows it, if the target is yours and that is intended"
 	}
 	return ""
 }

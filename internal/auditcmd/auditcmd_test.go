@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"html"
+	"net/url"
 	"flag"
 	"fmt"
 	"net/http"
@@ -296,5 +299,57 @@ func TestNoColourOffATerminal(t *testing.T) {
 		func(k string) string { return map[string]string{"SESSIONGUARD_PASSWORD": testPassword}[k] })
 	if code != 1 || strings.Contains(out.String(), "\x1b[") || !strings.HasPrefix(out.String(), "VULNERABLE to session fixation\n") {
 		t.Errorf("Main: exit %d, output:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}
+
+// secretPassword encodes differently raw, in URLs, in HTML and in JSON.
+const secretPassword = `s3cr et&"<pässwörd>€'`
+
+// encodings lists the forms in which a secret could leak into an output.
+func encodings(v string) []string {
+	j, _ := json.Marshal(v)
+	return []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v), strings.Trim(string(j), `"`)}
+}
+
+// TestCLINeverShowsSecrets runs the command in every format against a
+// login form sent by GET (refused, then allowed) and with bad -H values,
+// and fails if the password or a header value appears on stdout or stderr
+// in any encoding.
+func TestCLINeverShowsSecrets(t *testing.T) {
+	t.Parallel()
+	getForm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("password") != "" {
+			panic(http.ErrAbortHandler) // the URL with the password ends up in the error
+		}
+		fmt.Fprint(w, `<form action="/login"><input name="username"><input type="password" name="password"></form>`)
+	}))
+	defer getForm.Close()
+	const headerSecret = "Bearer s3cr3t-t0ken"
+	env := map[string]string{"SESSIONGUARD_PASSWORD": secretPassword}
+	for _, tc := range []struct {
+		args []string
+		exit int
+		want string
+	}{
+		{[]string{getForm.URL}, 2, "--allow-password-in-url"},
+		{[]string{"--allow-password-in-url", getForm.URL}, 2, "target unreachable"},
+		{[]string{"-H", "Authorization " + headerSecret, getForm.URL}, 2, "-H wants 'Name: value'"},
+		{[]string{"-H", "Cookie: sid=" + headerSecret, getForm.URL}, 2, "cookie jars"},
+		{[]string{"-H", "Authorization: " + headerSecret, "--allow-password-in-url", getForm.URL}, 2, "target unreachable"},
+	} {
+		for _, format := range []string{"text", "json", "sarif"} {
+			args := append([]string{"--user", "alice", "--samples", "0", "--format", format}, tc.args...)
+			r := runCLI(t, args, env)
+			if r.exit != tc.exit || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("%q: exit %d, stderr:\n%s\nwant exit %d and %q", args, r.exit, r.stderr, tc.exit, tc.want)
+			}
+			for _, secret := range []string{secretPassword, headerSecret} {
+				for _, e := range encodings(secret) {
+					if strings.Contains(r.stdout+r.stderr, e) {
+						t.Errorf("%q: output holds a secret as %q:\n%s\n%s", args, e, r.stderr, r.stdout)
+					}
+				}
+			}
+		}
 	}
 }

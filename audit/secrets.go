@@ -1,0 +1,113 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"html"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// hiddenForms lists the ways a secret can appear in an output: as given,
+// URL-encoded (query and path), HTML-escaped and JSON-escaped. Every one
+// of them is replaced by a placeholder wherever the audit writes text.
+func hiddenForms(v string) []string {
+	if v == "" {
+		return nil
+	}
+	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v),
+		strings.NewReplacer(`"`, "&quot;", "'", "&apos;").Replace(html.EscapeString(v))}
+	for _, escapeHTML := range []bool{true, false} {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(v) == nil {
+			forms = append(forms, strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:])
+		}
+	}
+	var out []string
+	for _, f := range forms {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	// Longest first, so that an encoding containing another is hidden whole.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// redactedError is an error whose message went through the redaction of
+// one audit: it says the same as the original, minus the secrets, and
+// still matches the original with errors.Is.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr returns err with the secrets of this audit masked in its
+// message.
+func (e *env) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if r, ok := err.(*redactedError); ok {
+		return r
+	}
+	return &redactedError{msg: e.redact(err.Error()), err: err}
+}
+
+// origin is scheme://host[:port] with the default port left out, as
+// browsers compare origins.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return scheme + "://" + net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	return scheme + "://" + host
+}
+
+// parseOrigin reads an --allow-origin value: scheme://host[:port].
+func parseOrigin(s string) (string, bool) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return "", false
+	}
+	return origin(u), true
+}
+
+// mayReceiveCredentials reports whether the credentials, or a request body
+// carrying them, may go to `to` when the login page was served from
+// `from`: the same origin, the same host upgraded from http to https, or an
+// origin allowed with Target.AllowOrigins.
+func (e *env) mayReceiveCredentials(from, to *url.URL) bool {
+	if origin(from) == origin(to) {
+		return true
+	}
+	if strings.EqualFold(from.Scheme, "http") && strings.EqualFold(to.Scheme, "https") &&
+		strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return true
+	}
+	return slices.Contains(e.allowOrigins, origin(to))
+}
+
+// hostAllowed reports whether a redirect may lead to u: the target's host,
+// or the host of an origin allowed with Target.AllowOrigins.
+func (e *env) hostAllowed(u *url.URL) bool {
+	if canonicalHost(u.Host) == canonicalHost(e.base.Host) {
+		return true
+	}
+	return slices.Contains(e.allowOrigins, origin(u))
+}

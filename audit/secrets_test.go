@@ -1,0 +1,261 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// secretPassword has what breaks naive redaction: a space, &, ", <, and
+// non-ASCII characters, so that its raw, URL, HTML and JSON forms differ.
+const secretPassword = `s3cr et&"<pässwörd>€'`
+
+// leaks reports which encodings of secret appear in s.
+func leaks(s, secret string) []string {
+	var found []string
+	for _, f := range hiddenForms(secret) {
+		if strings.Contains(s, f) {
+			found = append(found, f)
+		}
+	}
+	return found
+}
+
+// outputs renders rep in every format, with the progress lines and the
+// error, as everything a user of the audit could see.
+func outputs(t *testing.T, rep *Report, progress string, err error) map[string]string {
+	t.Helper()
+	out := map[string]string{"progress": progress}
+	if err != nil {
+		out["error"] = err.Error()
+	}
+	for _, f := range []string{"text", "text-v", "json", "sarif"} {
+		var b strings.Builder
+		var werr error
+		switch f {
+		case "text":
+			werr = WriteText(&b, rep, TextOptions{})
+		case "text-v":
+			werr = WriteText(&b, rep, TextOptions{Verbose: true})
+		case "json":
+			werr = WriteJSON(&b, rep)
+		case "sarif":
+			werr = WriteSARIF(&b, rep)
+		}
+		if werr != nil {
+			t.Fatal(werr)
+		}
+		out[f] = b.String()
+	}
+	return out
+}
+
+// recorder is a server that only records what reaches it.
+type recorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []string
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_ = req.ParseForm()
+		r.mu.Lock()
+		r.reqs = append(r.reqs, req.Method+" "+req.RequestURI+" "+req.PostForm.Encode())
+		r.mu.Unlock()
+		http.Error(w, "nothing here", http.StatusNotFound)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.reqs...)
+}
+
+// hostileCases are fixtures built to make the auditor misbehave with the
+// credentials. Each gets the secret password.
+func hostileCases(t *testing.T, evil string) []struct {
+	name    string
+	app     app
+	target  Target
+	wantErr error
+} {
+	return []struct {
+		name    string
+		app     app
+		target  Target
+		wantErr error
+	}{
+		{name: "form without method (GET)", app: app{anonSession: true, renew: true, getForm: true, loginRedirect: "/dashboard"},
+			wantErr: ErrUnsafeSignIn},
+		{name: "form without method, --allow-password-in-url", app: app{anonSession: true, renew: true, getForm: true, loginRedirect: "/dashboard"},
+			target: Target{AllowPasswordInURL: true}},
+		{name: "form without method, --allow-password-in-url, connection dropped on sign-in",
+			app:    app{anonSession: true, renew: true, getForm: true, dropSignIn: true, loginRedirect: "/dashboard"},
+			target: Target{AllowPasswordInURL: true}, wantErr: ErrUnreachable},
+		{name: "form posting to another origin", app: app{anonSession: true, renew: true, formAction: evil + "/login", loginRedirect: "/dashboard"},
+			wantErr: ErrUnsafeSignIn},
+		{name: "wrong password", app: app{anonSession: true, renew: true, loginRedirect: "/dashboard"},
+			target: Target{Password: secretPassword + "x"}, wantErr: ErrSignIn},
+	}
+}
+
+// TestPasswordInURLRefused: a login form sent by GET is not submitted
+// (the password would be in the URL) unless allowed, and then the report
+// says so loudly.
+func TestPasswordInURLRefused(t *testing.T) {
+	t.Parallel()
+	cfg := app{anonSession: true, renew: true, getForm: true, loginRedirect: "/dashboard", password: secretPassword, user: testUser}
+	srv := newApp(t, cfg)
+	tg := Target{BaseURL: srv.URL, User: testUser, Password: secretPassword, Samples: -1}
+	rep, err := Run(context.Background(), tg)
+	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), "--allow-password-in-url") {
+		t.Fatalf("Run error %v, want ErrUnsafeSignIn naming --allow-password-in-url", err)
+	}
+	if rep.ExitCode(SeverityHigh) != 2 {
+		t.Errorf("exit %d, want 2", rep.ExitCode(SeverityHigh))
+	}
+	srv.mu.Lock()
+	for _, u := range srv.uris {
+		if strings.Contains(u, "password") {
+			t.Errorf("the password reached a URL: %s", u)
+		}
+	}
+	srv.mu.Unlock()
+
+	tg.AllowPasswordInURL = true
+	rep, err = Run(context.Background(), tg)
+	if err != nil {
+		t.Fatalf("with AllowPasswordInURL: %v", err)
+	}
+	if len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0], "password in the URL") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+	var b strings.Builder
+	_ = WriteText(&b, rep, TextOptions{})
+	if !strings.Contains(b.String(), "WARNING: --allow-password-in-url") {
+		t.Errorf("text report does not carry the warning:\n%s", b.String())
+	}
+}
+
+// TestOtherOriginRefused: credentials never go to an origin other than the
+// login page's, neither through the form's action nor through a 307/308
+// redirect repeating the POST, unless that origin is allowed.
+func TestOtherOriginRefused(t *testing.T) {
+	t.Parallel()
+	evil := newRecorder(t)
+	evilOrigin := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+
+	// The form's action is on another origin.
+	srv := newApp(t, app{anonSession: true, renew: true, formAction: evilOrigin + "/collect", loginRedirect: "/dashboard"})
+	rep, err := Run(context.Background(), Target{BaseURL: srv.URL, User: testUser, Password: testPassword, Samples: -1})
+	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), evilOrigin) || !strings.Contains(err.Error(), "--allow-origin "+evilOrigin) {
+		t.Fatalf("Run error %v, want ErrUnsafeSignIn naming %s", err, evilOrigin)
+	}
+	if !strings.Contains(rep.Summary, evilOrigin) {
+		t.Errorf("summary %q does not name %s", rep.Summary, evilOrigin)
+	}
+	if got := evil.requests(); len(got) != 0 {
+		t.Errorf("the other origin received %q", got)
+	}
+
+	// Allowed: the credentials go there (and the sign-in fails there).
+	_, err = Run(context.Background(), Target{BaseURL: srv.URL, User: testUser, Password: testPassword, Samples: -1, AllowOrigins: []string{evilOrigin}})
+	if errors.Is(err, ErrUnsafeSignIn) {
+		t.Errorf("allowed origin refused: %v", err)
+	}
+	if got := evil.requests(); len(got) == 0 || !strings.HasPrefix(got[0], "POST /collect") {
+		t.Errorf("allowed origin got %q, want the POST", got)
+	}
+
+	// A 307 from the login POST to another origin would repeat the body.
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.Redirect(w, r, evil.URL+"/again", http.StatusTemporaryRedirect)
+			return
+		}
+		w.Write([]byte(`<form method="post"><input name="username"><input type="password" name="password"></form>`))
+	}))
+	defer redirector.Close()
+	before := len(evil.requests())
+	_, err = Run(context.Background(), Target{BaseURL: redirector.URL, User: testUser, Password: testPassword, Samples: -1})
+	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), "307") {
+		t.Errorf("307 to another origin: %v, want ErrUnsafeSignIn", err)
+	}
+	if got := evil.requests(); len(got) != before {
+		t.Errorf("the 307 target received %q", got[before:])
+	}
+}
+
+// TestHeaderCookieRefused: the audit owns the cookie jars.
+func TestHeaderCookieRefused(t *testing.T) {
+	err := Target{BaseURL: "http://127.0.0.1/", User: "u", Password: "p", Header: http.Header{"Cookie": {"sid=x"}}}.Validate()
+	if !errors.Is(err, ErrBadTarget) || !strings.Contains(err.Error(), "cookie jars") {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+// TestNoSecretInAnyOutput runs every fixture with a password full of
+// characters that encode differently, plus a secret header, and fails if
+// the password or the header value appears in any output, raw or in its
+// URL, HTML or JSON encoding.
+func TestNoSecretInAnyOutput(t *testing.T) {
+	t.Parallel()
+	evil := newRecorder(t)
+	const headerSecret = `Bearer tök"en&<42>`
+	type run struct {
+		name   string
+		app    app
+		target Target
+	}
+	var runs []run
+	for _, tc := range frameworkCases {
+		runs = append(runs, run{tc.name, tc.app, tc.target})
+	}
+	for _, tc := range hostileCases(t, evil.URL) {
+		runs = append(runs, run{tc.name, tc.app, tc.target})
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := r.app
+			cfg.password = secretPassword
+			cfg.user = testUser
+			if r.target.User != "" {
+				cfg.user = r.target.User
+			}
+			srv := newApp(t, cfg)
+			tg := r.target
+			tg.BaseURL = srv.URL
+			if tg.User == "" {
+				tg.User = testUser
+			}
+			if tg.Password == "" {
+				tg.Password = secretPassword
+			}
+			tg.Samples = -1
+			tg.Header = http.Header{"X-Api-Key": {headerSecret}}
+			var progress strings.Builder
+			tg.Progress = &progress
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			rep, err := Run(ctx, tg)
+			for name, s := range outputs(t, rep, progress.String(), err) {
+				for _, secret := range []string{secretPassword, headerSecret} {
+					if l := leaks(s, secret); len(l) > 0 {
+						t.Errorf("%s output holds a secret as %q:\n%s", name, l, s)
+					}
+				}
+			}
+		})
+	}
+}
