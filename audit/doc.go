@@ -28,6 +28,14 @@
 // A client is signed in when the check page answers 2xx, is not the login
 // page (after redirects) and its visible text (not scripts, not attribute
 // values such as a pre-filled user name) contains the expected text. The
+// check page may be the login URL itself (Servlet FORM authentication
+// serves the form at the protected URL: --login /app --check /app); it
+// then counts as the login page only while it holds the login form.
+// Before any attack this signal is established by contrast: the check page
+// must show the text signed in, and must not without cookies nor after a
+// sign-in with a deliberately wrong password (a failure page reading
+// "Sign-in failed for alice" shows the user name too). The report's
+// signedInSignal says what was seen. The
 // session cookie is the cookie whose removal signs the user out (cookies
 // set by the sign-in are tried first).
 //
@@ -117,6 +125,7 @@
 //	--check PATH          a page only a signed-in user sees
 //	                      (default: the page the sign-in lands on)
 //	--expect TEXT         text that page shows when signed in (default: NAME)
+//	--no-wrong-password-probe  skip the sign-in with a wrong password (accounts that lock)
 //	--logout PATH         where logging out happens (default: found on the check page)
 //	--logout-method M     force GET or POST for logging out
 //	--cookie NAME         the session cookie (default: detected)

@@ -42,6 +42,13 @@ type app struct {
 	// getForm serves a login form without a method (so sent by GET) and
 	// signs in on GET /login?username=…&password=….
 	getForm bool
+	// failShowsUser keeps a failed sign-in's user name in the session and
+	// shows "Sign-in failed for NAME" on the dashboard.
+	failShowsUser bool
+	// formAuth is Servlet FORM authentication: the dashboard itself serves
+	// the login form to a client not signed in, posting to
+	// j_security_check.
+	formAuth bool
 	// dropSignIn drops the connection on every sign-in request.
 	dropSignIn bool
 	// formAction, if set, is the login form's action (another origin).
@@ -62,7 +69,8 @@ type app struct {
 }
 
 type appSession struct {
-	user string
+	user   string
+	failed string
 	seen time.Time
 }
 
@@ -142,6 +150,7 @@ type state struct {
 	id      string // server-side session ID, "" none
 	fromURL bool
 	user    string // signed-in user
+	failed  string // user name of a failed sign-in
 	client  bool   // client-side session present
 }
 
@@ -219,7 +228,7 @@ func (s *appServer) load(r *http.Request) state {
 		s.sessions[cand] = sess
 	}
 	sess.seen = time.Now()
-	st.id, st.user = cand, sess.user
+	st.id, st.user, st.failed = cand, sess.user, sess.failed
 	return st
 }
 
@@ -270,11 +279,18 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	case "/login":
 		s.login(w, r, st)
 	case "/dashboard":
-		if st.user == "" {
+		switch {
+		case st.user != "":
+			s.dashboard(w, r, st)
+		case s.cfg.formAuth:
+			s.loginForm(w, r, st, "")
+		case st.failed != "":
+			fmt.Fprintf(w, `<!doctype html><title>Dashboard</title><p>Sign-in failed for %s. <a href="/login">Try again</a>`, html.EscapeString(st.failed))
+		default:
 			http.Redirect(w, r, "/login", http.StatusFound)
-			return
 		}
-		s.dashboard(w, r, st)
+	case "/j_security_check":
+		s.login(w, r, st)
 	case "/logout":
 		s.logout(w, r, st)
 	case "/":
@@ -314,6 +330,16 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 			return
 		}
 		if r.FormValue(s.cfg.userField) != s.cfg.user || r.FormValue(s.cfg.passField) != s.cfg.password {
+			if s.cfg.failShowsUser {
+				if st.id == "" {
+					st.id = s.newSession(w, "")
+				}
+				s.mu.Lock()
+				s.sessions[st.id].failed = r.FormValue(s.cfg.userField)
+				s.mu.Unlock()
+				http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+				return
+			}
 			s.loginForm(w, r, st, "Invalid user name or password.")
 			return
 		}

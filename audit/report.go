@@ -122,6 +122,10 @@ type Report struct {
 	SessionCookie string `json:"sessionCookie,omitempty"`
 	// CheckURL is the page used to decide whether a client is signed in.
 	CheckURL string `json:"checkURL,omitempty"`
+	// SignedInSignal says how the audit tells a signed-in client from
+	// another: the check page signed in, without cookies, and after a
+	// deliberately wrong password.
+	SignedInSignal string `json:"signedInSignal,omitempty"`
 	// Warnings are things the audit was allowed to do that lower the
 	// safety of the engagement or the trust in its results (a password sent
 	// in a URL, certificates not verified); omitted when there are none.

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type auditor struct {
 	issued     *issued // the Set-Cookie that gave the victim that value
 	issuedAt   string  // which request it came in response to
 	checkPage  *page   // the check page as the signed-in victim saw it
+	signal     string  // how signed in was told from not, for the report
 
 	warnMu sync.Mutex
 	warns  []string
@@ -106,6 +108,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	}
 	rep.SessionCookie = a.cookie
 	rep.CheckURL = a.env.redact(rel(a.checkURL))
+	rep.SignedInSignal = a.env.redact(a.signal)
 
 	fix, adopt := a.checkFixation(ctx)
 	checks := map[string]Check{
@@ -189,11 +192,14 @@ func (a *auditor) prepare(ctx context.Context) error {
 	}
 	if a.checkURL == nil {
 		// No --check: the page the sign-in lands on.
-		if a.isLoginPage(res.submit.url) && res.submit.status < 300 && a.showsText(res.submit) {
+		if a.isLoginPage(res.submit) && res.submit.status < 300 && a.showsText(res.submit) {
 			return fmt.Errorf("%w: %s shows %q but stays on the login page, so there is no page to check; pass --check with a page only a signed-in user sees",
 				ErrSignIn, res.submit.describe(), a.t.Expect)
 		}
-		if a.isLoginPage(res.submit.url) || res.submit.status >= 400 {
+		if res.submit.status == http.StatusForbidden {
+			return fmt.Errorf("%w: %w: %s", ErrSignIn, ErrSignInForbidden, res.submit.describe())
+		}
+		if a.isLoginPage(res.submit) || res.submit.status >= 400 {
 			return fmt.Errorf("%w as %q: %s; wrong --user or --password? (or pass --check with a page only a signed-in user sees)",
 				ErrSignIn, a.t.User, res.submit.describe())
 		}
@@ -205,10 +211,14 @@ func (a *auditor) prepare(ctx context.Context) error {
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	if !ok {
+		if res.submit.hops[0].status == http.StatusForbidden {
+			return fmt.Errorf("%w: %w: %s, then %s does not show %q", ErrSignIn, ErrSignInForbidden, res.submit.describe(), check.describe(), a.t.Expect)
+		}
 		return fmt.Errorf("%w as %q: %s, then %s does not show %q; wrong --user or --password, or --check/--expect?",
 			ErrSignIn, a.t.User, res.submit.describe(), check.describe(), a.t.Expect)
 	}
 	a.checkPage = check
+	signal := fmt.Sprintf("%s answers 2xx, is not the login page and shows %q when signed in (%s)", rel(a.checkURL), a.t.Expect, check.describe())
 
 	visitor := a.env.newBrowser("visitor")
 	ok, vp, err := a.signedIn(ctx, visitor)
@@ -219,6 +229,34 @@ func (a *auditor) prepare(ctx context.Context) error {
 		return fmt.Errorf("%w: %s shows %q to a visitor with no cookies; pass --check with a page only a signed-in user sees, or --expect",
 			ErrPublicCheckPage, vp.describe(), a.t.Expect)
 	}
+	signal += "; without cookies: " + vp.describe()
+
+	if a.t.NoWrongPasswordProbe {
+		signal += "; wrong-password probe not run (--no-wrong-password-probe)"
+	} else {
+		// What a failed sign-in looks like: a page that shows the user
+		// name after any attempt ("Sign-in failed for alice") must not
+		// pass for signed in.
+		wrong := a.env.newBrowser("wrong-password")
+		buf := make([]byte, 12)
+		if _, err := io.ReadFull(rand.Reader, buf); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		}
+		wres, err := a.signInWith(ctx, wrong, a.loginURL, "sessionguard-wrong-"+hex.EncodeToString(buf))
+		if err != nil {
+			return err
+		}
+		ok, wp, err := a.signedIn(ctx, wrong)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		}
+		if ok {
+			return fmt.Errorf("%w: after a deliberately wrong password (%s) %s also shows %q, so it does not tell signed in from not; if --password is right, pass --expect with text only a signed-in user sees (or --no-wrong-password-probe)",
+				ErrSignIn, wres.submit.describe(), wp.describe(), a.t.Expect)
+		}
+		signal += "; after a wrong password: " + wp.describe()
+	}
+	a.signal = signal
 	return a.detectCookie(ctx, victim, res)
 }
 
@@ -255,6 +293,11 @@ func (a *auditor) fetchLoginForm(ctx context.Context, b *browser, u *url.URL) (*
 // served (hidden fields, action and all) and submits it. It does not check
 // the result; see signInChecked.
 func (a *auditor) signIn(ctx context.Context, b *browser, u *url.URL) (*signInResult, error) {
+	return a.signInWith(ctx, b, u, a.t.Password)
+}
+
+// signInWith is signIn with the given password.
+func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, password string) (*signInResult, error) {
 	p, lf, err := a.fetchLoginForm(ctx, b, u)
 	if err != nil {
 		return nil, err
@@ -267,7 +310,7 @@ func (a *auditor) signIn(ctx context.Context, b *browser, u *url.URL) (*signInRe
 		return nil, fmt.Errorf("%w: the login form on %s posts to %s, another origin than the login page's %s; pass --allow-origin %s if that is the application's own sign-in service",
 			ErrUnsafeSignIn, relTo(a.env.base, p.url), origin(lf.action), origin(p.url), origin(lf.action))
 	}
-	method, target, body, ct, err := lf.encode(map[string]string{lf.userField: a.t.User, lf.passField: a.t.Password})
+	method, target, body, ct, err := lf.encode(map[string]string{lf.userField: a.t.User, lf.passField: password})
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
 	}
@@ -306,7 +349,7 @@ func (a *auditor) signedInAt(ctx context.Context, b *browser, u *url.URL) (bool,
 }
 
 func (a *auditor) showsSignedIn(p *page) bool {
-	if p.status < 200 || p.status > 299 || a.isLoginPage(p.url) {
+	if p.status < 200 || p.status > 299 || a.isLoginPage(p) {
 		return false
 	}
 	return a.showsText(p)
@@ -317,8 +360,23 @@ func (a *auditor) showsText(p *page) bool {
 	return strings.Contains(visibleText(p.body, p.header.Get("Content-Type")), collapse(a.t.Expect))
 }
 
-func (a *auditor) isLoginPage(u *url.URL) bool {
-	return u != nil && stripPathParams(u.Path) == stripPathParams(a.loginURL.Path)
+// isLoginPage reports whether p is the login page: a page at the login
+// URL, or, when the check page is the login URL itself (Servlet FORM
+// authentication serves the form at the protected URL), a page there that
+// holds a login form.
+func (a *auditor) isLoginPage(p *page) bool {
+	if p == nil || p.url == nil || stripPathParams(p.url.Path) != stripPathParams(a.loginURL.Path) {
+		return false
+	}
+	if a.checkURL == nil || stripPathParams(a.checkURL.Path) != stripPathParams(a.loginURL.Path) {
+		return true
+	}
+	forms, err := parseForms(p.body, p.url)
+	if err != nil {
+		return true
+	}
+	_, err = findLoginForm(forms, a.t.UserField, a.t.PasswordField)
+	return err == nil
 }
 
 // stripPathParams drops ;jsessionid=… style parameters from a path.

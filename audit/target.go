@@ -42,6 +42,11 @@ type Target struct {
 	// User.
 	Expect string
 
+	// NoWrongPasswordProbe skips the sign-in with a deliberately wrong
+	// password that shows what a failed sign-in looks like (for accounts
+	// that lock after failures).
+	NoWrongPasswordProbe bool
+
 	// LogoutPath is where logging out happens. Default: a logout form or
 	// link found on the check page; without one the logout-invalidation
 	// check is skipped.
@@ -108,6 +113,10 @@ var (
 	// ErrSignIn is returned when signing in with the given credentials
 	// does not make the check page show the expected text.
 	ErrSignIn = errors.New("sign-in failed")
+	// ErrSignInForbidden is returned when the sign-in itself is answered
+	// 403 Forbidden: usually a CSRF token or an Origin check refused it,
+	// rather than a wrong password.
+	ErrSignInForbidden = errors.New("sign-in refused with 403 Forbidden")
 	// ErrPublicCheckPage is returned when the check page shows the expected
 	// text to a visitor who is not signed in, so signed-in detection would
 	// be meaningless.

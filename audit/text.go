@@ -54,6 +54,9 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 	if rep.CheckURL != "" {
 		fmt.Fprintf(&b, "signed-in check: %s\n", rep.CheckURL)
 	}
+	if rep.SignedInSignal != "" {
+		fmt.Fprintf(&b, "signed-in signal: %s\n", rep.SignedInSignal)
+	}
 	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
 	if rep.Verdict == VerdictCouldNotAudit && rep.CheckURL == "" {
 		b.WriteString("\nNo check was performed: an audit that cannot sign in reports nothing as passed.\n")

@@ -182,6 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(&idleWait, "idle-wait", "run the idle-timeout check: wait `DURATION` without a request (default: not run)")
 	fs.StringVar(&t.UserField, "user-field", "", "`NAME` of the login form's user-name field (default: detected)")
 	fs.StringVar(&t.PasswordField, "password-field", "", "`NAME` of the login form's password field (default: detected)")
+	fs.BoolVar(&t.NoWrongPasswordProbe, "no-wrong-password-probe", false, "skip the sign-in with a wrong password that shows what a failed sign-in looks like (for accounts that lock)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
@@ -286,6 +287,8 @@ func hint(err error) string {
 		return "is the application running and reachable at BASE_URL?"
 	case errors.Is(err, audit.ErrNoLoginForm):
 		return "pass --login with the page holding the sign-in form, and --user-field/--password-field if its fields are not detected"
+	case errors.Is(err, audit.ErrSignInForbidden):
+		return "a 403 on the sign-in usually means a CSRF token or an Origin/Referer check refused it, not a wrong password: is the token in a field of the form, or set by script? does a proxy or -H header change the origin?"
 	case errors.Is(err, audit.ErrSignIn):
 		return "check --user and --password (or SESSIONGUARD_PASSWORD), and --check/--expect"
 	case errors.Is(err, audit.ErrPublicCheckPage):
