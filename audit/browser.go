@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -135,6 +136,7 @@ func relTo(base, u *url.URL) string {
 
 // hop is one request and its response.
 type hop struct {
+	retries    int // times the request was repeated after 429/502/503/504
 	method     string
 	url        *url.URL
 	status     int
@@ -161,6 +163,9 @@ func (p *page) describe() string {
 			b.WriteString(" → ")
 		}
 		fmt.Fprintf(&b, "%s %s → %d", h.method, relTo(p.base, h.url), h.status)
+		if h.retries > 0 {
+			fmt.Fprintf(&b, " (after %d retries)", h.retries)
+		}
 	}
 	return b.String()
 }
@@ -217,12 +222,15 @@ func (b *browser) get(ctx context.Context, u *url.URL) (*page, error) {
 func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (*page, error) {
 	p := &page{base: b.env.base}
 	for range maxRedirects + 1 {
-		h, resp, data, err := b.roundTrip(ctx, method, u, body, contentType)
+		h, resp, data, err := b.send(ctx, method, u, body, contentType)
 		if err != nil {
 			return p, err
 		}
 		p.hops = append(p.hops, h)
 		p.url, p.status, p.header, p.body = u, resp.StatusCode, resp.Header, data
+		if refusedStatus(resp.StatusCode) {
+			return p, &refusedError{desc: p.describe(), status: resp.StatusCode}
+		}
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" || resp.StatusCode == http.StatusNotModified {
 			return p, nil
@@ -250,6 +258,94 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		u = next
 	}
 	return p, fmt.Errorf("%s: more than %d redirects", rel(u), maxRedirects)
+}
+
+// refusedStatus reports whether a response means the request was not
+// served: 429 Too Many Requests or a 5xx. An attempt that met one is not
+// completed, whatever it would otherwise have shown.
+func refusedStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// refusedError is a navigation that ended in a refused response after the
+// retries the time budget allowed.
+type refusedError struct {
+	desc   string
+	status int
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("%s (%s): not completed", e.desc, http.StatusText(e.status))
+}
+
+func (e *refusedError) Unwrap() error { return ErrRefused }
+
+func statusText(code int) string {
+	return fmt.Sprintf("%d %s", code, http.StatusText(code))
+}
+
+// isRefused reports whether err is (or wraps) a refused response.
+func isRefused(err error) bool {
+	var r *refusedError
+	return errors.As(err, &r)
+}
+
+const (
+	maxRetries   = 5
+	firstBackoff = 500 * time.Millisecond
+	maxWait      = time.Minute
+)
+
+// send is one request, repeated while the answer is 429, 502, 503 or 504
+// and the time budget (ctx's deadline) allows: after Retry-After when the
+// server gives one, else after an exponential back-off.
+func (b *browser) send(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (hop, *http.Response, []byte, error) {
+	backoff := firstBackoff
+	for try := 0; ; try++ {
+		h, resp, data, err := b.roundTrip(ctx, method, u, body, contentType)
+		h.retries = try
+		if err != nil {
+			return h, resp, data, err
+		}
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		default:
+			return h, resp, data, nil
+		}
+		wait := backoff
+		if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			wait = ra
+		}
+		backoff *= 2
+		if try >= maxRetries || wait > maxWait {
+			return h, resp, data, nil
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+b.env.timeout {
+			return h, resp, data, nil // no time left to wait and try again
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return h, resp, data, nil
+		case <-t.C:
+		}
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (hop, *http.Response, []byte, error) {

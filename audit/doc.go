@@ -51,7 +51,14 @@
 //
 // Every check ends as pass, fail, skip (not applicable or not asked for)
 // or error (attempted, could not be completed); skip and error carry the
-// reason as their first line of evidence. Token values in evidence are
+// reason as their first line of evidence. A check fails if any completed
+// attempt shows the weakness, passes only if every attempt was completed
+// and none did, and is an error otherwise. An attempt answered 429 Too
+// Many Requests or a 5xx error (or cut by a network error) is not
+// completed; a 403 given only to the attacker's planted ID is the
+// application defending itself, and counts. Answers 429, 502, 503 and 504
+// are retried after Retry-After, or an exponential back-off, as long as
+// the time budget allows. Token values in evidence are
 // masked ("k3Jd…Qw").
 //
 //   - fixation (critical; WSTG-SESS-03, ASVS 3.2.1, CWE-384): two probes.

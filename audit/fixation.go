@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -21,46 +22,49 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 	fix, adopt = newCheck(IDFixation), newCheck(IDAdoptsUnknownID)
 	S := a.cookie
 	var hijacked, victimSignedIn bool
+	// incomplete lists the attempts that met a refused response (429,
+	// 5xx) or a network error: they show nothing either way.
+	var incomplete, adoptIncomplete []string
 
 	// Probe A.
 	attacker := a.env.newBrowser("attacker")
 	p, err := attacker.get(ctx, a.loginURL)
-	if err != nil {
-		fix.errorf("attacker could not open the login page: %v", err)
-		adopt.errorf("attacker could not open the login page: %v", err)
-		return fix, adopt
-	}
-	preLogin := attacker.jar.snapshot()
-	a.preLoginTok, _ = attacker.jar.value(a.checkURL, S)
-	held := cookieList(attacker.jar, a.checkURL)
-	if len(preLogin) == 0 {
-		fix.add("ID obtained by visiting: attacker %s, no cookies before sign-in: nothing to plant", p.describe())
-	} else {
+	switch {
+	case err != nil:
+		incomplete = append(incomplete, fmt.Sprintf("ID obtained by visiting: the attacker could not open the login page: %v", err))
+	default:
+		preLogin := attacker.jar.snapshot()
+		a.preLoginTok, _ = attacker.jar.value(a.checkURL, S)
+		held := cookieList(attacker.jar, a.checkURL)
+		if len(preLogin) == 0 {
+			fix.add("ID obtained by visiting: attacker %s, no cookies before sign-in: nothing to plant", p.describe())
+			break
+		}
 		fix.add("ID obtained by visiting: attacker %s, holds %s", p.describe(), held)
 		victim := a.env.newBrowser("victim")
 		victim.jar.restore(preLogin)
 		res, err := a.signInChecked(ctx, victim, a.loginURL)
 		if err != nil {
-			fix.errorf("victim sign-in with the attacker's cookies: %v", err)
-			adopt.errorf("victim sign-in with the attacker's cookies: %v", err)
-			return fix, adopt
+			incomplete = append(incomplete, fmt.Sprintf("ID obtained by visiting: victim sign-in with the attacker's cookies: %v", err))
+			break
 		}
+		a.track(victim)
 		fix.add("victim's browser gets the attacker's cookies and signs in: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
-		if res.ok {
-			victimSignedIn = true
-			after, _ := victim.jar.value(a.checkURL, S)
-			fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(a.preLoginTok, after))
-			replay := a.env.newBrowser("attacker")
-			replay.jar.restore(preLogin)
-			ok, rp, err := a.signedIn(ctx, replay)
-			if err != nil {
-				fix.errorf("attacker replay: %v", err)
-				adopt.errorf("attacker replay: %v", err)
-				return fix, adopt
-			}
-			fix.add("attacker replays %s: %s", held, a.signedInNote(ok, rp))
-			hijacked = hijacked || ok
+		if !res.ok {
+			break
 		}
+		victimSignedIn = true
+		after, _ := victim.jar.value(a.checkURL, S)
+		fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(a.preLoginTok, after))
+		replay := a.env.newBrowser("attacker")
+		replay.jar.restore(preLogin)
+		ok, rp, err := a.signedIn(ctx, replay)
+		if err != nil {
+			incomplete = append(incomplete, fmt.Sprintf("ID obtained by visiting: attacker replay: %v", err))
+			break
+		}
+		fix.add("attacker replays %s: %s", held, a.signedInNote(ok, rp))
+		hijacked = hijacked || ok
 	}
 
 	// Probe B.
@@ -69,56 +73,63 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 	victim.jar.plant(a.checkURL, S, invented, a.cookiePath)
 	res, err := a.signInChecked(ctx, victim, a.loginURL)
 	if err != nil {
-		fix.errorf("victim sign-in with an invented %s: %v", S, err)
-		adopt.errorf("victim sign-in with an invented %s: %v", S, err)
-		return fix, adopt
+		incomplete = append(incomplete, fmt.Sprintf("invented ID: victim sign-in with an invented %s: %v", S, err))
+		adoptIncomplete = append(adoptIncomplete, fmt.Sprintf("victim sign-in with an invented %s: %v", S, err))
+		res = nil
+	} else {
+		a.track(victim)
+		fix.add("invented ID: victim's browser gets %s=%s and signs in: %s; %s", S, invented, res.submit.describe(), a.signedInNote(res.ok, res.check))
 	}
-	fix.add("invented ID: victim's browser gets %s=%s and signs in: %s; %s", S, invented, res.submit.describe(), a.signedInNote(res.ok, res.check))
 
 	// adopts-unknown-id: what the login page did with the invented ID.
 	adopted, inconclusive := false, false
-	set := res.loginPage.setCookie(S)
-	switch {
-	case set != nil && set.Value == invented:
-		adopted = true
-		adopt.add("%s with %s=%s: the server echoed it back in Set-Cookie", res.loginPage.describe(), S, invented)
-	case set != nil:
-		adopt.add("%s with %s=%s: replaced by a new ID (%s)", res.loginPage.describe(), S, invented, set.Value)
-	case a.preLoginTok != "":
-		adopted = true
-		adopt.add("%s with %s=%s: kept (no new ID), while a fresh visitor is given %s=%s", res.loginPage.describe(), S, invented, S, a.preLoginTok)
-	default:
-		inconclusive = true
-		adopt.add("%s with %s=%s: no new ID; a fresh visitor gets no %s before sign-in either", res.loginPage.describe(), S, invented, S)
-	}
-	after, _ := victim.jar.value(a.checkURL, S)
-	if res.ok {
-		victimSignedIn = true
-		if after == invented {
+	if res != nil {
+		set := res.loginPage.setCookie(S)
+		switch {
+		case set != nil && set.Value == invented:
 			adopted = true
-			adopt.add("after sign-in the session's %s is still the invented ID", S)
+			adopt.add("%s with %s=%s: the server echoed it back in Set-Cookie", res.loginPage.describe(), S, invented)
+		case set != nil && (set.Value == "" || set.MaxAge < 0):
+			adopt.add("%s with %s=%s: the server deleted it (Set-Cookie with an empty or expired value)", res.loginPage.describe(), S, invented)
+		case set != nil:
+			adopt.add("%s with %s=%s: replaced by a new ID (%s)", res.loginPage.describe(), S, invented, set.Value)
+		case a.preLoginTok != "":
+			adopted = true
+			adopt.add("%s with %s=%s: kept (no new ID), while a fresh visitor is given %s=%s", res.loginPage.describe(), S, invented, S, a.preLoginTok)
+		default:
+			inconclusive = true
+			adopt.add("%s with %s=%s: no new ID; a fresh visitor gets no %s before sign-in either", res.loginPage.describe(), S, invented, S)
+		}
+		after, _ := victim.jar.value(a.checkURL, S)
+		if res.ok {
+			victimSignedIn = true
+			if after == invented {
+				adopted = true
+				adopt.add("after sign-in the session's %s is still the invented ID", S)
+			} else {
+				adopt.add("after sign-in the session's %s is %s", S, sameOrRenewed(invented, after))
+			}
+			fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(invented, after))
+			replay := a.env.newBrowser("attacker")
+			replay.jar.plant(a.checkURL, S, invented, a.cookiePath)
+			ok, rp, err := a.signedIn(ctx, replay)
+			if err != nil {
+				incomplete = append(incomplete, fmt.Sprintf("invented ID: attacker replay: %v", err))
+			} else {
+				fix.add("attacker uses %s=%s: %s", S, invented, a.signedInNote(ok, rp))
+				hijacked = hijacked || ok
+			}
 		} else {
-			adopt.add("after sign-in the session's %s is %s", S, sameOrRenewed(invented, after))
+			adopt.add("the victim was not signed in afterwards (%s)", a.signedInNote(res.ok, res.check))
 		}
-		fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(invented, after))
-		replay := a.env.newBrowser("attacker")
-		replay.jar.plant(a.checkURL, S, invented, a.cookiePath)
-		ok, rp, err := a.signedIn(ctx, replay)
-		if err != nil {
-			fix.errorf("attacker replay: %v", err)
-			adopt.errorf("attacker replay: %v", err)
-			return fix, adopt
-		}
-		fix.add("attacker uses %s=%s: %s", S, invented, a.signedInNote(ok, rp))
-		hijacked = hijacked || ok
-	} else {
-		adopt.add("the victim was not signed in afterwards (%s)", a.signedInNote(res.ok, res.check))
 	}
 
 	switch {
 	case hijacked:
 		fix.fail(SeverityCritical)
 		fix.add("the attacker was signed in as the victim with an ID held before the victim signed in")
+	case len(incomplete) > 0:
+		fix.errorf("not every attempt was completed, and none that was showed fixation: %s", strings.Join(incomplete, "; "))
 	case !victimSignedIn:
 		fix.errorf("the victim could not sign in while holding the planted cookies, so fixation could not be tested")
 	default:
@@ -127,6 +138,8 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 	switch {
 	case adopted:
 		adopt.fail(SeverityMedium)
+	case len(adoptIncomplete) > 0:
+		adopt.errorf("the attempt was not completed: %s", strings.Join(adoptIncomplete, "; "))
 	case inconclusive && !res.ok:
 		adopt.errorf("the login page neither replaced nor kept the invented ID, and the sign-in that would show what becomes of it failed")
 	default:

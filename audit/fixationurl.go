@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -60,6 +61,7 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		c.add("each link carries an invented ID (a fresh visitor gets no session cookie before sign-in)")
 	}
 	victimSignedIn := false
+	var incomplete []string
 	for _, carrier := range a.urlCarriers() {
 		// A new ID for every link: one used before may since have been
 		// signed in by another probe.
@@ -67,8 +69,8 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		if a.preLoginTok != "" {
 			atk := a.env.newBrowser("attacker")
 			if _, err := atk.get(ctx, a.loginURL); err != nil {
-				c.errorf("attacker visiting the site: %v", err)
-				return c
+				incomplete = append(incomplete, fmt.Sprintf("%s: attacker visiting the site: %v", carrier, err))
+				continue
 			}
 			id, _ = atk.jar.value(a.checkURL, a.cookie)
 		}
@@ -78,25 +80,32 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		link := carrier.apply(a.loginURL, id)
 		victim := a.env.newBrowser("victim")
 		res, err := a.signIn(ctx, victim, link)
-		if errors.Is(err, ErrNoLoginForm) {
+		if errors.Is(err, ErrNoLoginForm) && !isRefused(err) {
 			// The server refuses the link (a 404 for ;jsessionid=, say):
 			// that way in is closed.
 			c.add("%s: the login page through %s gives no login form (%v)", carrier, rel(link), err)
 			continue
 		}
 		if err != nil {
-			c.errorf("%s: victim sign-in through %s: %v", carrier, rel(link), err)
-			return c
+			incomplete = append(incomplete, fmt.Sprintf("%s: victim sign-in through %s: %v", carrier, rel(link), err))
+			continue
 		}
+		a.track(victim)
 		ok, check, err := a.signedIn(ctx, victim)
 		if err != nil {
-			c.errorf("%s: %v", carrier, err)
-			return c
+			incomplete = append(incomplete, fmt.Sprintf("%s: %v", carrier, err))
+			continue
 		}
 		// A session carried only in URLs shows on the landing page, not
 		// on a bare check page.
 		landed := a.showsSignedIn(res.submit)
-		victimSignedIn = victimSignedIn || ok || landed
+		if !ok && !landed {
+			// The victim is not signed in: this link shows nothing.
+			c.add("%s: victim %s, %s; %s", carrier, res.loginPage.describe(), res.submit.describe(), a.signedInNote(ok, check))
+			incomplete = append(incomplete, fmt.Sprintf("%s: the victim was not signed in after signing in through the link", carrier))
+			continue
+		}
+		victimSignedIn = true
 		note := a.signedInNote(ok, check)
 		if !ok && landed {
 			note = "signed in (landing page " + rel(res.submit.url) + ")"
@@ -108,20 +117,19 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			attackerURL = u
 		}
 		atk := a.env.newBrowser("attacker")
-		hijackURL, p, err := a.signedInAt(ctx, atk, attackerURL)
+		hijacked, p, err := a.signedInAt(ctx, atk, attackerURL)
 		if err != nil {
-			c.errorf("%s: %v", carrier, err)
-			return c
+			incomplete = append(incomplete, fmt.Sprintf("%s: attacker: %v", carrier, err))
+			continue
 		}
-		hijacked := hijackURL
-		line += "; attacker " + a.signedInNote(hijackURL, p)
+		line += "; attacker " + a.signedInNote(hijacked, p)
 		if !hijacked {
 			atk := a.env.newBrowser("attacker")
 			atk.jar.plant(a.checkURL, a.cookie, id, a.cookiePath)
 			ok, p, err := a.signedIn(ctx, atk)
 			if err != nil {
-				c.errorf("%s: %v", carrier, err)
-				return c
+				incomplete = append(incomplete, fmt.Sprintf("%s: attacker with the ID as cookie: %v", carrier, err))
+				continue
 			}
 			hijacked = ok
 			line += "; attacker with " + a.cookie + "=" + id + ": " + a.signedInNote(ok, p)
@@ -133,10 +141,13 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			return c
 		}
 	}
-	if !victimSignedIn {
+	switch {
+	case len(incomplete) > 0:
+		c.errorf("not every link was tested to the end, and none that was showed fixation: %s", strings.Join(incomplete, "; "))
+	case !victimSignedIn:
 		c.errorf("the victim could not sign in through any of the links, so the link attack could not be tested")
-		return c
+	default:
+		c.result(StatusPass)
 	}
-	c.result(StatusPass)
 	return c
 }

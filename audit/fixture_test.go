@@ -27,7 +27,8 @@ type app struct {
 	anonSession bool   // the login page issues a session to anonymous visitors
 	adopt       bool   // an unknown ID (cookie or URL) becomes a session with that ID
 	renew       bool   // sign-in issues a new ID and deletes the old record
-	// urlParam accepts the ID from the URL: "session" (?session=) or
+	// urlParam accepts the ID from the URL: a query parameter of that name
+	// ("session": ?session=) or
 	// "jsessionid" (;jsessionid= path parameter), and rewrites the form
 	// action and redirects to carry it on.
 	urlParam    string
@@ -49,6 +50,17 @@ type app struct {
 	// the login form to a client not signed in, posting to
 	// j_security_check.
 	formAuth bool
+	// keepURLID keeps an ID given in the URL across sign-in, while a
+	// cookie session is renewed (with renew).
+	keepURLID bool
+	// signInLimit answers sign-ins beyond this many per signInWindow with
+	// 429 Too Many Requests and Retry-After: retryAfter.
+	signInLimit  int
+	signInWindow time.Duration
+	retryAfter   string
+	// forbidUnknown answers 403 to a dashboard request carrying a session
+	// ID the server does not hold.
+	forbidUnknown bool
 	// dropSignIn drops the connection on every sign-in request.
 	dropSignIn bool
 	// formAction, if set, is the login form's action (another origin).
@@ -71,7 +83,7 @@ type app struct {
 type appSession struct {
 	user   string
 	failed string
-	seen time.Time
+	seen   time.Time
 }
 
 type appServer struct {
@@ -83,6 +95,9 @@ type appServer struct {
 	sessions map[string]*appSession
 	key      []byte
 	requests int
+	// sign-in rate limit
+	windowStart time.Time
+	inWindow    int
 }
 
 const (
@@ -190,10 +205,10 @@ func (s *appServer) load(r *http.Request) state {
 		return st
 	}
 	cand := ""
-	if s.cfg.urlParam == "session" {
-		if v := r.URL.Query().Get("session"); v != "" {
+	if s.cfg.urlParam != "" && s.cfg.urlParam != "jsessionid" {
+		if v := r.URL.Query().Get(s.cfg.urlParam); v != "" {
 			cand, st.fromURL = v, true
-		} else if v := r.PostFormValue("session"); v != "" && s.cfg.hiddenID {
+		} else if v := r.PostFormValue(s.cfg.urlParam); v != "" && s.cfg.hiddenID {
 			cand, st.fromURL = v, true
 		}
 	}
@@ -262,7 +277,7 @@ func (s *appServer) carry(st state, path string) string {
 	if s.cfg.urlParam == "jsessionid" {
 		return path + ";jsessionid=" + st.id
 	}
-	return path + "?session=" + url.QueryEscape(st.id)
+	return path + "?" + s.cfg.urlParam + "=" + url.QueryEscape(st.id)
 }
 
 func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -279,6 +294,12 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	case "/login":
 		s.login(w, r, st)
 	case "/dashboard":
+		if s.cfg.forbidUnknown && st.id == "" {
+			if c, err := r.Cookie(s.cfg.cookie); err == nil && c.Value != "" {
+				http.Error(w, "unknown session", http.StatusForbidden)
+				return
+			}
+		}
 		switch {
 		case st.user != "":
 			s.dashboard(w, r, st)
@@ -325,6 +346,20 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 		if s.cfg.dropSignIn {
 			panic(http.ErrAbortHandler)
 		}
+		if s.cfg.signInLimit > 0 {
+			s.mu.Lock()
+			if time.Since(s.windowStart) > s.cfg.signInWindow {
+				s.windowStart, s.inWindow = time.Now(), 0
+			}
+			s.inWindow++
+			limited := s.inWindow > s.cfg.signInLimit
+			s.mu.Unlock()
+			if limited {
+				w.Header().Set("Retry-After", s.cfg.retryAfter)
+				http.Error(w, "too many sign-in attempts", http.StatusTooManyRequests)
+				return
+			}
+		}
 		if !s.csrfOK(r) {
 			http.Error(w, "CSRF token missing or incorrect", http.StatusForbidden)
 			return
@@ -346,7 +381,7 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 		switch {
 		case s.cfg.clientSide:
 			s.setClient(w, s.cfg.user)
-		case st.id == "" || s.cfg.renew:
+		case st.id == "" || s.cfg.renew && !(s.cfg.keepURLID && st.fromURL):
 			if st.id != "" {
 				s.mu.Lock()
 				delete(s.sessions, st.id)
@@ -394,7 +429,7 @@ func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, 
 		action = ""
 	case s.cfg.hiddenID && st.fromURL:
 		action = ` action="/login"`
-		hidden = `<input type="hidden" name="session" value="` + html.EscapeString(st.id) + `">`
+		hidden = `<input type="hidden" name="` + s.cfg.urlParam + `" value="` + html.EscapeString(st.id) + `">`
 	}
 	fmt.Fprintf(w, `<!doctype html><html><head><title>Sign in</title><script>var user = "alice";</script></head><body>
 <nav><a href="%s">Home</a></nav>

@@ -35,6 +35,9 @@ type auditor struct {
 	warnMu sync.Mutex
 	warns  []string
 
+	liveMu sync.Mutex
+	live   []*browser // browsers that may hold a signed-in session
+
 	// preLoginTok is the session cookie a fresh visitor gets before
 	// signing in, if any (found by the fixation probe).
 	preLoginTok string
@@ -136,6 +139,14 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	}
 	rep.finish(nil)
 	return rep, nil
+}
+
+// track registers a browser that submitted the login form: its session,
+// if signed in, is closed when the audit no longer needs it.
+func (a *auditor) track(b *browser) {
+	a.liveMu.Lock()
+	defer a.liveMu.Unlock()
+	a.live = append(a.live, b)
 }
 
 // warn adds a line to the report's warnings, once.
@@ -272,8 +283,11 @@ type signInResult struct {
 // fetchLoginForm opens the login page at u and finds its form.
 func (a *auditor) fetchLoginForm(ctx context.Context, b *browser, u *url.URL) (*page, *loginForm, error) {
 	p, err := b.get(ctx, u)
+	if isRefused(err) {
+		return p, nil, err
+	}
 	if err != nil {
-		return p, nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return p, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	if p.status >= 400 {
 		return p, nil, fmt.Errorf("%w: %s", ErrNoLoginForm, p.describe())
@@ -315,11 +329,11 @@ func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, passwo
 		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
 	}
 	sub, err := b.do(ctx, method, target, body, ct)
-	if errors.Is(err, ErrUnsafeSignIn) {
+	if errors.Is(err, ErrUnsafeSignIn) || isRefused(err) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return &signInResult{loginPage: p, form: lf, submit: sub}, nil
 }

@@ -124,6 +124,10 @@ var (
 	// ErrNoSessionCookie is returned when the session cookie cannot be
 	// found (or one named in Cookies is not set).
 	ErrNoSessionCookie = errors.New("session cookie not detected")
+	// ErrRefused is returned when the application answers 429 Too Many
+	// Requests or a 5xx error where the audit needs an answer, after the
+	// retries its time budget allowed.
+	ErrRefused = errors.New("the application refused the request")
 	// ErrUnsafeSignIn is returned when signing in would expose the
 	// credentials: the login form is sent by GET (the password would be
 	// in a URL) without AllowPasswordInURL, or it, or a redirect repeating

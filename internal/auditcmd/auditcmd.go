@@ -283,6 +283,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 func hint(err error) string {
 	switch {
+	case errors.Is(err, audit.ErrRefused):
+		return "the application limits the rate of requests or failed: wait and run again, lower --concurrency, or raise --max-time so that retries fit"
 	case errors.Is(err, audit.ErrUnreachable):
 		return "is the application running and reachable at BASE_URL?"
 	case errors.Is(err, audit.ErrNoLoginForm):
