@@ -394,7 +394,7 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	h.status = resp.StatusCode
 	h.location = resp.Header.Get("Location")
 	h.setCookies = resp.Cookies()
-	b.jar.SetCookies(u, h.setCookies)
+	b.jar.setFrom(method, u, h.setCookies)
 	for _, c := range h.setCookies {
 		b.last[c.Name] = issued{cookie: c, method: method, url: u}
 		if !b.quiet {

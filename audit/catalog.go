@@ -13,6 +13,8 @@ const (
 	IDCookieHTTPOnly     = "cookie-httponly"
 	IDCookieSameSite     = "cookie-samesite"
 	IDCookiePrefix       = "cookie-prefix"
+	IDCookiePath         = "cookie-path"
+	IDCookieLifetime     = "cookie-lifetime"
 	IDTokenRandomness    = "token-randomness"
 	IDCacheControl       = "cache-control"
 	IDIdleTimeout        = "idle-timeout"
@@ -51,6 +53,7 @@ var (
 	refA342 = Reference{"ASVS 4.0.3 V3.4.2", asvsV3}
 	refA343 = Reference{"ASVS 4.0.3 V3.4.3", asvsV3}
 	refA344 = Reference{"ASVS 4.0.3 V3.4.4", asvsV3}
+	refA345 = Reference{"ASVS 4.0.3 V3.4.5", asvsV3}
 	refA821 = Reference{"ASVS 4.0.3 V8.2.1", "https://github.com/OWASP/ASVS/blob/v4.0.3/4.0/en/0x16-V8-Data-Protection.md"}
 
 	refCWE384  = Reference{"CWE-384", "https://cwe.mitre.org/data/definitions/384.html"}
@@ -59,6 +62,7 @@ var (
 	refCWE614  = Reference{"CWE-614", "https://cwe.mitre.org/data/definitions/614.html"}
 	refCWE1004 = Reference{"CWE-1004", "https://cwe.mitre.org/data/definitions/1004.html"}
 	refCWE1275 = Reference{"CWE-1275", "https://cwe.mitre.org/data/definitions/1275.html"}
+	refCWE539  = Reference{"CWE-539", "https://cwe.mitre.org/data/definitions/539.html"}
 	refCWE331  = Reference{"CWE-331", "https://cwe.mitre.org/data/definitions/331.html"}
 	refCWE525  = Reference{"CWE-525", "https://cwe.mitre.org/data/definitions/525.html"}
 	refFIPS    = Reference{"FIPS 140-2 §4.9.1", "https://csrc.nist.gov/publications/detail/fips/140/2/final"}
@@ -122,6 +126,20 @@ var catalog = []checkInfo{
 		description: "The session cookie's name should start with __Host- (which requires Secure, Path=/ and no Domain), so that a sibling subdomain or a plain-HTTP response cannot plant or overwrite it (cookie tossing, a route to session fixation).",
 		remediation: "Name the session cookie __Host-NAME and set it with Secure, Path=/ and no Domain attribute.",
 		refs:        []Reference{refWSTG02, refA344, refCWE384},
+	},
+	{
+		id: IDCookiePath, topic: "Cookie scope (Path, Domain)", name: "CookiePath", severity: SeverityLow,
+		title:       "Session cookie is sent to more of the site than the application",
+		description: "The session cookie as the browser stores it must not carry a Domain attribute (which sends it to every subdomain) and, for an application under a path, should carry that Path, so that other applications on the same host or domain never receive it.",
+		remediation: "Leave the Domain attribute out and set Path to the application's base path (or use a __Host- cookie with Path=/ when the application owns the host).",
+		refs:        []Reference{refWSTG02, refA345},
+	},
+	{
+		id: IDCookieLifetime, topic: "Session cookie ends with the browser", name: "CookieLifetime", severity: SeverityMedium,
+		title:       "Session cookie is persistent although the user did not ask to be remembered",
+		description: "After a sign-in that did not tick any \"remember me\" box, the session cookie as the browser stores it must have no Max-Age or Expires, so that closing the browser ends the session on a shared computer.",
+		remediation: "Issue the session cookie without Max-Age or Expires; make it persistent only when the user asks to be remembered, with a server-side absolute timeout either way.",
+		refs:        []Reference{refWSTG02, refCWE539},
 	},
 	{
 		id: IDTokenRandomness, topic: "Token randomness", name: "TokenRandomness", severity: SeverityHigh,

@@ -1,105 +1,123 @@
 package audit
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
-// cookieChecks decides cookie-secure, cookie-httponly, cookie-samesite and
-// cookie-prefix (WSTG-SESS-02) on the session cookie as the victim's
-// browser last received it, normally in response to the sign-in.
+// cookieChecks decides cookie-secure, cookie-httponly, cookie-samesite,
+// cookie-prefix, cookie-path and cookie-lifetime (WSTG-SESS-02, ASVS V3.4)
+// on the session cookies as the victim's browser stores them after
+// signing in (RFC 6265bis): a decoy Set-Cookie the browser rejects, or a
+// deletion on another path, changes nothing.
 func (a *auditor) cookieChecks() map[string]Check {
-	ids := []string{IDCookieSecure, IDCookieHTTPOnly, IDCookieSameSite, IDCookiePrefix}
+	ids := []string{IDCookieSecure, IDCookieHTTPOnly, IDCookieSameSite, IDCookiePrefix, IDCookiePath, IDCookieLifetime}
 	out := map[string]Check{}
-	if a.issued == nil {
-		for _, id := range ids {
-			c := newCheck(id)
-			c.errorf("no Set-Cookie for %s was seen (the cookie was set by script?), so its attributes are unknown", a.cookie)
-			out[id] = c
-		}
-		return out
+	for _, id := range ids {
+		out[id] = newCheck(id)
 	}
-	ck := a.issued.cookie
-	header := "Set-Cookie " + a.issuedAt + ": " + ck.Raw
 	plainHTTP := a.env.base.Scheme == "http"
 	loopback := isLoopback(canonicalHost(a.env.base.Host))
+	basePath := strings.TrimSuffix(a.env.base.Path, "/")
+	for _, name := range a.cookies {
+		k, ck, ok := a.victim.jar.stored(a.checkURL, name)
+		if !ok {
+			for _, id := range ids {
+				c := out[id]
+				c.errorf("%s is not stored by the victim's browser for %s, so its attributes are unknown", name, rel(a.checkURL))
+				out[id] = c
+			}
+			continue
+		}
+		header := "Set-Cookie: " + ck.raw
+		if ck.setBy != "" {
+			header = "stored from the response to " + ck.setBy + ": " + header
+		}
+		if ck.raw == "" {
+			header = name + " (set by script or planted: no Set-Cookie seen)"
+		}
+		judge := func(id string, fail bool, sev Severity, lines ...string) {
+			c := out[id]
+			c.add("%s", header)
+			for _, l := range lines {
+				c.add("%s", l)
+			}
+			if fail && (c.Status != StatusFail || sev > c.Severity) {
+				c.fail(sev)
+			} else if !fail && c.Status == "" {
+				c.result(StatusPass)
+			}
+			out[id] = c
+		}
 
-	sec := newCheck(IDCookieSecure)
-	sec.add("%s", header)
-	switch {
-	case !ck.Secure:
-		sec.fail(SeverityMedium)
-		sec.add("no Secure attribute: the browser sends the session cookie over plain HTTP, where anyone on the network reads it")
-		if plainHTTP {
-			sec.add("the target itself is served over plain HTTP (%s)", a.env.base.Scheme+"://"+a.env.base.Host)
+		switch {
+		case !ck.secure:
+			lines := []string{"no Secure attribute: the browser sends the session cookie over plain HTTP, where anyone on the network reads it"}
+			if plainHTTP {
+				lines = append(lines, fmt.Sprintf("the target itself is served over plain HTTP (%s)", origin(a.env.base)))
+			}
+			judge(IDCookieSecure, true, SeverityMedium, lines...)
+		case plainHTTP && !loopback:
+			judge(IDCookieSecure, true, SeverityMedium, "the target is served over plain HTTP: the password and the session cookie cross the network in clear (and browsers refuse Secure cookies from http:// pages)")
+		case plainHTTP:
+			judge(IDCookieSecure, false, 0, "Secure is set; the target is plain HTTP on loopback, which browsers treat as a secure context; serve it over HTTPS in production")
+		default:
+			judge(IDCookieSecure, false, 0)
 		}
-	case plainHTTP && !loopback:
-		sec.fail(SeverityMedium)
-		sec.add("the target is served over plain HTTP: the password and the session cookie cross the network in clear (and browsers refuse Secure cookies from http:// pages)")
-	case plainHTTP:
-		sec.result(StatusPass)
-		sec.add("Secure is set; the target is plain HTTP on loopback, which browsers treat as a secure context; serve it over HTTPS in production")
-	default:
-		sec.result(StatusPass)
-	}
 
-	ho := newCheck(IDCookieHTTPOnly)
-	ho.add("%s", header)
-	if ck.HttpOnly {
-		ho.result(StatusPass)
-	} else {
-		ho.fail(SeverityMedium)
-		ho.add("no HttpOnly attribute: script injected into any page can read the session cookie")
-	}
-
-	ss := newCheck(IDCookieSameSite)
-	ss.add("%s", header)
-	switch ck.SameSite {
-	case http.SameSiteLaxMode, http.SameSiteStrictMode:
-		ss.result(StatusPass)
-	case http.SameSiteNoneMode:
-		ss.fail(SeverityLow)
-		ss.add("SameSite=None: other sites' requests carry the session")
-		if !ck.Secure {
-			ss.add("SameSite=None without Secure is refused by current browsers")
-		}
-	default:
-		ss.fail(SeverityLow)
-		ss.add("no (valid) SameSite attribute: browsers that do not default to Lax send the session on cross-site requests")
-	}
-
-	px := newCheck(IDCookiePrefix)
-	px.add("%s", header)
-	switch {
-	case strings.HasPrefix(ck.Name, "__Host-"):
-		var bad []string
-		if !ck.Secure {
-			bad = append(bad, "no Secure")
-		}
-		if ck.Domain != "" {
-			bad = append(bad, "a Domain attribute")
-		}
-		if ck.Path != "/" {
-			bad = append(bad, "Path is not /")
-		}
-		if len(bad) > 0 {
-			px.fail(SeverityMedium)
-			px.add("__Host- cookie with %s: browsers reject it", strings.Join(bad, ", "))
+		if ck.httpOnly {
+			judge(IDCookieHTTPOnly, false, 0)
 		} else {
-			px.result(StatusPass)
+			judge(IDCookieHTTPOnly, true, SeverityMedium, "no HttpOnly attribute: script injected into any page can read the session cookie")
 		}
-	case strings.HasPrefix(ck.Name, "__Secure-"):
-		px.fail(SeverityLow)
-		px.add("__Secure- keeps the cookie off plain HTTP but not away from sibling subdomains; __Host- also pins it to this host")
-	default:
-		px.fail(SeverityLow)
-		px.add("no __Host- prefix: a sibling subdomain or a plain-HTTP response can plant a session cookie for this site (cookie tossing)")
-		if ck.Domain != "" {
-			px.add("Domain=%s: the cookie is also sent to every subdomain", ck.Domain)
+
+		switch ck.sameSite {
+		case http.SameSiteLaxMode, http.SameSiteStrictMode:
+			judge(IDCookieSameSite, false, 0)
+		case http.SameSiteNoneMode:
+			judge(IDCookieSameSite, true, SeverityLow, "SameSite=None: other sites' requests carry the session")
+		default:
+			judge(IDCookieSameSite, true, SeverityLow, "no (valid) SameSite attribute: browsers that do not default to Lax send the session on cross-site requests")
 		}
-	}
-	for _, c := range []Check{sec, ho, ss, px} {
-		out[c.ID] = c
+
+		// The jar refuses a __Host- or __Secure- cookie that breaks its
+		// prefix's rules, so a stored one meets them.
+		switch {
+		case strings.HasPrefix(name, "__Host-"):
+			judge(IDCookiePrefix, false, 0)
+		case strings.HasPrefix(name, "__Secure-"):
+			judge(IDCookiePrefix, true, SeverityLow, "__Secure- keeps the cookie off plain HTTP but not away from sibling subdomains; __Host- also pins it to this host")
+		default:
+			lines := []string{"no __Host- prefix: a sibling subdomain or a plain-HTTP response can plant a session cookie for this site (cookie tossing)"}
+			if !ck.hostOnly {
+				lines = append(lines, fmt.Sprintf("Domain=%s: the cookie is also sent to every subdomain", k.domain))
+			}
+			judge(IDCookiePrefix, true, SeverityLow, lines...)
+		}
+
+		scope := fmt.Sprintf("stored for host %s, path %s", k.domain, k.path)
+		if !ck.hostOnly {
+			scope = fmt.Sprintf("stored for domain %s and its subdomains, path %s", k.domain, k.path)
+		}
+		switch {
+		case !ck.hostOnly:
+			judge(IDCookiePath, true, SeverityLow, scope, fmt.Sprintf("the Domain attribute sends the session cookie to every subdomain of %s; leave Domain out", k.domain))
+		case basePath != "" && !strings.HasPrefix(name, "__Host-") && k.path != basePath && !strings.HasPrefix(k.path, basePath+"/"):
+			judge(IDCookiePath, true, SeverityLow, scope, fmt.Sprintf("the application lives under %s but the cookie is sent to all of %s; set Path=%s", basePath, k.path, basePath))
+		default:
+			judge(IDCookiePath, false, 0, scope)
+		}
+
+		if ck.expires.IsZero() {
+			judge(IDCookieLifetime, false, 0, "a session cookie (no Max-Age or Expires): it ends when the browser closes")
+		} else {
+			left := ck.expires.Sub(time.Now()).Round(time.Minute)
+			judge(IDCookieLifetime, true, SeverityMedium,
+				fmt.Sprintf("persistent: kept for about %s after the browser closes, although the sign-in did not ask to be remembered", left),
+				"a session cookie that outlives the browser leaves a signed-in session on shared computers; set Max-Age only when the user ticks \"remember me\"")
+		}
 	}
 	return out
 }

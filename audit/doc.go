@@ -86,11 +86,18 @@
 //     way to log out is known; an error if the user is still signed in
 //     after logging out.
 //   - cookie-secure (medium), cookie-httponly (medium), cookie-samesite
-//     (low), cookie-prefix (low) (WSTG-SESS-02, ASVS 3.4.1-3.4.4): the
-//     session cookie's attributes as last set, normally by the sign-in.
-//     cookie-secure also fails for a plain-HTTP target that is not
-//     loopback; cookie-samesite wants Lax or Strict; cookie-prefix wants a
-//     valid __Host- cookie (Secure, Path=/, no Domain).
+//     (low), cookie-prefix (low), cookie-path (low), cookie-lifetime
+//     (medium) (WSTG-SESS-02, ASVS 3.4.1-3.4.5): each session cookie as the
+//     victim's browser stores it after signing in (RFC 6265bis: a
+//     Set-Cookie for a foreign Domain, a Secure cookie from plain HTTP or a
+//     __Host-/__Secure- cookie breaking its prefix's rules is rejected, a
+//     deletion on another path removes only that cookie), not the last
+//     Set-Cookie of that name. cookie-secure also fails for a plain-HTTP
+//     target that is not loopback; cookie-samesite wants Lax or Strict;
+//     cookie-prefix wants __Host-; cookie-path fails for a Domain attribute
+//     (sent to every subdomain) or a Path wider than the application's base
+//     path; cookie-lifetime fails for a persistent cookie (Max-Age or
+//     Expires) after a sign-in that left every "remember me" box unticked.
 //   - token-randomness (WSTG-SESS-01, ASVS 3.2.2): --samples fresh tokens,
 //     each from a new client (a visit to the login page when the site issues
 //     the cookie before sign-in, else a sign-in), with at most --concurrency

@@ -53,6 +53,12 @@ type app struct {
 	// keepURLID keeps an ID given in the URL across sign-in, while a
 	// cookie session is renewed (with renew).
 	keepURLID bool
+	// decoys follows the session cookie set at sign-in with a Set-Cookie of
+	// the same name for another domain (rejected by browsers) and a
+	// deletion on an old path.
+	decoys bool
+	// maxAge makes the session cookie persistent.
+	maxAge int
 	// signInLimit answers sign-ins beyond this many per signInWindow with
 	// 429 Too Many Requests and Retry-After: retryAfter.
 	signInLimit  int
@@ -248,6 +254,9 @@ func (s *appServer) load(r *http.Request) state {
 }
 
 func (s *appServer) setCookie(w http.ResponseWriter, value string, maxAge int) {
+	if maxAge == 0 && value != "" {
+		maxAge = s.cfg.maxAge
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: s.cfg.cookie, Value: value, Path: "/", Domain: s.cfg.domain, MaxAge: maxAge,
 		Secure: s.cfg.secure, HttpOnly: s.cfg.httpOnly, SameSite: s.cfg.sameSite,
@@ -260,6 +269,10 @@ func (s *appServer) newSession(w http.ResponseWriter, user string) string {
 	s.sessions[id] = &appSession{user: user, seen: time.Now()}
 	s.mu.Unlock()
 	s.setCookie(w, s.cookieValue(id), 0)
+	if s.cfg.decoys && user != "" {
+		w.Header().Add("Set-Cookie", s.cfg.cookie+"=decoy; Domain=evil.example; Path=/")
+		w.Header().Add("Set-Cookie", s.cfg.cookie+"=; Path=/legacy; Max-Age=0")
+	}
 	return id
 }
 

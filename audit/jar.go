@@ -18,17 +18,21 @@ import (
 // cookies can be audited on http://127.0.0.1. Whether the cookie was
 // Secure is reported by the cookie-secure check, not hidden.
 //
-// It keeps every cookie it is given, even ones a browser would refuse
-// (a __Host- cookie with a Domain): the audit reports such cookies
-// instead of failing to sign in.
+// It stores cookies as RFC 6265bis says a browser does: a Domain that
+// does not match the host, a Secure cookie from a plain-HTTP page (other
+// than loopback), a non-Secure cookie that would overwrite a Secure one
+// from plain HTTP, and a __Secure- or __Host- cookie that does not meet its
+// prefix's rules are rejected (and remembered, for error messages); a
+// deletion removes only the cookie of the same name, domain and path.
 //
 // A jar is safe for concurrent use. Its zero value is not usable; use
 // newJar.
 type jar struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	seq     uint64
-	cookies map[cookieKey]storedCookie
+	mu       sync.Mutex
+	now      func() time.Time
+	seq      uint64
+	cookies  map[cookieKey]storedCookie
+	rejected []string // Set-Cookie headers a browser would refuse, and why
 }
 
 type cookieKey struct{ domain, path, name string }
@@ -37,8 +41,12 @@ type storedCookie struct {
 	value    string
 	hostOnly bool
 	secure   bool
+	httpOnly bool
+	sameSite http.SameSite
 	expires  time.Time // zero: session cookie
 	seq      uint64    // creation order, for RFC 6265 §5.4 ordering
+	raw      string    // the Set-Cookie header that stored it
+	setBy    string    // the request it answered: "POST /login"
 }
 
 // jarSnapshot is a copy of a jar's contents; restoring it gives back
@@ -50,15 +58,25 @@ func newJar() *jar {
 }
 
 // SetCookies implements [http.CookieJar].
-func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) { j.setFrom("", u, cookies) }
+
+// setFrom stores the cookies a response to method u set.
+func (j *jar) setFrom(method string, u *url.URL, cookies []*http.Cookie) {
 	host := canonicalHost(u.Host)
+	secureChannel := u.Scheme == "https" || isLoopback(host)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	now := j.now()
 	for _, c := range cookies {
+		reject := func(why string) {
+			if len(j.rejected) < 50 {
+				j.rejected = append(j.rejected, "Set-Cookie "+c.Name+" ("+why+")")
+			}
+		}
 		domain, hostOnly := host, true
 		if d := strings.TrimPrefix(strings.ToLower(c.Domain), "."); d != "" {
 			if !domainMatch(host, d) {
+				reject("Domain=" + d + " does not match " + host)
 				continue // RFC 6265 §5.3 step 6: a foreign domain is ignored.
 			}
 			domain, hostOnly = d, false
@@ -66,6 +84,21 @@ func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 		path := c.Path
 		if path == "" || path[0] != '/' {
 			path = defaultPath(u.Path)
+		}
+		switch {
+		case c.Secure && !secureChannel:
+			reject("Secure, set by a plain-HTTP page")
+			continue
+		case strings.HasPrefix(c.Name, "__Secure-") && !c.Secure:
+			reject("__Secure- without Secure")
+			continue
+		case strings.HasPrefix(c.Name, "__Host-") && (!c.Secure || !hostOnly || path != "/"):
+			reject("__Host- needs Secure, no Domain and Path=/")
+			continue
+		}
+		if !c.Secure && !secureChannel && j.shadowsSecure(c.Name, domain, path) {
+			reject("would overwrite a Secure cookie from plain HTTP")
+			continue
 		}
 		k := cookieKey{domain, path, c.Name}
 		var expires time.Time
@@ -88,8 +121,63 @@ func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 		} else {
 			j.seq++
 		}
-		j.cookies[k] = storedCookie{value: c.Value, hostOnly: hostOnly, secure: c.Secure, expires: expires, seq: seq}
+		setBy := ""
+		if method != "" {
+			setBy = method + " " + rel(u)
+		}
+		j.cookies[k] = storedCookie{value: c.Value, hostOnly: hostOnly, secure: c.Secure, httpOnly: c.HttpOnly,
+			sameSite: c.SameSite, expires: expires, seq: seq, raw: c.Raw, setBy: setBy}
 	}
+}
+
+// shadowsSecure reports whether a Secure cookie of that name is stored
+// for a domain and path the new one overlaps (RFC 6265bis §5.7 step 16).
+func (j *jar) shadowsSecure(name, domain, path string) bool {
+	for k, c := range j.cookies {
+		if k.name == name && c.secure && (domainMatch(domain, k.domain) || domainMatch(k.domain, domain)) && pathMatch(path, k.path) {
+			return true
+		}
+	}
+	return false
+}
+
+// stored returns the cookie of that name a browser would send to u (the
+// one with the longest path), with its attributes.
+func (j *jar) stored(u *url.URL, name string) (cookieKey, storedCookie, bool) {
+	cs := j.Cookies(u)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	host := canonicalHost(u.Host)
+	var bestK cookieKey
+	var best storedCookie
+	found := false
+	for _, c := range cs {
+		if c.Name != name {
+			continue
+		}
+		for k, sc := range j.cookies {
+			if k.name == name && sc.value == c.Value && (sc.hostOnly && k.domain == host || !sc.hostOnly && domainMatch(host, k.domain)) &&
+				pathMatch(orSlash(u.Path), k.path) && (!found || len(k.path) > len(bestK.path)) {
+				bestK, best, found = k, sc, true
+			}
+		}
+		break
+	}
+	return bestK, best, found
+}
+
+func orSlash(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// rejections lists the Set-Cookie headers a browser would have refused.
+func (j *jar) rejections() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.rejected...)
 }
 
 // Cookies implements [http.CookieJar]: the cookies a browser would send
@@ -146,12 +234,24 @@ func (j *jar) value(u *url.URL, name string) (string, bool) {
 }
 
 // plant stores a host-only cookie for u's host, as an attacker tossing a
-// cookie into the victim's browser would.
+// cookie into the victim's browser would. It bypasses the storage rules
+// (a real attacker may have other ways in, such as script injection): the
+// point is what the server does with the planted ID.
 func (j *jar) plant(u *url.URL, name, value, path string) {
 	if path == "" {
 		path = "/"
 	}
-	j.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: path}})
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	k := cookieKey{canonicalHost(u.Host), path, name}
+	seq := j.seq
+	if old, ok := j.cookies[k]; ok {
+		seq = old.seq
+	} else {
+		j.seq++
+	}
+	secure := strings.HasPrefix(name, "__Host-") || strings.HasPrefix(name, "__Secure-")
+	j.cookies[k] = storedCookie{value: value, hostOnly: true, secure: secure, seq: seq, raw: name + "=" + value, setBy: "planted"}
 }
 
 // remove deletes every cookie with that name.

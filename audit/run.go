@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -24,11 +25,11 @@ type auditor struct {
 	loginURL   *url.URL
 	checkURL   *url.URL
 
-	cookie     string // session cookie name
+	cookie     string   // the session cookie: the first of cookies that varies between sign-ins
+	cookies    []string // every cookie whose removal signs the user out
 	cookiePath string
-	token      string  // the session cookie's value after the baseline sign-in
-	issued     *issued // the Set-Cookie that gave the victim that value
-	issuedAt   string  // which request it came in response to
+	token      string   // the session cookie's value after the baseline sign-in
+	victim     *browser // the baseline sign-in, whose jar the cookie checks read
 	checkPage  *page   // the check page as the signed-in victim saw it
 	signal     string  // how signed in was told from not, for the report
 
@@ -310,6 +311,9 @@ func (a *auditor) signIn(ctx context.Context, b *browser, u *url.URL) (*signInRe
 	return a.signInWith(ctx, b, u, a.t.Password)
 }
 
+// rememberHint matches the name of a "remember me" checkbox.
+var rememberHint = regexp.MustCompile(`(?i)remember|persist|keep|stay`)
+
 // signInWith is signIn with the given password.
 func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, password string) (*signInResult, error) {
 	p, lf, err := a.fetchLoginForm(ctx, b, u)
@@ -324,7 +328,12 @@ func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, passwo
 		return nil, fmt.Errorf("%w: the login form on %s posts to %s, another origin than the login page's %s; pass --allow-origin %s if that is the application's own sign-in service",
 			ErrUnsafeSignIn, relTo(a.env.base, p.url), origin(lf.action), origin(p.url), origin(lf.action))
 	}
-	method, target, body, ct, err := lf.encode(map[string]string{lf.userField: a.t.User, lf.passField: password})
+	// Sign in as a user who does not ask to be remembered.
+	f := lf.form
+	f.fields = slices.DeleteFunc(slices.Clone(f.fields), func(fl field) bool {
+		return fl.typ == "checkbox" && rememberHint.MatchString(fl.name)
+	})
+	method, target, body, ct, err := f.encode(map[string]string{lf.userField: a.t.User, lf.passField: password})
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
 	}
@@ -459,14 +468,12 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 			return fmt.Errorf("%w: removing any one of the cookies (%s) does not sign the user out; pass --cookie NAME", ErrNoSessionCookie, strings.Join(order, ", "))
 		}
 	}
+	a.cookies = []string{a.cookie}
+	a.victim = victim
 	a.token, _ = victim.jar.value(a.checkURL, a.cookie)
 	a.cookiePath = "/"
-	if c, ok := victim.last[a.cookie]; ok {
-		a.issued = &c
-		if c.cookie.Path != "" {
-			a.cookiePath = c.cookie.Path
-		}
-		a.issuedAt = "in response to " + c.method + " " + rel(c.url)
+	if k, _, ok := victim.jar.stored(a.checkURL, a.cookie); ok {
+		a.cookiePath = k.path
 	}
 	return nil
 }
