@@ -35,9 +35,15 @@
 // must show the text signed in, and must not without cookies nor after a
 // sign-in with a deliberately wrong password (a failure page reading
 // "Sign-in failed for alice" shows the user name too). The report's
-// signedInSignal says what was seen. The
-// session cookie is the cookie whose removal signs the user out (cookies
-// set by the sign-in are tried first).
+// signedInSignal says what was seen.
+//
+// The session is carried by every cookie whose removal signs the user out
+// (each cookie is tried, however many the site sets; --cookie, repeatable,
+// names them instead). A second, separate sign-in shows which of them have
+// the same value every time (a user=alice companion): those are not
+// secrets, and every attack adds them to what the attacker holds. The
+// session cookie proper is the first cookie of the set whose value
+// varies; fixation and logout are tested on the whole set.
 //
 // Before any check runs the auditor signs in once, verifies that a visitor
 // without cookies is not signed in, and finds the session cookie. If any
@@ -142,7 +148,7 @@
 //	--no-wrong-password-probe  skip the sign-in with a wrong password (accounts that lock)
 //	--logout PATH         where logging out happens (default: found on the check page)
 //	--logout-method M     force GET or POST for logging out
-//	--cookie NAME         the session cookie (default: detected)
+//	--cookie NAME         a session cookie (repeatable; default: detected)
 //	--format F            text, json or sarif (default text)
 //	--fail-on S           critical, high, medium, low or none (default high)
 //	--samples N           tokens for token-randomness (default 200; 0 skips it)
@@ -191,6 +197,9 @@
 //	  "summary": "VULNERABLE to session fixation",
 //	  "error": "…",                       // why it could not audit; omitted otherwise
 //	  "sessionCookie": "sid",             // omitted if not found
+//	  "sessionCookies": ["sid", "user"],  // every cookie carrying the session, sessionCookie first
+//	  "signedInSignal": "…",              // how signed in was told from not
+//	  "warnings": ["…"],                  // --allow-password-in-url, --insecure; omitted if none
 //	  "checkURL": "/dashboard",           // omitted if not reached
 //	  "requests": 187,
 //	  "checks": [{

@@ -58,12 +58,13 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 		fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(a.preLoginTok, after))
 		replay := a.env.newBrowser("attacker")
 		replay.jar.restore(preLogin)
+		a.plantKnown(replay)
 		ok, rp, err := a.signedIn(ctx, replay)
 		if err != nil {
 			incomplete = append(incomplete, fmt.Sprintf("ID obtained by visiting: attacker replay: %v", err))
 			break
 		}
-		fix.add("attacker replays %s: %s", held, a.signedInNote(ok, rp))
+		fix.add("attacker replays %s%s: %s", held, a.knownNote(), a.signedInNote(ok, rp))
 		hijacked = hijacked || ok
 	}
 
@@ -71,6 +72,21 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 	invented := a.invent(a.token)
 	victim := a.env.newBrowser("victim")
 	victim.jar.plant(a.checkURL, S, invented, a.cookiePath)
+	// The other session cookies that vary get invented values too.
+	others := map[string]string{}
+	for _, n := range a.cookies[1:] {
+		if _, known := a.static[n]; known {
+			continue
+		}
+		v, _ := a.victim.jar.value(a.checkURL, n)
+		others[n] = a.invent(v)
+		path := "/"
+		if k, _, ok := a.victim.jar.stored(a.checkURL, n); ok {
+			path = k.path
+		}
+		victim.jar.plant(a.checkURL, n, others[n], path)
+	}
+	victimBefore := victim.jar.snapshot()
 	res, err := a.signInChecked(ctx, victim, a.loginURL)
 	if err != nil {
 		incomplete = append(incomplete, fmt.Sprintf("invented ID: victim sign-in with an invented %s: %v", S, err))
@@ -111,12 +127,13 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 			}
 			fix.add("victim's %s after sign-in: %s", S, sameOrRenewed(invented, after))
 			replay := a.env.newBrowser("attacker")
-			replay.jar.plant(a.checkURL, S, invented, a.cookiePath)
+			replay.jar.restore(victimBefore)
+			a.plantKnown(replay)
 			ok, rp, err := a.signedIn(ctx, replay)
 			if err != nil {
 				incomplete = append(incomplete, fmt.Sprintf("invented ID: attacker replay: %v", err))
 			} else {
-				fix.add("attacker uses %s=%s: %s", S, invented, a.signedInNote(ok, rp))
+				fix.add("attacker uses %s=%s%s: %s", S, invented, a.knownNote(), a.signedInNote(ok, rp))
 				hijacked = hijacked || ok
 			}
 		} else {

@@ -117,6 +117,7 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			attackerURL = u
 		}
 		atk := a.env.newBrowser("attacker")
+		a.plantKnown(atk)
 		hijacked, p, err := a.signedInAt(ctx, atk, attackerURL)
 		if err != nil {
 			incomplete = append(incomplete, fmt.Sprintf("%s: attacker: %v", carrier, err))
@@ -125,6 +126,7 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		line += "; attacker " + a.signedInNote(hijacked, p)
 		if !hijacked {
 			atk := a.env.newBrowser("attacker")
+			a.plantKnown(atk)
 			atk.jar.plant(a.checkURL, a.cookie, id, a.cookiePath)
 			ok, p, err := a.signedIn(ctx, atk)
 			if err != nil {

@@ -53,6 +53,12 @@ type app struct {
 	// keepURLID keeps an ID given in the URL across sign-in, while a
 	// cookie session is renewed (with renew).
 	keepURLID bool
+	// companion names a second cookie set at sign-in to the user name;
+	// the dashboard needs it as well as the session cookie.
+	companion string
+	// extraCookies is how many unrelated cookies the sign-in sets before
+	// the session cookie.
+	extraCookies int
 	// decoys follows the session cookie set at sign-in with a Set-Cookie of
 	// the same name for another domain (rejected by browsers) and a
 	// deletion on an old path.
@@ -264,6 +270,9 @@ func (s *appServer) setCookie(w http.ResponseWriter, value string, maxAge int) {
 }
 
 func (s *appServer) newSession(w http.ResponseWriter, user string) string {
+	if user != "" {
+		s.signedInCookies(w, user)
+	}
 	id := s.newToken()
 	s.mu.Lock()
 	s.sessions[id] = &appSession{user: user, seen: time.Now()}
@@ -279,6 +288,16 @@ func (s *appServer) newSession(w http.ResponseWriter, user string) string {
 func (s *appServer) setClient(w http.ResponseWriter, user string) {
 	payload := base64.RawURLEncoding.EncodeToString([]byte(user + "|" + s.newToken()))
 	s.setCookie(w, payload+"."+s.sign(payload), 0)
+}
+
+// signedInCookies sets the cookies a sign-in sets besides the session.
+func (s *appServer) signedInCookies(w http.ResponseWriter, user string) {
+	for i := range s.cfg.extraCookies {
+		http.SetCookie(w, &http.Cookie{Name: fmt.Sprintf("pref%d", i), Value: "x" + s.newToken(), Path: "/"})
+	}
+	if s.cfg.companion != "" {
+		http.SetCookie(w, &http.Cookie{Name: s.cfg.companion, Value: user, Path: "/"})
+	}
 }
 
 // carry adds the URL-carried session ID to a local URL, as URL-rewriting
@@ -307,6 +326,11 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	case "/login":
 		s.login(w, r, st)
 	case "/dashboard":
+		if s.cfg.companion != "" && st.user != "" {
+			if c, err := r.Cookie(s.cfg.companion); err != nil || c.Value != st.user {
+				st.user = ""
+			}
+		}
 		if s.cfg.forbidUnknown && st.id == "" {
 			if c, err := r.Cookie(s.cfg.cookie); err == nil && c.Value != "" {
 				http.Error(w, "unknown session", http.StatusForbidden)
@@ -408,6 +432,7 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 			s.sessions[st.id].user = s.cfg.user
 			s.mu.Unlock()
 			st.user = s.cfg.user
+			s.signedInCookies(w, s.cfg.user)
 		}
 		if s.cfg.loginRedirect != "" {
 			http.Redirect(w, r, s.carry(st, s.cfg.loginRedirect), http.StatusSeeOther)

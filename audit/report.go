@@ -120,6 +120,9 @@ type Report struct {
 	Error string `json:"error,omitempty"`
 	// SessionCookie is the name of the session cookie, detected or given.
 	SessionCookie string `json:"sessionCookie,omitempty"`
+	// SessionCookies are all the cookies that carry the session: each one's
+	// removal signs the user out. The first is SessionCookie.
+	SessionCookies []string `json:"sessionCookies,omitempty"`
 	// CheckURL is the page used to decide whether a client is signed in.
 	CheckURL string `json:"checkURL,omitempty"`
 	// SignedInSignal says how the audit tells a signed-in client from

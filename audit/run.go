@@ -25,13 +25,14 @@ type auditor struct {
 	loginURL   *url.URL
 	checkURL   *url.URL
 
-	cookie     string   // the session cookie: the first of cookies that varies between sign-ins
-	cookies    []string // every cookie whose removal signs the user out
+	cookie     string            // the session cookie: the first of cookies that varies between sign-ins
+	cookies    []string          // every cookie whose removal signs the user out; cookie first
+	static     map[string]string // session cookies with the same value at two sign-ins
 	cookiePath string
 	token      string   // the session cookie's value after the baseline sign-in
 	victim     *browser // the baseline sign-in, whose jar the cookie checks read
-	checkPage  *page   // the check page as the signed-in victim saw it
-	signal     string  // how signed in was told from not, for the report
+	checkPage  *page    // the check page as the signed-in victim saw it
+	signal     string   // how signed in was told from not, for the report
 
 	warnMu sync.Mutex
 	warns  []string
@@ -111,6 +112,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 		return couldNotAudit(rep, a.env.redactErr(err))
 	}
 	rep.SessionCookie = a.cookie
+	rep.SessionCookies = a.cookies
 	rep.CheckURL = a.env.redact(rel(a.checkURL))
 	rep.SignedInSignal = a.env.redact(a.signal)
 
@@ -421,54 +423,85 @@ func (a *auditor) signedInNote(ok bool, p *page) string {
 	return p.describe() + ": not signed in"
 }
 
-// detectCookie finds the session cookie: the cookie whose removal signs
-// the victim out (or the one named with --cookie).
+// detectCookie finds the session cookies: every cookie whose removal signs
+// the victim out (or the ones named with --cookie). A second sign-in then
+// shows which of them keep the same value from one sign-in to the next:
+// those are forgeable, known to an attacker.
 func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signInResult) error {
 	names := victim.jar.names(a.checkURL)
 	if len(names) == 0 {
-		return fmt.Errorf("%w: signing in set no cookie (%s); sessions carried only in URLs cannot be audited", ErrNoSessionCookie, res.submit.describe())
+		msg := fmt.Sprintf("signing in set no cookie (%s); sessions carried only in URLs cannot be audited", res.submit.describe())
+		if r := victim.jar.rejections(); len(r) > 0 {
+			msg += "; a browser would reject: " + strings.Join(r, ", ")
+		}
+		return fmt.Errorf("%w: %s", ErrNoSessionCookie, msg)
+	}
+	// Cookies set by the sign-in go first: that is where a session
+	// cookie usually changes.
+	var order []string
+	for _, h := range res.submit.hops {
+		for _, c := range h.setCookies {
+			if slices.Contains(names, c.Name) && !slices.Contains(order, c.Name) {
+				order = append(order, c.Name)
+			}
+		}
+	}
+	for _, n := range names {
+		if !slices.Contains(order, n) {
+			order = append(order, n)
+		}
 	}
 	if len(a.t.Cookies) > 0 {
-		if !slices.Contains(names, a.t.Cookies[0]) {
-			return fmt.Errorf("%w: --cookie %s is not set after sign-in (cookies: %s)", ErrNoSessionCookie, a.t.Cookies[0], strings.Join(names, ", "))
+		for _, n := range a.t.Cookies {
+			if !slices.Contains(names, n) {
+				return fmt.Errorf("%w: --cookie %s is not set after sign-in (cookies: %s)", ErrNoSessionCookie, n, strings.Join(names, ", "))
+			}
 		}
-		a.cookie = a.t.Cookies[0]
+		a.cookies = slices.Clone(a.t.Cookies)
 	} else {
-		// Cookies set by the sign-in go first: that is where a session
-		// cookie usually changes.
-		var order []string
-		for _, h := range res.submit.hops {
-			for _, c := range h.setCookies {
-				if slices.Contains(names, c.Name) && !slices.Contains(order, c.Name) {
-					order = append(order, c.Name)
-				}
-			}
-		}
-		for _, n := range names {
-			if !slices.Contains(order, n) {
-				order = append(order, n)
-			}
-		}
-		if len(order) > 12 {
-			order = order[:12]
-		}
 		for _, n := range order {
 			probe := victim.clone("probe")
 			probe.jar.remove(n)
 			ok, _, err := a.signedIn(ctx, probe)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrUnreachable, err)
+				return fmt.Errorf("%w: %w", ErrUnreachable, err)
 			}
 			if !ok {
-				a.cookie = n
-				break
+				a.cookies = append(a.cookies, n)
 			}
 		}
-		if a.cookie == "" {
+		if len(a.cookies) == 0 {
 			return fmt.Errorf("%w: removing any one of the cookies (%s) does not sign the user out; pass --cookie NAME", ErrNoSessionCookie, strings.Join(order, ", "))
 		}
 	}
-	a.cookies = []string{a.cookie}
+
+	// A second, separate sign-in: a session cookie with the same value
+	// both times is not a secret.
+	second := a.env.newBrowser("victim")
+	res2, err := a.signInChecked(ctx, second, a.loginURL)
+	if err != nil {
+		return err
+	}
+	a.track(second)
+	a.static = map[string]string{}
+	if res2.ok {
+		for _, n := range a.cookies {
+			v1, _ := victim.jar.value(a.checkURL, n)
+			v2, _ := second.jar.value(a.checkURL, n)
+			if v1 == v2 {
+				a.static[n] = v1
+			}
+		}
+	}
+	// The session cookie proper: the first that varies.
+	a.cookie = a.cookies[0]
+	for _, n := range a.cookies {
+		if _, fixed := a.static[n]; !fixed {
+			a.cookie = n
+			break
+		}
+	}
+	a.cookies = append([]string{a.cookie}, slices.DeleteFunc(slices.Clone(a.cookies), func(n string) bool { return n == a.cookie })...)
 	a.victim = victim
 	a.token, _ = victim.jar.value(a.checkURL, a.cookie)
 	a.cookiePath = "/"
@@ -476,4 +509,32 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 		a.cookiePath = k.path
 	}
 	return nil
+}
+
+// plantKnown gives b the session cookies an attacker knows without
+// stealing anything: those whose value is the same at every sign-in.
+func (a *auditor) plantKnown(b *browser) {
+	for _, n := range a.cookies {
+		if v, ok := a.static[n]; ok {
+			path := "/"
+			if k, _, ok := a.victim.jar.stored(a.checkURL, n); ok {
+				path = k.path
+			}
+			b.jar.plant(a.checkURL, n, v, path)
+		}
+	}
+}
+
+// knownNote says which cookies the attacker knows, for evidence.
+func (a *auditor) knownNote() string {
+	var parts []string
+	for _, n := range a.cookies {
+		if v, ok := a.static[n]; ok {
+			parts = append(parts, n+"="+v)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " plus " + strings.Join(parts, "; ") + " (the same at every sign-in, so known to the attacker)"
 }

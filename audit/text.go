@@ -48,7 +48,10 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		b.WriteString(" (plain HTTP)")
 	}
 	b.WriteByte('\n')
-	if rep.SessionCookie != "" {
+	switch {
+	case len(rep.SessionCookies) > 1:
+		fmt.Fprintf(&b, "session cookies: %s\n", strings.Join(rep.SessionCookies, ", "))
+	case rep.SessionCookie != "":
 		fmt.Fprintf(&b, "session cookie: %s\n", rep.SessionCookie)
 	}
 	if rep.CheckURL != "" {
