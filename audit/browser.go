@@ -199,6 +199,8 @@ type browser struct {
 	jar   *jar
 	last  map[string]issued // last Set-Cookie seen, by cookie name
 	quiet bool              // do not register values as secrets (sampling)
+	// signedIn is set once the check page showed this browser signed in.
+	signedIn bool
 }
 
 func (e *env) newBrowser(name string) *browser {
@@ -320,7 +322,7 @@ func (b *browser) send(ctx context.Context, method string, u *url.URL, body []by
 		if try >= maxRetries || wait > maxWait {
 			return h, resp, data, nil
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+b.env.timeout {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait+100*time.Millisecond {
 			return h, resp, data, nil // no time left to wait and try again
 		}
 		t := time.NewTimer(wait)

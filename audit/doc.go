@@ -53,6 +53,14 @@
 // [VerdictCouldNotAudit] and every check is "error". An audit that could not sign
 // in never reports a pass.
 //
+// Every session the audit signs in is signed out again as soon as it is no
+// longer needed (after each check, each token sample at once), through the
+// logout form or link on the check page or --logout; also when the audit is
+// interrupted or runs out of time (best effort, for a few seconds). The
+// report says how many sessions were signed in and how many could not be
+// signed out (sessionsCreated, sessionsLeftOpen), with a warning saying
+// why.
+//
 // # Checks
 //
 // Every check ends as pass, fail, skip (not applicable or not asked for)
@@ -201,6 +209,8 @@
 //	  "signedInSignal": "…",              // how signed in was told from not
 //	  "warnings": ["…"],                  // --allow-password-in-url, --insecure; omitted if none
 //	  "checkURL": "/dashboard",           // omitted if not reached
+//	  "sessionsCreated": 11,              // sessions of the test account the audit signed in
+//	  "sessionsLeftOpen": 0,              // of which it could not sign out
 //	  "requests": 187,
 //	  "checks": [{
 //	    "id": "fixation",                 // a check ID above

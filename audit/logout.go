@@ -17,6 +17,7 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 		c.errorf("signing in: %v", err)
 		return c
 	}
+	a.track(victim)
 	if !res.ok {
 		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
 		return c
@@ -55,6 +56,7 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 	}
 	replay := a.env.newBrowser("attacker")
 	replay.jar.restore(copied)
+	a.track(replay)
 	ok, rp, err := a.signedIn(ctx, replay)
 	if err != nil {
 		c.errorf("replaying the copy: %v", err)

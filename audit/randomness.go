@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,14 @@ func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, e
 					_, err = b.get(ctx, a.loginURL)
 				} else {
 					_, err = a.signIn(ctx, b, a.loginURL)
+				}
+				if !anonymous && err == nil {
+					// The token is taken: sign the session out at once.
+					if is, ok := b.last[a.cookie]; ok {
+						tok := is.cookie.Value
+						a.closeOne(ctx, b)
+						b.last[a.cookie] = issued{cookie: &http.Cookie{Name: a.cookie, Value: tok}}
+					}
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {

@@ -3,6 +3,10 @@ package audit
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -43,14 +47,61 @@ func TestReferenceApp(t *testing.T) {
 			defer cancel()
 			base := startServe(ctx, t, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--store", "memory",
 				"--account", testUser + ":" + testPassword}, tc.args...))
-			rep, err := Run(ctx, Target{BaseURL: base, User: testUser, Password: testPassword, Samples: 50})
+			// A default audit.
+			rep, err := Run(ctx, Target{BaseURL: base, User: testUser, Password: testPassword})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			checkReport(t, rep, tc.verdict, tc.exit, tc.want)
-			t.Logf("%s mode: %s, %d requests", tc.mode, rep.Summary, rep.Requests)
+			t.Logf("%s mode: %s, %d requests, %d sessions signed in, %d left open", tc.mode, rep.Summary, rep.Requests, rep.SessionsCreated, rep.SessionsLeftOpen)
+			if rep.SessionsCreated == 0 || rep.SessionsLeftOpen != 0 {
+				t.Errorf("%d sessions signed in, %d left open", rep.SessionsCreated, rep.SessionsLeftOpen)
+			}
+			if tc.mode == "secure" {
+				// The application's own list of the account's sessions:
+				// only the one this test signs in.
+				if others := otherSessions(ctx, t, base); others != 0 {
+					t.Errorf("%d other sessions of %s are alive after the audit", others, testUser)
+				}
+			}
 		})
 	}
+}
+
+// otherSessions signs in to the reference app and counts the account's
+// other live sessions on its /sessions page (each has a revoke form).
+func otherSessions(ctx context.Context, t *testing.T, base string) int {
+	t.Helper()
+	client := &http.Client{Jar: newJar()}
+	do := func(method, path string, form url.Values) string {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", base)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	do("GET", "/login", nil)
+	do("POST", "/login", url.Values{"username": {testUser}, "password": {testPassword}})
+	page := do("GET", "/sessions", nil)
+	if !strings.Contains(page, "this device") {
+		t.Fatalf("could not read the session list:\n%s", page)
+	}
+	return strings.Count(page, `action="/sessions/revoke"`)
 }
 
 var servingRE = regexp.MustCompile(`serving .* on (https?://\S+?)/?$`)

@@ -133,6 +133,11 @@ type Report struct {
 	// safety of the engagement or the trust in its results (a password sent
 	// in a URL, certificates not verified); omitted when there are none.
 	Warnings []string `json:"warnings,omitempty"`
+	// SessionsCreated is how many sessions of the test account the audit
+	// signed in; SessionsLeftOpen how many of them it could not sign out
+	// again (a warning then says why).
+	SessionsCreated  int `json:"sessionsCreated"`
+	SessionsLeftOpen int `json:"sessionsLeftOpen"`
 	// Requests is the number of HTTP requests the audit sent.
 	Requests int     `json:"requests"`
 	Checks   []Check `json:"checks"`

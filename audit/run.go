@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // auditor is the state of one audit.
@@ -39,6 +41,9 @@ type auditor struct {
 
 	liveMu sync.Mutex
 	live   []*browser // browsers that may hold a signed-in session
+	// Sessions of the test account: signed in, and not closed again.
+	created, leftOpen atomic.Int64
+	noLogout          atomic.Bool // a session was left open for want of a way to log out
 
 	// preLoginTok is the session cookie a fresh visitor gets before
 	// signing in, if any (found by the fixation probe).
@@ -106,9 +111,16 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	defer func() { rep.Requests = int(min(a.env.requests.Load(), a.env.maxRequests)) }()
 
 	defer func() { rep.Warnings = a.warnings() }()
-	if err := a.prepare(ctx); err != nil {
+	runCtx, cancel := context.WithTimeout(ctx, a.t.MaxTime+a.t.IdleWait)
+	defer cancel()
+	if err := a.prepare(runCtx); err != nil {
+		a.closeAll(runCtx)
 		rep.SessionCookie = a.cookie
 		rep.Requests = int(a.env.requests.Load())
+		rep.SessionsCreated, rep.SessionsLeftOpen = int(a.created.Load()), int(a.leftOpen.Load())
+		if e := notFinished(ctx, runCtx, a.t.MaxTime+a.t.IdleWait); e != nil {
+			err = fmt.Errorf("%w (%v)", e, err)
+		}
 		return couldNotAudit(rep, a.env.redactErr(err))
 	}
 	rep.SessionCookie = a.cookie
@@ -116,19 +128,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.CheckURL = a.env.redact(rel(a.checkURL))
 	rep.SignedInSignal = a.env.redact(a.signal)
 
-	fix, adopt := a.checkFixation(ctx)
-	checks := map[string]Check{
-		IDFixation:        fix,
-		IDAdoptsUnknownID: adopt,
-		IDFixationURL:     a.checkFixationURL(ctx),
-	}
-	for id, c := range a.cookieChecks() {
-		checks[id] = c
-	}
-	checks[IDCacheControl] = a.checkCacheControl()
-	checks[IDLogoutInvalidation] = a.checkLogout(ctx)
-	checks[IDTokenRandomness] = a.checkRandomness(ctx)
-	checks[IDIdleTimeout] = a.checkIdle(ctx)
+	checks := a.runChecks(ctx, runCtx)
 	for _, ci := range catalog {
 		c := checks[ci.id]
 		for i, line := range c.Evidence {
@@ -136,12 +136,141 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 		}
 		rep.Checks = append(rep.Checks, c)
 	}
-	rep.Requests = int(a.env.requests.Load())
-	if err := ctx.Err(); err != nil {
-		return couldNotAudit(rep, a.env.redactErr(err))
+	a.closeAll(runCtx)
+	rep.SessionsCreated = int(a.created.Load())
+	rep.SessionsLeftOpen = int(a.leftOpen.Load())
+	if n := rep.SessionsLeftOpen; n > 0 {
+		why := "logging out did not end them, or the audit ran out of time"
+		if a.noLogout.Load() {
+			why = "no way to log out is known: pass --logout PATH"
+		}
+		a.warn(fmt.Sprintf("%d of the %d sessions the audit signed in could not be closed (%s); they stay signed in on the test account until they expire", n, rep.SessionsCreated, why))
 	}
+	rep.Warnings = a.warnings()
+	rep.Requests = int(a.env.requests.Load())
 	rep.finish(nil)
+	if err := notFinished(ctx, runCtx, a.t.MaxTime+a.t.IdleWait); err != nil {
+		return rep, a.env.redactErr(err)
+	}
 	return rep, nil
+}
+
+// cleanupTime is how long closing the audit's sessions may take once the
+// audit was interrupted or ran out of time.
+const cleanupTime = 5 * time.Second
+
+// closeAll closes every session still open, with a few seconds of its own
+// if ctx is done.
+func (a *auditor) closeAll(ctx context.Context) {
+	if ctx.Err() != nil {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTime)
+		defer cancel()
+		ctx = c
+	}
+	a.closeSessions(ctx)
+}
+
+// notFinished says why the audit stopped early, or nil if it did not.
+func notFinished(parent, run context.Context, limit time.Duration) error {
+	switch {
+	case parent.Err() != nil:
+		return fmt.Errorf("%w: interrupted (%v)", ErrNotFinished, context.Cause(parent))
+	case run.Err() != nil:
+		return fmt.Errorf("%w: the time limit (--max-time %v) was reached", ErrNotFinished, limit)
+	}
+	return nil
+}
+
+// step is one or more checks run together, with a share of the time
+// budget in proportion to its weight.
+type step struct {
+	ids    []string
+	weight float64
+	extra  time.Duration // time the step needs on top of its share (idle wait)
+	run    func(ctx context.Context) map[string]Check
+}
+
+// runChecks runs every check in turn, each within its budget, closing the
+// sessions it created when it is done. When runCtx ends (time limit,
+// interrupt) the checks already finished are kept and the others are
+// errors, "not finished".
+func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
+	single := func(id string, f func(context.Context) Check) func(context.Context) map[string]Check {
+		return func(ctx context.Context) map[string]Check { return map[string]Check{id: f(ctx)} }
+	}
+	noCtx := func(id string, f func() Check) func(context.Context) map[string]Check {
+		return func(context.Context) map[string]Check { return map[string]Check{id: f()} }
+	}
+	steps := []step{
+		{ids: []string{IDFixation, IDAdoptsUnknownID}, weight: 2, run: func(ctx context.Context) map[string]Check {
+			fix, adopt := a.checkFixation(ctx)
+			return map[string]Check{IDFixation: fix, IDAdoptsUnknownID: adopt}
+		}},
+		{ids: []string{IDFixationURL}, weight: 3, run: single(IDFixationURL, a.checkFixationURL)},
+		{ids: []string{IDCookieSecure, IDCookieHTTPOnly, IDCookieSameSite, IDCookiePrefix, IDCookiePath, IDCookieLifetime}, weight: 0,
+			run: func(context.Context) map[string]Check { return a.cookieChecks() }},
+		{ids: []string{IDCacheControl}, weight: 0, run: noCtx(IDCacheControl, a.checkCacheControl)},
+		{ids: []string{IDLogoutInvalidation}, weight: 1, run: single(IDLogoutInvalidation, a.checkLogout)},
+		{ids: []string{IDTokenRandomness}, weight: 4, run: single(IDTokenRandomness, a.checkRandomness)},
+		{ids: []string{IDIdleTimeout}, weight: 1, extra: a.t.IdleWait, run: single(IDIdleTimeout, a.checkIdle)},
+	}
+	checks := map[string]Check{}
+	for i, st := range steps {
+		if runCtx.Err() != nil {
+			for _, s := range steps[i:] {
+				for _, id := range s.ids {
+					c := newCheck(id)
+					c.errorf("not finished: %v", notFinished(parent, runCtx, a.t.MaxTime+a.t.IdleWait))
+					checks[id] = c
+				}
+			}
+			break
+		}
+		ctx, cancel := a.budget(runCtx, steps[i:])
+		got := st.run(ctx)
+		budgetOver := ctx.Err() != nil && runCtx.Err() == nil
+		cancel()
+		for _, id := range st.ids {
+			c := got[id]
+			switch {
+			case c.Status != StatusError:
+			case runCtx.Err() != nil:
+				c.Evidence[0] = fmt.Sprintf("not finished: %v (%s)", notFinished(parent, runCtx, a.t.MaxTime+a.t.IdleWait), c.Evidence[0])
+			case budgetOver:
+				c.Evidence[0] = fmt.Sprintf("not finished within its share of --max-time (%s)", c.Evidence[0])
+			}
+			checks[id] = c
+		}
+		a.closeAll(runCtx)
+	}
+	return checks
+}
+
+// budget gives the first of steps its share of the time left.
+func (a *auditor) budget(ctx context.Context, steps []step) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	var total float64
+	var extra time.Duration
+	for _, s := range steps {
+		total += s.weight
+		extra += s.extra
+	}
+	left := time.Until(dl) - extra - cleanupTime
+	share := steps[0].extra
+	if total > 0 && left > 0 {
+		share += time.Duration(float64(left) * steps[0].weight / total)
+	}
+	// A check with no requests of its own needs no time; every other gets
+	// at least a few seconds, never more than what is left.
+	if steps[0].weight > 0 {
+		share = max(share, 3*time.Second)
+	} else {
+		share = max(share, time.Second)
+	}
+	return context.WithTimeout(ctx, share)
 }
 
 // track registers a browser that submitted the login form: its session,
@@ -165,6 +294,74 @@ func (a *auditor) warnings() []string {
 	a.warnMu.Lock()
 	defer a.warnMu.Unlock()
 	return slices.Clone(a.warns)
+}
+
+// closeSessions signs out every tracked browser. It runs after each check
+// and when the audit ends, also when it was interrupted (then with a
+// context of its own, for a few seconds).
+func (a *auditor) closeSessions(ctx context.Context) {
+	a.liveMu.Lock()
+	live := a.live
+	a.live = nil
+	a.liveMu.Unlock()
+	for i, b := range live {
+		if ctx.Err() != nil {
+			// Out of time: whatever was signed in stays open.
+			for _, b := range live[i:] {
+				if b.signedIn {
+					a.created.Add(1)
+					a.leftOpen.Add(1)
+				}
+			}
+			return
+		}
+		a.closeOne(ctx, b)
+	}
+}
+
+// closeOne signs b out if it is signed in, and counts the session.
+func (a *auditor) closeOne(ctx context.Context, b *browser) {
+	if a.checkURL == nil {
+		return // the audit stopped before it knew how to tell
+	}
+	alive, p, err := a.signedIn(ctx, b)
+	if err != nil {
+		if b.signedIn {
+			a.created.Add(1)
+			a.leftOpen.Add(1)
+		}
+		return
+	}
+	if !alive && !b.signedIn {
+		return // never signed in
+	}
+	a.created.Add(1)
+	if !alive {
+		return // already signed out (logout check, renewal)
+	}
+	var act *logoutAction
+	if p != nil && p.status < 400 {
+		var want *url.URL
+		if a.t.LogoutPath != "" {
+			want, _ = a.env.resolve(a.t.LogoutPath)
+		}
+		act, _ = findLogout(p.body, p.url, want)
+		if act == nil && want != nil {
+			act = &logoutAction{link: want}
+		}
+	}
+	if act == nil {
+		a.leftOpen.Add(1)
+		a.noLogout.Store(true)
+		return
+	}
+	if _, err := a.logout(ctx, b, act); err != nil {
+		a.leftOpen.Add(1)
+		return
+	}
+	if still, _, err := a.signedIn(ctx, b); err != nil || still {
+		a.leftOpen.Add(1)
+	}
 }
 
 // couldNotAudit turns every check into an error with the reason: a check
@@ -204,6 +401,7 @@ func (a *auditor) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.track(victim)
 	if a.checkURL == nil {
 		// No --check: the page the sign-in lands on.
 		if a.isLoginPage(res.submit) && res.submit.status < 300 && a.showsText(res.submit) {
@@ -370,7 +568,9 @@ func (a *auditor) signedInAt(ctx context.Context, b *browser, u *url.URL) (bool,
 	if err != nil {
 		return false, p, err
 	}
-	return a.showsSignedIn(p), p, nil
+	ok := a.showsSignedIn(p)
+	b.signedIn = b.signedIn || ok
+	return ok, p, nil
 }
 
 func (a *auditor) showsSignedIn(p *page) bool {
@@ -502,7 +702,9 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 		}
 	}
 	a.cookies = append([]string{a.cookie}, slices.DeleteFunc(slices.Clone(a.cookies), func(n string) bool { return n == a.cookie })...)
-	a.victim = victim
+	// A copy: the victim's own session is closed when no longer needed,
+	// the cookie checks read what the browser stored at sign-in.
+	a.victim = victim.clone("victim")
 	a.token, _ = victim.jar.value(a.checkURL, a.cookie)
 	a.cookiePath = "/"
 	if k, _, ok := victim.jar.stored(a.checkURL, a.cookie); ok {

@@ -16,6 +16,7 @@ const (
 	DefaultSamples     = 200
 	DefaultConcurrency = 4
 	DefaultTimeout     = 10 * time.Second
+	DefaultMaxTime     = 10 * time.Minute
 )
 
 // Target describes the application to audit and how to sign in to it.
@@ -89,6 +90,12 @@ type Target struct {
 	// own cookie jars.
 	Header http.Header
 
+	// MaxTime bounds the whole audit, IdleWait not included (it is added).
+	// Default DefaultMaxTime. Each check gets a share; when the time is up
+	// (or ctx is cancelled) the report keeps the finished checks and marks
+	// the others as errors, "not finished".
+	MaxTime time.Duration
+
 	// Timeout bounds each request. Default DefaultTimeout.
 	Timeout time.Duration
 	// Transport sends the requests. Default: a clone of
@@ -124,6 +131,9 @@ var (
 	// ErrNoSessionCookie is returned when the session cookie cannot be
 	// found (or one named in Cookies is not set).
 	ErrNoSessionCookie = errors.New("session cookie not detected")
+	// ErrNotFinished is returned, with the report of the checks that
+	// finished, when the audit was interrupted or reached MaxTime.
+	ErrNotFinished = errors.New("audit not finished")
 	// ErrRefused is returned when the application answers 429 Too Many
 	// Requests or a 5xx error where the audit needs an answer, after the
 	// retries its time budget allowed.
@@ -177,6 +187,9 @@ func (t *Target) validate() (*url.URL, error) {
 	}
 	if t.Timeout <= 0 {
 		t.Timeout = DefaultTimeout
+	}
+	if t.MaxTime <= 0 {
+		t.MaxTime = DefaultMaxTime
 	}
 	for _, o := range t.AllowOrigins {
 		if _, ok := parseOrigin(o); !ok {

@@ -61,6 +61,13 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		fmt.Fprintf(&b, "signed-in signal: %s\n", rep.SignedInSignal)
 	}
 	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
+	switch {
+	case rep.SessionsCreated == 0:
+	case rep.SessionsLeftOpen == 0:
+		fmt.Fprintf(&b, "sessions: %d signed in, all signed out again\n", rep.SessionsCreated)
+	default:
+		fmt.Fprintf(&b, "sessions: %d signed in, %s\n", rep.SessionsCreated, paint(ansiBold+ansiYellow, fmt.Sprintf("%d could not be signed out", rep.SessionsLeftOpen)))
+	}
 	if rep.Verdict == VerdictCouldNotAudit && rep.CheckURL == "" {
 		b.WriteString("\nNo check was performed: an audit that cannot sign in reports nothing as passed.\n")
 		_, err := io.WriteString(w, b.String())

@@ -1,0 +1,121 @@
+package audit
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// live counts the signed-in sessions the fixture still holds.
+func (s *appServer) live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sess := range s.sessions {
+		if sess.user != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestLeavesNothingBehind: every session the audit signs in is signed out
+// again, sampling sign-ins included; when there is no way to log out the
+// report says how many stay open and why.
+func TestLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		app      app
+		target   Target
+		leftOpen bool
+	}{
+		{name: "secure app, logout form found on the dashboard", app: secureApp},
+		{name: "vulnerable app", app: vulnerableApp},
+		{name: "tokens only from sign-ins (25 samples)", app: app{renew: true, httpOnly: true, loginRedirect: "/dashboard", logoutMethod: "POST", logoutLink: true},
+			target: Target{Samples: 25}},
+		{name: "logout only through --logout", app: app{anonSession: true, renew: true, loginRedirect: "/dashboard", logoutMethod: "GET"},
+			target: Target{LogoutPath: "/logout"}},
+		{name: "no way to log out", app: app{anonSession: true, renew: true, loginRedirect: "/dashboard"}, leftOpen: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newApp(t, tc.app)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tg := auditTarget(srv.URL, tc.target)
+			if tc.target.Samples == 0 {
+				tg.Samples = -1
+			}
+			rep, err := Run(ctx, tg)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			live := srv.live()
+			if rep.SessionsCreated == 0 || rep.SessionsLeftOpen != live {
+				t.Errorf("report: %d created, %d left open; the server holds %d signed-in sessions", rep.SessionsCreated, rep.SessionsLeftOpen, live)
+			}
+			if !tc.leftOpen && live != 0 {
+				t.Errorf("%d signed-in sessions left on the server", live)
+			}
+			if tc.leftOpen {
+				if live == 0 || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0], "--logout") {
+					t.Errorf("left open %d, warnings %q", live, rep.Warnings)
+				}
+			}
+			if tc.target.Samples > 0 && rep.SessionsCreated < tc.target.Samples {
+				t.Errorf("%d sessions created, want at least the %d sampling sign-ins", rep.SessionsCreated, tc.target.Samples)
+			}
+		})
+	}
+}
+
+// TestInterruptKeepsFinishedChecks: when the context ends the report keeps
+// every finished check, marks the others "not finished", and the audit's
+// sessions are still signed out.
+func TestInterruptKeepsFinishedChecks(t *testing.T) {
+	t.Parallel()
+	// The idle wait never ends before the interrupt.
+	srv := newApp(t, vulnerableApp)
+	ctx, cancel := context.WithCancel(context.Background())
+	tg := auditTarget(srv.URL, Target{Samples: -1, IdleWait: time.Hour})
+	go func() {
+		for srv.live() == 0 || !idleStarted(srv) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	rep, err := Run(ctx, tg)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("Run error %v, want interrupted", err)
+	}
+	fix, _ := rep.Check(IDFixation)
+	idle, _ := rep.Check(IDIdleTimeout)
+	if fix.Status != StatusFail || idle.Status != StatusError || !strings.HasPrefix(idle.Evidence[0], "not finished") {
+		t.Errorf("fixation %s, idle-timeout %s %q", fix.Status, idle.Status, idle.Evidence)
+	}
+	if rep.Verdict != VerdictVulnerable || rep.ExitCode(SeverityHigh) != 1 || rep.ExitCode(SeverityNone) != 2 {
+		t.Errorf("verdict %s, exit %d (fail-on high), %d (none)", rep.Verdict, rep.ExitCode(SeverityHigh), rep.ExitCode(SeverityNone))
+	}
+	if n := srv.live(); n != 0 {
+		t.Errorf("%d sessions left signed in after the interrupt", n)
+	}
+}
+
+// idleStarted reports whether the audit has reached the idle-timeout
+// check: its last request was a dashboard visit after a sign-in, and
+// every other check is done (the logout check's sign-out came before).
+func idleStarted(s *appServer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	logouts := 0
+	for _, u := range s.uris {
+		if strings.HasPrefix(u, http.MethodPost+" /logout") {
+			logouts++
+		}
+	}
+	return logouts >= 3 && strings.HasSuffix(s.uris[len(s.uris)-1], " /dashboard")
+}
