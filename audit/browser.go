@@ -201,6 +201,7 @@ type browser struct {
 	quiet bool              // do not register values as secrets (sampling)
 	// signedIn is set once the check page showed this browser signed in.
 	signedIn bool
+	closed   bool // signed out by the audit (or found not signed in)
 }
 
 func (e *env) newBrowser(name string) *browser {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -101,7 +102,7 @@ func TestInterruptKeepsFinishedChecks(t *testing.T) {
 		t.Errorf("verdict %s, exit %d (fail-on high), %d (none)", rep.Verdict, rep.ExitCode(SeverityHigh), rep.ExitCode(SeverityNone))
 	}
 	if n := srv.live(); n != 0 {
-		t.Errorf("%d sessions left signed in after the interrupt", n)
+		t.Errorf("%d sessions left signed in after the interrupt; report %d/%d %q", n, rep.SessionsCreated, rep.SessionsLeftOpen, rep.Warnings)
 	}
 }
 
@@ -118,4 +119,30 @@ func idleStarted(s *appServer) bool {
 		}
 	}
 	return logouts >= 3 && strings.HasSuffix(s.uris[len(s.uris)-1], " /dashboard")
+}
+
+// TestMaxTime: the audit stops at MaxTime with the finished checks in the
+// report and the rest "not finished".
+func TestMaxTime(t *testing.T) {
+	t.Parallel()
+	cfg := vulnerableApp
+	cfg.delay = 5 * time.Millisecond
+	srv := newApp(t, cfg)
+	start := time.Now()
+	rep, err := Run(context.Background(), auditTarget(srv.URL, Target{Samples: 100000, MaxTime: 3 * time.Second}))
+	took := time.Since(start)
+	if !errors.Is(err, ErrNotFinished) || !strings.Contains(err.Error(), "--max-time 3s") {
+		t.Fatalf("Run error %v, want ErrNotFinished naming --max-time", err)
+	}
+	if took > 3*time.Second+cleanupTime {
+		t.Errorf("took %v with --max-time 3s", took)
+	}
+	fix, _ := rep.Check(IDFixation)
+	tr, _ := rep.Check(IDTokenRandomness)
+	if fix.Status != StatusFail || tr.Status != StatusError || !strings.HasPrefix(tr.Evidence[0], "not finished") {
+		t.Errorf("fixation %s; token-randomness %s %q", fix.Status, tr.Status, tr.Evidence)
+	}
+	if rep.ExitCode(SeverityHigh) != 1 || rep.ExitCode(SeverityNone) != 2 {
+		t.Errorf("exit %d / %d", rep.ExitCode(SeverityHigh), rep.ExitCode(SeverityNone))
+	}
 }

@@ -164,6 +164,7 @@
 //	--user-field NAME     the login form's user-name field (default: detected)
 //	--password-field NAME the login form's password field (default: detected)
 //	--timeout DURATION    per request (default 10s)
+//	--max-time DURATION   the whole audit, --idle-wait not included (default 10m)
 //	--concurrency N       requests in flight while sampling (default 4)
 //	--allow-password-in-url  submit a login form sent by GET (noted in the report)
 //	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)
@@ -184,6 +185,13 @@
 //
 // Findings win: a fixation that was shown gives 1 even if another check
 // could not be performed. See [Report.ExitCode].
+//
+// The audit has --max-time (default 10 minutes, plus --idle-wait), and each
+// check a share of it. When the time is up, or on SIGINT or SIGTERM, the
+// report holds every check that finished and marks the others as errors
+// ("not finished"); the exit status is then 1 if a finished check has a
+// finding at or above --fail-on, else 2. The sessions signed in so far are
+// still signed out, for a few seconds at most.
 //
 // # Output
 //

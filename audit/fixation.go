@@ -48,7 +48,6 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 			incomplete = append(incomplete, fmt.Sprintf("ID obtained by visiting: victim sign-in with the attacker's cookies: %v", err))
 			break
 		}
-		a.track(victim)
 		fix.add("victim's browser gets the attacker's cookies and signs in: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
 		if !res.ok {
 			break
@@ -93,7 +92,6 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 		adoptIncomplete = append(adoptIncomplete, fmt.Sprintf("victim sign-in with an invented %s: %v", S, err))
 		res = nil
 	} else {
-		a.track(victim)
 		fix.add("invented ID: victim's browser gets %s=%s and signs in: %s; %s", S, invented, res.submit.describe(), a.signedInNote(res.ok, res.check))
 	}
 

@@ -90,7 +90,6 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			incomplete = append(incomplete, fmt.Sprintf("%s: victim sign-in through %s: %v", carrier, rel(link), err))
 			continue
 		}
-		a.track(victim)
 		ok, check, err := a.signedIn(ctx, victim)
 		if err != nil {
 			incomplete = append(incomplete, fmt.Sprintf("%s: %v", carrier, err))

@@ -59,6 +59,8 @@ type app struct {
 	// extraCookies is how many unrelated cookies the sign-in sets before
 	// the session cookie.
 	extraCookies int
+	// delay slows every response down.
+	delay time.Duration
 	// decoys follows the session cookie set at sign-in with a Set-Cookie of
 	// the same name for another domain (rejected by browsers) and a
 	// deletion on an old path.
@@ -313,6 +315,9 @@ func (s *appServer) carry(st state, path string) string {
 }
 
 func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.delay > 0 {
+		time.Sleep(s.cfg.delay)
+	}
 	s.mu.Lock()
 	s.requests++
 	s.uris = append(s.uris, r.Method+" "+r.RequestURI)

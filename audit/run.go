@@ -159,15 +159,16 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 // audit was interrupted or ran out of time.
 const cleanupTime = 5 * time.Second
 
-// closeAll closes every session still open, with a few seconds of its own
-// if ctx is done.
+// closeAll closes every session still open. An interrupt does not stop
+// it; once ctx is done it has a few seconds.
 func (a *auditor) closeAll(ctx context.Context) {
+	limit := 10 * cleanupTime
 	if ctx.Err() != nil {
-		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTime)
-		defer cancel()
-		ctx = c
+		limit = cleanupTime
 	}
-	a.closeSessions(ctx)
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+	defer cancel()
+	a.closeSessions(c)
 }
 
 // notFinished says why the audit stopped early, or nil if it did not.
@@ -258,7 +259,7 @@ func (a *auditor) budget(ctx context.Context, steps []step) (context.Context, co
 		total += s.weight
 		extra += s.extra
 	}
-	left := time.Until(dl) - extra - cleanupTime
+	left := time.Until(dl) - extra - min(cleanupTime, a.t.MaxTime/10)
 	share := steps[0].extra
 	if total > 0 && left > 0 {
 		share += time.Duration(float64(left) * steps[0].weight / total)
@@ -321,9 +322,13 @@ func (a *auditor) closeSessions(ctx context.Context) {
 
 // closeOne signs b out if it is signed in, and counts the session.
 func (a *auditor) closeOne(ctx context.Context, b *browser) {
-	if a.checkURL == nil {
-		return // the audit stopped before it knew how to tell
+	if a.checkURL == nil || b.closed {
+		return // the audit stopped before it knew how to tell, or done
 	}
+	b.closed = true
+	// Signing out is not interrupted: it gets a few seconds of its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTime)
+	defer cancel()
 	alive, p, err := a.signedIn(ctx, b)
 	if err != nil {
 		if b.signedIn {
@@ -401,7 +406,6 @@ func (a *auditor) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.track(victim)
 	if a.checkURL == nil {
 		// No --check: the page the sign-in lands on.
 		if a.isLoginPage(res.submit) && res.submit.status < 300 && a.showsText(res.submit) {
@@ -538,6 +542,7 @@ func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, passwo
 		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
 	}
 	sub, err := b.do(ctx, method, target, body, ct)
+	a.track(b) // whatever came of it, the server may hold a session now
 	if errors.Is(err, ErrUnsafeSignIn) || isRefused(err) {
 		return nil, err
 	}
@@ -682,7 +687,6 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 	if err != nil {
 		return err
 	}
-	a.track(second)
 	a.static = map[string]string{}
 	if res2.ok {
 		for _, n := range a.cookies {

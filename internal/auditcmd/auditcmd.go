@@ -162,6 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		samples   = countFlag(audit.DefaultSamples)
 		idleWait  waitFlag
 		timeout   = waitFlag(audit.DefaultTimeout)
+		maxTime   = waitFlag(audit.DefaultMaxTime)
 		conc      = countFlag(audit.DefaultConcurrency)
 		cookies   listFlag
 		origins   listFlag
@@ -184,6 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.StringVar(&t.PasswordField, "password-field", "", "`NAME` of the login form's password field (default: detected)")
 	fs.BoolVar(&t.NoWrongPasswordProbe, "no-wrong-password-probe", false, "skip the sign-in with a wrong password that shows what a failed sign-in looks like (for accounts that lock)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
+	fs.Var(&maxTime, "max-time", "`DURATION` allowed for the whole audit, --idle-wait not included; then the checks not finished are errors")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
 	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
@@ -242,6 +244,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	t.IdleWait = time.Duration(idleWait)
 	t.Timeout = time.Duration(timeout)
+	t.MaxTime = time.Duration(maxTime)
+	if t.MaxTime == 0 {
+		return fail("--max-time must be more than 0")
+	}
 	t.Concurrency = max(int(conc), 1)
 	t.Progress = stderr
 	t.Transport = h.transport
@@ -271,7 +277,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		cliflag.Errorf(stderr, nil, "writing the report: %v", werr)
 		return 2
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, audit.ErrNotFinished):
+		cliflag.Errorf(stderr, []string{"the report holds the checks that finished; raise --max-time to give the others time"}, "%v", err)
+	case err != nil:
 		var hints []string
 		if h := hint(err); h != "" {
 			hints = append(hints, h)
