@@ -136,7 +136,8 @@ func relTo(base, u *url.URL) string {
 
 // hop is one request and its response.
 type hop struct {
-	retries    int // times the request was repeated after 429/502/503/504
+	retries    int  // times the request was repeated after 429/502/503/504
+	cut        bool // the body was longer than maxBody and was cut there
 	method     string
 	url        *url.URL
 	status     int
@@ -165,6 +166,9 @@ func (p *page) describe() string {
 		fmt.Fprintf(&b, "%s %s → %d", h.method, relTo(p.base, h.url), h.status)
 		if h.retries > 0 {
 			fmt.Fprintf(&b, " (after %d retries)", h.retries)
+		}
+		if h.cut {
+			fmt.Fprintf(&b, " (body cut at %d MiB)", maxBody>>20)
 		}
 	}
 	return b.String()
@@ -224,7 +228,13 @@ func (b *browser) get(ctx context.Context, u *url.URL) (*page, error) {
 // 303 turn into GET, 307 and 308 repeat the request).
 func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (*page, error) {
 	p := &page{base: b.env.base}
+	seen := map[string]bool{}
 	for range maxRedirects + 1 {
+		if key := method + " " + u.String(); seen[key] {
+			return p, fmt.Errorf("%w: %s → %s %s again", ErrRedirectLoop, p.describe(), method, relTo(b.env.base, u))
+		} else {
+			seen[key] = true
+		}
 		h, resp, data, err := b.send(ctx, method, u, body, contentType)
 		if err != nil {
 			return p, err
@@ -260,7 +270,7 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		}
 		u = next
 	}
-	return p, fmt.Errorf("%s: more than %d redirects", rel(u), maxRedirects)
+	return p, fmt.Errorf("%w: more than %d redirects: %s", ErrRedirectLoop, maxRedirects, p.describe())
 }
 
 // refusedStatus reports whether a response means the request was not
@@ -390,9 +400,12 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 		return h, nil, nil, fmt.Errorf("%s %s: %w", method, rel(u), err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return h, nil, nil, fmt.Errorf("%s %s: reading the response: %w", method, rel(u), err)
+	}
+	if len(data) > maxBody {
+		data, h.cut = data[:maxBody], true
 	}
 	h.status = resp.StatusCode
 	h.location = resp.Header.Get("Location")

@@ -159,6 +159,7 @@
 //	--cookie NAME         a session cookie (repeatable; default: detected)
 //	--format F            text, json or sarif (default text)
 //	--fail-on S           critical, high, medium, low or none (default high)
+//	-v                    text output: also the evidence of checks that passed
 //	--samples N           tokens for token-randomness (default 200; 0 skips it)
 //	--idle-wait DURATION  run idle-timeout, waiting that long (default: not run)
 //	--user-field NAME     the login form's user-name field (default: detected)

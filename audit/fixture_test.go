@@ -59,6 +59,12 @@ type app struct {
 	// extraCookies is how many unrelated cookies the sign-in sets before
 	// the session cookie.
 	extraCookies int
+	// csrfNoField sets the CSRF cookie but leaves the token out of the form
+	// (a page script would add it): every sign-in gets 403.
+	csrfNoField bool
+	// deleteUnknown answers an unknown session ID with a deletion of the
+	// cookie (an empty value, Max-Age=0) and no new ID.
+	deleteUnknown bool
 	// delay slows every response down.
 	delay time.Duration
 	// decoys follows the session cookie set at sign-in with a Set-Cookie of
@@ -324,6 +330,11 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	path := stripPathParams(r.URL.Path)
 	st := s.load(r)
+	if s.cfg.deleteUnknown && st.id == "" && !s.cfg.adopt {
+		if c, err := r.Cookie(s.cfg.cookie); err == nil && c.Value != "" {
+			s.setCookie(w, "", -1)
+		}
+	}
 	if s.cfg.urlAdopted && st.fromURL {
 		s.setCookie(w, st.id, 0)
 	}
@@ -482,7 +493,7 @@ func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, 
 <label>Password <input type="password" name="%s"></label>
 <label><input type="checkbox" name="remember"> Remember me</label>`,
 		html.EscapeString(s.carry(st, "/")), method, action, hidden, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
-	if csrf != "" {
+	if csrf != "" && !s.cfg.csrfNoField {
 		fmt.Fprintf(w, `<input type="hidden" name="%s_token" value="%s">`, s.cfg.csrf, csrf)
 	}
 	fmt.Fprint(w, `<button type="submit" name="action" value="signin">Sign in</button></form></body></html>`)

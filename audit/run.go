@@ -488,7 +488,7 @@ type signInResult struct {
 // fetchLoginForm opens the login page at u and finds its form.
 func (a *auditor) fetchLoginForm(ctx context.Context, b *browser, u *url.URL) (*page, *loginForm, error) {
 	p, err := b.get(ctx, u)
-	if isRefused(err) {
+	if isRefused(err) || errors.Is(err, ErrRedirectLoop) {
 		return p, nil, err
 	}
 	if err != nil {
@@ -503,6 +503,9 @@ func (a *auditor) fetchLoginForm(ctx context.Context, b *browser, u *url.URL) (*
 	}
 	lf, err := findLoginForm(forms, a.t.UserField, a.t.PasswordField)
 	if err != nil {
+		if p.hops[len(p.hops)-1].cut {
+			err = fmt.Errorf("%v in the first %d MiB (the page is longer and was cut there)", err, maxBody>>20)
+		}
 		return p, nil, fmt.Errorf("%w: %s: %v", ErrNoLoginForm, p.describe(), err)
 	}
 	return p, lf, nil
@@ -543,7 +546,7 @@ func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, passwo
 	}
 	sub, err := b.do(ctx, method, target, body, ct)
 	a.track(b) // whatever came of it, the server may hold a session now
-	if errors.Is(err, ErrUnsafeSignIn) || isRefused(err) {
+	if errors.Is(err, ErrUnsafeSignIn) || isRefused(err) || errors.Is(err, ErrRedirectLoop) {
 		return nil, err
 	}
 	if err != nil {

@@ -131,6 +131,10 @@ var (
 	// ErrNoSessionCookie is returned when the session cookie cannot be
 	// found (or one named in Cookies is not set).
 	ErrNoSessionCookie = errors.New("session cookie not detected")
+	// ErrRedirectLoop is returned when the login page cannot be reached
+	// because the application redirects in a loop (or more than ten
+	// times).
+	ErrRedirectLoop = errors.New("redirect loop")
 	// ErrNotFinished is returned, with the report of the checks that
 	// finished, when the audit was interrupted or reached MaxTime.
 	ErrNotFinished = errors.New("audit not finished")

@@ -90,7 +90,11 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		if c.Status == StatusFail {
 			sev = c.Severity.String()
 		}
-		fmt.Fprintf(&b, "%-20s %s %-9s %s\n", c.ID, status, sev, topicOf(c.ID))
+		what := topicOf(c.ID)
+		if c.ID == IDCookieSecure && c.Status == StatusPass && strings.HasPrefix(rep.Target, "http://") {
+			what += " (set; but the target is plain HTTP: fine on loopback only)"
+		}
+		fmt.Fprintf(&b, "%-20s %s %-9s %s\n", c.ID, status, sev, what)
 	}
 
 	findings := rep.Findings(SeverityNone)

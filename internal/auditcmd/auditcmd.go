@@ -164,6 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		timeout   = waitFlag(audit.DefaultTimeout)
 		maxTime   = waitFlag(audit.DefaultMaxTime)
 		conc      = countFlag(audit.DefaultConcurrency)
+		verbose   bool
 		cookies   listFlag
 		origins   listFlag
 		headers   headerFlag
@@ -178,6 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(logoutM, "logout-method", "force `GET|POST` for logging out")
 	fs.Var(&cookies, "cookie", "session cookie `NAME` (repeatable; default: detected)")
 	fs.Var(format, "format", "output `FORMAT`: text, json or sarif")
+	fs.BoolVar(&verbose, "v", false, "text output: also show the evidence of checks that passed")
 	fs.Var(failOn, "fail-on", "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low or none")
 	fs.Var(&samples, "samples", "`N` fresh tokens for the randomness analysis (0 skips it)")
 	fs.Var(&idleWait, "idle-wait", "run the idle-timeout check: wait `DURATION` without a request (default: not run)")
@@ -271,7 +273,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if h.color != nil {
 			color = *h.color
 		}
-		werr = audit.WriteText(stdout, rep, audit.TextOptions{Color: color})
+		werr = audit.WriteText(stdout, rep, audit.TextOptions{Color: color, Verbose: verbose})
 	}
 	if werr != nil {
 		cliflag.Errorf(stderr, nil, "writing the report: %v", werr)
@@ -292,6 +294,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 func hint(err error) string {
 	switch {
+	case errors.Is(err, audit.ErrRedirectLoop):
+		return "the application redirects in a loop: is --login right? does it need a header the auditor does not send (-H), or a cookie set by script?"
 	case errors.Is(err, audit.ErrRefused):
 		return "the application limits the rate of requests or failed: wait and run again, lower --concurrency, or raise --max-time so that retries fit"
 	case errors.Is(err, audit.ErrUnreachable):

@@ -170,6 +170,14 @@ func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	secure := newFixture(t, false)
 	vulnerable := newFixture(t, true)
+	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.Error(w, "CSRF token missing", http.StatusForbidden)
+			return
+		}
+		fmt.Fprint(w, `<form method="post"><input name="username"><input type="password" name="password"></form>`)
+	}))
+	t.Cleanup(forbidden.Close)
 	env := map[string]string{"SESSIONGUARD_PASSWORD": testPassword}
 	quick := []string{"--user", "alice", "--samples", "0"}
 	tests := []struct {
@@ -188,6 +196,7 @@ func TestExitCodes(t *testing.T) {
 		{"no password", append(quick, secure), nil},
 		{"wrong password", append(quick, "--password", "nope", secure), nil},
 		{"unreachable", append(quick, "http://127.0.0.1:1"), env},
+		{"403 on the sign-in (hint)", append(quick, forbidden.URL), env},
 		{"no BASE_URL", quick, env},
 		{"two BASE_URLs", append(quick, secure, secure), env},
 		{"no --user", []string{secure}, env},
@@ -211,8 +220,11 @@ func TestExitCodes(t *testing.T) {
 			if out == "" {
 				out = r.stdout
 			}
-			first, _, _ = strings.Cut(out, "\n")
-			first = "  # " + first
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			first = "  # " + lines[0]
+			if len(lines) > 1 && strings.HasPrefix(lines[len(lines)-1], "sessionguard: hint: ") && r.exit == 2 && tc.name != "-h" {
+				first += "\n    # " + lines[len(lines)-1]
+			}
 		}
 		b.WriteString(normalize(tc.name + ": exit " + strconv.Itoa(r.exit) + first + "\n"))
 	}
@@ -231,9 +243,9 @@ func helpFlags(t *testing.T) []string {
 	t.Helper()
 	r := runCLI(t, []string{"-h"}, nil)
 	var out []string
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z-]*|H)\b`).FindAllStringSubmatch(r.stdout, -1) {
-		if m[1] == "H" {
-			out = append(out, "-H")
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z-]+|[a-zA-Z])\b`).FindAllStringSubmatch(r.stdout, -1) {
+		if len(m[1]) == 1 {
+			out = append(out, "-"+m[1])
 		} else {
 			out = append(out, "--"+m[1])
 		}
@@ -278,12 +290,12 @@ func TestFlagsDocumented(t *testing.T) {
 	want := helpFlags(t)
 	// README table rows: | `--login PATH` | … |, several flags per cell.
 	readme := docFlags(t, "../../README.md", "## Auditing any application", "\n## ",
-		regexp.MustCompile("`(--[a-z][a-z-]*|-H)\\b"))
+		regexp.MustCompile("`(--[a-z][a-z-]+|-[a-zA-Z])\\b"))
 	if !slices.Equal(readme, want) {
 		t.Errorf("README audit flags differ from sessionguard audit -h:\nREADME: %v\n-h:     %v", readme, want)
 	}
 	pkg := docFlags(t, "../../audit/doc.go", "# Command line", "\n// # ",
-		regexp.MustCompile(`(?m)^//\t(--[a-z][a-z-]*|-H)\b`))
+		regexp.MustCompile(`(?m)^//\t(--[a-z][a-z-]+|-[a-zA-Z])\b`))
 	if !slices.Equal(pkg, want) {
 		t.Errorf("audit package doc flags differ from sessionguard audit -h:\ndoc: %v\n-h:  %v", pkg, want)
 	}
