@@ -170,6 +170,9 @@
 //	--allow-password-in-url  submit a login form sent by GET (noted in the report)
 //	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)
 //	-H 'Name: value'      a header for every request (repeatable; never shown)
+//	--ca-cert FILE        trust the CAs in this PEM file for an https:// target
+//	--insecure            do not verify TLS certificates (warned on stderr and in the report)
+//	--proxy URL           send every request through this proxy (http, https, socks5)
 //
 // This list is the one place the flags are documented besides
 // "sessionguard audit -h"; a test holds it, and the README's table,

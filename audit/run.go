@@ -72,9 +72,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.Target = base.String()
 	transport := target.Transport
 	if transport == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = target.Concurrency
-		transport = tr
+		transport = target.transport()
 	}
 	a := &auditor{
 		t:    target,
@@ -102,6 +100,9 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 		}
 	}
 	slices.SortFunc(a.env.hidden, func(x, y string) int { return len(y) - len(x) })
+	if target.Insecure {
+		a.warn("--insecure: the target's TLS certificate was not verified; anyone on the path could have read the password and the sessions, and answered in the application's place")
+	}
 	if target.AllowPasswordInURL {
 		a.warn("--allow-password-in-url: a login form sent by GET puts the password in the URL, where server, proxy and browser logs keep it")
 	}

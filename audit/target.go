@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -96,10 +98,22 @@ type Target struct {
 	// the others as errors, "not finished".
 	MaxTime time.Duration
 
+	// RootCAs, if set, are the certificate authorities trusted for an
+	// https:// target (a private CA), instead of the system's.
+	RootCAs *x509.CertPool
+	// Insecure skips the verification of the target's TLS certificate.
+	// The report then carries a warning.
+	Insecure bool
+	// Proxy, if set, routes every request through this proxy (an
+	// intercepting proxy of the engagement): http://, https:// or
+	// socks5://. Default: the proxy of the environment (HTTPS_PROXY, …).
+	Proxy *url.URL
+
 	// Timeout bounds each request. Default DefaultTimeout.
 	Timeout time.Duration
 	// Transport sends the requests. Default: a clone of
-	// http.DefaultTransport.
+	// http.DefaultTransport, with RootCAs, Insecure and Proxy applied (they
+	// cannot be combined with a Transport of one's own).
 	Transport http.RoundTripper
 	// Progress, if set, receives progress lines while tokens are collected.
 	Progress io.Writer
@@ -156,6 +170,19 @@ func (t Target) Validate() error {
 	return err
 }
 
+// transport is the default transport with RootCAs, Insecure and Proxy.
+func (t *Target) transport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = t.Concurrency
+	if t.RootCAs != nil || t.Insecure {
+		tr.TLSClientConfig = &tls.Config{RootCAs: t.RootCAs, InsecureSkipVerify: t.Insecure, MinVersion: tls.VersionTLS12}
+	}
+	if t.Proxy != nil {
+		tr.Proxy = http.ProxyURL(t.Proxy)
+	}
+	return tr
+}
+
 // validate checks the target and fills in defaults.
 func (t *Target) validate() (*url.URL, error) {
 	u, err := url.Parse(t.BaseURL)
@@ -194,6 +221,19 @@ func (t *Target) validate() (*url.URL, error) {
 	}
 	if t.MaxTime <= 0 {
 		t.MaxTime = DefaultMaxTime
+	}
+	if t.Transport != nil && (t.RootCAs != nil || t.Insecure || t.Proxy != nil) {
+		return nil, fmt.Errorf("%w: RootCAs, Insecure and Proxy configure the default transport; set them on your own Transport instead", ErrBadTarget)
+	}
+	if t.Proxy != nil {
+		switch t.Proxy.Scheme {
+		case "http", "https", "socks5", "socks5h":
+		default:
+			return nil, fmt.Errorf("%w: proxy %q is not an http://, https:// or socks5:// URL", ErrBadTarget, t.Proxy.Redacted())
+		}
+		if t.Proxy.Host == "" {
+			return nil, fmt.Errorf("%w: proxy %q has no host", ErrBadTarget, t.Proxy.Redacted())
+		}
 	}
 	for _, o := range t.AllowOrigins {
 		if _, ok := parseOrigin(o); !ok {

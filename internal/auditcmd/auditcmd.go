@@ -6,11 +6,14 @@ package auditcmd
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -165,6 +168,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		maxTime   = waitFlag(audit.DefaultMaxTime)
 		conc      = countFlag(audit.DefaultConcurrency)
 		verbose   bool
+		caCert    string
+		proxy     string
 		cookies   listFlag
 		origins   listFlag
 		headers   headerFlag
@@ -191,6 +196,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
 	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
+	fs.StringVar(&caCert, "ca-cert", "", "trust the certificate authorities in PEM `FILE` for an https:// target (a private CA)")
+	fs.BoolVar(&t.Insecure, "insecure", false, "do not verify the target's TLS certificate (noted in the report)")
+	fs.StringVar(&proxy, "proxy", "", "send every request through the proxy at `URL` (http://, https:// or socks5://)")
 	fs.Var(&headers, "H", "add the header `'Name: value'` to every request (repeatable; values are never shown)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHead)
@@ -250,6 +258,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if t.MaxTime == 0 {
 		return fail("--max-time must be more than 0")
 	}
+	if caCert != "" {
+		pem, err := os.ReadFile(caCert)
+		if err != nil {
+			return fail("--ca-cert: %v", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return fail("--ca-cert %s: no PEM certificate in the file", caCert)
+		}
+	}
+	if proxy != "" {
+		u, err := url.Parse(proxy)
+		if err != nil || u.Host == "" {
+			return fail("--proxy %q is not a URL such as http://127.0.0.1:8080", proxy)
+		}
+		t.Proxy = u
+	}
+	if t.Insecure {
+		fmt.Fprintln(stderr, "sessionguard: warning: --insecure: the target's TLS certificate is not verified")
+	}
 	t.Concurrency = max(int(conc), 1)
 	t.Progress = stderr
 	t.Transport = h.transport
@@ -298,6 +326,8 @@ func hint(err error) string {
 		return "the application redirects in a loop: is --login right? does it need a header the auditor does not send (-H), or a cookie set by script?"
 	case errors.Is(err, audit.ErrRefused):
 		return "the application limits the rate of requests or failed: wait and run again, lower --concurrency, or raise --max-time so that retries fit"
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return "the target's TLS certificate is not trusted: pass --ca-cert FILE with the CA that signed it (or, knowingly, --insecure)"
 	case errors.Is(err, audit.ErrUnreachable):
 		return "is the application running and reachable at BASE_URL?"
 	case errors.Is(err, audit.ErrNoLoginForm):

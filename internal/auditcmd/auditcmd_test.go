@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -363,5 +366,80 @@ func TestCLINeverShowsSecrets(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestEngagementFlags: --ca-cert for a private CA, --insecure (loud, in
+// the report too), --proxy, and -H for a header every request needs.
+func TestEngagementFlags(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SESSIONGUARD_PASSWORD": testPassword}
+	quick := []string{"--user", "alice", "--samples", "0"}
+
+	tlsSrv := httptest.NewTLSServer(&fixture{sessions: map[string]string{}})
+	t.Cleanup(tlsSrv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var proxied atomic.Int64
+	target := newFixture(t, false)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxied.Add(1)
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(proxy.Close)
+
+	const gateKey = "g4te-k3y-value"
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Gate") != gateKey {
+			http.Error(w, "no gate key", http.StatusForbidden)
+			return
+		}
+		http.Redirect(w, r, "/login", http.StatusFound)
+	}))
+	t.Cleanup(gated.Close)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		exit int
+		want string // in stderr+stdout
+	}{
+		{"private CA, not trusted", []string{tlsSrv.URL}, 2, "pass --ca-cert FILE"},
+		{"private CA, --ca-cert", []string{"--ca-cert", caFile, tlsSrv.URL}, 0, "no fixation found"},
+		{"--insecure", []string{"--insecure", tlsSrv.URL}, 0, "WARNING: --insecure"},
+		{"--ca-cert without a certificate", []string{"--ca-cert", filepath.Join(t.TempDir(), "none.pem"), tlsSrv.URL}, 2, "--ca-cert"},
+		{"--proxy", []string{"--proxy", proxy.URL, target}, 0, "no fixation found"},
+		{"gateway without -H", []string{gated.URL}, 2, "403"},
+		{"gateway with -H", []string{"-H", "X-Gate: " + gateKey, gated.URL}, 2, "redirect loop"},
+	} {
+		r := runCLI(t, append(append([]string(nil), quick...), tc.args...), env)
+		out := r.stderr + r.stdout
+		if r.exit != tc.exit || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: exit %d, want %d and %q:\n%s", tc.name, r.exit, tc.exit, tc.want, out)
+		}
+		if strings.Contains(out, gateKey) {
+			t.Errorf("%s: the -H value is in the output", tc.name)
+		}
+		if tc.name == "--insecure" && !strings.Contains(r.stderr, "sessionguard: warning: --insecure") {
+			t.Errorf("--insecure is not loud on stderr: %q", r.stderr)
+		}
+	}
+	if proxied.Load() == 0 {
+		t.Error("no request went through --proxy")
 	}
 }
