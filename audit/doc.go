@@ -18,12 +18,27 @@
 // host only (an off-site redirect stops the audit rather than sending a
 // victim's cookies elsewhere).
 //
+// The credentials are handled as a careful user would. The password never
+// appears in any output (report, evidence, errors, progress), raw or URL-,
+// HTML- or JSON-encoded, and neither do the values of -H headers. A login
+// form sent by GET would put the password in a URL: the audit refuses it
+// ([ErrUnsafeSignIn], exit status 2) unless --allow-password-in-url is
+// given, which the report then carries as a warning. The credentials go
+// only to the origin of the login page as reached (or the same host
+// upgraded from http to https); a form posting elsewhere, or a 307/308
+// redirect that would repeat the POST elsewhere, is refused with the
+// origin named, unless it is allowed with --allow-origin. A Cookie header
+// cannot be given with -H: the audit keeps its own cookie jars.
+//
 // Each actor (victim, attacker, throwaway clients) has its own cookie jar,
-// which can be snapshotted and restored. The jar follows RFC 6265 with one
-// deliberate difference from net/http/cookiejar: like browsers, it sends
-// Secure cookies to loopback hosts (localhost, 127.0.0.0/8, ::1) over plain
-// http://, so applications using __Host- cookies can be audited on
-// http://127.0.0.1; the cookie-secure check reports the plain-HTTP target.
+// which can be snapshotted and restored. The jar stores cookies as RFC
+// 6265bis says a browser does (domain match, path, deletions, the
+// __Host- and __Secure- prefixes, no Secure cookie from plain HTTP), with
+// one deliberate difference from net/http/cookiejar: like browsers, it
+// treats loopback hosts (localhost, 127.0.0.0/8, ::1) as secure contexts
+// over plain http://, so applications using __Host- cookies can be audited
+// on http://127.0.0.1; the cookie-secure check reports the plain-HTTP
+// target.
 //
 // A client is signed in when the check page answers 2xx, is not the login
 // page (after redirects) and its visible text (not scripts, not attribute
@@ -45,13 +60,14 @@
 // session cookie proper is the first cookie of the set whose value
 // varies; fixation and logout are tested on the whole set.
 //
-// Before any check runs the auditor signs in once, verifies that a visitor
-// without cookies is not signed in, and finds the session cookie. If any
-// of this fails the audit stops with an error wrapping [ErrUnreachable],
-// [ErrNoLoginForm], [ErrSignIn], [ErrPublicCheckPage],
+// Before any check runs the auditor signs in, establishes the signal, and
+// finds the session cookies. If any of this fails the audit stops with an
+// error wrapping [ErrUnreachable], [ErrRedirectLoop], [ErrRefused],
+// [ErrNoLoginForm], [ErrUnsafeSignIn], [ErrSignIn] (or
+// [ErrSignInForbidden], a 403 on the sign-in), [ErrPublicCheckPage],
 // [ErrNoSessionCookie] or [ErrBadTarget]; the report's verdict is then
-// [VerdictCouldNotAudit] and every check is "error". An audit that could not sign
-// in never reports a pass.
+// [VerdictCouldNotAudit] and every check is "error". An audit that could
+// not sign in never reports a pass.
 //
 // Every session the audit signs in is signed out again as soon as it is no
 // longer needed (after each check, each token sample at once), through the
@@ -79,8 +95,9 @@
 //     A fresh attacker opens the login page and the victim's browser gets
 //     exactly the attacker's cookies; or the victim's browser gets a session
 //     ID the attacker invented (same length and alphabet as a real one).
-//     The victim signs in; the attacker replays what it held before. Fails
-//     if the attacker is signed in as the victim.
+//     The victim signs in; the attacker replays what it held before, plus
+//     the session cookies known to everyone (the same at every sign-in).
+//     Fails if the attacker is signed in as the victim.
 //   - fixation-url (critical; WSTG-SESS-03, ASVS 3.1.1, CWE-384, CWE-598):
 //     the victim opens the login page from a link carrying an ID (a fresh
 //     valid one when the site issues IDs before sign-in, else an invented
@@ -134,10 +151,11 @@
 //   - idle-timeout (medium; WSTG-SESS-07, ASVS 3.3.2): opt-in with
 //     --idle-wait; sign in, wait, fail if the session still works.
 //
-// Besides the token samples, a full audit sends a few dozen requests, one
-// at a time. Sampling adds one request per token when the session cookie
-// is issued before sign-in, otherwise one sign-in per token, so its
-// duration is then bound by the application's password hashing.
+// Except while collecting token samples, requests go one at a time; the
+// report counts them. Sampling adds one request per token when the
+// session cookie is issued before sign-in, otherwise one sign-in and one
+// sign-out per token, so its duration is then bound by the application's
+// password hashing.
 //
 // # Command line
 //

@@ -224,6 +224,33 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	for _, tc := range hostileCases(t, evil.URL) {
 		runs = append(runs, run{tc.name, tc.app, tc.target})
 	}
+	// The odd fixtures of the other tests.
+	base := app{anonSession: true, renew: true, httpOnly: true, loginRedirect: "/dashboard", logoutMethod: "POST", logoutLink: true}
+	odd := func(name string, f func(*app), tg Target) {
+		a := base
+		f(&a)
+		runs = append(runs, run{name, a, tg})
+	}
+	odd("failure page shows the user name", func(a *app) { a.failShowsUser = true }, Target{})
+	odd("failure page shows the user name, --expect", func(a *app) { a.failShowsUser = true }, Target{Expect: "Welcome alice"})
+	odd("Servlet FORM authentication", func(a *app) {
+		a.formAuth, a.userField, a.passField, a.formAction = true, "j_username", "j_password", "j_security_check"
+	}, Target{LoginPath: "/dashboard", CheckPath: "/dashboard"})
+	odd("sign-ins limited, Retry-After beyond the budget", func(a *app) {
+		a.renew, a.keepURLID, a.urlParam = true, true, "PHPSESSID"
+		a.signInLimit, a.signInWindow, a.retryAfter = 5, time.Minute, "60"
+	}, Target{})
+	odd("403 to the planted ID", func(a *app) { a.forbidUnknown = true }, Target{})
+	odd("decoy cookies", func(a *app) { a.decoys, a.secure = true, true }, Target{})
+	odd("persistent cookie", func(a *app) { a.maxAge = 3600 }, Target{})
+	odd("Domain attribute", func(a *app) { a.domain = "127.0.0.1" }, Target{})
+	odd("companion cookie", func(a *app) { a.renew, a.companion = false, "user" }, Target{})
+	odd("15 extra cookies", func(a *app) { a.extraCookies = 15 }, Target{})
+	odd("403 on the sign-in", func(a *app) { a.csrf, a.csrfNoField = "csrftoken", true }, Target{})
+	odd("unknown ID deleted", func(a *app) { a.anonSession, a.deleteUnknown = false, true }, Target{})
+	odd("no way to log out", func(a *app) { a.logoutMethod = "" }, Target{})
+	odd("tokens from sign-ins", func(a *app) { a.anonSession = false }, Target{Samples: 20})
+	odd("connection dropped on sign-in", func(a *app) { a.dropSignIn = true }, Target{})
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
@@ -242,7 +269,9 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 			if tg.Password == "" {
 				tg.Password = secretPassword
 			}
-			tg.Samples = -1
+			if tg.Samples == 0 {
+				tg.Samples = -1
+			}
 			tg.Header = http.Header{"X-Api-Key": {headerSecret}}
 			var progress strings.Builder
 			tg.Progress = &progress

@@ -37,6 +37,7 @@ const (
 // invented IDs are adopted).
 type fixture struct {
 	vulnerable bool
+	requests   atomic.Int64
 	mu         sync.Mutex
 	sessions   map[string]string // ID → user, "" before sign-in
 }
@@ -64,6 +65,7 @@ func (f *fixture) start(w http.ResponseWriter, user string) {
 }
 
 func (f *fixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := ""
@@ -441,5 +443,49 @@ func TestEngagementFlags(t *testing.T) {
 	}
 	if proxied.Load() == 0 {
 		t.Error("no request went through --proxy")
+	}
+}
+
+// TestInterrupt: on SIGINT (a cancelled context, as main arranges) the
+// report holds the finished checks: exit 1 when one of them is a finding
+// at or above --fail-on, else 2; the audit's sessions are signed out.
+func TestInterrupt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		failOn string
+		exit   int
+	}{{"high", 1}, {"none", 2}} {
+		f := &fixture{vulnerable: true, sessions: map[string]string{}}
+		srv := httptest.NewServer(f)
+		t.Cleanup(srv.Close)
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr bytes.Buffer
+		done := make(chan int)
+		go func() {
+			done <- run(ctx, []string{"--user", "alice", "--samples", "0", "--idle-wait", "1h", "--fail-on", tc.failOn, "--format", "json", srv.URL},
+				&stdout, &stderr, func(k string) string { return map[string]string{"SESSIONGUARD_PASSWORD": testPassword}[k] }, hooks{})
+		}()
+		// The idle-timeout check signs in and waits: once the requests
+		// stop for half a second, interrupt.
+		last, still := int64(-1), 0
+		for still < 5 {
+			time.Sleep(100 * time.Millisecond)
+			if n := f.requests.Load(); n == last && n > 0 {
+				still++
+			} else {
+				last, still = n, 0
+			}
+		}
+		cancel()
+		code := <-done
+		if code != tc.exit || !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stdout.String(), `"not finished`) {
+			t.Errorf("--fail-on %s: exit %d, want %d; stderr:\n%s\nstdout:\n%s", tc.failOn, code, tc.exit, stderr.String(), stdout.String())
+		}
+		if !strings.Contains(stdout.String(), `"verdict": "vulnerable"`) {
+			t.Errorf("the finished fixation finding is not in the report:\n%s", stdout.String())
+		}
+		if n := f.live(); n != 0 {
+			t.Errorf("%d sessions left signed in", n)
+		}
 	}
 }
