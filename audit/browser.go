@@ -293,10 +293,6 @@ func (e *refusedError) Error() string {
 
 func (e *refusedError) Unwrap() error { return ErrRefused }
 
-func statusText(code int) string {
-	return fmt.Sprintf("%d %s", code, http.StatusText(code))
-}
-
 // isRefused reports whether err is (or wraps) a refused response.
 func isRefused(err error) bool {
 	var r *refusedError

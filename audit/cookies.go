@@ -113,7 +113,7 @@ func (a *auditor) cookieChecks() map[string]Check {
 		if ck.expires.IsZero() {
 			judge(IDCookieLifetime, false, 0, "a session cookie (no Max-Age or Expires): it ends when the browser closes")
 		} else {
-			left := ck.expires.Sub(time.Now()).Round(time.Minute)
+			left := time.Until(ck.expires).Round(time.Minute)
 			judge(IDCookieLifetime, true, SeverityMedium,
 				fmt.Sprintf("persistent: kept for about %s after the browser closes, although the sign-in did not ask to be remembered", left),
 				"a session cookie that outlives the browser leaves a signed-in session on shared computers; set Max-Age only when the user ticks \"remember me\"")
