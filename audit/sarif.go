@@ -28,11 +28,15 @@ type sarifRun struct {
 }
 
 type sarifRunProps struct {
-	Target        string  `json:"target"`
-	Verdict       Verdict `json:"verdict"`
-	Summary       string  `json:"summary"`
-	SessionCookie string  `json:"sessionCookie,omitempty"`
-	Requests      int     `json:"requests"`
+	Target           string   `json:"target"`
+	Verdict          Verdict  `json:"verdict"`
+	Summary          string   `json:"summary"`
+	SessionCookie    string   `json:"sessionCookie,omitempty"`
+	SessionCookies   []string `json:"sessionCookies,omitempty"`
+	SignedInSignal   string   `json:"signedInSignal,omitempty"`
+	SessionsCreated  int      `json:"sessionsCreated"`
+	SessionsLeftOpen int      `json:"sessionsLeftOpen"`
+	Requests         int      `json:"requests"`
 }
 
 type sarifTool struct {
@@ -186,7 +190,8 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 		Results: []sarifResult{},
 		Properties: sarifRunProps{
 			Target: rep.Target, Verdict: rep.Verdict, Summary: rep.Summary,
-			SessionCookie: rep.SessionCookie, Requests: rep.Requests,
+			SessionCookie: rep.SessionCookie, SessionCookies: rep.SessionCookies, SignedInSignal: rep.SignedInSignal,
+			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Requests: rep.Requests,
 		},
 	}
 	inv := sarifInvocation{ExecutionSuccessful: rep.Verdict != VerdictCouldNotAudit, ToolExecutionNotifications: []sarifNotification{}}
