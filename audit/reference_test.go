@@ -43,7 +43,7 @@ func TestReferenceApp(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			base := startServe(ctx, t, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--store", "memory",
 				"--account", testUser + ":" + testPassword}, tc.args...))
