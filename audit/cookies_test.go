@@ -77,3 +77,28 @@ func TestJarStorageRules(t *testing.T) {
 		t.Errorf("after plain-HTTP attempts: %q", got)
 	}
 }
+
+// TestCookiePathUnderABasePath: an application under /app whose session
+// cookie has Path=/ is sent to every other application on the host.
+func TestCookiePathUnderABasePath(t *testing.T) {
+	for _, tc := range []struct {
+		name, path string
+		want       Status
+	}{
+		{"sid", "/", StatusFail},
+		{"sid", "/app", StatusPass},
+		{"sid", "/app/", StatusPass},
+		{"__Host-sid", "/", StatusPass}, // __Host- requires Path=/
+	} {
+		base := mustURL(t, "https://h.example/app")
+		e := &env{base: base, secrets: map[string]bool{}}
+		b := e.newBrowser("victim")
+		b.jar.setFrom("POST", mustURL(t, "https://h.example/app/login"), []*http.Cookie{
+			{Name: tc.name, Value: "v", Path: tc.path, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}})
+		a := &auditor{env: e, victim: b, cookies: []string{tc.name}, checkURL: mustURL(t, "https://h.example/app/dashboard")}
+		c := a.cookieChecks()[IDCookiePath]
+		if c.Status != tc.want {
+			t.Errorf("%s; Path=%s: %s, want %s: %q", tc.name, tc.path, c.Status, tc.want, c.Evidence)
+		}
+	}
+}
