@@ -206,8 +206,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 
 	usageHint := []string{"run 'sessionguard audit -h' for the flags"}
+	// secrets are masked in the messages of this function too: a password
+	// typed where BASE_URL goes must not be echoed.
+	var secrets []string
 	fail := func(format string, args ...any) int {
-		cliflag.Errorf(stderr, usageHint, format, args...)
+		msg := fmt.Sprintf(format, args...)
+		for _, s := range secrets {
+			if s != "" {
+				msg = strings.ReplaceAll(msg, s, "[hidden]")
+			}
+		}
+		cliflag.Errorf(stderr, usageHint, "%s", msg)
 		return 2
 	}
 	var positional []string
@@ -221,20 +230,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	t.Password = passwordF
+	if t.Password == "" {
+		t.Password = getenv("SESSIONGUARD_PASSWORD")
+	}
+	secrets = append(secrets, t.Password, url.QueryEscape(t.Password), url.PathEscape(t.Password))
+	for _, vals := range headers.h {
+		secrets = append(secrets, vals...)
+	}
+	if headers.err != nil {
+		return fail("%v", headers.err)
+	}
 	switch {
 	case len(positional) == 0:
 		return fail("no BASE_URL given")
 	case len(positional) > 1:
 		return fail("one BASE_URL expected, got %d: %s", len(positional), strings.Join(positional, " "))
 	}
-	if headers.err != nil {
-		return fail("%v", headers.err)
-	}
 	t.BaseURL = positional[0]
-	t.Password = passwordF
-	if t.Password == "" {
-		t.Password = getenv("SESSIONGUARD_PASSWORD")
-	}
 	if t.User == "" {
 		return fail("--user is required")
 	}

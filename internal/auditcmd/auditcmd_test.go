@@ -349,6 +349,8 @@ func TestCLINeverShowsSecrets(t *testing.T) {
 		want string
 	}{
 		{[]string{getForm.URL}, 2, "--allow-password-in-url"},
+		{[]string{secretPassword, getForm.URL}, 2, "one BASE_URL expected"},
+		{[]string{secretPassword}, 2, "is not an http:// or https:// URL"},
 		{[]string{"--allow-password-in-url", getForm.URL}, 2, "target unreachable"},
 		{[]string{"-H", "Authorization " + headerSecret, getForm.URL}, 2, "-H wants 'Name: value'"},
 		{[]string{"-H", "Cookie: sid=" + headerSecret, getForm.URL}, 2, "cookie jars"},
