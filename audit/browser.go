@@ -37,6 +37,8 @@ type env struct {
 
 	allowOrigins []string    // other origins that may receive the credentials
 	header       http.Header // sent with every request
+
+	obs observations // marks of the framework, from every response
 }
 
 // errBudget is returned once an audit has sent its maximum number of
@@ -140,6 +142,7 @@ type hop struct {
 	cut        bool // the body was longer than maxBody and was cut there
 	method     string
 	url        *url.URL
+	sent       []string // the cookies sent, as name=value
 	status     int
 	location   string
 	setCookies []*http.Cookie
@@ -203,6 +206,10 @@ type browser struct {
 	jar   *jar
 	last  map[string]issued // last Set-Cookie seen, by cookie name
 	quiet bool              // do not register values as secrets (sampling)
+	// crossSite, when set, is the origin of another site whose page makes
+	// this browser's requests (a form posted from there): they carry that
+	// Origin and Sec-Fetch-Site: cross-site.
+	crossSite string
 	// signedIn is set once the check page showed this browser signed in.
 	signedIn bool
 	closed   bool // signed out by the audit (or found not signed in)
@@ -382,7 +389,17 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	if method != http.MethodGet && method != http.MethodHead {
+	switch {
+	case b.crossSite != "":
+		// A navigation started by another site's page, as a browser
+		// sends it.
+		if method != http.MethodGet && method != http.MethodHead {
+			req.Header.Set("Origin", b.crossSite)
+		}
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("Sec-Fetch-Dest", "document")
+	case method != http.MethodGet && method != http.MethodHead:
 		// Browsers send Origin on unsafe requests; CSRF guards such as
 		// http.CrossOriginProtection accept a same-origin one.
 		req.Header.Set("Origin", u.Scheme+"://"+u.Host)
@@ -390,6 +407,7 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	}
 	for _, c := range b.jar.Cookies(u) {
 		req.AddCookie(c)
+		h.sent = append(h.sent, c.Name+"="+c.Value)
 	}
 	resp, err := b.env.client.Do(req)
 	if err != nil {
@@ -406,6 +424,7 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	h.status = resp.StatusCode
 	h.location = resp.Header.Get("Location")
 	h.setCookies = resp.Cookies()
+	b.env.observe(resp.Header, h.setCookies)
 	b.jar.setFrom(method, u, h.setCookies)
 	for _, c := range h.setCookies {
 		b.last[c.Name] = issued{cookie: c, method: method, url: u}

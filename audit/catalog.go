@@ -18,6 +18,8 @@ const (
 	IDTokenRandomness    = "token-randomness"
 	IDCacheControl       = "cache-control"
 	IDIdleTimeout        = "idle-timeout"
+	IDLoginCSRF          = "login-csrf"
+	IDAbsoluteTimeout    = "absolute-timeout"
 )
 
 // checkInfo is what a check is, independent of any one audit: it feeds
@@ -39,6 +41,7 @@ var (
 	refWSTG01 = Reference{"OWASP WSTG-SESS-01", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/06-Session_Management_Testing/01-Testing_for_Session_Management_Schema"}
 	refWSTG02 = Reference{"OWASP WSTG-SESS-02", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/06-Session_Management_Testing/02-Testing_for_Cookies_Attributes"}
 	refWSTG03 = Reference{"OWASP WSTG-SESS-03", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/06-Session_Management_Testing/03-Testing_for_Session_Fixation"}
+	refWSTG05 = Reference{"OWASP WSTG-SESS-05", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/06-Session_Management_Testing/05-Testing_for_Cross_Site_Request_Forgery"}
 	refWSTG06 = Reference{"OWASP WSTG-SESS-06", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/06-Session_Management_Testing/06-Testing_for_Logout_Functionality"}
 	refWSTG07 = Reference{"OWASP WSTG-SESS-07", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/06-Session_Management_Testing/07-Testing_Session_Timeout"}
 	refWSTGA6 = Reference{"OWASP WSTG-ATHN-06", "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/04-Authentication_Testing/06-Testing_for_Browser_Cache_Weaknesses"}
@@ -64,6 +67,8 @@ var (
 	refCWE1275 = Reference{"CWE-1275", "https://cwe.mitre.org/data/definitions/1275.html"}
 	refCWE539  = Reference{"CWE-539", "https://cwe.mitre.org/data/definitions/539.html"}
 	refCWE331  = Reference{"CWE-331", "https://cwe.mitre.org/data/definitions/331.html"}
+	refCWE352  = Reference{"CWE-352", "https://cwe.mitre.org/data/definitions/352.html"}
+	refCSRFCS  = Reference{"OWASP CSRF Prevention Cheat Sheet: login CSRF", "https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#possible-csrf-vulnerabilities-in-login-forms"}
 	refCWE525  = Reference{"CWE-525", "https://cwe.mitre.org/data/definitions/525.html"}
 	refFIPS    = Reference{"FIPS 140-2 §4.9.1", "https://csrc.nist.gov/publications/detail/fips/140/2/final"}
 	refNIST    = Reference{"NIST SP 800-63B §7.1", "https://pages.nist.gov/800-63-3/sp800-63b.html#sec7"}
@@ -91,6 +96,13 @@ var catalog = []checkInfo{
 		description: "A client presents a session ID the server never issued. The check fails if the server echoes it back, keeps it where a fresh client would be given a new ID, or still uses it as the session ID after sign-in.",
 		remediation: "Honour only session IDs the server generated and still holds; treat an unknown ID as no session and issue a fresh one.",
 		refs:        []Reference{refWSTG03, refA321, refCWE384},
+	},
+	{
+		id: IDLoginCSRF, topic: "Cross-site sign-in refused", name: "LoginCSRF", severity: SeverityMedium,
+		title:       "Login CSRF: another site can sign the victim's browser in to an account of the attacker's choosing",
+		description: "An attacker's page posts the sign-in form to the application as a browser sends it (Origin of another site, Sec-Fetch-Site: cross-site, no cookies of the application, the hidden fields of the attacker's own visit instead of a token valid for the victim). The check fails if the browser is signed in afterwards: the victim then works in the attacker's account, and what they type there (card numbers, searches, documents) is the attacker's to read.",
+		remediation: "Refuse cross-site sign-in requests: check Origin or Sec-Fetch-Site on the sign-in POST (Go's http.CrossOriginProtection does both), and require a CSRF token bound to the pre-login session on the login form too.",
+		refs:        []Reference{refWSTG05, refCSRFCS, refCWE352},
 	},
 	{
 		id: IDLogoutInvalidation, topic: "Logout ends the session on the server", name: "LogoutInvalidation", severity: SeverityHigh,
@@ -160,6 +172,13 @@ var catalog = []checkInfo{
 		title:       "Session survives the idle time",
 		description: "Opt-in with --idle-wait: the auditor signs in, waits that long without any request, and fails the check if the session still works.",
 		remediation: "Enforce an idle timeout on the server (on every load of the session record), for example 30 minutes for ASVS level 2.",
+		refs:        []Reference{refWSTG07, refA332, refNIST, refCWE613},
+	},
+	{
+		id: IDAbsoluteTimeout, topic: "Absolute timeout", name: "AbsoluteTimeout", severity: SeverityMedium,
+		title:       "Session never ends while it is in use",
+		description: "Opt-in with --absolute-wait: the auditor signs in and keeps the session busy (a request to the check page every minute, or every tenth of the wait if that is shorter) for that long, and fails the check if the session still works at the end.",
+		remediation: "Enforce an absolute timeout on the server, counted from sign-in and not extended by activity, for example 12 hours for ASVS level 2; the user then signs in again.",
 		refs:        []Reference{refWSTG07, refA332, refNIST, refCWE613},
 	},
 }

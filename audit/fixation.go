@@ -41,6 +41,9 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 			break
 		}
 		fix.add("ID obtained by visiting: attacker %s, holds %s", p.describe(), held)
+		var fl flow
+		fl.nav(actorAttacker, p)
+		fl.add(actorAttacker, actorVictim, "plants %s in the victim's browser (from a sibling subdomain or a plain-HTTP response)", held)
 		victim := a.env.newBrowser("victim")
 		victim.jar.restore(preLogin)
 		res, err := a.signInChecked(ctx, victim, a.loginURL)
@@ -49,6 +52,9 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 			break
 		}
 		fix.add("victim's browser gets the attacker's cookies and signs in: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+		fl.nav(actorVictim, res.loginPage)
+		fl.nav(actorVictim, res.submit)
+		fl.nav(actorVictim, res.check)
 		if !res.ok {
 			break
 		}
@@ -64,6 +70,10 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 			break
 		}
 		fix.add("attacker replays %s%s: %s", held, a.knownNote(), a.signedInNote(ok, rp))
+		fl.nav(actorAttacker, rp)
+		if ok && fix.Flow == nil {
+			fix.Flow = fl
+		}
 		hijacked = hijacked || ok
 	}
 
@@ -86,6 +96,7 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 		victim.jar.plant(a.checkURL, n, others[n], path)
 	}
 	victimBefore := victim.jar.snapshot()
+	var flB flow
 	res, err := a.signInChecked(ctx, victim, a.loginURL)
 	if err != nil {
 		incomplete = append(incomplete, fmt.Sprintf("invented ID: victim sign-in with an invented %s: %v", S, err))
@@ -93,6 +104,10 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 		res = nil
 	} else {
 		fix.add("invented ID: victim's browser gets %s=%s and signs in: %s; %s", S, invented, res.submit.describe(), a.signedInNote(res.ok, res.check))
+		flB.add(actorAttacker, actorVictim, "plants %s=%s, an ID it invented, in the victim's browser", S, invented)
+		flB.nav(actorVictim, res.loginPage)
+		flB.nav(actorVictim, res.submit)
+		flB.nav(actorVictim, res.check)
 	}
 
 	// adopts-unknown-id: what the login page did with the invented ID.
@@ -132,6 +147,10 @@ func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
 				incomplete = append(incomplete, fmt.Sprintf("invented ID: attacker replay: %v", err))
 			} else {
 				fix.add("attacker uses %s=%s%s: %s", S, invented, a.knownNote(), a.signedInNote(ok, rp))
+				flB.nav(actorAttacker, rp)
+				if ok && fix.Flow == nil {
+					fix.Flow = flB
+				}
 				hijacked = hijacked || ok
 			}
 		} else {

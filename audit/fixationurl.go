@@ -66,9 +66,12 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 		// A new ID for every link: one used before may since have been
 		// signed in by another probe.
 		id := ""
+		var fl flow
 		if a.preLoginTok != "" {
 			atk := a.env.newBrowser("attacker")
-			if _, err := atk.get(ctx, a.loginURL); err != nil {
+			ap, err := atk.get(ctx, a.loginURL)
+			fl.nav(actorAttacker, ap)
+			if err != nil {
 				incomplete = append(incomplete, fmt.Sprintf("%s: attacker visiting the site: %v", carrier, err))
 				continue
 			}
@@ -78,6 +81,7 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			id = a.invent(a.token)
 		}
 		link := carrier.apply(a.loginURL, id)
+		fl.add(actorAttacker, actorVictim, "sends the victim the link %s", rel(link))
 		victim := a.env.newBrowser("victim")
 		res, err := a.signIn(ctx, victim, link)
 		if errors.Is(err, ErrNoLoginForm) && !isRefused(err) {
@@ -95,6 +99,9 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			incomplete = append(incomplete, fmt.Sprintf("%s: %v", carrier, err))
 			continue
 		}
+		fl.nav(actorVictim, res.loginPage)
+		fl.nav(actorVictim, res.submit)
+		fl.nav(actorVictim, check)
 		// A session carried only in URLs shows on the landing page, not
 		// on a bare check page.
 		landed := a.showsSignedIn(res.submit)
@@ -123,6 +130,7 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			continue
 		}
 		line += "; attacker " + a.signedInNote(hijacked, p)
+		fl.nav(actorAttacker, p)
 		if !hijacked {
 			atk := a.env.newBrowser("attacker")
 			a.plantKnown(atk)
@@ -134,9 +142,11 @@ func (a *auditor) checkFixationURL(ctx context.Context) Check {
 			}
 			hijacked = ok
 			line += "; attacker with " + a.cookie + "=" + id + ": " + a.signedInNote(ok, p)
+			fl.nav(actorAttacker, p)
 		}
 		c.add("%s", line)
 		if hijacked {
+			c.Flow = fl
 			c.fail(SeverityCritical)
 			c.add("the ID in the login link became the victim's signed-in session: the attacker is signed in as the victim")
 			return c

@@ -86,6 +86,19 @@ type app struct {
 	// formAction, if set, is the login form's action (another origin).
 	formAction string
 
+	// originCheck refuses cross-origin POSTs with http.CrossOriginProtection.
+	originCheck bool
+	// absolute ends a session this long after it was created, however
+	// busy.
+	absolute time.Duration
+	// headers are sent on every response; notFound, if set, is the body of
+	// the 404 page (with notFoundType); hidden adds a hidden field of that
+	// name to the login form.
+	headers      map[string]string
+	notFound     string
+	notFoundType string
+	hidden       string
+
 	secure, httpOnly bool
 	sameSite         http.SameSite
 	domain           string
@@ -101,9 +114,10 @@ type app struct {
 }
 
 type appSession struct {
-	user   string
-	failed string
-	seen   time.Time
+	user    string
+	failed  string
+	seen    time.Time
+	created time.Time
 }
 
 type appServer struct {
@@ -163,7 +177,11 @@ func newApp(t testing.TB, cfg app) *appServer {
 		cfg.user, cfg.password = testUser, testPassword
 	}
 	s := &appServer{cfg: cfg, rnd: mrand.New(mrand.NewChaCha8([32]byte{1, 2, 3})), sessions: map[string]*appSession{}, key: []byte("fixture signing key")}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	var h http.Handler = http.HandlerFunc(s.serve)
+	if cfg.originCheck {
+		h = http.NewCrossOriginProtection().Handler(h)
+	}
+	s.Server = httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -251,7 +269,7 @@ func (s *appServer) load(r *http.Request) state {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[cand]
-	if ok && s.cfg.idle > 0 && time.Since(sess.seen) > s.cfg.idle {
+	if ok && (s.cfg.idle > 0 && time.Since(sess.seen) > s.cfg.idle || s.cfg.absolute > 0 && time.Since(sess.created) > s.cfg.absolute) {
 		delete(s.sessions, cand)
 		ok = false
 	}
@@ -259,7 +277,7 @@ func (s *appServer) load(r *http.Request) state {
 		if !s.cfg.adopt {
 			return state{}
 		}
-		sess = &appSession{}
+		sess = &appSession{created: time.Now()}
 		s.sessions[cand] = sess
 	}
 	sess.seen = time.Now()
@@ -283,7 +301,7 @@ func (s *appServer) newSession(w http.ResponseWriter, user string) string {
 	}
 	id := s.newToken()
 	s.mu.Lock()
-	s.sessions[id] = &appSession{user: user, seen: time.Now()}
+	s.sessions[id] = &appSession{user: user, seen: time.Now(), created: time.Now()}
 	s.mu.Unlock()
 	s.setCookie(w, s.cookieValue(id), 0)
 	if s.cfg.decoys && user != "" {
@@ -328,6 +346,9 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests++
 	s.uris = append(s.uris, r.Method+" "+r.RequestURI)
 	s.mu.Unlock()
+	for k, v := range s.cfg.headers {
+		w.Header().Set(k, v)
+	}
 	path := stripPathParams(r.URL.Path)
 	st := s.load(r)
 	if s.cfg.deleteUnknown && st.id == "" && !s.cfg.adopt {
@@ -370,6 +391,12 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	case "/":
 		fmt.Fprint(w, `<!doctype html><title>Home</title><p>Welcome to the fixture. <a href="/login">Sign in</a>`)
 	default:
+		if s.cfg.notFound != "" {
+			w.Header().Set("Content-Type", s.cfg.notFoundType)
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, s.cfg.notFound)
+			return
+		}
 		http.NotFound(w, r)
 	}
 }
@@ -495,6 +522,9 @@ func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, 
 		html.EscapeString(s.carry(st, "/")), method, action, hidden, msg, s.cfg.userField, html.EscapeString(r.PostFormValue(s.cfg.userField)), s.cfg.passField)
 	if csrf != "" && !s.cfg.csrfNoField {
 		fmt.Fprintf(w, `<input type="hidden" name="%s_token" value="%s">`, s.cfg.csrf, csrf)
+	}
+	if s.cfg.hidden != "" {
+		fmt.Fprintf(w, `<input type="hidden" name="%s" value="fixture">`, html.EscapeString(s.cfg.hidden))
 	}
 	fmt.Fprint(w, `<button type="submit" name="action" value="signin">Sign in</button></form></body></html>`)
 }

@@ -91,6 +91,21 @@ type Check struct {
 	Evidence    []string    `json:"evidence"`
 	Remediation string      `json:"remediation"`
 	References  []Reference `json:"references"`
+	// Fixes is the remedy of a failed check in the terms of the
+	// application's framework, or generic advice for the fixation checks
+	// when the framework was not recognised; omitted otherwise.
+	Fixes []Fix `json:"fixes,omitempty"`
+	// Flow is a proven hijack as it happened, request by request, for a
+	// sequence diagram; only for a failed fixation or fixation-url check.
+	Flow []Step `json:"flow,omitempty"`
+}
+
+// Step is one message of an attack as it happened: From and To are
+// "attacker", "victim" or "application".
+type Step struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Message string `json:"message"`
 }
 
 // Verdict summarises a report in one word.
@@ -138,6 +153,10 @@ type Report struct {
 	// again (a warning then says why).
 	SessionsCreated  int `json:"sessionsCreated"`
 	SessionsLeftOpen int `json:"sessionsLeftOpen"`
+	// Framework is the framework the application appears to use, from
+	// what it shows (cookie names, headers, error pages); omitted when
+	// nothing points to one.
+	Framework *Framework `json:"framework,omitempty"`
 	// Requests is the number of HTTP requests the audit sent.
 	Requests int     `json:"requests"`
 	Checks   []Check `json:"checks"`

@@ -84,7 +84,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			},
 			timeout:     target.Timeout,
-			maxRequests: int64(1000 + 10*max(target.Samples, 0)),
+			maxRequests: int64(1000 + 10*max(target.Samples, 0) + int(target.AbsoluteWait/keepAlive(target.AbsoluteWait))),
 			secrets:     map[string]bool{},
 			hidden:      hiddenForms(target.Password),
 			header:      target.Header,
@@ -112,14 +112,14 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	defer func() { rep.Requests = int(min(a.env.requests.Load(), a.env.maxRequests)) }()
 
 	defer func() { rep.Warnings = a.warnings() }()
-	runCtx, cancel := context.WithTimeout(ctx, a.t.MaxTime+a.t.IdleWait)
+	runCtx, cancel := context.WithTimeout(ctx, a.waits())
 	defer cancel()
 	if err := a.prepare(runCtx); err != nil {
 		a.closeAll(runCtx)
 		rep.SessionCookie = a.cookie
 		rep.Requests = int(a.env.requests.Load())
 		rep.SessionsCreated, rep.SessionsLeftOpen = int(a.created.Load()), int(a.leftOpen.Load())
-		if e := notFinished(ctx, runCtx, a.t.MaxTime+a.t.IdleWait); e != nil {
+		if e := notFinished(ctx, runCtx, a.waits()); e != nil {
 			err = fmt.Errorf("%w (%v)", e, err)
 		}
 		return couldNotAudit(rep, a.env.redactErr(err))
@@ -130,10 +130,19 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.SignedInSignal = a.env.redact(a.signal)
 
 	checks := a.runChecks(ctx, runCtx)
+	if runCtx.Err() == nil {
+		rep.Framework = a.detectFramework(runCtx)
+	}
 	for _, ci := range catalog {
 		c := checks[ci.id]
 		for i, line := range c.Evidence {
 			c.Evidence[i] = a.env.redact(line)
+		}
+		for i := range c.Flow {
+			c.Flow[i].Message = a.env.redact(c.Flow[i].Message)
+		}
+		if c.Status == StatusFail {
+			c.Fixes = fixesFor(rep.Framework, c.ID)
 		}
 		rep.Checks = append(rep.Checks, c)
 	}
@@ -150,7 +159,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.Warnings = a.warnings()
 	rep.Requests = int(a.env.requests.Load())
 	rep.finish(nil)
-	if err := notFinished(ctx, runCtx, a.t.MaxTime+a.t.IdleWait); err != nil {
+	if err := notFinished(ctx, runCtx, a.waits()); err != nil {
 		return rep, a.env.redactErr(err)
 	}
 	return rep, nil
@@ -209,12 +218,14 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 			return map[string]Check{IDFixation: fix, IDAdoptsUnknownID: adopt}
 		}},
 		{ids: []string{IDFixationURL}, weight: 3, run: single(IDFixationURL, a.checkFixationURL)},
+		{ids: []string{IDLoginCSRF}, weight: 1, run: single(IDLoginCSRF, a.checkLoginCSRF)},
 		{ids: []string{IDCookieSecure, IDCookieHTTPOnly, IDCookieSameSite, IDCookiePrefix, IDCookiePath, IDCookieLifetime}, weight: 0,
 			run: func(context.Context) map[string]Check { return a.cookieChecks() }},
 		{ids: []string{IDCacheControl}, weight: 0, run: noCtx(IDCacheControl, a.checkCacheControl)},
 		{ids: []string{IDLogoutInvalidation}, weight: 1, run: single(IDLogoutInvalidation, a.checkLogout)},
 		{ids: []string{IDTokenRandomness}, weight: 4, run: single(IDTokenRandomness, a.checkRandomness)},
 		{ids: []string{IDIdleTimeout}, weight: 1, extra: a.t.IdleWait, run: single(IDIdleTimeout, a.checkIdle)},
+		{ids: []string{IDAbsoluteTimeout}, weight: 1, extra: a.t.AbsoluteWait, run: single(IDAbsoluteTimeout, a.checkAbsolute)},
 	}
 	checks := map[string]Check{}
 	for i, st := range steps {
@@ -222,7 +233,7 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 			for _, s := range steps[i:] {
 				for _, id := range s.ids {
 					c := newCheck(id)
-					c.errorf("not finished: %v", notFinished(parent, runCtx, a.t.MaxTime+a.t.IdleWait))
+					c.errorf("not finished: %v", notFinished(parent, runCtx, a.waits()))
 					checks[id] = c
 				}
 			}
@@ -237,7 +248,7 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 			switch {
 			case c.Status != StatusError:
 			case runCtx.Err() != nil:
-				c.Evidence[0] = fmt.Sprintf("not finished: %v (%s)", notFinished(parent, runCtx, a.t.MaxTime+a.t.IdleWait), c.Evidence[0])
+				c.Evidence[0] = fmt.Sprintf("not finished: %v (%s)", notFinished(parent, runCtx, a.waits()), c.Evidence[0])
 			case budgetOver:
 				c.Evidence[0] = fmt.Sprintf("not finished within its share of --max-time (%s)", c.Evidence[0])
 			}
@@ -273,6 +284,12 @@ func (a *auditor) budget(ctx context.Context, steps []step) (context.Context, co
 		share = max(share, time.Second)
 	}
 	return context.WithTimeout(ctx, share)
+}
+
+// waits is the time the whole audit may take: --max-time plus the opt-in
+// waits.
+func (a *auditor) waits() time.Duration {
+	return a.t.MaxTime + a.t.IdleWait + a.t.AbsoluteWait
 }
 
 // track registers a browser that submitted the login form: its session,
@@ -528,6 +545,11 @@ func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, passwo
 	if err != nil {
 		return nil, err
 	}
+	return a.submitLogin(ctx, b, p, lf, password)
+}
+
+// submitLogin fills in the login form lf found on p and submits it with b.
+func (a *auditor) submitLogin(ctx context.Context, b *browser, p *page, lf *loginForm, password string) (*signInResult, error) {
 	if lf.method != http.MethodPost && !a.t.AllowPasswordInURL {
 		return nil, fmt.Errorf("%w: the login form on %s is sent by GET (it has no method=\"post\"), which would put the password in the URL; pass --allow-password-in-url to send it anyway",
 			ErrUnsafeSignIn, relTo(a.env.base, p.url))

@@ -74,6 +74,11 @@ type Target struct {
 	// without any request and fails the check if the session still works.
 	// Zero skips the check.
 	IdleWait time.Duration
+	// AbsoluteWait opts in to the absolute-timeout check: the audit signs
+	// in, uses the session every minute (or every tenth of the wait if
+	// shorter) for this long, and fails the check if it still works. Zero
+	// skips the check. Like IdleWait it comes on top of MaxTime.
+	AbsoluteWait time.Duration
 
 	// AllowPasswordInURL lets the audit submit a login form sent by GET,
 	// which puts the password in the URL (and so in server, proxy and
@@ -92,7 +97,8 @@ type Target struct {
 	// own cookie jars.
 	Header http.Header
 
-	// MaxTime bounds the whole audit, IdleWait not included (it is added).
+	// MaxTime bounds the whole audit, IdleWait and AbsoluteWait not
+	// included (they are added).
 	// Default DefaultMaxTime. Each check gets a share; when the time is up
 	// (or ctx is cancelled) the report keeps the finished checks and marks
 	// the others as errors, "not finished".
@@ -250,6 +256,9 @@ func (t *Target) validate() (*url.URL, error) {
 	}
 	if t.IdleWait < 0 {
 		return nil, fmt.Errorf("%w: negative idle wait", ErrBadTarget)
+	}
+	if t.AbsoluteWait < 0 {
+		return nil, fmt.Errorf("%w: negative absolute wait", ErrBadTarget)
 	}
 	u.Fragment = ""
 	u.RawQuery = ""

@@ -60,6 +60,9 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 	if rep.SignedInSignal != "" {
 		fmt.Fprintf(&b, "signed-in signal: %s\n", rep.SignedInSignal)
 	}
+	if fw := rep.Framework; fw != nil {
+		fmt.Fprintf(&b, "framework: %s (%s confidence: %s)\n", fw.Name, fw.Confidence, strings.Join(fw.Evidence, "; "))
+	}
 	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
 	switch {
 	case rep.SessionsCreated == 0:
@@ -105,6 +108,18 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		fmt.Fprintf(&b, "\n%s %s: %s\n", paint(ansiBold+ansiRed, "["+c.Severity.String()+"]"), paint(ansiBold, c.ID), c.Title)
 		writeIndented(&b, "Evidence:", c.Evidence)
 		fmt.Fprintf(&b, "  Remediation: %s\n", c.Remediation)
+		for _, f := range c.Fixes {
+			if f.Framework != "" {
+				fmt.Fprintf(&b, "  Fix in %s: %s\n", f.Framework, f.Text)
+			} else {
+				fmt.Fprintf(&b, "  Fix (generic): %s\n", f.Text)
+			}
+			if f.Snippet != "" {
+				for _, l := range strings.Split(f.Snippet, "\n") {
+					fmt.Fprintf(&b, "      %s\n", l)
+				}
+			}
+		}
 		var refs []string
 		for _, r := range c.References {
 			refs = append(refs, r.ID+" "+r.URL)
