@@ -108,6 +108,16 @@
 //   - adopts-unknown-id (medium; ASVS 3.2.1): fails if the server echoes an
 //     invented ID in Set-Cookie, keeps it without issuing a new one where a
 //     fresh visitor gets one, or still uses it after sign-in.
+//   - login-csrf (medium; WSTG-SESS-05, CWE-352): login CSRF. The
+//     attacker copies the login form from a visit of its own (hidden
+//     fields and any CSRF token in them are the attacker's), and a browser
+//     holding no cookie of the application submits it with the test
+//     account's credentials as a page of another site would make it
+//     (Origin: https://attacker.invalid, Sec-Fetch-Site: cross-site).
+//     Fails if the browser is signed in afterwards; an application that
+//     checks the origin (http.CrossOriginProtection, say) or binds its
+//     token to the pre-login session passes. Skipped for a login form sent
+//     by GET.
 //   - logout-invalidation (high; WSTG-SESS-06, ASVS 3.3.1, CWE-613): sign
 //     in, copy the cookies, log out, replay the copy; fails if the copy is
 //     still signed in. Logging out uses --logout (submitted as the form
@@ -150,6 +160,32 @@
 //     signed-in user sees it must carry Cache-Control: no-store.
 //   - idle-timeout (medium; WSTG-SESS-07, ASVS 3.3.2): opt-in with
 //     --idle-wait; sign in, wait, fail if the session still works.
+//   - absolute-timeout (medium; WSTG-SESS-07, ASVS 3.3.2, NIST SP 800-63B
+//     §7.1): opt-in with --absolute-wait; sign in and use the session (the
+//     check page) every minute, or every tenth of the wait if that is
+//     shorter, so that no idle timeout ends it; fail if it still works
+//     when the wait is over, pass as soon as it ends.
+//
+// # Framework
+//
+// After the checks the audit recognises the framework from what any
+// client sees: session cookie names (PHPSESSID, JSESSIONID, connect.sid,
+// sessionid with csrftoken, rack.session, _APP_session, APP_session with
+// XSRF-TOKEN, laravel_session, mojolicious, Flask's session) and the shape
+// of their values (express-session's s:ID.SIG, Flask's signed cookie,
+// gorilla/securecookie, Laravel's encrypted cookie), headers
+// (X-Powered-By, Server, X-Runtime), the login form's hidden fields
+// (csrfmiddlewaretoken, authenticity_token, _token, _csrf) and the page
+// for an unknown path (one request). Confidence is high for a mark only
+// that framework leaves, medium for a shared or combined one, low for one
+// weak mark; the evidence lists the marks. A failed fixation,
+// fixation-url or adopts-unknown-id check (and logout-invalidation for
+// signed-cookie sessions) then carries the fix in that framework's terms
+// with a short snippet: PHP, Express (express-session, passport 0.6.0 or
+// later), Flask-Session 0.7 or later, Flask's signed cookie, Django,
+// Servlet, Spring Security, Rack, Rails, Laravel, Go scs, gorilla/sessions;
+// generic advice when the framework is not recognised or has no fix of
+// its own.
 //
 // Except while collecting token samples, requests go one at a time; the
 // report counts them. Sampling adds one request per token when the
@@ -175,15 +211,16 @@
 //	--logout PATH         where logging out happens (default: found on the check page)
 //	--logout-method M     force GET or POST for logging out
 //	--cookie NAME         a session cookie (repeatable; default: detected)
-//	--format F            text, json or sarif (default text)
+//	--format F            text, json, sarif or markdown (default text)
 //	--fail-on S           critical, high, medium, low or none (default high)
 //	-v                    text output: also the evidence of checks that passed
 //	--samples N           tokens for token-randomness (default 200; 0 skips it)
 //	--idle-wait DURATION  run idle-timeout, waiting that long (default: not run)
+//	--absolute-wait DURATION  run absolute-timeout, using the session that long (default: not run)
 //	--user-field NAME     the login form's user-name field (default: detected)
 //	--password-field NAME the login form's password field (default: detected)
 //	--timeout DURATION    per request (default 10s)
-//	--max-time DURATION   the whole audit, --idle-wait not included (default 10m)
+//	--max-time DURATION   the whole audit, --idle-wait and --absolute-wait not included (default 10m)
 //	--concurrency N       requests in flight while sampling (default 4)
 //	--allow-password-in-url  submit a login form sent by GET (noted in the report)
 //	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)
@@ -208,7 +245,8 @@
 // Findings win: a fixation that was shown gives 1 even if another check
 // could not be performed. See [Report.ExitCode].
 //
-// The audit has --max-time (default 10 minutes, plus --idle-wait), and each
+// The audit has --max-time (default 10 minutes, plus --idle-wait and
+// --absolute-wait), and each
 // check a share of it. When the time is up, or on SIGINT or SIGTERM, the
 // report holds every check that finished and marks the others as errors
 // ("not finished"); the exit status is then 1 if a finished check has a
@@ -219,9 +257,10 @@
 //
 // Text (the default) starts with the verdict — "VULNERABLE to session
 // fixation", "no fixation found" or "could not audit: REASON" — then the
-// target, session cookie, check page and request count, a table of checks
-// with their result and severity, and for each finding its evidence,
-// remediation and references (OWASP WSTG, ASVS, CWE-384 and others);
+// target, session cookie, check page, framework and request count, a table
+// of checks with their result and severity, and for each finding its
+// evidence, remediation, the fix in the framework's terms and references
+// (OWASP WSTG, ASVS, CWE-384 and others);
 // finally the reasons for checks not performed. Colour is used only when
 // standard output is a terminal and NO_COLOR is not set.
 //
@@ -241,6 +280,13 @@
 //	  "checkURL": "/dashboard",           // omitted if not reached
 //	  "sessionsCreated": 11,              // sessions of the test account the audit signed in
 //	  "sessionsLeftOpen": 0,              // of which it could not sign out
+//	  "framework": {                      // omitted when nothing points to one
+//	    "id": "express",                  // php, express, flask-session, flask, django, servlet,
+//	                                      // spring-security, rack, rails, laravel, scs, gorilla, mojolicious
+//	    "name": "Express (express-session)",
+//	    "confidence": "high",             // high | medium | low
+//	    "evidence": ["session cookie connect.sid (express-session's default name)"]
+//	  },
 //	  "requests": 187,
 //	  "checks": [{
 //	    "id": "fixation",                 // a check ID above
@@ -249,7 +295,16 @@
 //	    "title": "…",                     // what a failure means
 //	    "evidence": ["…", "…"],           // steps seen; first line is the reason for skip/error
 //	    "remediation": "…",
-//	    "references": [{"id": "CWE-384", "url": "https://cwe.mitre.org/…"}]
+//	    "references": [{"id": "CWE-384", "url": "https://cwe.mitre.org/…"}],
+//	    "fixes": [{                       // failed checks only; omitted when none applies
+//	      "framework": "Express (express-session)", // omitted for generic advice
+//	      "text": "…", "snippet": "…", "language": "js",
+//	      "references": [{"id": "…", "url": "…"}]
+//	    }],
+//	    "flow": [                         // a proven hijack (failed fixation, fixation-url)
+//	      {"from": "attacker", "to": "application", "message": "GET /login"},
+//	      {"from": "application", "to": "attacker", "message": "200, Set-Cookie: sid=k3Jd…Qw"}
+//	    ]
 //	  }]
 //	}
 //
@@ -261,10 +316,23 @@
 // one rule per check (help text and markdown with remediation and
 // references, helpUri, security-severity for code-scanning dashboards),
 // one result per failed check (ruleId, ruleIndex, level error/warning/note
-// from the severity, the target as location, the evidence as a property),
+// from the severity, the target as location, the evidence and the framework fixes as
+// properties; the framework in the run's properties),
 // and a tool-execution notification for every check skipped or not
 // performed; executionSuccessful is false when the verdict is
 // could-not-audit.
+//
+// Markdown (--format markdown, [WriteMarkdown]) is the report for the
+// development team: the verdict and a summary table, the application
+// (framework and the marks it was recognised by), then each finding with
+// its evidence step by step, a Mermaid sequence diagram of a proven hijack
+// as its requests happened (attacker, victim's browser, application), its
+// impact, the fix in the framework's terms with a snippet, the general
+// remediation and references; then what was not tested and why, and what
+// passed. Everything the application supplied (paths, cookie names and
+// values, header values, page text) is shown only in code spans, fenced
+// code blocks or as Mermaid entity codes, never as Markdown: no HTML,
+// link or image from the target reaches the document.
 //
 // # Go API
 //

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html"
 	mrand "math/rand/v2"
@@ -88,6 +89,9 @@ type app struct {
 
 	// originCheck refuses cross-origin POSTs with http.CrossOriginProtection.
 	originCheck bool
+	// refererCheck refuses a POST whose Referer is another site, and lets
+	// one without a Referer through (a weak, common defence).
+	refererCheck bool
 	// absolute ends a session this long after it was created, however
 	// busy.
 	absolute time.Duration
@@ -234,10 +238,14 @@ func (s *appServer) load(r *http.Request) state {
 	var st state
 	if s.cfg.clientSide {
 		if c, err := r.Cookie(s.cfg.cookie); err == nil {
-			if i := strings.LastIndex(c.Value, "."); i > 0 && hmac.Equal([]byte(c.Value[i+1:]), []byte(s.sign(c.Value[:i]))) {
-				payload, _ := base64.RawURLEncoding.DecodeString(c.Value[:i])
-				st.client = true
-				st.user, _, _ = strings.Cut(string(payload), "|")
+			if i := strings.LastIndex(c.Value, "."); i > 0 && hmac.Equal([]byte(c.Value[i+1:]), []byte(s.clientSig(c.Value[:i]))) {
+				head, _, _ := strings.Cut(c.Value[:i], ".")
+				payload, _ := base64.RawURLEncoding.DecodeString(head)
+				var m map[string]string
+				if json.Unmarshal(payload, &m) == nil {
+					st.client = true
+					st.user = m["u"]
+				}
 			}
 		}
 		return st
@@ -311,9 +319,18 @@ func (s *appServer) newSession(w http.ResponseWriter, user string) string {
 	return id
 }
 
+// setClient sets a client-side session shaped like Flask's signed cookie
+// (itsdangerous): base64url(JSON).timestamp.signature.
 func (s *appServer) setClient(w http.ResponseWriter, user string) {
-	payload := base64.RawURLEncoding.EncodeToString([]byte(user + "|" + s.newToken()))
-	s.setCookie(w, payload+"."+s.sign(payload), 0)
+	body, _ := json.Marshal(map[string]string{"u": user, "n": s.newToken()})
+	head := base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString([]byte{0x69, 0x2e, 0x1f, 0x40})
+	s.setCookie(w, head+"."+s.clientSig(head), 0)
+}
+
+func (s *appServer) clientSig(v string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // signedInCookies sets the cookies a sign-in sets besides the session.
@@ -348,6 +365,12 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	for k, v := range s.cfg.headers {
 		w.Header().Set(k, v)
+	}
+	if s.cfg.refererCheck && r.Method == http.MethodPost {
+		if ref, err := url.Parse(r.Referer()); r.Referer() != "" && (err != nil || ref.Host != r.Host) {
+			http.Error(w, "foreign referer", http.StatusForbidden)
+			return
+		}
 	}
 	path := stripPathParams(r.URL.Path)
 	st := s.load(r)

@@ -42,6 +42,8 @@ func render(t *testing.T, tg Target, format string) rendered {
 		werr = WriteJSON(&out, rep)
 	case "sarif":
 		werr = WriteSARIF(&out, rep)
+	case "markdown":
+		werr = WriteMarkdown(&out, rep)
 	case "text-v":
 		werr = WriteText(&out, rep, TextOptions{Verbose: true})
 	default:
@@ -100,6 +102,8 @@ func TestGolden(t *testing.T) {
 		{name: "vulnerable-text", app: &vulnerableApp, format: "text"},
 		{name: "vulnerable-json", app: &vulnerableApp, target: Target{Samples: -1}, format: "json"},
 		{name: "vulnerable-sarif", app: &vulnerableApp, target: Target{Samples: -1}, format: "sarif"},
+		{name: "vulnerable-markdown", app: &vulnerableApp, target: Target{Samples: -1}, format: "markdown"},
+		{name: "php-markdown", app: &phpApp, target: Target{Samples: -1}, format: "markdown"},
 		{name: "secure-text", app: &secureApp, format: "text"},
 		{name: "secure-json", app: &secureApp, format: "json"},
 		{name: "secure-sarif", app: &secureApp, format: "sarif"},

@@ -37,9 +37,9 @@ func TestReferenceApp(t *testing.T) {
 		want    map[string]Status
 	}{
 		{mode: "secure", verdict: VerdictNoFixationFound, exit: 0,
-			want: map[string]Status{IDFixation: StatusPass, IDFixationURL: StatusPass, IDAdoptsUnknownID: StatusPass, IDLogoutInvalidation: StatusPass}},
+			want: map[string]Status{IDFixation: StatusPass, IDFixationURL: StatusPass, IDAdoptsUnknownID: StatusPass, IDLogoutInvalidation: StatusPass, IDLoginCSRF: StatusPass}},
 		{mode: "vulnerable", args: []string{"--vulnerable"}, verdict: VerdictVulnerable, exit: 1,
-			want: map[string]Status{IDFixation: StatusFail, IDFixationURL: StatusFail, IDAdoptsUnknownID: StatusFail}},
+			want: map[string]Status{IDFixation: StatusFail, IDFixationURL: StatusFail, IDAdoptsUnknownID: StatusFail, IDLoginCSRF: StatusPass}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			t.Parallel()

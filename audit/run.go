@@ -218,7 +218,7 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 			return map[string]Check{IDFixation: fix, IDAdoptsUnknownID: adopt}
 		}},
 		{ids: []string{IDFixationURL}, weight: 3, run: single(IDFixationURL, a.checkFixationURL)},
-		{ids: []string{IDLoginCSRF}, weight: 1, run: single(IDLoginCSRF, a.checkLoginCSRF)},
+		{ids: []string{IDLoginCSRF}, weight: 0.5, run: single(IDLoginCSRF, a.checkLoginCSRF)},
 		{ids: []string{IDCookieSecure, IDCookieHTTPOnly, IDCookieSameSite, IDCookiePrefix, IDCookiePath, IDCookieLifetime}, weight: 0,
 			run: func(context.Context) map[string]Check { return a.cookieChecks() }},
 		{ids: []string{IDCacheControl}, weight: 0, run: noCtx(IDCacheControl, a.checkCacheControl)},

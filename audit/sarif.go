@@ -28,15 +28,16 @@ type sarifRun struct {
 }
 
 type sarifRunProps struct {
-	Target           string   `json:"target"`
-	Verdict          Verdict  `json:"verdict"`
-	Summary          string   `json:"summary"`
-	SessionCookie    string   `json:"sessionCookie,omitempty"`
-	SessionCookies   []string `json:"sessionCookies,omitempty"`
-	SignedInSignal   string   `json:"signedInSignal,omitempty"`
-	SessionsCreated  int      `json:"sessionsCreated"`
-	SessionsLeftOpen int      `json:"sessionsLeftOpen"`
-	Requests         int      `json:"requests"`
+	Target           string     `json:"target"`
+	Verdict          Verdict    `json:"verdict"`
+	Summary          string     `json:"summary"`
+	SessionCookie    string     `json:"sessionCookie,omitempty"`
+	SessionCookies   []string   `json:"sessionCookies,omitempty"`
+	SignedInSignal   string     `json:"signedInSignal,omitempty"`
+	SessionsCreated  int        `json:"sessionsCreated"`
+	SessionsLeftOpen int        `json:"sessionsLeftOpen"`
+	Framework        *Framework `json:"framework,omitempty"`
+	Requests         int        `json:"requests"`
 }
 
 type sarifTool struct {
@@ -92,6 +93,7 @@ type sarifResult struct {
 type sarifResultsProps struct {
 	Severity Severity `json:"severity"`
 	Evidence []string `json:"evidence"`
+	Fixes    []Fix    `json:"fixes,omitempty"` // in the framework's terms
 }
 
 type sarifLocation struct {
@@ -191,7 +193,7 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 		Properties: sarifRunProps{
 			Target: rep.Target, Verdict: rep.Verdict, Summary: rep.Summary,
 			SessionCookie: rep.SessionCookie, SessionCookies: rep.SessionCookies, SignedInSignal: rep.SignedInSignal,
-			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Requests: rep.Requests,
+			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Framework: rep.Framework, Requests: rep.Requests,
 		},
 	}
 	inv := sarifInvocation{ExecutionSuccessful: rep.Verdict != VerdictCouldNotAudit, ToolExecutionNotifications: []sarifNotification{}}
@@ -216,7 +218,7 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 				RuleID: c.ID, RuleIndex: i, Kind: "fail", Level: sarifLevel(c.Severity),
 				Message:    sarifText{msg},
 				Locations:  []sarifLocation{{sarifPhysical{sarifArtifact{rep.Target}}}},
-				Properties: sarifResultsProps{Severity: c.Severity, Evidence: c.Evidence},
+				Properties: sarifResultsProps{Severity: c.Severity, Evidence: c.Evidence, Fixes: c.Fixes},
 			})
 		case StatusSkip, StatusError:
 			level := "note"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,12 @@ const secretPassword = `s3cr et&"<pässwörd>€'`
 // leaks reports which encodings of secret appear in s.
 func leaks(s, secret string) []string {
 	var found []string
+	// Markdown prose escapes, and diagrams encode, what they show.
+	var forms []string
 	for _, f := range hiddenForms(secret) {
+		forms = append(forms, f, mdText(f), mermaidText(f))
+	}
+	for _, f := range forms {
 		if strings.Contains(s, f) {
 			found = append(found, f)
 		}
@@ -34,7 +40,7 @@ func outputs(t *testing.T, rep *Report, progress string, err error) map[string]s
 	if err != nil {
 		out["error"] = err.Error()
 	}
-	for _, f := range []string{"text", "text-v", "json", "sarif"} {
+	for _, f := range []string{"text", "text-v", "json", "sarif", "markdown"} {
 		var b strings.Builder
 		var werr error
 		switch f {
@@ -46,6 +52,8 @@ func outputs(t *testing.T, rep *Report, progress string, err error) map[string]s
 			werr = WriteJSON(&b, rep)
 		case "sarif":
 			werr = WriteSARIF(&b, rep)
+		case "markdown":
+			werr = WriteMarkdown(&b, rep)
 		}
 		if werr != nil {
 			t.Fatal(werr)
@@ -106,6 +114,12 @@ func hostileCases(t *testing.T, evil string) []struct {
 			wantErr: ErrUnsafeSignIn},
 		{name: "wrong password", app: app{anonSession: true, renew: true, loginRedirect: "/dashboard"},
 			target: Target{Password: secretPassword + "x"}, wantErr: ErrSignIn},
+		// The password comes back in a framework header and in the redirect
+		// after sign-in, which the hijack diagrams of the Markdown report
+		// show.
+		{name: "password echoed in a header and the sign-in redirect of a vulnerable app",
+			app: app{anonSession: true, adopt: true, urlParam: "session", urlAdopted: true, headers: map[string]string{"X-Powered-By": "PHP/8 " + secretPassword},
+				loginRedirect: "/dashboard?echo=" + url.QueryEscape(secretPassword)}},
 	}
 }
 

@@ -160,10 +160,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		check     pathFlag
 		logout    pathFlag
 		logoutM   = cliflag.NewChoice("", "GET", "POST")
-		format    = cliflag.NewChoice("text", "text", "json", "sarif")
+		format    = cliflag.NewChoice("text", "text", "json", "sarif", "markdown")
 		failOn    = cliflag.NewChoice("high", "critical", "high", "medium", "low", "none")
 		samples   = countFlag(audit.DefaultSamples)
 		idleWait  waitFlag
+		absWait   waitFlag
 		timeout   = waitFlag(audit.DefaultTimeout)
 		maxTime   = waitFlag(audit.DefaultMaxTime)
 		conc      = countFlag(audit.DefaultConcurrency)
@@ -183,16 +184,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(&logout, "logout", "`PATH` that logs out (default: a logout form or link on the check page)")
 	fs.Var(logoutM, "logout-method", "force `GET|POST` for logging out")
 	fs.Var(&cookies, "cookie", "session cookie `NAME` (repeatable; default: detected)")
-	fs.Var(format, "format", "output `FORMAT`: text, json or sarif")
+	fs.Var(format, "format", "output `FORMAT`: text, json, sarif or markdown (a report for the development team)")
 	fs.BoolVar(&verbose, "v", false, "text output: also show the evidence of checks that passed")
 	fs.Var(failOn, "fail-on", "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low or none")
 	fs.Var(&samples, "samples", "`N` fresh tokens for the randomness analysis (0 skips it)")
 	fs.Var(&idleWait, "idle-wait", "run the idle-timeout check: wait `DURATION` without a request (default: not run)")
+	fs.Var(&absWait, "absolute-wait", "run the absolute-timeout check: use the session for `DURATION` (default: not run)")
 	fs.StringVar(&t.UserField, "user-field", "", "`NAME` of the login form's user-name field (default: detected)")
 	fs.StringVar(&t.PasswordField, "password-field", "", "`NAME` of the login form's password field (default: detected)")
 	fs.BoolVar(&t.NoWrongPasswordProbe, "no-wrong-password-probe", false, "skip the sign-in with a wrong password that shows what a failed sign-in looks like (for accounts that lock)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
-	fs.Var(&maxTime, "max-time", "`DURATION` allowed for the whole audit, --idle-wait not included; then the checks not finished are errors")
+	fs.Var(&maxTime, "max-time", "`DURATION` allowed for the whole audit, --idle-wait and --absolute-wait not included; then the checks not finished are errors")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
 	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
@@ -266,6 +268,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		t.Samples = -1
 	}
 	t.IdleWait = time.Duration(idleWait)
+	t.AbsoluteWait = time.Duration(absWait)
 	t.Timeout = time.Duration(timeout)
 	t.MaxTime = time.Duration(maxTime)
 	if t.MaxTime == 0 {
@@ -309,6 +312,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		werr = audit.WriteJSON(stdout, rep)
 	case "sarif":
 		werr = audit.WriteSARIF(stdout, rep)
+	case "markdown":
+		werr = audit.WriteMarkdown(stdout, rep)
 	default:
 		color := isTerminal(stdout) && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 		if h.color != nil {

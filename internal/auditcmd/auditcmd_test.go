@@ -45,7 +45,11 @@ type fixture struct {
 func newFixture(t *testing.T, vulnerable bool) string {
 	t.Helper()
 	f := &fixture{vulnerable: vulnerable, sessions: map[string]string{}}
-	srv := httptest.NewServer(f)
+	var h http.Handler = f
+	if !vulnerable {
+		h = http.NewCrossOriginProtection().Handler(f) // refuses cross-site sign-ins
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -209,6 +213,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad --fail-on", append(quick, "--fail-on", "urgent", secure), env},
 		{"bad --samples", append(quick, "--samples", "-3", secure), env},
 		{"bad --idle-wait", append(quick, "--idle-wait", "soon", secure), env},
+		{"bad --absolute-wait", append(quick, "--absolute-wait", "-1h", secure), env},
+		{"vulnerable app, --format markdown", append(quick, "--format", "markdown", vulnerable), env},
 		{"bad --logout-method", append(quick, "--logout-method", "DELETE", secure), env},
 		{"bad --check", append(quick, "--check", "dashboard", secure), env},
 		{"unknown flag", append(quick, "--verbose", secure), env},
@@ -356,7 +362,7 @@ func TestCLINeverShowsSecrets(t *testing.T) {
 		{[]string{"-H", "Cookie: sid=" + headerSecret, getForm.URL}, 2, "cookie jars"},
 		{[]string{"-H", "Authorization: " + headerSecret, "--allow-password-in-url", getForm.URL}, 2, "target unreachable"},
 	} {
-		for _, format := range []string{"text", "json", "sarif"} {
+		for _, format := range []string{"text", "json", "sarif", "markdown"} {
 			args := append([]string{"--user", "alice", "--samples", "0", "--format", format}, tc.args...)
 			r := runCLI(t, args, env)
 			if r.exit != tc.exit || !strings.Contains(r.stderr, tc.want) {
