@@ -100,7 +100,7 @@ var catalog = []checkInfo{
 	{
 		id: IDLoginCSRF, topic: "Cross-site sign-in refused", name: "LoginCSRF", severity: SeverityMedium,
 		title:       "Login CSRF: another site can sign the victim's browser in to an account of the attacker's choosing",
-		description: "An attacker's page posts the sign-in form to the application as a browser sends it (Origin of another site, Sec-Fetch-Site: cross-site, no cookies of the application, the hidden fields of the attacker's own visit instead of a token valid for the victim). The check fails if the browser is signed in afterwards: the victim then works in the attacker's account, and what they type there (card numbers, searches, documents) is the attacker's to read.",
+		description: "An attacker's page posts the sign-in form to the application as a browser sends it (Origin of another site, Sec-Fetch-Site: cross-site, no Referer, no cookies of the application, the hidden fields of the attacker's own visit instead of a token valid for the victim). The check fails if the browser is signed in afterwards: the victim then works in the attacker's account, and what they type there (card numbers, searches, documents) is the attacker's to read.",
 		remediation: "Refuse cross-site sign-in requests: check Origin or Sec-Fetch-Site on the sign-in POST (Go's http.CrossOriginProtection does both), and require a CSRF token bound to the pre-login session on the login form too.",
 		refs:        []Reference{refWSTG05, refCSRFCS, refCWE352},
 	},

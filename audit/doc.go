@@ -113,7 +113,8 @@
 //     fields and any CSRF token in them are the attacker's), and a browser
 //     holding no cookie of the application submits it with the test
 //     account's credentials as a page of another site would make it
-//     (Origin: https://attacker.invalid, Sec-Fetch-Site: cross-site).
+//     (Origin: https://attacker.invalid, Sec-Fetch-Site: cross-site, no
+//     Referer: the attacker's page can suppress it).
 //     Fails if the browser is signed in afterwards; an application that
 //     checks the origin (http.CrossOriginProtection, say) or binds its
 //     token to the pre-login session passes. Skipped for a login form sent
@@ -280,7 +281,7 @@
 //	  "checkURL": "/dashboard",           // omitted if not reached
 //	  "sessionsCreated": 11,              // sessions of the test account the audit signed in
 //	  "sessionsLeftOpen": 0,              // of which it could not sign out
-//	  "framework": {                      // omitted when nothing points to one
+//	  "framework": {                      // omitted when nothing points to one, or could not audit
 //	    "id": "express",                  // php, express, flask-session, flask, django, servlet,
 //	                                      // spring-security, rack, rails, laravel, scs, gorilla, mojolicious
 //	    "name": "Express (express-session)",

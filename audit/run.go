@@ -212,6 +212,10 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 	noCtx := func(id string, f func() Check) func(context.Context) map[string]Check {
 		return func(context.Context) map[string]Check { return map[string]Check{id: f()} }
 	}
+	absWeight := 0.0 // skipped: takes no share of the time
+	if a.t.AbsoluteWait > 0 {
+		absWeight = 1
+	}
 	steps := []step{
 		{ids: []string{IDFixation, IDAdoptsUnknownID}, weight: 2, run: func(ctx context.Context) map[string]Check {
 			fix, adopt := a.checkFixation(ctx)
@@ -225,7 +229,7 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 		{ids: []string{IDLogoutInvalidation}, weight: 1, run: single(IDLogoutInvalidation, a.checkLogout)},
 		{ids: []string{IDTokenRandomness}, weight: 4, run: single(IDTokenRandomness, a.checkRandomness)},
 		{ids: []string{IDIdleTimeout}, weight: 1, extra: a.t.IdleWait, run: single(IDIdleTimeout, a.checkIdle)},
-		{ids: []string{IDAbsoluteTimeout}, weight: 1, extra: a.t.AbsoluteWait, run: single(IDAbsoluteTimeout, a.checkAbsolute)},
+		{ids: []string{IDAbsoluteTimeout}, weight: absWeight, extra: a.t.AbsoluteWait, run: single(IDAbsoluteTimeout, a.checkAbsolute)},
 	}
 	checks := map[string]Check{}
 	for i, st := range steps {
