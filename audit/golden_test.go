@@ -111,6 +111,7 @@ func TestGolden(t *testing.T) {
 		{name: "wrong-password-text", app: &secureApp, target: Target{Password: "hunter2"}, format: "text"},
 		{name: "wrong-password-json", app: &secureApp, target: Target{Password: "hunter2"}, format: "json"},
 		{name: "unreachable-sarif", target: Target{BaseURL: "http://127.0.0.1:1"}, format: "sarif"},
+		{name: "unreachable-markdown", target: Target{BaseURL: "http://127.0.0.1:1"}, format: "markdown"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,6 +52,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	default:
 		b.WriteString("**Verdict: could not audit.** An audit that could not be completed reports nothing as passed. The reason:\n\n")
 		b.WriteString(mdBlock("text", []string{rep.Error}))
+		b.WriteString("\n")
 	}
 	if len(findings) > 0 {
 		count := map[Severity]int{}
@@ -102,6 +103,11 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		b.WriteString(mdBlock("text", rep.Warnings))
 	}
 	b.WriteString("\n")
+	if rep.Verdict == VerdictCouldNotAudit && rep.CheckURL == "" {
+		b.WriteString("No check was performed: the audit stopped before it could sign in, and reports nothing as passed.\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 
 	if len(rep.Checks) > 0 {
 		b.WriteString("## Summary\n\n| Check | Result | Severity | What is checked |\n|---|---|---|---|\n")
