@@ -177,9 +177,11 @@
 // gorilla/securecookie, Laravel's encrypted cookie), headers
 // (X-Powered-By, Server, X-Runtime), the login form's hidden fields
 // (csrfmiddlewaretoken, authenticity_token, _token, _csrf) and the page
-// for an unknown path (one request). Confidence is high for a mark only
-// that framework leaves, medium for a shared or combined one, low for one
-// weak mark; the evidence lists the marks. A failed fixation,
+// for an unknown path (two requests: the login page and that path).
+// Confidence is high for a mark only that framework leaves, medium for a
+// shared or combined one, low for one weak mark; the evidence lists the
+// marks. A mark every server of a platform shows (Go's "404 page not
+// found") only supports a library seen in the cookies. A failed fixation,
 // fixation-url or adopts-unknown-id check (and logout-invalidation for
 // signed-cookie sessions) then carries the fix in that framework's terms
 // with a short snippet: PHP, Express (express-session, passport 0.6.0 or
