@@ -46,9 +46,24 @@ type Config struct {
 	Session session.Config
 	// Logger receives the app's log. Default slog.Default().
 	Logger *slog.Logger
+	// OnSignIn, when set, is called with the result of every attempt to
+	// sign in through the form. serve --metrics counts them.
+	OnSignIn func(SignInResult)
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 }
+
+// A SignInResult is the outcome of one attempt to sign in through the form.
+type SignInResult string
+
+// The results of a sign-in attempt.
+const (
+	SignInOK        SignInResult = "ok"        // the user is signed in
+	SignInFailed    SignInResult = "failed"    // wrong user name or password
+	SignInThrottled SignInResult = "throttled" // refused unchecked: too many recent failures
+)
+
+var signInResults = []SignInResult{SignInOK, SignInFailed, SignInThrottled}
 
 // App is the reference application. It is an http.Handler, safe for
 // concurrent use.
@@ -83,6 +98,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.OnSignIn == nil {
+		cfg.OnSignIn = func(SignInResult) {}
 	}
 	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
 	switch {
@@ -214,15 +232,23 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	name, pw := r.PostFormValue("username"), r.PostFormValue("password")
 	p := page{Title: "Sign in", Username: name, Next: localPath(r.PostFormValue("next"))}
 	acctKey, cliKey := "account:"+name, clientKey(r)
+	// The log names the account tried (bounded, as typed) and the client;
+	// never the password.
+	logAttrs := []any{"user", logName(name), "client", strings.TrimPrefix(cliKey, "client:")}
 	if d := max(a.throttle.wait(acctKey), a.throttle.wait(cliKey)); d > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
-		p.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", int(d.Seconds())+1)
+		secs := int(d.Seconds()) + 1
+		a.cfg.OnSignIn(SignInThrottled)
+		a.cfg.Logger.Warn("demo: sign-in refused: too many failures", append(logAttrs, "retry_after_s", secs)...)
+		w.Header().Set("Retry-After", fmt.Sprint(secs))
+		p.Error = "Too many failed sign-ins. Try again in " + plural(secs, "second") + "."
 		a.render(w, r, "login", http.StatusTooManyRequests, p)
 		return
 	}
 	if name == "" || !a.cfg.Accounts.Verify(name, pw) {
 		a.throttle.fail(acctKey)
 		a.throttle.fail(cliKey)
+		a.cfg.OnSignIn(SignInFailed)
+		a.cfg.Logger.Warn("demo: sign-in failed: wrong user name or password", logAttrs...)
 		p.Error = "Wrong user name or password."
 		a.render(w, r, "login", http.StatusUnauthorized, p)
 		return
@@ -234,11 +260,29 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not sign in", http.StatusInternalServerError)
 		return
 	}
+	a.cfg.OnSignIn(SignInOK)
 	next := p.Next
 	if next == "" {
 		next = "/dashboard"
 	}
 	a.redirect(w, r, next)
+}
+
+// logName bounds a user name as typed for the log: at most 64 bytes, valid
+// UTF-8 (slog quotes the rest).
+func logName(name string) string {
+	if len(name) > 64 {
+		name = strings.ToValidUTF8(name[:64], "") + "…"
+	}
+	return name
+}
+
+// plural returns "1 second", "2 seconds".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // localPath returns p if it is a path on this site, else "": the next

@@ -255,7 +255,7 @@ func TestLocalPath(t *testing.T) {
 
 func TestDemoOutcome(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Demo(context.Background(), []string{"--format", "json"}, &out, &errb, DemoOptions{})
+	code := Run(context.Background(), []string{"--format", "json"}, &out, &errb, Options{})
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errb.String())
 	}
@@ -274,31 +274,9 @@ func TestDemoOutcome(t *testing.T) {
 		t.Fatalf("demo report: %+v", rep)
 	}
 	out.Reset()
-	if code := Demo(context.Background(), nil, &out, &errb, DemoOptions{}); code != 0 ||
+	if code := Run(context.Background(), nil, &out, &errb, Options{}); code != 0 ||
 		!strings.Contains(out.String(), "As expected: the vulnerable app was hijacked, the secure app was not.") {
 		t.Fatalf("text demo exit %d: %s", code, out.String())
-	}
-}
-
-func TestServeFlags(t *testing.T) {
-	for name, args := range map[string][]string{
-		"vulnerable on all interfaces": {"--vulnerable", "--addr", "0.0.0.0:0", "--store", "memory"},
-		"vulnerable on a LAN address":  {"--vulnerable", "--addr", "192.0.2.1:80", "--store", "memory"},
-		"bad account":                  {"--account", "nopassword", "--store", "memory"},
-		"bad store":                    {"--store", "postgres://x"},
-		"tls half":                     {"--tls-cert", "x.pem"},
-		"stray argument":               {"--store", "memory", "extra"},
-		"baseline off loopback":        {"--insecure-baseline-user", "alice", "--addr", "0.0.0.0:0"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			if code := Serve(context.Background(), args, &out, &errb); code != 2 {
-				t.Fatalf("exit %d, want 2; stderr %s", code, errb.String())
-			}
-			if !strings.Contains(errb.String(), "sessionguard: error:") && !strings.Contains(errb.String(), "invalid") {
-				t.Fatalf("no clear error: %s", errb.String())
-			}
-		})
 	}
 }
 
