@@ -6,11 +6,13 @@
 package demo
 
 import (
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -73,6 +75,7 @@ type App struct {
 	manager  *session.Manager // nil in vulnerable mode
 	throttle *throttle
 	handler  http.Handler
+	key      [32]byte // authenticates the end reasons carried to the sign-in page
 }
 
 // sessionLayer is what the pages need of session handling; the secure and the
@@ -103,6 +106,9 @@ func New(cfg Config) (*App, error) {
 		cfg.OnSignIn = func(SignInResult) {}
 	}
 	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
+	if _, err := rand.Read(a.key[:]); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	switch {
 	case cfg.BaselineUser != "":
 		a.layer = baselineLayer(cfg.BaselineUser)
@@ -171,13 +177,29 @@ type page struct {
 	Q                                                              string
 	Vulnerable, Reauth                                             bool
 	AuthTime                                                       time.Time
-	Sessions                                                       []session.Info
+	// Ended says why the user's last session ended (sign-in page).
+	Ended string
+	// Notices say calmly what the session layer ignored in the request.
+	Notices []string
+	// Sessions are the user's sessions (sessions page); Others counts
+	// those that are not this one.
+	Sessions []sessionRow
+	Others   int
+}
+
+// sessionRow is one session on the sessions page.
+type sessionRow struct {
+	session.Info
+	Device string // a name a person recognises, from the User-Agent
 }
 
 func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
 	p.Vulnerable = a.cfg.Vulnerable
 	if p.User == "" {
 		p.User = a.layer.user(r)
+	}
+	if p.Notices == nil {
+		p.Notices = notices(r, false)
 	}
 	p.Q = a.layer.query(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -191,15 +213,43 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code i
 	_, _ = w.Write([]byte(b.String()))
 }
 
-func (a *App) redirect(w http.ResponseWriter, r *http.Request, path string) {
-	http.Redirect(w, r, path+a.layer.query(r), http.StatusSeeOther)
+// redirect answers with a redirection to target, a path on this site that
+// may have a query.
+func (a *App) redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if q := a.layer.query(r); q != "" {
+		if strings.Contains(target, "?") {
+			q = "&" + q[1:]
+		}
+		target += q
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// toSignIn redirects a signed-out request to the sign-in page. A GET keeps
+// where it was going in the next parameter (a path on this site, checked
+// again when it is used; never kept in the session, which an attacker could
+// have prepared), and the page is told why the session ended and what was
+// ignored.
+func (a *App) toSignIn(w http.ResponseWriter, r *http.Request) {
+	q := url.Values{}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if next := localPath(r.URL.Path); next != "" && next != "/" && next != "/login" {
+			q.Set("next", next)
+		}
+	}
+	a.carryMessages(r, q)
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	a.redirect(w, r, target)
 }
 
 func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, user string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		user := a.layer.user(r)
 		if user == "" {
-			a.redirect(w, r, "/login")
+			a.toSignIn(w, r)
 			return
 		}
 		h(w, r, user)
@@ -211,12 +261,12 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		a.redirect(w, r, "/dashboard")
 		return
 	}
-	a.redirect(w, r, "/login")
+	a.toSignIn(w, r)
 }
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, "login", http.StatusOK, page{Title: "Sign in", Next: localPath(r.FormValue("next")),
-		Reauth: r.FormValue("reauth") != ""})
+		Reauth: r.FormValue("reauth") != "", Ended: a.endedMessage(r), Notices: notices(r, true)})
 }
 
 // clientKey names the client for throttling.
@@ -236,7 +286,7 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	// never the password.
 	logAttrs := []any{"user", logName(name), "client", strings.TrimPrefix(cliKey, "client:")}
 	if d := max(a.throttle.wait(acctKey), a.throttle.wait(cliKey)); d > 0 {
-		secs := int(d.Seconds()) + 1
+		secs := int(math.Ceil(d.Seconds()))
 		a.cfg.OnSignIn(SignInThrottled)
 		a.cfg.Logger.Warn("demo: sign-in refused: too many failures", append(logAttrs, "retry_after_s", secs)...)
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
@@ -339,7 +389,12 @@ func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request, user string) 
 			a.storeFailure(w, r, err)
 			return
 		}
-		p.Sessions = infos
+		for _, in := range infos {
+			p.Sessions = append(p.Sessions, sessionRow{Info: in, Device: deviceName(in.UserAgent)})
+			if !in.Current {
+				p.Others++
+			}
+		}
 	}
 	a.render(w, r, "sessions", http.StatusOK, p)
 }
@@ -370,7 +425,7 @@ func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request, user string) 
 		a.storeFailure(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/sessions?msg="+url.QueryEscape(fmt.Sprintf("Signed out %d other session(s).", n)), http.StatusSeeOther)
+	http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("Signed out "+plural(n, "other session")+"."), http.StatusSeeOther)
 }
 
 func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
@@ -396,7 +451,7 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
 			a.storeFailure(w, r, err)
 			return
 		}
-		p.Message = fmt.Sprintf("Password changed. %d other session(s) were signed out, and this one was renewed.", n)
+		p.Message = fmt.Sprintf("Password changed. Signed out %s; this one was renewed.", plural(n, "other session"))
 	}
 	a.render(w, r, "password", http.StatusOK, p)
 }
@@ -407,7 +462,8 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not sign out", http.StatusInternalServerError)
 		return
 	}
-	a.redirect(w, r, "/login")
+	why := session.EndSignedOut.String()
+	a.redirect(w, r, "/login?"+url.Values{paramEnded: {why}, paramSig: {a.endedSig(why)}}.Encode())
 }
 
 func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
