@@ -327,7 +327,7 @@ func TestServeMetrics(t *testing.T) {
 	body.ReadFrom(resp.Body)
 	for _, want := range []string{`sessionguard_events_total{kind="unknown-token"} 1`, `sessionguard_store_seconds_count{op="get",result="not_found"} 1`,
 		`sessionguard_demo_signins_total{result="failed"} 1`, `sessionguard_demo_signins_total{result="ok"} 1`,
-		`sessionguard_demo_signins_total{result="throttled"} 0`} {
+		`sessionguard_demo_signins_total{result="throttled"} 0`, "sessionguard_active_sessions 1"} {
 		if !strings.Contains(body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}
