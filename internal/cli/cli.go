@@ -101,9 +101,11 @@ func Version(info *debug.BuildInfo) string {
 }
 
 // auditApp runs the black-box auditor against one of the demo's apps with
-// the default settings of `sessionguard audit`.
-func auditApp(ctx context.Context, app, baseURL, user, password string) (demo.AuditNote, error) {
-	rep, err := audit.Run(ctx, audit.Target{BaseURL: baseURL, User: user, Password: password, CheckPath: "/dashboard"})
+// the default settings of `sessionguard audit`, but demo.AuditSamples
+// tokens for the randomness check.
+func auditApp(ctx context.Context, app, baseURL, user, password string, progress io.Writer) (demo.AuditNote, error) {
+	rep, err := audit.Run(ctx, audit.Target{BaseURL: baseURL, User: user, Password: password, CheckPath: "/dashboard",
+		Samples: demo.AuditSamples, Progress: progress})
 	if rep == nil {
 		return demo.AuditNote{}, err
 	}

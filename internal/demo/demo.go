@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,9 +47,14 @@ type AuditNote struct {
 }
 
 // Auditor audits the app at baseURL as user/password and summarises the
-// result. The demo calls it when set; the CLI sets it to the black-box
-// auditor.
-type Auditor func(ctx context.Context, app, baseURL, user, password string) (AuditNote, error)
+// result, writing progress lines ("…: 20/50") to progress. The demo calls
+// it when set; the CLI sets it to the black-box auditor.
+type Auditor func(ctx context.Context, app, baseURL, user, password string, progress io.Writer) (AuditNote, error)
+
+// AuditSamples is how many fresh tokens the demo's audits collect for the
+// token-randomness check: fewer than sessionguard audit's default, since
+// each is a sign-in with a deliberately slow password hash.
+const AuditSamples = 50
 
 // Options configures [Run] beyond its flags.
 type Options struct {
@@ -168,9 +174,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts Opti
 	report.Expected = report.Runs[0].Hijacked && !report.Runs[1].Hijacked
 	if opts.Audit != nil {
 		n.printf("\n== The auditor (sessionguard audit) on both apps\n")
+		n.printf("  Each audit signs in %d times for its token-randomness check, and every sign-in costs a\n"+
+			"  deliberately slow password hash: this part takes a little while. The numbers count the sign-ins.\n", AuditSamples)
 		for _, a := range apps {
-			n.printf("  %-10s auditing (a few seconds)… ", a.name)
-			note, err := opts.Audit(ctx, a.name, a.url, victimName, password)
+			n.printf("  %-10s auditing… ", a.name)
+			note, err := opts.Audit(ctx, a.name, a.url, victimName, password, progressCounter{n})
 			if err != nil {
 				note = AuditNote{App: a.name, Verdict: "could not audit: " + err.Error(), ExitCode: 2}
 			}
@@ -178,7 +186,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts Opti
 			if len(note.Failed) > 0 {
 				failed = "findings: " + strings.Join(note.Failed, ", ")
 			}
-			n.printf("%s (%s; exit %d)\n", note.Verdict, failed, note.ExitCode)
+			n.printf("→ %s (%s; exit %d)\n", note.Verdict, failed, note.ExitCode)
 			report.Audits = append(report.Audits, note)
 		}
 		// The auditor must tell the two apps apart as the attack did.
@@ -210,6 +218,24 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts Opti
 		return 1
 	}
 	return 0
+}
+
+// progressCounter shows the auditor's progress lines ("…: 20/50") as the
+// counts alone, on the line the narrator is writing.
+type progressCounter struct{ n narrator }
+
+func (p progressCounter) Write(b []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		count, _, ok := strings.Cut(f[len(f)-1], "/")
+		if _, err := strconv.Atoi(count); ok && err == nil {
+			p.n.printf("%s ", count)
+		}
+	}
+	return len(b), nil
 }
 
 // narrator prints the text format as the demo goes; it is silent for JSON,

@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,8 @@ import (
 func TestDemoPrintsStepsAsTheyHappen(t *testing.T) {
 	var out, errb syncBuffer
 	var seenAtAudit []string
-	audit := func(ctx context.Context, app, baseURL, user, password string) (AuditNote, error) {
+	audit := func(ctx context.Context, app, baseURL, user, password string, progress io.Writer) (AuditNote, error) {
+		fmt.Fprintf(progress, "sessionguard: token-randomness: 25/%d\n", AuditSamples)
 		seenAtAudit = append(seenAtAudit, out.String())
 		if app == "vulnerable" {
 			return AuditNote{App: app, Verdict: "VULNERABLE", Failed: []string{"fixation"}, ExitCode: 1}, nil
@@ -40,7 +43,7 @@ func TestDemoPrintsStepsAsTheyHappen(t *testing.T) {
 	if start < 0 || start > strings.Index(early, "Scenario:") {
 		t.Errorf("no progress line before the first step:\n%s", early)
 	}
-	if !strings.Contains(seenAtAudit[1], "vulnerable auditing (a few seconds)… VULNERABLE") {
+	if !strings.Contains(seenAtAudit[1], "vulnerable auditing… 25 → VULNERABLE") {
 		t.Errorf("the first audit's verdict was not printed before the second began:\n%s", seenAtAudit[1])
 	}
 	text := out.String()
