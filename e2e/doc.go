@@ -17,8 +17,10 @@
 //     header keeps its height across the sign-in; signing out removes the
 //     cookie and the sign-in page says so, /dashboard then redirects to
 //     /login, and the old cookie put back is anonymous (I6).
-//   - TestI3_I2_BrowserFixationLink: the attack of the analysis with two
-//     browser profiles. The attacker invents an ID, the victim opens
+//   - TestI3_I2_BrowserFixationLink: the attack of the case this project
+//     grew from (a login/dashboard application that took its session ID
+//     from the URL and kept it across sign-in), with two browser
+//     profiles. The attacker invents an ID, the victim opens
 //     /login?session=ID and signs in, the attacker presents the ID (as the
 //     cookie and in the URL). On the deliberately vulnerable app the attacker
 //     is signed in as the victim, which shows the test can see a hijack; on

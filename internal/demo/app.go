@@ -1,8 +1,12 @@
 // Package demo is the reference application of sessionguard and the live
 // attack demonstration: a sign-in / dashboard application in a secure mode,
 // built on package session, and in a deliberately vulnerable mode that
-// reproduces the session fixation bug of the analysis this project grew
-// from, plus the narrated attack run against both.
+// reproduces the session fixation bug of the case this project grew from (a
+// Flask login/dashboard application that took its session ID from the URL
+// and kept it across sign-in), plus the narrated attack run against both.
+//
+// It implements `sessionguard serve` ([Serve]) and `sessionguard demo`
+// ([Run]); it is internal, and not an API.
 package demo
 
 import (
