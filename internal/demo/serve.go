@@ -261,14 +261,16 @@ func serveMetrics(ln net.Listener, reg *prometheus.Registry) (stop func()) {
 }
 
 // redisLog receives the Redis client's own log lines (failed dials, pool
-// errors), which it would otherwise print to the process's stderr in its
-// own format: nothing during start-up, where OpenStore reports the one
-// error that matters, and then the app's log at Warn level.
+// errors), which it would otherwise print to the process's stderr in a
+// format of its own: serve drops them during start-up, where OpenStore
+// reports the one error that matters, and then sends them to the app's log
+// at Warn level. Outside serve they go to slog.Default().
 var redisLog = newRedisLogger()
 
 type redisLogger struct {
-	logger  atomic.Pointer[slog.Logger]
-	dropped atomic.Int64 // lines dropped during start-up
+	silent  atomic.Bool
+	logger  atomic.Pointer[slog.Logger] // nil: slog.Default()
+	dropped atomic.Int64                // lines dropped while silent
 }
 
 func newRedisLogger() *redisLogger {
@@ -277,14 +279,23 @@ func newRedisLogger() *redisLogger {
 	return l
 }
 
-func (l *redisLogger) quiet()             { l.logger.Store(nil) }
-func (l *redisLogger) to(lg *slog.Logger) { l.logger.Store(lg) }
+// quiet drops lines until to is called.
+func (l *redisLogger) quiet() { l.silent.Store(true) }
+
+// to sends lines to lg.
+func (l *redisLogger) to(lg *slog.Logger) {
+	l.logger.Store(lg)
+	l.silent.Store(false)
+}
 
 func (l *redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	lg := l.logger.Load()
-	if lg == nil {
+	if l.silent.Load() {
 		l.dropped.Add(1)
 		return
+	}
+	lg := l.logger.Load()
+	if lg == nil {
+		lg = slog.Default()
 	}
 	lg.Warn("redis client", "message", fmt.Sprintf(format, v...))
 }
