@@ -147,9 +147,6 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(nil, "--addr %q: %v", *addr, err)
 	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
 	defer ln.Close()
 
 	// Everything is in place: from here on, say what is going on.
@@ -182,7 +179,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mode = "baseline, no session layer"
 	}
 	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, *storeSpec, scheme, ln.Addr())
-	return serveUntilDone(ctx, ln, app, stderr)
+	return serveUntilDone(ctx, ln, app, tlsConfig, stderr)
 }
 
 const vulnerableWarning = `
@@ -207,10 +204,19 @@ func newServer(h http.Handler) *http.Server {
 	}
 }
 
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, stderr io.Writer) int {
+// serveUntilDone serves h on ln, over TLS with tlsConfig's certificate when
+// it is set, until ctx ends.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config, stderr io.Writer) int {
 	srv := newServer(h)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			srv.TLSConfig = tlsConfig
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		cliflag.Errorf(stderr, nil, "%v", err)
