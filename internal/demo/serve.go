@@ -34,7 +34,7 @@ import (
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	storeSpec := fs.String("store", "", "session store: memory, bolt:PATH or redis://HOST:PORT/DB (default: bolt file in "+DefaultStateDir()+")")
+	storeSpec := fs.String("store", "", "session store: "+StoreSpecs+" (default: bolt file in "+DefaultStateDir()+")")
 	vulnerable := fs.Bool("vulnerable", false, "serve the DELIBERATELY VULNERABLE mode (loopback only)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
