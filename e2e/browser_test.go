@@ -61,7 +61,7 @@ const (
 // HTTPS: no TLS is needed for these tests to see the production cookie.
 func startApp(t *testing.T, vulnerable bool, kind storeKind) string {
 	t.Helper()
-	var store store.Store
+	var st store.Store
 	switch kind {
 	case boltStore:
 		s, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})
@@ -73,7 +73,7 @@ func startApp(t *testing.T, vulnerable bool, kind storeKind) string {
 				t.Errorf("closing the bolt store: %v", err)
 			}
 		})
-		store = s
+		st = s
 	default:
 		s := memstore.New(memstore.Options{})
 		t.Cleanup(func() {
@@ -81,14 +81,14 @@ func startApp(t *testing.T, vulnerable bool, kind storeKind) string {
 				t.Errorf("closing the memory store: %v", err)
 			}
 		})
-		store = s
+		st = s
 	}
 	accounts, err := demo.NewAccounts([]demo.Account{{Name: userName, Password: password}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	app, err := demo.New(demo.Config{
-		Store:      store,
+		Store:      st,
 		Accounts:   accounts,
 		Vulnerable: vulnerable,
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -150,8 +150,9 @@ func newBrowser(ctx context.Context, t *testing.T, name, base string) *browser {
 		// the app listens, resolves.
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.WindowSize(1000, 620),
-		// Short, so that the sessions page (and its screenshot) reads well.
-		chromedp.UserAgent("Chromium on Linux ("+name+")"),
+		// A browser's usual header, which the sessions page turns into a
+		// device name ("Chrome on Linux").
+		chromedp.UserAgent(userAgent(name)),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
@@ -164,6 +165,16 @@ func newBrowser(ctx context.Context, t *testing.T, name, base string) *browser {
 		t.Fatalf("starting %s's browser (%s): %v", name, path, err)
 	}
 	return &browser{t: t, name: name, base: base, ctx: browserCtx}
+}
+
+// userAgent returns the User-Agent a browser called name sends: the phone
+// says it is Chrome on Android, every other one Chrome on Linux, which is
+// what they are but for the headless part.
+func userAgent(name string) string {
+	if name == "phone" {
+		return "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+	}
+	return "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 }
 
 // fatalf fails the test with what the browser shows, which is what one wants

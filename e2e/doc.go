@@ -13,19 +13,27 @@
 //   - TestI7_I6_BrowserSignInAndOut: signing in through the form leaves
 //     exactly one cookie in the browser, __Host-sid, stored Secure, HttpOnly,
 //     SameSite=Lax, Path=/, host-only and without an expiry (I7), read back
-//     through the DevTools protocol; document.cookie cannot see it; signing
-//     out removes it, /dashboard then redirects to /login, and the old
-//     cookie put back is anonymous (I6).
-//   - TestI3_I2_BrowserFixationLink: the attack of the analysis with two
-//     browser profiles. The attacker invents an ID, the victim opens
+//     through the DevTools protocol; document.cookie cannot see it; the
+//     header keeps its height across the sign-in; signing out removes the
+//     cookie and the sign-in page says so, /dashboard then redirects to
+//     /login, and the old cookie put back is anonymous (I6).
+//   - TestI3_I2_BrowserFixationLink: the attack of the case this project
+//     grew from (a login/dashboard application that took its session ID
+//     from the URL and kept it across sign-in), with two browser
+//     profiles. The attacker invents an ID, the victim opens
 //     /login?session=ID and signs in, the attacker presents the ID (as the
 //     cookie and in the URL). On the deliberately vulnerable app the attacker
 //     is signed in as the victim, which shows the test can see a hijack; on
-//     the secure app it lands on the sign-in page (I1, I2, I3).
+//     the secure app it lands on the sign-in page, which says calmly that
+//     the ID in the link and the unknown cookie were ignored (I1, I2, I3).
 //   - TestBrowserSessionsRevokeAndPasswordChange: two browsers signed in as
-//     the same user; /sessions lists both and marks "this device"; revoking
-//     the other one signs that browser out; changing the password signs out
-//     every other session, and only the new password works.
+//     the same user; /sessions lists both by device name ("Chrome on
+//     Android", the full User-Agent on hover) and marks "this device", and
+//     offers "Sign out all other sessions" only when there are others;
+//     revoking the other one signs that browser out, and its sign-in page
+//     says why; changing the password signs out every other session, whose
+//     sign-in page says the password was changed, and only the new password
+//     works.
 //
 // # Running them
 //
@@ -37,18 +45,22 @@
 //
 // Without Chromium the tests skip, unless the environment variable CI is
 // set: in CI a missing browser fails the run, it never passes it silently.
-// Each test is bounded by a one-minute context; the suite takes about 15
-// seconds. All traffic goes to 127.0.0.1, which Chromium treats as a secure
-// context, so the Secure __Host- cookie works over plain HTTP there exactly
-// as it does over HTTPS in production.
+// Each test is bounded by a one-minute context; the suite takes about a
+// minute on two cores, most of it Chromium starting (six browsers). All
+// traffic goes to 127.0.0.1, which Chromium treats as a secure context, so
+// the Secure __Host- cookie works over plain HTTP there exactly as it does
+// over HTTPS in production.
 //
 // # Screenshots
 //
-// With SESSIONGUARD_SCREENSHOTS set, the sessions test also writes
-// docs/screenshots/dashboard.png and docs/screenshots/sessions.png (two
-// sessions listed), the images in the README:
+// With SESSIONGUARD_SCREENSHOTS set, the tests also write the images of
+// the README to docs/screenshots: dashboard.png, sessions.png (two
+// sessions listed) and signin-after-revocation.png (the sign-in page of a
+// browser whose session was signed out from another one) from the sessions
+// test, and secure-refuses-fixed-id.png (the attacker's browser on the
+// secure app, the fixed ID refused) from the fixation test:
 //
-//	cd e2e && SESSIONGUARD_SCREENSHOTS=1 go test -run Sessions ./...
+//	cd e2e && SESSIONGUARD_SCREENSHOTS=1 go test ./...
 //
 // Ordinary runs write nothing.
 package e2e

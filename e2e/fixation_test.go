@@ -21,7 +21,8 @@ import (
 // On the vulnerable app the attacker is signed in as the victim: the attack
 // is real, and the test can see it. On the secure app the ID in the URL is
 // ignored (I2), the invented ID is never adopted (I1) and sign-in issues a
-// fresh one (I3), so the attacker lands on the sign-in page.
+// fresh one (I3), so the attacker lands on the sign-in page, which says that
+// the ID in the link and the unknown cookie were ignored.
 func TestI3_I2_BrowserFixationLink(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -69,6 +70,13 @@ func TestI3_I2_BrowserFixationLink(t *testing.T) {
 				if p := attacker.path(); !strings.HasPrefix(p, "/login") {
 					attacker.fatalf("want the attacker sent to /login, at %s", p)
 				}
+				// The page says, calmly, what was refused.
+				text := attacker.text()
+				if !strings.Contains(text, "A session ID in the link you followed was ignored") ||
+					!strings.Contains(text, "Your browser sent a session cookie this site does not know") {
+					attacker.fatalf("the sign-in page does not say that the fixed ID was ignored")
+				}
+				attacker.screenshot("secure-refuses-fixed-id", 440)
 			}
 
 			// The secure app's attacker is not signed in by any other route

@@ -18,7 +18,12 @@ func TestI7_I6_BrowserSignInAndOut(t *testing.T) {
 	base := startApp(t, false, memoryStore)
 	b := newBrowser(ctx, t, "laptop", base)
 
+	b.open("/login")
+	signedOutHeader := b.headerHeight()
 	b.signIn("/login", password)
+	if got := b.headerHeight(); got != signedOutHeader {
+		b.fatalf("the header is %v px high signed in and %v px signed out: it jumps on sign-in", got, signedOutHeader)
+	}
 	if got, want := b.heading(), "Welcome "+userName; got != want {
 		b.fatalf("after signing in: heading %q, want %q", got, want)
 	}
@@ -80,6 +85,9 @@ func TestI7_I6_BrowserSignInAndOut(t *testing.T) {
 	if p := b.path(); !strings.HasPrefix(p, "/login") {
 		b.fatalf("after signing out: at %s, want /login", p)
 	}
+	if !strings.Contains(b.text(), "You have signed out.") {
+		b.fatalf("the sign-in page after signing out does not say so")
+	}
 	if got := b.cookie(secureCookie); got != nil {
 		t.Errorf("after signing out the browser still holds %s (value changed: %v)", secureCookie, got.Value != c.Value)
 	}
@@ -89,4 +97,14 @@ func TestI7_I6_BrowserSignInAndOut(t *testing.T) {
 	// browser: the old cookie, put back, is anonymous.
 	b.plantCookie(secureCookie, c.Value)
 	b.mustBeSignedOut()
+}
+
+// headerHeight returns the height of the page header in CSS pixels.
+func (b *browser) headerHeight() float64 {
+	b.t.Helper()
+	h, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](`document.querySelector("header").getBoundingClientRect().height`))
+	if err != nil {
+		b.fatalf("measuring the header: %v", err)
+	}
+	return h
 }

@@ -2,8 +2,9 @@
 // session fixation demo, and audits web applications for session fixation.
 //
 //	sessionguard demo [--format text|json] [--serve]
-//	sessionguard serve [--addr ADDR] [--store SPEC] [--account NAME:PASSWORD]... [--vulnerable]
+//	sessionguard serve [--addr ADDR] [--store SPEC] [--account NAME:PASSWORD]... [--vulnerable] [flags]
 //	sessionguard audit [flags] BASE_URL
+//	sessionguard version
 //
 // See the README and `sessionguard COMMAND -h` for each command's flags.
 package main

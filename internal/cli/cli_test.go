@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -18,7 +20,8 @@ func TestRunCommands(t *testing.T) {
 		{"no command", nil, 2, "usage: sessionguard COMMAND"},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"help", []string{"help"}, 0, "audit"},
-		{"demo bad format", []string{"demo", "--format", "xml"}, 2, `--format "xml"`},
+		{"demo bad format", []string{"demo", "--format", "xml"}, 2, "want one of text, json"},
+		{"demo help", []string{"demo", "-h"}, 0, "usage: sessionguard demo"},
 		{"serve help", []string{"serve", "-h"}, 0, "-vulnerable"},
 		{"demo", []string{"demo"}, 0, "As expected: the vulnerable app was hijacked, the secure app was not."},
 	}
@@ -33,5 +36,39 @@ func TestRunCommands(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s\n%s", c.out, out.String(), errb.String())
 			}
 		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), args, &out, &errb, os.Getenv); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		if !strings.HasPrefix(out.String(), "sessionguard ") || !strings.Contains(out.String(), runtime.Version()) {
+			t.Fatalf("%v: %q", args, out.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"version", "x"}, &out, &errb, os.Getenv); code != 2 {
+		t.Fatalf("version x: exit %d", code)
+	}
+
+	cases := []struct {
+		name string
+		info *debug.BuildInfo
+		want string
+	}{
+		{"no build info", nil, "sessionguard (unknown version: no build information) " + runtime.Version()},
+		{"checkout", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"},
+		}}, "sessionguard (devel) revision 0123456789ab+dirty (2026-01-02T03:04:05Z) go1.26.0"},
+		{"released module", &debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Version: "v1.2.3"}}, "sessionguard v1.2.3 go1.26.1"},
+		{"empty version", &debug.BuildInfo{GoVersion: "go1.26.1"}, "sessionguard (devel) go1.26.1"},
+	}
+	for _, c := range cases {
+		if got := Version(c.info); got != c.want {
+			t.Errorf("%s: Version = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

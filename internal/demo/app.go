@@ -1,16 +1,22 @@
 // Package demo is the reference application of sessionguard and the live
 // attack demonstration: a sign-in / dashboard application in a secure mode,
 // built on package session, and in a deliberately vulnerable mode that
-// reproduces the session fixation bug of the analysis this project grew
-// from, plus the narrated attack run against both.
+// reproduces the session fixation bug of the case this project grew from (a
+// Flask login/dashboard application that took its session ID from the URL
+// and kept it across sign-in), plus the narrated attack run against both.
+//
+// It implements `sessionguard serve` ([Serve]) and `sessionguard demo`
+// ([Run]); it is internal, and not an API.
 package demo
 
 import (
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,9 +52,24 @@ type Config struct {
 	Session session.Config
 	// Logger receives the app's log. Default slog.Default().
 	Logger *slog.Logger
+	// OnSignIn, when set, is called with the result of every attempt to
+	// sign in through the form. serve --metrics counts them.
+	OnSignIn func(SignInResult)
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 }
+
+// A SignInResult is the outcome of one attempt to sign in through the form.
+type SignInResult string
+
+// The results of a sign-in attempt.
+const (
+	SignInOK        SignInResult = "ok"        // the user is signed in
+	SignInFailed    SignInResult = "failed"    // wrong user name or password
+	SignInThrottled SignInResult = "throttled" // refused unchecked: too many recent failures
+)
+
+var signInResults = []SignInResult{SignInOK, SignInFailed, SignInThrottled}
 
 // App is the reference application. It is an http.Handler, safe for
 // concurrent use.
@@ -58,6 +79,7 @@ type App struct {
 	manager  *session.Manager // nil in vulnerable mode
 	throttle *throttle
 	handler  http.Handler
+	key      [32]byte // authenticates the end reasons carried to the sign-in page
 }
 
 // sessionLayer is what the pages need of session handling; the secure and the
@@ -84,7 +106,13 @@ func New(cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.OnSignIn == nil {
+		cfg.OnSignIn = func(SignInResult) {}
+	}
 	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
+	if _, err := rand.Read(a.key[:]); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	switch {
 	case cfg.BaselineUser != "":
 		a.layer = baselineLayer(cfg.BaselineUser)
@@ -153,13 +181,29 @@ type page struct {
 	Q                                                              string
 	Vulnerable, Reauth                                             bool
 	AuthTime                                                       time.Time
-	Sessions                                                       []session.Info
+	// Ended says why the user's last session ended (sign-in page).
+	Ended string
+	// Notices say calmly what the session layer ignored in the request.
+	Notices []string
+	// Sessions are the user's sessions (sessions page); Others counts
+	// those that are not this one.
+	Sessions []sessionRow
+	Others   int
+}
+
+// sessionRow is one session on the sessions page.
+type sessionRow struct {
+	session.Info
+	Device string // a name a person recognises, from the User-Agent
 }
 
 func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
 	p.Vulnerable = a.cfg.Vulnerable
 	if p.User == "" {
 		p.User = a.layer.user(r)
+	}
+	if p.Notices == nil {
+		p.Notices = notices(r, false)
 	}
 	p.Q = a.layer.query(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -173,15 +217,43 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code i
 	_, _ = w.Write([]byte(b.String()))
 }
 
-func (a *App) redirect(w http.ResponseWriter, r *http.Request, path string) {
-	http.Redirect(w, r, path+a.layer.query(r), http.StatusSeeOther)
+// redirect answers with a redirection to target, a path on this site that
+// may have a query.
+func (a *App) redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if q := a.layer.query(r); q != "" {
+		if strings.Contains(target, "?") {
+			q = "&" + q[1:]
+		}
+		target += q
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// toSignIn redirects a signed-out request to the sign-in page. A GET keeps
+// where it was going in the next parameter (a path on this site, checked
+// again when it is used; never kept in the session, which an attacker could
+// have prepared), and the page is told why the session ended and what was
+// ignored.
+func (a *App) toSignIn(w http.ResponseWriter, r *http.Request) {
+	q := url.Values{}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if next := localPath(r.URL.Path); next != "" && next != "/" && next != "/login" {
+			q.Set("next", next)
+		}
+	}
+	a.carryMessages(r, q)
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	a.redirect(w, r, target)
 }
 
 func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, user string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		user := a.layer.user(r)
 		if user == "" {
-			a.redirect(w, r, "/login")
+			a.toSignIn(w, r)
 			return
 		}
 		h(w, r, user)
@@ -193,12 +265,12 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		a.redirect(w, r, "/dashboard")
 		return
 	}
-	a.redirect(w, r, "/login")
+	a.toSignIn(w, r)
 }
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, "login", http.StatusOK, page{Title: "Sign in", Next: localPath(r.FormValue("next")),
-		Reauth: r.FormValue("reauth") != ""})
+		Reauth: r.FormValue("reauth") != "", Ended: a.endedMessage(r), Notices: notices(r, true)})
 }
 
 // clientKey names the client for throttling.
@@ -214,15 +286,23 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	name, pw := r.PostFormValue("username"), r.PostFormValue("password")
 	p := page{Title: "Sign in", Username: name, Next: localPath(r.PostFormValue("next"))}
 	acctKey, cliKey := "account:"+name, clientKey(r)
+	// The log names the account tried (bounded, as typed) and the client;
+	// never the password.
+	logAttrs := []any{"user", logName(name), "client", strings.TrimPrefix(cliKey, "client:")}
 	if d := max(a.throttle.wait(acctKey), a.throttle.wait(cliKey)); d > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
-		p.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", int(d.Seconds())+1)
+		secs := int(math.Ceil(d.Seconds()))
+		a.cfg.OnSignIn(SignInThrottled)
+		a.cfg.Logger.Warn("demo: sign-in refused: too many failures", append(logAttrs, "retry_after_s", secs)...)
+		w.Header().Set("Retry-After", fmt.Sprint(secs))
+		p.Error = "Too many failed sign-ins. Try again in " + plural(secs, "second") + "."
 		a.render(w, r, "login", http.StatusTooManyRequests, p)
 		return
 	}
 	if name == "" || !a.cfg.Accounts.Verify(name, pw) {
 		a.throttle.fail(acctKey)
 		a.throttle.fail(cliKey)
+		a.cfg.OnSignIn(SignInFailed)
+		a.cfg.Logger.Warn("demo: sign-in failed: wrong user name or password", logAttrs...)
 		p.Error = "Wrong user name or password."
 		a.render(w, r, "login", http.StatusUnauthorized, p)
 		return
@@ -234,11 +314,29 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not sign in", http.StatusInternalServerError)
 		return
 	}
+	a.cfg.OnSignIn(SignInOK)
 	next := p.Next
 	if next == "" {
 		next = "/dashboard"
 	}
 	a.redirect(w, r, next)
+}
+
+// logName bounds a user name as typed for the log: at most 64 bytes, valid
+// UTF-8 (slog quotes the rest).
+func logName(name string) string {
+	if len(name) > 64 {
+		name = strings.ToValidUTF8(name[:64], "") + "…"
+	}
+	return name
+}
+
+// plural returns "1 second", "2 seconds".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // localPath returns p if it is a path on this site, else "": the next
@@ -295,7 +393,12 @@ func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request, user string) 
 			a.storeFailure(w, r, err)
 			return
 		}
-		p.Sessions = infos
+		for _, in := range infos {
+			p.Sessions = append(p.Sessions, sessionRow{Info: in, Device: deviceName(in.UserAgent)})
+			if !in.Current {
+				p.Others++
+			}
+		}
 	}
 	a.render(w, r, "sessions", http.StatusOK, p)
 }
@@ -326,7 +429,7 @@ func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request, user string) 
 		a.storeFailure(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/sessions?msg="+url.QueryEscape(fmt.Sprintf("Signed out %d other session(s).", n)), http.StatusSeeOther)
+	http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("Signed out "+plural(n, "other session")+"."), http.StatusSeeOther)
 }
 
 func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
@@ -352,7 +455,7 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
 			a.storeFailure(w, r, err)
 			return
 		}
-		p.Message = fmt.Sprintf("Password changed. %d other session(s) were signed out, and this one was renewed.", n)
+		p.Message = fmt.Sprintf("Password changed. Signed out %s; this one was renewed.", plural(n, "other session"))
 	}
 	a.render(w, r, "password", http.StatusOK, p)
 }
@@ -363,7 +466,8 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not sign out", http.StatusInternalServerError)
 		return
 	}
-	a.redirect(w, r, "/login")
+	why := session.EndSignedOut.String()
+	a.redirect(w, r, "/login?"+url.Values{paramEnded: {why}, paramSig: {a.endedSig(why)}}.Encode())
 }
 
 func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -38,7 +39,8 @@ func startApp(t *testing.T, vulnerable bool, clk *testClock) (*App, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: st, Accounts: accts, Vulnerable: vulnerable, Session: session.Config{OnEvent: func(session.Event) {}}}
+	cfg := Config{Store: st, Accounts: accts, Vulnerable: vulnerable, Logger: slog.New(slog.DiscardHandler),
+		Session: session.Config{OnEvent: func(session.Event) {}}}
 	if clk != nil {
 		cfg.Now, cfg.Session.Now = clk.Now, clk.Now
 	}
@@ -81,7 +83,7 @@ func post(t *testing.T, b *browser, u string, form url.Values) *response {
 func TestSecureSignInAndOut(t *testing.T) {
 	_, base := startApp(t, false, nil)
 	b := newBrowser("t")
-	if res := get(t, b, base+"/dashboard"); !strings.HasSuffix(res.URL, "/login") {
+	if res := get(t, b, base+"/dashboard"); !strings.HasSuffix(res.URL, "/login?next=%2Fdashboard") {
 		t.Fatalf("anonymous dashboard ended at %s", res.URL)
 	}
 	if res := signIn(t, b, base, "alice", "wrong"); res.Status != http.StatusUnauthorized || !strings.Contains(res.Body, "Wrong user name or password") {
@@ -99,7 +101,7 @@ func TestSecureSignInAndOut(t *testing.T) {
 		t.Fatal("no session cookie")
 	}
 	res = post(t, b, base+"/logout", nil)
-	if !strings.HasSuffix(res.URL, "/login") || b.cookie(session.DefaultCookieName) != "" {
+	if !strings.Contains(res.URL, "/login?") || b.cookie(session.DefaultCookieName) != "" {
 		t.Fatal("sign-out did not clear the cookie")
 	}
 	replay := newBrowser("replay")
@@ -188,7 +190,7 @@ func TestPasswordChangeNeedsRecentSignInAndSignsOutOthers(t *testing.T) {
 		t.Fatalf("after re-authentication: %s", res.URL)
 	}
 	res = post(t, laptop, base+"/account/password", url.Values{"current": {"alice-password"}, "new": {"new-password-1"}})
-	if !strings.Contains(res.Body, "1 other session(s) were signed out") {
+	if !strings.Contains(res.Body, "Signed out 1 other session;") {
 		t.Fatalf("password change: %.300s", res.Body)
 	}
 	if strings.Contains(get(t, phone, base+"/dashboard").Body, "Welcome") {
@@ -240,6 +242,11 @@ func TestVulnerableModeIsVulnerable(t *testing.T) {
 	if !strings.Contains(page.Body, "DELIBERATELY VULNERABLE") {
 		t.Fatal("no warning banner")
 	}
+	// The redirect of a signed-out page keeps both the ID and where the
+	// user was going.
+	if res := get(t, newBrowser("t"), base+"/sessions?session=abc"); !strings.HasSuffix(res.URL, "/login?next=%2Fsessions&session=abc") {
+		t.Fatalf("signed-out /sessions went to %s", res.URL)
+	}
 }
 
 func TestLocalPath(t *testing.T) {
@@ -255,7 +262,7 @@ func TestLocalPath(t *testing.T) {
 
 func TestDemoOutcome(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Demo(context.Background(), []string{"--format", "json"}, &out, &errb, DemoOptions{})
+	code := Run(context.Background(), []string{"--format", "json"}, &out, &errb, Options{})
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errb.String())
 	}
@@ -274,31 +281,9 @@ func TestDemoOutcome(t *testing.T) {
 		t.Fatalf("demo report: %+v", rep)
 	}
 	out.Reset()
-	if code := Demo(context.Background(), nil, &out, &errb, DemoOptions{}); code != 0 ||
+	if code := Run(context.Background(), nil, &out, &errb, Options{}); code != 0 ||
 		!strings.Contains(out.String(), "As expected: the vulnerable app was hijacked, the secure app was not.") {
 		t.Fatalf("text demo exit %d: %s", code, out.String())
-	}
-}
-
-func TestServeFlags(t *testing.T) {
-	for name, args := range map[string][]string{
-		"vulnerable on all interfaces": {"--vulnerable", "--addr", "0.0.0.0:0", "--store", "memory"},
-		"vulnerable on a LAN address":  {"--vulnerable", "--addr", "192.0.2.1:80", "--store", "memory"},
-		"bad account":                  {"--account", "nopassword", "--store", "memory"},
-		"bad store":                    {"--store", "postgres://x"},
-		"tls half":                     {"--tls-cert", "x.pem"},
-		"stray argument":               {"--store", "memory", "extra"},
-		"baseline off loopback":        {"--insecure-baseline-user", "alice", "--addr", "0.0.0.0:0"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			if code := Serve(context.Background(), args, &out, &errb); code != 2 {
-				t.Fatalf("exit %d, want 2; stderr %s", code, errb.String())
-			}
-			if !strings.Contains(errb.String(), "sessionguard: error:") && !strings.Contains(errb.String(), "invalid") {
-				t.Fatalf("no clear error: %s", errb.String())
-			}
-		})
 	}
 }
 
@@ -331,6 +316,8 @@ func TestServeMetrics(t *testing.T) {
 	b := newBrowser("t")
 	b.plant(session.DefaultCookieName, strings.Repeat("A", 43))
 	get(t, b, appURL+"/dashboard") // its response expires the bad cookie, so the redirect goes without it
+	signIn(t, b, appURL, "a", "wrong")
+	signIn(t, b, appURL, "a", "b")
 	resp, err := http.Get(metricsURL)
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +325,9 @@ func TestServeMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	var body bytes.Buffer
 	body.ReadFrom(resp.Body)
-	for _, want := range []string{`sessionguard_events_total{kind="unknown-token"} 1`, `sessionguard_store_seconds_count{op="get",result="not_found"} 1`} {
+	for _, want := range []string{`sessionguard_events_total{kind="unknown-token"} 1`, `sessionguard_store_seconds_count{op="get",result="not_found"} 1`,
+		`sessionguard_demo_signins_total{result="failed"} 1`, `sessionguard_demo_signins_total{result="ok"} 1`,
+		`sessionguard_demo_signins_total{result="throttled"} 0`, "sessionguard_active_sessions 1"} {
 		if !strings.Contains(body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -41,10 +41,14 @@ type Target struct {
 	Password string
 	// Cookies are the session cookie names to use for the fixed ID.
 	Cookies []string
+	// OnStep, when set, is called with each step as soon as it is done, so
+	// that the story can be told as it happens.
+	OnStep func(scenario string, s Step)
 }
 
-// Attack runs the session fixation attack of the analysis against t, step by
-// step, with two scenarios: the attacker's link carrying a fixed ID
+// Attack runs the session fixation attack against t, step by step, as the
+// case this project grew from suffered it (a login/dashboard application
+// that took its session ID from the URL and kept it across sign-in), with two scenarios: the attacker's link carrying a fixed ID
 // (/login?session=ID), and a fixed ID planted as a cookie (cookie tossing).
 // It returns an error only when the attack could not be carried out (the
 // app is unreachable or the victim cannot sign in), never to mean "safe".
@@ -61,6 +65,14 @@ func Attack(ctx context.Context, t Target) (AttackRun, error) {
 	return run, nil
 }
 
+// add appends st to sc and reports it.
+func (t Target) add(sc *Scenario, st Step) {
+	sc.Steps = append(sc.Steps, st)
+	if t.OnStep != nil {
+		t.OnStep(sc.Name, st)
+	}
+}
+
 func fixedID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -71,14 +83,14 @@ func attackLink(ctx context.Context, t Target) (Scenario, error) {
 	sc := Scenario{Name: "link with a fixed session ID"}
 	id := fixedID()
 	link := t.BaseURL + "/login?session=" + url.QueryEscape(id)
-	sc.Steps = append(sc.Steps, Step{"attacker", "crafts a link carrying a session ID of its choosing and sends it to the victim", link})
+	t.add(&sc, Step{"attacker", "crafts a link carrying a session ID of its choosing and sends it to the victim", link})
 
 	victim := newBrowser("victim")
 	page, err := victim.do(ctx, "GET", link, nil)
 	if err != nil {
 		return sc, err
 	}
-	sc.Steps = append(sc.Steps, Step{"victim", "opens the link", describeCookies(page, id)})
+	t.add(&sc, Step{"victim", "opens the link", describeCookies(page, id)})
 	return finishAttack(ctx, t, sc, victim, page, id)
 }
 
@@ -89,13 +101,13 @@ func attackPlanted(ctx context.Context, t Target) (Scenario, error) {
 	for _, name := range t.Cookies {
 		victim.plant(name, id)
 	}
-	sc.Steps = append(sc.Steps, Step{"attacker", "plants a session cookie with an ID of its choosing in the victim's browser (cookie tossing from a sibling subdomain)",
+	t.add(&sc, Step{"attacker", "plants a session cookie with an ID of its choosing in the victim's browser (cookie tossing from a sibling subdomain)",
 		fmt.Sprintf("%s=%s", strings.Join(t.Cookies, "|"), mask(id))})
 	page, err := victim.do(ctx, "GET", t.BaseURL+"/login", nil)
 	if err != nil {
 		return sc, err
 	}
-	sc.Steps = append(sc.Steps, Step{"victim", "opens the sign-in page", describeCookies(page, id)})
+	t.add(&sc, Step{"victim", "opens the sign-in page", describeCookies(page, id)})
 	return finishAttack(ctx, t, sc, victim, page, id)
 }
 
@@ -123,7 +135,7 @@ func finishAttack(ctx context.Context, t Target, sc Scenario, victim *browser, p
 			held = append(held, fmt.Sprintf("%s=%s (%s)", name, mask(v), state))
 		}
 	}
-	sc.Steps = append(sc.Steps, Step{"victim", "signs in through the form as served (action " + stripHost(action) + ")",
+	t.add(&sc, Step{"victim", "signs in through the form as served (action " + stripHost(action) + ")",
 		fmt.Sprintf("sees \"Welcome %s\"; the browser now holds %s", t.Victim, strings.Join(held, ", "))})
 
 	attacker := newBrowser("attacker")
@@ -139,18 +151,24 @@ func finishAttack(ctx context.Context, t Target, sc Scenario, victim *browser, p
 	if sc.Hijacked {
 		result = fmt.Sprintf("HIJACKED: sees \"Welcome %s\" — the attacker is signed in as the victim", t.Victim)
 	}
-	sc.Steps = append(sc.Steps, Step{"attacker", "opens /dashboard with the fixed ID " + mask(id), result})
+	t.add(&sc, Step{"attacker", "opens /dashboard with the fixed ID " + mask(id), result})
 	return sc, nil
 }
 
+// describeCookies says what the server did with the session cookies when
+// the victim opened page: adopted the attacker's ID, issued its own, or
+// deleted the ID it was sent.
 func describeCookies(page *response, id string) string {
 	var parts []string
 	for _, c := range page.Set {
-		v := mask(c.Value)
-		if c.Value == id {
-			v += " — the attacker's ID, adopted"
+		switch {
+		case c.MaxAge < 0 || c.Value == "":
+			parts = append(parts, fmt.Sprintf("server deletes the %s cookie from the browser: it never issued that ID, so it refuses it instead of adopting it", c.Name))
+		case c.Value == id:
+			parts = append(parts, fmt.Sprintf("server sets %s=%s — the attacker's ID, adopted", c.Name, mask(c.Value)))
+		default:
+			parts = append(parts, fmt.Sprintf("server sets %s=%s, an ID of its own", c.Name, mask(c.Value)))
 		}
-		parts = append(parts, fmt.Sprintf("server sets %s=%s", c.Name, v))
 	}
 	if len(parts) == 0 {
 		return "server sets no session cookie: the ID in the request is ignored"

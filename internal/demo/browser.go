@@ -19,6 +19,7 @@ import (
 // loopback addresses only.
 type browser struct {
 	name    string
+	ua      string // User-Agent; default "sessionguard-demo (NAME)"
 	client  *http.Client
 	mu      sync.Mutex
 	cookies map[string]*http.Cookie // by name: one host, one path
@@ -78,7 +79,11 @@ func (b *browser) do(ctx context.Context, method, rawURL string, form url.Values
 		if form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
-		req.Header.Set("User-Agent", "sessionguard-demo ("+b.name+")")
+		ua := b.ua
+		if ua == "" {
+			ua = "sessionguard-demo (" + b.name + ")"
+		}
+		req.Header.Set("User-Agent", ua)
 		b.mu.Lock()
 		for _, c := range b.cookies {
 			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})

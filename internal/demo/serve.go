@@ -3,8 +3,8 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,24 +12,29 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionguard/sessionguard/internal/cliflag"
 	"github.com/sessionguard/sessionguard/metrics"
 	"github.com/sessionguard/sessionguard/session"
 )
 
-// Serve implements `sessionguard serve`. It returns the process exit
-// status: 0 after a clean shutdown (SIGINT or SIGTERM cancel ctx), 2 for bad
-// flags or a failure to start.
+// Serve implements `sessionguard serve`. It checks every flag, loads the TLS
+// key pair, opens the store and binds the listeners before it prints
+// anything but an error, so that a mistake gives one clear message and
+// nothing else. It returns the process exit status: 0 after a clean
+// shutdown (SIGINT or SIGTERM cancel ctx), 2 for bad flags or a failure to
+// start.
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	storeSpec := fs.String("store", "", "session store: memory, bolt:PATH or redis://HOST:PORT/DB (default: bolt file in "+DefaultStateDir()+")")
+	storeSpec := fs.String("store", "", "session store: "+StoreSpecs+" (default: bolt file in "+DefaultStateDir()+")")
 	vulnerable := fs.Bool("vulnerable", false, "serve the DELIBERATELY VULNERABLE mode (loopback only)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
@@ -46,58 +51,61 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: sessionguard serve [flags]\n\nServes the reference sign-in application.\n\n")
+		fmt.Fprintf(fs.Output(), "usage: sessionguard serve [flags]\n\nServes the reference sign-in application.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	if done, code := cliflag.Parse(fs, args, stdout, stderr); done {
+		return code
+	}
+	help := []string{"run 'sessionguard serve -h' for the flags"}
+	fail := func(hints []string, format string, args ...any) int {
+		cliflag.Errorf(stderr, hints, format, args...)
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sessionguard: error: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return fail(append([]string{"serve takes no arguments; flags go before them"}, help...), "unexpected argument %q", fs.Arg(0))
 	}
 	if *rotateEvery < 0 || *rotateGrace < 0 {
-		fmt.Fprintln(stderr, "sessionguard: error: --rotate-every and --rotate-grace must not be negative")
-		return 2
+		return fail(nil, "--rotate-every and --rotate-grace must not be negative")
 	}
 	if *rotateGrace > 0 && *rotateEvery == 0 {
-		fmt.Fprintln(stderr, "sessionguard: error: --rotate-grace does nothing without --rotate-every")
-		return 2
+		return fail(nil, "--rotate-grace does nothing without --rotate-every")
 	}
 	if (*rotateEvery > 0) && (*vulnerable || *baseline != "") {
-		fmt.Fprintln(stderr, "sessionguard: error: --rotate-every applies to the secure mode only")
-		return 2
+		return fail(nil, "--rotate-every applies to the secure mode only")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
-		fmt.Fprintln(stderr, "sessionguard: error: --tls-cert and --tls-key go together")
-		return 2
+		return fail(nil, "--tls-cert and --tls-key go together")
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: --addr %q: %v\n", *addr, err)
-		return 2
+		return fail([]string{"give HOST:PORT, for example 127.0.0.1:8080"}, "--addr %q: %v", *addr, err)
 	}
 	if *baseline != "" && (!isLoopback(host) || *vulnerable) {
-		fmt.Fprintln(stderr, "sessionguard: error: --insecure-baseline-user is for load tests on loopback only, without --vulnerable")
-		return 2
+		return fail(nil, "--insecure-baseline-user is for load tests on loopback only, without --vulnerable")
 	}
-	if *vulnerable {
-		if !isLoopback(host) {
-			fmt.Fprintf(stderr, "sessionguard: error: --vulnerable listens on loopback only (127.0.0.1, ::1, localhost), not %q\n", host)
-			return 2
+	if *vulnerable && !isLoopback(host) {
+		where := fmt.Sprintf("%q", *addr)
+		if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			where += " (every interface)"
 		}
-		fmt.Fprint(stderr, vulnerableWarning)
+		return fail([]string{"use --addr 127.0.0.1:PORT"},
+			"--vulnerable listens on loopback only (127.0.0.1, ::1, localhost), not on %s", where)
 	}
-	if len(accounts) == 0 {
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fail(nil, "--tls-cert/--tls-key: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	generated := len(accounts) == 0
+	if generated {
 		accounts = []Account{{Name: "alice", Password: randomPassword()}}
-		fmt.Fprintf(stdout, "No --account given: sign in as %s with password %s\n", accounts[0].Name, accounts[0].Password)
 	}
 	if *baseline != "" {
 		*storeSpec = "memory"
-		fmt.Fprintf(stderr, "sessionguard: warning: --insecure-baseline-user: NO SESSION LAYER, everyone is %q (load-test baseline)\n", *baseline)
 	}
 	if *storeSpec == "" {
 		name := "sessions.db"
@@ -106,43 +114,62 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		*storeSpec = "bolt:" + filepath.Join(DefaultStateDir(), name)
 	}
+	// The Redis client logs every failed dial by itself; until the server
+	// runs, the one error that matters is OpenStore's.
+	redisLog.quiet()
 	store, closer, err := OpenStore(ctx, *storeSpec)
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
-		return 2
+		return fail(nil, "%v", err)
 	}
 	defer closer.Close()
 	accts, err := NewAccounts(accounts)
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
-		return 2
+		return fail(nil, "%v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger, BaselineUser: *baseline}
 	cfg.Session.Rotation = session.RotationConfig{Every: *rotateEvery, Grace: *rotateGrace}
+	var metricsLn net.Listener
+	var reg *prometheus.Registry
 	if *metricsAddr != "" {
-		stop, err := serveMetrics(ctx, *metricsAddr, &cfg, stdout)
+		metricsLn, err = net.Listen("tcp", *metricsAddr)
 		if err != nil {
-			fmt.Fprintf(stderr, "sessionguard: error: --metrics: %v\n", err)
-			return 2
+			return fail(nil, "--metrics %q: %v", *metricsAddr, err)
 		}
-		defer stop()
+		defer metricsLn.Close()
+		reg = instrument(&cfg)
 	}
 	app, err := New(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
-		return 2
+		return fail(nil, "%v", err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
-		return 2
+		return fail(nil, "--addr %q: %v", *addr, err)
+	}
+	defer ln.Close()
+
+	// Everything is in place: from here on, say what is going on.
+	redisLog.to(logger)
+	if *vulnerable {
+		fmt.Fprint(stderr, vulnerableWarning)
+	}
+	if *baseline != "" {
+		fmt.Fprintf(stderr, "sessionguard: warning: --insecure-baseline-user: NO SESSION LAYER, everyone is %q (load-test baseline)\n", *baseline)
 	}
 	scheme := "http"
-	if *tlsCert != "" {
+	if tlsConfig != nil {
 		scheme = "https"
 	} else if !isLoopback(host) {
 		fmt.Fprintln(stderr, "sessionguard: warning: plain HTTP on a non-loopback address: browsers will not send the Secure session cookie; use --tls-cert/--tls-key or a TLS proxy")
+	}
+	if generated {
+		fmt.Fprintf(stdout, "No --account given: sign in as %s with password %s\n", accounts[0].Name, accounts[0].Password)
+	}
+	if metricsLn != nil {
+		stop := serveMetrics(metricsLn, reg)
+		defer stop()
+		fmt.Fprintf(stdout, "sessionguard: metrics on http://%s/metrics\n", metricsLn.Addr())
 	}
 	mode := "secure"
 	switch {
@@ -152,7 +179,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mode = "baseline, no session layer"
 	}
 	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, *storeSpec, scheme, ln.Addr())
-	return serveUntilDone(ctx, ln, app, *tlsCert, *tlsKey, stderr)
+	return serveUntilDone(ctx, ln, app, tlsConfig, stderr)
 }
 
 const vulnerableWarning = `
@@ -177,35 +204,38 @@ func newServer(h http.Handler) *http.Server {
 	}
 }
 
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, cert, key string, stderr io.Writer) int {
+// serveUntilDone serves h on ln, over TLS with tlsConfig's certificate when
+// it is set, until ctx ends.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config, stderr io.Writer) int {
 	srv := newServer(h)
 	errc := make(chan error, 1)
 	go func() {
-		if cert != "" {
-			errc <- srv.ServeTLS(ln, cert, key)
-		} else {
-			errc <- srv.Serve(ln)
+		if tlsConfig != nil {
+			srv.TLSConfig = tlsConfig
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
 		}
+		errc <- srv.Serve(ln)
 	}()
 	select {
 	case err := <-errc:
-		fmt.Fprintf(stderr, "sessionguard: error: %v\n", err)
+		cliflag.Errorf(stderr, nil, "%v", err)
 		return 2
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		fmt.Fprintf(stderr, "sessionguard: error: shutting down: %v\n", err)
+		cliflag.Errorf(stderr, nil, "shutting down: %v", err)
 		return 1
 	}
 	fmt.Fprintln(stderr, "sessionguard: stopped")
 	return 0
 }
 
-// serveMetrics instruments cfg's store and events and serves them at
-// /metrics on addr. stop shuts the metrics server down.
-func serveMetrics(ctx context.Context, addr string, cfg *Config, stdout io.Writer) (stop func(), err error) {
+// instrument makes cfg count what /metrics shows: session events, store
+// latency, and the app's sign-in outcomes.
+func instrument(cfg *Config) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
@@ -215,16 +245,65 @@ func serveMetrics(ctx context.Context, addr string, cfg *Config, stdout io.Write
 		logEvent(e)
 		m.Observe(e)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
+	signIns := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sessionguard_demo_signins_total",
+		Help: "Sign-in attempts on the reference app's form, by result: ok, failed (wrong name or password) or throttled (refused during a back-off).",
+	}, []string{"result"})
+	for _, r := range signInResults {
+		signIns.WithLabelValues(string(r)) // export zeros, so rates work from the start
 	}
+	reg.MustRegister(signIns)
+	cfg.OnSignIn = func(r SignInResult) { signIns.WithLabelValues(string(r)).Inc() }
+	return reg
+}
+
+// serveMetrics serves reg at /metrics on ln. stop shuts the server down.
+func serveMetrics(ln net.Listener, reg *prometheus.Registry) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	fmt.Fprintf(stdout, "sessionguard: metrics on http://%s/metrics\n", ln.Addr())
-	return func() { srv.Close() }, nil
+	return func() { srv.Close() }
+}
+
+// redisLog receives the Redis client's own log lines (failed dials, pool
+// errors), which it would otherwise print to the process's stderr in a
+// format of its own: serve drops them during start-up, where OpenStore
+// reports the one error that matters, and then sends them to the app's log
+// at Warn level. Outside serve they go to slog.Default().
+var redisLog = newRedisLogger()
+
+type redisLogger struct {
+	silent  atomic.Bool
+	logger  atomic.Pointer[slog.Logger] // nil: slog.Default()
+	dropped atomic.Int64                // lines dropped while silent
+}
+
+func newRedisLogger() *redisLogger {
+	l := &redisLogger{}
+	redis.SetLogger(l)
+	return l
+}
+
+// quiet drops lines until to is called.
+func (l *redisLogger) quiet() { l.silent.Store(true) }
+
+// to sends lines to lg.
+func (l *redisLogger) to(lg *slog.Logger) {
+	l.logger.Store(lg)
+	l.silent.Store(false)
+}
+
+func (l *redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if l.silent.Load() {
+		l.dropped.Add(1)
+		return
+	}
+	lg := l.logger.Load()
+	if lg == nil {
+		lg = slog.Default()
+	}
+	lg.Warn("redis client", "message", fmt.Sprintf(format, v...))
 }
 
 func randomPassword() string {

@@ -16,9 +16,9 @@ import (
 // VulnerableCookie is the session cookie of the vulnerable mode.
 const VulnerableCookie = "SESSIONID"
 
-// vulnerableLayer reproduces, on purpose, the session handling of the
-// analysed application. Each bug is marked BUG; the secure mode (package
-// session) is the fix for all of them. It keeps its records in the same
+// vulnerableLayer reproduces, on purpose, the session handling of the case
+// this project grew from (see the package doc). Each bug is marked BUG; the
+// secure mode (package session) is the fix for all of them. It keeps its records in the same
 // kind of store as the secure mode, to show that the store is not the
 // problem: the session handling is.
 type vulnerableLayer struct {
