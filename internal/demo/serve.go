@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -178,7 +179,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *baseline != "":
 		mode = "baseline, no session layer"
 	}
-	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, *storeSpec, scheme, ln.Addr())
+	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, redactSpec(*storeSpec), scheme, ln.Addr())
 	return serveUntilDone(ctx, ln, app, tlsConfig, stderr)
 }
 
@@ -310,4 +311,14 @@ func randomPassword() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// redactSpec hides the password of a store URL (redis://user:pw@…,
+// postgres://user:pw@…) before it is printed.
+func redactSpec(spec string) string {
+	u, err := url.Parse(spec)
+	if err != nil || u.User == nil {
+		return spec
+	}
+	return u.Redacted()
 }
