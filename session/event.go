@@ -28,7 +28,7 @@ const (
 	EventDuplicateCookie // several session cookies in one request (cookie tossing)
 	EventTokenInURL      // the URL carried a session-like parameter; it was ignored
 	EventReauthRequired  // RequireRecentAuth refused a stale or missing sign-in
-	EventTokenGuessing   // a client presented more bad tokens than Config.GuessLimit
+	EventTokenGuessing   // a client presented more never-issued tokens than Config.Guessing.Limit
 	EventClientChanged   // a session was used from another User-Agent (Config.ClientBinding)
 	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window; the session was ended (I12)
 	EventInsecureCookie  // a __Host-/Secure cookie was set on a plain-HTTP request to a host browsers will not store it for
