@@ -224,11 +224,12 @@ func TestCrashSafety(t *testing.T) {
 	ctx := t.Context()
 	listed := map[string][]string{} // user -> keys that must be listed
 	inflight := map[string]bool{}   // keys of the session being written at the kill
-	for i := 0; i <= last; i++ {
+	for i := 0; i <= last+1; i++ {
 		ops := done[i]
-		if i == last {
-			// Its next step may have been committed but not reported: check
-			// only that whatever is there reads cleanly.
+		if i >= last {
+			// The last session's next step, or the next session's create
+			// when the last one was complete, may have been committed but
+			// not reported: check only that whatever is there reads cleanly.
 			for _, rotated := range []bool{false, true} {
 				key := crashRecord(i, 0, rotated, base).Key
 				inflight[key] = true

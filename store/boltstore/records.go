@@ -191,6 +191,7 @@ func (s *Store) revoke(ctx context.Context, userID string, ends func(*store.Reco
 	prefix := userPrefix(userID)
 	n := 0
 	err := s.update(ctx, func(t *txn) error {
+		n = 0 // a group that fails is run again (see group.go): count afresh
 		changed := false
 		// Collect first: ending a record deletes its index entry, which
 		// must not happen under the cursor.

@@ -109,6 +109,12 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// w queues concurrent writes for group commit.
+	w writer
+	// groupHook, when set (tests), is told the size of each group
+	// committed and whether its writes were run again one by one.
+	groupHook func(n int, retried bool)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -52,6 +52,8 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 // reports that the batch was full, so more may be due.
 func (s *Store) sweepOnce(ctx context.Context) (removed, corrupt int, more bool, err error) {
 	err = s.update(ctx, func(t *txn) error {
+		// A group that fails is run again (see group.go): count afresh.
+		removed, corrupt, more = 0, 0, false
 		due := t.dueEntries(s.batch)
 		n := len(due.records) + len(due.tombstones)
 		if n == 0 {

@@ -28,12 +28,16 @@ func (s *Store) view(ctx context.Context, fn func(*txn) error) error {
 }
 
 // update runs fn in a read-write transaction, committed (and synced to
-// disk) if fn returns nil, rolled back otherwise.
+// disk) if fn returns nil, rolled back otherwise; concurrent calls share
+// one transaction and one sync (see group.go). fn must answer a result
+// (store.ErrConflict, ErrNotFound, ErrGone, ErrExists or errNoChange)
+// only before it has changed anything but garbage: the transaction it
+// shares may commit.
 func (s *Store) update(ctx context.Context, fn func(*txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return s.run(tx, fn) })
+	return s.commit(fn)
 }
 
 func (s *Store) run(tx *bbolt.Tx, fn func(*txn) error) error {
