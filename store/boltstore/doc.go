@@ -56,9 +56,20 @@
 // then switching one of two meta pages. A crash at any point, even
 // mid-commit, leaves the file at the last committed state: a session whose
 // Create returned is there after a restart, and none is half-written. The
-// tests kill a writing process with SIGKILL and check exactly this. Writes
-// are serialized and each costs a disk sync; reads run in parallel and
-// cost none. The Manager writes on sign-in, sign-out, value changes and at
+// tests kill a writing process with SIGKILL and check exactly this.
+//
+// Writes are serialized, and a commit costs a disk sync, but writes that
+// arrive while a commit is under way do not each wait for a sync of their
+// own: they are committed together, in arrival order, in the next
+// transaction, with one sync (group commit). Each still returns only once
+// its transaction is synced, and each sees the writes before it, so a
+// conditional write that loses to one of its group gets
+// [store.ErrConflict] exactly as it would alone; a write that fails
+// otherwise is rolled back alone (the group is run again one write per
+// transaction). A lone write is committed at once, never held back to wait
+// for company. Under 32 concurrent writers this gives several times the
+// throughput of a sync per write (BenchmarkBoltParallelWrite in the
+// repository's bench module). Reads run in parallel and cost no sync. The Manager writes on sign-in, sign-out, value changes and at
 // most once per Config.TouchInterval per session, not on every request.
 //
 // # Expiry and the sweeper

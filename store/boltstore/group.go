@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 
 	"go.etcd.io/bbolt"
@@ -85,12 +86,23 @@ func (s *Store) commit(fn func(*txn) error) error {
 	}
 	// This call commits the group queued so far, itself included, then
 	// hands the writes queued during the commit to the first of them.
+	if !lead {
+		// Promoted after a commit that has just released its writers: let
+		// those that write again join this group rather than wait a whole
+		// commit for the next one.
+		runtime.Gosched()
+	}
 	w.mu.Lock()
 	n := min(len(w.pending), maxGroup)
 	group := w.pending[:n:n]
 	w.pending = w.pending[n:]
 	w.mu.Unlock()
 	retried := s.runGroup(group)
+	for _, g := range group {
+		if g != c {
+			g.done <- struct{}{}
+		}
+	}
 	w.mu.Lock()
 	if len(w.pending) > 0 {
 		next := w.pending[0]
@@ -101,11 +113,6 @@ func (s *Store) commit(fn func(*txn) error) error {
 		w.pending = nil
 	}
 	w.mu.Unlock()
-	for _, g := range group {
-		if g != c {
-			g.done <- struct{}{}
-		}
-	}
 	if s.groupHook != nil {
 		s.groupHook(len(group), retried)
 	}
