@@ -286,13 +286,26 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			next.IdleTimeout, next.Deadline = base.IdleTimeout, base.Deadline
 		}
 		next.Expires = expiresAt(next)
-		if base == nil {
+		// count bounds the user's sessions after a sign-in when the store
+		// can tell in the same write (store.UserCounter); -1 when unknown.
+		count := -1
+		uc, counting := s.m.store.(store.UserCounter)
+		counting = counting && s.action == actLogin
+		switch {
+		case base == nil && counting:
+			count, err = uc.CreateCounting(ctx, next)
+		case base == nil:
 			err = s.m.store.Create(ctx, next)
-		} else {
+		case counting:
+			count, err = uc.RotateCounting(ctx, base.Key, base.Version, next, time.Time{})
+		default:
 			err = s.m.store.Rotate(ctx, base.Key, base.Version, next, time.Time{})
 		}
 		if err != nil && !errors.Is(err, store.ErrConflict) && s.landed(ctx, next) {
-			err = nil
+			err, count = nil, -1
+		}
+		if err != nil || !counting {
+			count = -1
 		}
 		if err == nil {
 			kind := EventLogin
@@ -306,7 +319,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			s.rec, s.token, s.vals = next, token, vals
 			s.issueCookie(h, next, token, now)
 			s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
-			if kind == EventLogin {
+			if kind == EventLogin && s.m.overLimit(count) {
 				if err := s.m.enforceLimit(ctx, next); err != nil {
 					// The sign-in itself stands; the bound is enforced again
 					// at the next one.

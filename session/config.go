@@ -71,7 +71,10 @@ type Config struct {
 	// sign-in beyond it ends the user's least recently used sessions, with
 	// an [EventLimit] and the reason [EndLimit]. Concurrent sign-ins may
 	// exceed it briefly by no more than their number. Default 100; a
-	// negative value removes the bound.
+	// negative value removes the bound. Enforcing it lists the user's
+	// sessions after a sign-in, unless the store is a store.UserCounter
+	// (store/boltstore and store/redisstore are) whose sign-in write says
+	// the user is within the bound: then it costs nothing more.
 	MaxSessionsPerUser int
 
 	// MaxDataSize bounds the encoded size of a session's values in bytes.

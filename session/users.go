@@ -187,6 +187,16 @@ func (m *Manager) destroy(ctx context.Context, rec *store.Record, reason EndReas
 	return err
 }
 
+// overLimit reports whether a sign-in after which the store counted at
+// most count sessions of the user (-1: it could not tell) may have taken
+// the user over Config.MaxSessionsPerUser, so that enforceLimit must list
+// them. A store that is a store.UserCounter answers with the sign-in's own
+// write; then a user within the bound costs no listing.
+func (m *Manager) overLimit(count int) bool {
+	limit := m.cfg.MaxSessionsPerUser
+	return limit >= 0 && (count < 0 || count > limit)
+}
+
 // enforceLimit ends the least recently used sessions of rec's user beyond
 // Config.MaxSessionsPerUser, after the sign-in that made rec. Sessions are
 // counted by lineage: a rotated-away forwarder is part of its session.

@@ -266,3 +266,24 @@ func Fingerprint(key string) string {
 type Counter interface {
 	Count(ctx context.Context) (int, error)
 }
+
+// A UserCounter is a [Store] that tells, in the same step as a write that
+// makes a user's record, how many sessions the user has at most, so that
+// the session layer lists a user's sessions to bound them (Config.
+// MaxSessionsPerUser) only when they may be over the bound: on a networked
+// store, a sign-in then costs no round trip more than its write. It is
+// optional: callers discover it with a type assertion.
+//
+// CreateCounting is [Store.Create] and RotateCounting is [Store.Rotate],
+// with the same contract in every respect. When the write succeeds and the
+// record it makes has a UserID, they also return an upper bound on the
+// number of that user's live lineages ([Record.LineageKey]) after the
+// write, the new record's included: never less than the true number, and
+// at least 1. A store may count its index entries (a forwarder, or an
+// entry of a record that ended and was not yet pruned, then counts too),
+// so the bound may be well above the truth; only an undercount breaks the
+// contract. For an anonymous record, and with an error, the count is 0.
+type UserCounter interface {
+	CreateCounting(ctx context.Context, rec *Record) (int, error)
+	RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *Record, graceUntil time.Time) (int, error)
+}

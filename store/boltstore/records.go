@@ -44,19 +44,47 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // [store.ErrExists] if a live record or a tombstone holds rec.Key; an
 // expired record or tombstone under the key is cleared first.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
+	_, err := s.CreateCounting(ctx, rec)
+	return err
+}
+
+// CreateCounting is [Store.Create], which also returns, for a signed-in
+// record, how many entries the user's index holds after the write, read
+// in the same transaction (see [store.UserCounter]).
+func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	next := *rec
 	next.Version = 1
+	n := 0
 	err := s.update(ctx, func(t *txn) error {
 		if err := t.claim(next.Key); err != nil {
 			return err
 		}
-		return t.putRecord(&next, nil)
+		if err := t.putRecord(&next, nil); err != nil {
+			return err
+		}
+		n = t.userEntries(next.UserID)
+		return nil
 	})
 	if err != nil {
-		return opError("create", rec.Key, err)
+		return 0, opError("create", rec.Key, err)
 	}
 	rec.Version = next.Version
-	return nil
+	return n, nil
+}
+
+// userEntries counts the index entries of userID: an upper bound on the
+// user's live lineages. It reads index keys only.
+func (t *txn) userEntries(userID string) int {
+	if userID == "" {
+		return 0
+	}
+	prefix := userPrefix(userID)
+	n := 0
+	c := t.users.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, then sets
@@ -94,11 +122,20 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // [store.ErrExists], since renewing to the same key would keep a token an
 // attacker may hold.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
+	_, err := s.RotateCounting(ctx, oldKey, oldVersion, next, graceUntil)
+	return err
+}
+
+// RotateCounting is [Store.Rotate], which also returns, when next is
+// signed in, how many entries its user's index holds after the write, read
+// in the same transaction (see [store.UserCounter]).
+func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
 	if next.Key == oldKey {
-		return opError("rotate", oldKey, fmt.Errorf("%w: the new key is the old one", store.ErrExists))
+		return 0, opError("rotate", oldKey, fmt.Errorf("%w: the new key is the old one", store.ErrExists))
 	}
 	fresh := *next
 	fresh.Version = 1
+	n := 0
 	err := s.update(ctx, func(t *txn) error {
 		cur, err := t.lookup(oldKey)
 		if err != nil {
@@ -122,13 +159,17 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 				return err
 			}
 		}
-		return t.putRecord(&fresh, nil)
+		if err := t.putRecord(&fresh, nil); err != nil {
+			return err
+		}
+		n = t.userEntries(fresh.UserID)
+		return nil
 	})
 	if err != nil {
-		return opError("rotate", oldKey, err)
+		return 0, opError("rotate", oldKey, err)
 	}
 	next.Version = fresh.Version
-	return nil
+	return n, nil
 }
 
 // Delete removes the record of key and tombstones the key with reason

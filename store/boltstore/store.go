@@ -117,7 +117,10 @@ type Store struct {
 	groupHook func(n int, retried bool)
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.UserCounter = (*Store)(nil)
+)
 
 // Open opens the store in the file at path, creating the file if it does
 // not exist (its directory must), and starts the sweeper. Only one process

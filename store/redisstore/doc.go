@@ -177,8 +177,13 @@
 //	RevokeUser, RevokeLineage        1            2
 //
 // A request that only reads its session costs one round trip; one that
-// writes, two (Get, Update). A sign-in also lists the user's sessions, to
-// bound them, and a sign-out of a signed-in session revokes its lineage.
+// writes, two (Get, Update). A sign-in is one Create (no cookie) or a Get
+// and a Rotate (from an anonymous session). The Store is a
+// [store.UserCounter]: the script that writes a signed-in record also
+// answers the size of the user's index (ZCARD, in the same round trip),
+// and the session layer lists the user's sessions to bound them
+// (Config.MaxSessionsPerUser) only when that size is over the bound. A
+// sign-out of a signed-in session revokes its lineage.
 // An Update that moves a record to another user or past the deadline it is
 // indexed under costs three when sharded; the session layer never makes
 // one. After Redis restarts or fails over, each script costs one more

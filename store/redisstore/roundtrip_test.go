@@ -26,13 +26,14 @@ type trips struct {
 
 var (
 	// singleSlotTrips: one server, Sentinel, or a cluster with a pinned
-	// prefix. Every store call is one script. A sign-in also lists the
-	// user's sessions (the Manager bounds them per user), and a sign-out
-	// of a signed-in session revokes its lineage.
+	// prefix. Every store call is one script. A sign-in's write also
+	// answers how many sessions the user has (store.UserCounter), so the
+	// Manager lists them (to bound them per user) only past the bound; a
+	// sign-out of a signed-in session revokes its lineage.
 	singleSlotTrips = trips{
 		get: 1, createAnon: 1, createUser: 1, update: 1, rotateLogin: 1, rotateRenew: 1, rotateGrace: 1, delete: 1,
 		listPrune: 1, list: 1, revokeLineage: 1, revokeUser: 1,
-		reqRead: 1, reqWrite: 2, reqCreate: 1, reqLoginFresh: 2, reqLoginFromAnon: 3, reqLogout: 2,
+		reqRead: 1, reqWrite: 2, reqCreate: 1, reqLoginFresh: 1, reqLoginFromAnon: 2, reqLogout: 2,
 	}
 	// shardedTrips: a cluster. The index entry of a signed-in record is
 	// written before the record, a rotation is two steps, a listing reads
@@ -41,7 +42,7 @@ var (
 	shardedTrips = trips{
 		get: 1, createAnon: 1, createUser: 2, update: 1, rotateLogin: 2, rotateRenew: 2, rotateGrace: 2, delete: 1,
 		listPrune: 3, list: 2, revokeLineage: 2, revokeUser: 2,
-		reqRead: 1, reqWrite: 2, reqCreate: 1, reqLoginFresh: 4, reqLoginFromAnon: 6, reqLogout: 3,
+		reqRead: 1, reqWrite: 2, reqCreate: 1, reqLoginFresh: 2, reqLoginFromAnon: 3, reqLogout: 3,
 	}
 )
 

@@ -13,7 +13,20 @@ const (
 
 	stGone      = 256 // + reason: a tombstone holds the key (store.Gone)
 	stPreempted = 512 // + reason: a revocation tombstoned the key before its record was written
+
+	// A script that adds an index entry also answers the size of the
+	// index after it, times countUnit, added to its status (stOK, or
+	// registerScript's 0 or 1).
+	countUnit = 1024
 )
+
+// splitCount separates a script's status from the index size it reports.
+func splitCount(code int64) (status int64, count int) {
+	if code < countUnit {
+		return code, 0
+	}
+	return code % countUnit, int(code / countUnit)
+}
 
 // luaPrelude holds the helpers every script shares. A record is a hash:
 //
@@ -103,6 +116,7 @@ end
 //
 //	KEYS: record [, index, lineages]     (index only in the single-slot layout)
 //	ARGV: now, d, e, i, x, member, lineage entry
+//	With the index, a success answers its size times countUnit.
 var createScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local st, f = state(KEYS[1], now)
@@ -113,7 +127,10 @@ if tonumber(ARGV[3]) <= now then
   return 0
 end
 put(KEYS[1], '1', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
-if #KEYS > 1 then index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1]) end
+if #KEYS > 1 then
+  index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1])
+  return 1024 * redis.call('ZCARD', KEYS[2])
+end
 return 0
 `)
 
@@ -157,6 +174,7 @@ return 0
 //	KEYS: old, new [, new index, new lineages]
 //	ARGV: now, old v, tombstone floor, d, e, i, x, new member, old member,
 //	      lineage entry, grace (Unix ns, "" for none), old v + 1
+//	With the index, a success answers its size times countUnit.
 var rotateScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local st, f = state(KEYS[1], now)
@@ -175,7 +193,10 @@ if tonumber(ARGV[5]) <= now then
   return 0
 end
 put(KEYS[2], '1', ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-if #KEYS > 2 then index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1]) end
+if #KEYS > 2 then
+  index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1])
+  return 1024 * redis.call('ZCARD', KEYS[3])
+end
 return 0
 `)
 
@@ -205,7 +226,8 @@ return 0
 // slot before the record it lists is written. It refuses (stGone + the
 // reason) when a revocation has selected the record being rotated away
 // (old member) or the member itself; otherwise it adds or refreshes the
-// entry and answers 1 if it added it, 0 if it was there.
+// entry and answers 1 if it added it, 0 if it was there, plus the index's
+// size after it times countUnit.
 //
 //	KEYS: index, lineages
 //	ARGV: now, member, score, lineage entry, old member ("" for none)
@@ -218,8 +240,9 @@ local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local r = dead_mark(cur)
 if r then return 256 + r end
 index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1])
-if cur then return 0 end
-return 1
+local n = 1024 * redis.call('ZCARD', KEYS[1])
+if cur then return n end
+return n + 1
 `)
 
 // unregisterScript takes back an entry registerScript added for a rotation

@@ -57,7 +57,10 @@ type Store struct {
 	sharded bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.UserCounter = (*Store)(nil)
+)
 
 // New returns a store that keeps sessions through client, which may be a
 // *redis.Client (one server, or Sentinel through redis.NewFailoverClient),
@@ -137,22 +140,31 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // Create stores rec at version 1: one round trip, or two on a sharded
 // layout for a signed-in record (the index entry is written first).
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
+	_, err := s.CreateCounting(ctx, rec)
+	return err
+}
+
+// CreateCounting is [Store.Create], which also returns, for a signed-in
+// record, the number of entries in its user's index after the write (see
+// [store.UserCounter]): the same round trips as Create.
+func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	if !validKey(rec.Key) {
-		return fmt.Errorf("%w: create %q", errBadKey, rec.Key)
+		return 0, fmt.Errorf("%w: create %q", errBadKey, rec.Key)
 	}
 	now := time.Now()
 	w, err := s.write(rec, 1)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	keys := []string{s.recordKey(rec.Key)}
+	count := 0
 	if w.index != "" && w.expires > now.UnixMilli() {
 		if s.sharded {
-			if _, err := s.register(ctx, w, "", now); err != nil {
+			if count, err = s.register(ctx, w, "", now); err != nil {
 				if errors.Is(err, store.ErrGone) {
-					return store.ErrExists // a revocation already holds the key
+					return 0, store.ErrExists // a revocation already holds the key
 				}
-				return err
+				return 0, err
 			}
 		} else {
 			keys = append(keys, w.index, w.lineages)
@@ -160,13 +172,17 @@ func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	}
 	code, err := s.eval(ctx, createScript, keys, ms(now), w.data, w.expires, w.index, w.score, rec.Key, w.lineage).Int64()
 	if err != nil {
-		return s.fail("create", err)
+		return 0, s.fail("create", err)
 	}
+	code, n := splitCount(code)
 	if err := statusErr(code); err != nil {
-		return err
+		return 0, err
 	}
 	rec.Version = 1
-	return nil
+	if w.index == "" {
+		return 0, nil
+	}
+	return max(count, n, 1), nil
 }
 
 // Update replaces the record at rec.Version: one round trip. On a sharded
@@ -214,20 +230,39 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // second. A failure between the two loses next, never leaves the old
 // record live beside it without a forwarder's Successor.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
+	_, err := s.RotateCounting(ctx, oldKey, oldVersion, next, graceUntil)
+	return err
+}
+
+// RotateCounting is [Store.Rotate], which also returns, when next is
+// signed in, the number of entries in its user's index after the write
+// (see [store.UserCounter]): the same round trips as Rotate.
+func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
+	n, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil)
+	if err != nil {
+		return 0, err
+	}
+	if next.UserID == "" {
+		return 0, nil
+	}
+	return max(n, 1), nil
+}
+
+func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
 	if !validKey(oldKey) {
-		return store.ErrNotFound
+		return 0, store.ErrNotFound
 	}
 	if !validKey(next.Key) {
-		return fmt.Errorf("%w: rotate to %q", errBadKey, next.Key)
+		return 0, fmt.Errorf("%w: rotate to %q", errBadKey, next.Key)
 	}
 	if next.Key == oldKey {
 		// Renewing onto the same key would keep the token (I3).
-		return store.ErrExists
+		return 0, store.ErrExists
 	}
 	now := time.Now()
 	w, err := s.write(next, 1)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	oldRK, newRK := s.recordKey(oldKey), s.recordKey(next.Key)
 	floor := s.floor(store.ReasonRenewed, now)
@@ -246,13 +281,14 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 			ms(now), oldVersion, floor, w.data, w.expires, w.index, w.score, next.Key, oldKey,
 			w.lineage, grace, oldVersion+1).Int64()
 		if err != nil {
-			return s.fail("rotate", err)
+			return 0, s.fail("rotate", err)
 		}
+		code, n := splitCount(code)
 		if err := statusErr(code); err != nil {
-			return err
+			return 0, err
 		}
 		next.Version = 1
-		return nil
+		return n, nil
 	}
 
 	// Step one: retire the old record and, in the index's slot, register
@@ -272,11 +308,14 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		retireErr = statusErr(code)
 	}
 	var regErr error
-	added := false
+	added, count := false, 0
 	if reg != nil {
 		var rc int64
-		if rc, regErr = reg.cmd.Int64(); regErr == nil && rc != 0 && rc != 1 {
-			regErr = statusErr(rc)
+		if rc, regErr = reg.cmd.Int64(); regErr == nil {
+			rc, count = splitCount(rc)
+			if rc != 0 && rc != 1 {
+				regErr = statusErr(rc)
+			}
 		}
 		added = regErr == nil && rc == 1
 	}
@@ -288,13 +327,13 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 			_ = s.eval(ctx, unregisterScript, []string{w.index, w.lineages}, next.Key).Err()
 		}
 		if retireErr != nil {
-			return s.failOr("rotate: retire", retireErr)
+			return 0, s.failOr("rotate: retire", retireErr)
 		}
 		// Creating next now could leave it unlisted, or listed as revoked.
 		// The old record is retired, or, a forwarder to a record that will
 		// never be made, is selected by the revocation that refused the
 		// registration, which tombstones it.
-		return s.failOr("rotate: index", regErr)
+		return 0, s.failOr("rotate: index", regErr)
 	}
 	// Step two: create the new record.
 	code, err = s.eval(ctx, createScript, []string{newRK},
@@ -311,10 +350,10 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 			// its session: end it.
 			_ = s.eval(ctx, deleteScript, []string{oldRK}, ms(now), int(store.ReasonRenewed), floor).Err()
 		}
-		return s.failOr("rotate: create", err)
+		return 0, s.failOr("rotate: create", err)
 	}
 	next.Version = 1
-	return nil
+	return count, nil
 }
 
 // Delete tombstones key with reason: one round trip. Deleting a missing or
@@ -364,15 +403,17 @@ func (s *Store) write(rec *store.Record, v uint64) (written, error) {
 // step before any write that makes a record a user's, so that no record is
 // ever a user's without being listed (and so revocable). It fails with a
 // [*store.GoneError] if a revocation selected oldKey (or w's key).
-func (s *Store) register(ctx context.Context, w written, oldKey string, now time.Time) (added bool, err error) {
+// It returns the number of entries in the index after the write.
+func (s *Store) register(ctx context.Context, w written, oldKey string, now time.Time) (count int, err error) {
 	code, err := s.eval(ctx, registerScript, []string{w.index, w.lineages}, ms(now), w.key, w.score, w.lineage, oldKey).Int64()
 	if err != nil {
-		return false, s.fail("index", err)
+		return 0, s.fail("index", err)
 	}
+	code, count = splitCount(code)
 	if code == 0 || code == 1 {
-		return code == 1, nil
+		return count, nil
 	}
-	return false, statusErr(code)
+	return 0, statusErr(code)
 }
 
 // floor is the least time, in Unix ms, a tombstone written now for reason

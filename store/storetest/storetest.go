@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Forwarding", s.forwarding)
 	t.Run("Reasons", s.reasons)
 	t.Run("Revoke", s.revoke)
+	t.Run("UserCounter", s.userCounter)
 }
 
 // suite carries the store factory to the groups of subtests.
