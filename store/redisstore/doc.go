@@ -248,9 +248,29 @@
 // conflict. MaxRetries set to -1 avoids the second run altogether, at the
 // price of failing the first request on a connection Redis has dropped.
 //
+// # Failover
+//
 // Redis replication is asynchronous: a primary that fails over can lose
-// its last writes, including a tombstone, which would bring a signed-out
-// session back. Where that matters, run with appendfsync always and no
-// automatic failover, or accept the window. With an fsync'ed append-only
-// file, sessions and tombstones survive a restart (TestSessionsSurviveRestart).
+// its last writes, including a tombstone, which brings a signed-out
+// session back (TestFailoverLosesLogoutWithoutWait shows it with a real
+// Sentinel). Options.WaitReplicas closes this for the writes that end
+// sessions: a logout, a revocation (and so the session limit and reuse
+// detection, which revoke), and a rotation's tombstone or forwarder are
+// each followed by WAIT on the same connection, in the same pipeline, and
+// fail with [ErrNotReplicated] unless that many replicas acknowledged them
+// within Options.WaitTimeout; the session layer then fails the request
+// closed, so a user is never told "signed out" about a sign-out a
+// failover could undo. The cost is on those writes only: no extra client
+// round trip, but the wait for the replicas' acknowledgement (a round
+// trip between primary and replica, more when a replica lags). Sign-ins,
+// value changes and idle refreshes never wait: a failover may lose one,
+// which signs the user out or loses the change, never brings a dead
+// session back. TestFailoverKeepsLogoutWithWait runs the failover with a
+// primary, a replica held back with SIGSTOP and a Sentinel on loopback.
+//
+// A rotation that fails this way has been made on the primary; the session
+// layer, which finds the new record there, goes on with it, so on a
+// renewal only the old token's tombstone is at risk until the replicas
+// catch up. With an fsync'ed append-only file, sessions and tombstones
+// survive a restart (TestSessionsSurviveRestart).
 package redisstore

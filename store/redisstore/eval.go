@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -50,4 +51,44 @@ func (s *Store) evalAll(ctx context.Context, calls []*scriptCall) {
 		}
 		return nil
 	})
+}
+
+// evalEnding runs a script that ends sessions (a tombstone, a forwarder)
+// as eval does, followed, when Options.WaitReplicas is set, by WAIT on the
+// same connection in the same pipeline: one round trip, which returns once
+// enough replicas hold the write or the wait timed out. The script's reply
+// is in the returned cmd; a wait that fell short sets its error to one
+// wrapping ErrNotReplicated (the write stands on the primary).
+func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	if s.waitReplicas == 0 {
+		return s.eval(ctx, script, keys, args...)
+	}
+	var cmd *redis.Cmd
+	var wait *redis.Cmd
+	run := func(load bool) {
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if load {
+				cmd = script.Eval(ctx, p, keys, args...)
+			} else {
+				cmd = script.EvalSha(ctx, p, keys, args...)
+			}
+			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+			return nil
+		})
+	}
+	run(false)
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		run(true)
+	}
+	if cmd.Err() != nil {
+		return cmd
+	}
+	n, err := wait.Int64()
+	switch {
+	case err != nil:
+		cmd.SetErr(fmt.Errorf("%w: WAIT: %w", ErrNotReplicated, err))
+	case n < int64(s.waitReplicas):
+		cmd.SetErr(fmt.Errorf("%w: %d of %d replicas within %v", ErrNotReplicated, n, s.waitReplicas, s.waitTimeout))
+	}
+	return cmd
 }

@@ -38,7 +38,7 @@ func (s *Store) revoke(ctx context.Context, op, userID, mode, lineage string, re
 	now := time.Now()
 	index, lineages := s.indexKey(userID), s.lineagesKey(userID)
 	if !s.sharded {
-		n, err := s.eval(ctx, revokeScript, []string{index, lineages},
+		n, err := s.evalEnding(ctx, revokeScript, []string{index, lineages},
 			ms(now), s.prefix, mode, lineage, int(reason), s.floor(reason, now)).Int()
 		if err != nil {
 			return 0, s.fail(op, err)

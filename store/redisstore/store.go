@@ -42,7 +42,44 @@ type Options struct {
 	// store.ReasonExpired (a sign-out, a revocation) is kept at least
 	// store.ReasonTTL whatever this is. New panics if it is negative.
 	TombstoneTTL time.Duration
+
+	// WaitReplicas, when above zero, makes the writes that end sessions
+	// durable across a failover: a logout (Delete), a revocation
+	// (RevokeUser, RevokeLineage, which the session layer also uses for
+	// a signed-in logout, the session limit and reuse detection) and a
+	// rotation (Rotate: the renewed-away token's tombstone, or a periodic
+	// rotation's forwarder) are each followed by WAIT WaitReplicas
+	// WaitTimeout on the same connection, in the same pipeline: no extra
+	// client round trip, but the write returns only once that many
+	// replicas have acknowledged it, which costs the replication round
+	// trip between the primary and its replicas (and up to WaitTimeout
+	// when they lag). Fewer acknowledgements in time fail the call with
+	// an error wrapping [ErrNotReplicated], and the session layer fails
+	// the request closed (a logout answers an error, not "signed out").
+	// The write itself is not undone: it stands on the primary, and
+	// reaches the replicas when they catch up. Other writes (sign-ins,
+	// value changes, idle refreshes) never wait. Default 0: no waiting,
+	// and a failover can lose the last writes (see the package
+	// documentation). It needs a client that sends a pipeline to one
+	// server: a *redis.Client, as redis.NewClient and
+	// redis.NewFailoverClient (Sentinel) return; New panics if it is set
+	// with a ClusterClient or a Ring.
+	WaitReplicas int
+
+	// WaitTimeout bounds each WAIT of WaitReplicas. Default one second.
+	// Keep it below the client's ReadTimeout (three seconds by default),
+	// which bounds the reply's arrival too. New panics if it is negative.
+	WaitTimeout time.Duration
 }
+
+// DefaultWaitTimeout is the default of Options.WaitTimeout.
+const DefaultWaitTimeout = time.Second
+
+// ErrNotReplicated is returned (wrapped) by a write that ends sessions
+// when fewer than Options.WaitReplicas replicas acknowledged it within
+// Options.WaitTimeout. The write was made on the primary; a failover
+// before the replicas catch up may lose it.
+var ErrNotReplicated = errors.New("redisstore: write not acknowledged by enough replicas")
 
 // A Store keeps sessions in Redis. It implements [store.Store]. Build one
 // with [New]; its zero value is not usable. A Store is safe for concurrent
@@ -55,6 +92,10 @@ type Store struct {
 	// hash slots (Cluster, Ring): every script then touches one key, and
 	// a rotation is the ordered two-step the contract allows.
 	sharded bool
+	// waitReplicas and waitTimeout are Options.WaitReplicas and
+	// WaitTimeout.
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 var (
@@ -92,10 +133,22 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	case opts.TombstoneTTL < 0:
 		panic(fmt.Sprintf("redisstore: Options.TombstoneTTL must not be negative, got %v", opts.TombstoneTTL))
 	}
-	s := &Store{client: client, prefix: opts.Prefix, tombstoneTTL: opts.TombstoneTTL}
+	switch {
+	case opts.WaitReplicas < 0:
+		panic(fmt.Sprintf("redisstore: Options.WaitReplicas must not be negative, got %d", opts.WaitReplicas))
+	case opts.WaitTimeout < 0:
+		panic(fmt.Sprintf("redisstore: Options.WaitTimeout must not be negative, got %v", opts.WaitTimeout))
+	case opts.WaitTimeout == 0:
+		opts.WaitTimeout = DefaultWaitTimeout
+	}
+	s := &Store{client: client, prefix: opts.Prefix, tombstoneTTL: opts.TombstoneTTL,
+		waitReplicas: opts.WaitReplicas, waitTimeout: opts.WaitTimeout}
 	switch client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
 		s.sharded = !tagged
+		if opts.WaitReplicas > 0 {
+			panic("redisstore: Options.WaitReplicas needs a *redis.Client (one server or Sentinel), not a ClusterClient or Ring")
+		}
 	}
 	return s
 }
@@ -277,7 +330,7 @@ func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		if indexed {
 			keys = append(keys, w.index, w.lineages)
 		}
-		code, err := s.eval(ctx, rotateScript, keys,
+		code, err := s.evalEnding(ctx, rotateScript, keys,
 			ms(now), oldVersion, floor, w.data, w.expires, w.index, w.score, next.Key, oldKey,
 			w.lineage, grace, oldVersion+1).Int64()
 		if err != nil {
@@ -363,7 +416,7 @@ func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) err
 		return nil
 	}
 	now := time.Now()
-	if err := s.eval(ctx, deleteScript, []string{s.recordKey(key)}, ms(now), int(reason), s.floor(reason, now)).Err(); err != nil {
+	if err := s.evalEnding(ctx, deleteScript, []string{s.recordKey(key)}, ms(now), int(reason), s.floor(reason, now)).Err(); err != nil {
 		return s.fail("delete", err)
 	}
 	return nil

@@ -55,6 +55,7 @@ type Server struct {
 	Addr string // 127.0.0.1:Port
 	Dir  string // the server's working directory (AOF, nodes.conf, log)
 	args []string
+	conf string // a configuration file, first on the command line (Sentinel)
 
 	mu   sync.Mutex
 	proc *exec.Cmd
@@ -97,6 +98,10 @@ func (s *Server) start() error {
 		"--logfile", "",
 	}
 	args = append(args, s.args...)
+	if s.conf != "" {
+		// A Sentinel's configuration file comes first; it rewrites it.
+		args = append([]string{s.conf}, args...)
+	}
 	log, err := os.OpenFile(filepath.Join(s.Dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -205,7 +210,151 @@ func (s *Server) signal(sig syscall.Signal) {
 	log.Close()
 }
 
-func (s *Server) cleanup() { s.signal(syscall.SIGTERM) }
+func (s *Server) cleanup() {
+	s.Resume() // a stopped process would not act on SIGTERM
+	s.signal(syscall.SIGTERM)
+}
+
+// Pause stops the server with SIGSTOP, as a hung or partitioned host
+// would: it answers nothing, and its connections stay open, until Resume.
+func (s *Server) Pause() { s.send(syscall.SIGSTOP) }
+
+// Resume continues a server stopped by Pause (SIGCONT).
+func (s *Server) Resume() { s.send(syscall.SIGCONT) }
+
+func (s *Server) send(sig syscall.Signal) {
+	s.mu.Lock()
+	proc, done := s.proc, s.done
+	s.mu.Unlock()
+	if proc == nil {
+		return
+	}
+	select {
+	case <-done:
+	default:
+		_ = proc.Process.Signal(sig) // it may have exited meanwhile
+	}
+}
+
+// StartReplica starts a redis-server replicating primary and waits until
+// its link to the primary is up.
+func StartReplica(t testing.TB, primary *Server, extra ...string) *Server {
+	t.Helper()
+	args := append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.Port)}, extra...)
+	r := Start(t, args...)
+	waitFor(t, "the replica's link to its primary", func() bool {
+		info, err := infoSection(r.Addr, "replication")
+		return err == nil && strings.Contains(info, "master_link_status:up")
+	})
+	return r
+}
+
+// SentinelMaster is the name StartSentinel monitors its primary under.
+const SentinelMaster = "sg-primary"
+
+// StartSentinel starts a Redis Sentinel (redis-server --sentinel) on a
+// free loopback port, monitoring primary under the name SentinelMaster
+// with a quorum of one and short timeouts, so that a test can fail over
+// within seconds: the primary is deemed down after downAfter without an
+// answer, and a failover may take up to failoverTimeout. It waits until
+// the Sentinel has found the primary's replicas (replicas of them).
+func StartSentinel(t testing.TB, primary *Server, replicas int, downAfter, failoverTimeout time.Duration) *Server {
+	t.Helper()
+	bin := Binary(t, "redis-server")
+	var lastErr error
+	for range 5 {
+		port, err := freePort(false)
+		if err != nil {
+			t.Fatalf("redistest: free port: %v", err)
+		}
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "sentinel.conf")
+		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n"+
+			"sentinel monitor %s 127.0.0.1 %d 1\n"+
+			"sentinel down-after-milliseconds %s %d\n"+
+			"sentinel failover-timeout %s %d\n",
+			port, dir, SentinelMaster, primary.Port, SentinelMaster, downAfter.Milliseconds(),
+			SentinelMaster, failoverTimeout.Milliseconds())
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{t: t, bin: bin, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: dir,
+			conf: conf, args: []string{"--sentinel"}}
+		if lastErr = s.start(); lastErr == nil {
+			t.Cleanup(s.cleanup)
+			waitFor(t, "the Sentinel to find the replicas", func() bool {
+				return len(SentinelReplicas(s.Addr)) >= replicas
+			})
+			return s
+		}
+	}
+	t.Fatalf("redistest: could not start redis-sentinel: %v", lastErr)
+	return nil
+}
+
+// SentinelPrimary returns the address a Sentinel gives for
+// SentinelMaster, or "" if it cannot say.
+func SentinelPrimary(addr string) string {
+	c := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: time.Second})
+	defer c.Close()
+	a, err := c.GetMasterAddrByName(context.Background(), SentinelMaster).Result()
+	if err != nil || len(a) != 2 {
+		return ""
+	}
+	return a[0] + ":" + a[1]
+}
+
+// SentinelReplicas returns the addresses of the replicas a Sentinel knows
+// of SentinelMaster.
+func SentinelReplicas(addr string) []string {
+	c := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: time.Second})
+	defer c.Close()
+	rs, err := c.Replicas(context.Background(), SentinelMaster).Result()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, r["ip"]+":"+r["port"])
+	}
+	return out
+}
+
+// infoSection returns INFO section of the server at addr.
+func infoSection(addr, section string) (string, error) {
+	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	return c.Info(context.Background(), section).Result()
+}
+
+// Info returns the INFO section of the server, failing t if it cannot.
+func (s *Server) Info(section string) string {
+	s.t.Helper()
+	info, err := infoSection(s.Addr, section)
+	if err != nil {
+		s.t.Fatalf("redistest: INFO %s of %s: %v", section, s.Addr, err)
+	}
+	return info
+}
+
+// waitFor polls cond until it holds, failing t after 30 seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// WaitFor polls cond every 20ms until it holds, failing t after 30
+// seconds.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	waitFor(t, what, cond)
+}
 
 // ping sends a PING in RESP and expects +PONG.
 func ping(addr string) error {
