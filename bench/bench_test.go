@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -26,6 +28,9 @@ type lib struct {
 	cookie func(tb testing.TB) *http.Cookie
 }
 
+// signins numbers the users of the login case.
+var signins atomic.Int64
+
 // The handler work of each case, the same for every library: get and put
 // are the library's own accessors.
 func work(c string, w http.ResponseWriter, get func(string) string, put func(string, string), login func(string)) {
@@ -37,6 +42,12 @@ func work(c string, w http.ResponseWriter, get func(string) string, put func(str
 		put("n", strconv.Itoa(n+1))
 		w.Write([]byte(get("user")))
 	case "login":
+		// A sign-in of a user within the session bound: a new user each time.
+		login("user-" + strconv.FormatInt(signins.Add(1), 10))
+		w.Write([]byte("ok"))
+	case "login-same-user":
+		// Sign-ins of one user again and again: past MaxSessionsPerUser
+		// (100) on sessionguard, each ends the least recently used one.
 		login("alice")
 		w.Write([]byte("ok"))
 	case "bare":
@@ -61,7 +72,7 @@ func sessionguardLib(tb testing.TB, store store.Store) lib {
 	}
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
-		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		l.handler("login-same-user").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, session.DefaultCookieName)
 	}
 	return l
@@ -85,7 +96,7 @@ func scsLib(tb testing.TB, store scs.Store) lib {
 	}
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
-		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		l.handler("login-same-user").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, sm.Cookie.Name)
 	}
 	return l
@@ -115,7 +126,7 @@ func gorillaLib(tb testing.TB) lib {
 	}
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
-		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		l.handler("login-same-user").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, "session")
 	}
 	return l
@@ -156,7 +167,7 @@ func memoryLibs(tb testing.TB) []lib {
 // for login, which starts fresh.
 func request(c string, cookie *http.Cookie) *http.Request {
 	r := httptest.NewRequest("GET", "/", nil)
-	if c != "login" && c != "bare" {
+	if !strings.HasPrefix(c, "login") && c != "bare" {
 		r.AddCookie(cookie)
 	}
 	return r
