@@ -28,7 +28,7 @@ type lib struct {
 	cookie func(tb testing.TB) *http.Cookie
 }
 
-// signins numbers the users of the login case.
+// signins numbers the users of the login-new-user case.
 var signins atomic.Int64
 
 // The handler work of each case, the same for every library: get and put
@@ -42,13 +42,13 @@ func work(c string, w http.ResponseWriter, get func(string) string, put func(str
 		put("n", strconv.Itoa(n+1))
 		w.Write([]byte(get("user")))
 	case "login":
-		// A sign-in of a user within the session bound: a new user each time.
-		login("user-" + strconv.FormatInt(signins.Add(1), 10))
-		w.Write([]byte("ok"))
-	case "login-same-user":
 		// Sign-ins of one user again and again: past MaxSessionsPerUser
 		// (100) on sessionguard, each ends the least recently used one.
 		login("alice")
+		w.Write([]byte("ok"))
+	case "login-new-user":
+		// A sign-in of a user within the session bound: a new user each time.
+		login("user-" + strconv.FormatInt(signins.Add(1), 10))
 		w.Write([]byte("ok"))
 	case "bare":
 		w.Write([]byte("alice"))
@@ -72,7 +72,7 @@ func sessionguardLib(tb testing.TB, store store.Store) lib {
 	}
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
-		l.handler("login-same-user").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, session.DefaultCookieName)
 	}
 	return l
@@ -96,7 +96,7 @@ func scsLib(tb testing.TB, store scs.Store) lib {
 	}
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
-		l.handler("login-same-user").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, sm.Cookie.Name)
 	}
 	return l
@@ -126,7 +126,7 @@ func gorillaLib(tb testing.TB) lib {
 	}
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
-		l.handler("login-same-user").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, "session")
 	}
 	return l

@@ -75,7 +75,7 @@ func BenchmarkRedis(b *testing.B) {
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer admin.Close()
 	libs := redisLibs(b, srv.Addr)
-	for _, c := range []string{"read", "write", "login", "login-same-user"} {
+	for _, c := range []string{"read", "write", "login-new-user", "login"} {
 		b.Run(c, func(b *testing.B) {
 			for _, l := range libs {
 				b.Run(l.name, func(b *testing.B) {
@@ -110,7 +110,7 @@ func TestRedisSameWork(t *testing.T) {
 			continue
 		}
 		cookie := l.cookie(t)
-		for c, limit := range map[string]int64{"read": 1, "write": 2, "login": 1} {
+		for c, limit := range map[string]int64{"read": 1, "write": 2, "login": 1, "login-new-user": 1} {
 			before := l.rt.n.Load()
 			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, request(c, cookie))
 			if n := l.rt.n.Load() - before; n > limit || n < 1 {
