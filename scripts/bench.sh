@@ -28,6 +28,8 @@ benchstat=$(cd bench && go run golang.org/x/perf/cmd/benchstat@v0.0.0-2026090820
 	echo "state, nothing to revoke at logout, no renewal at login); scs on its memstore; sessionguard on"
 	echo "store/memstore. On Redis, commands/op counts what the server executed (calls inside a Lua script"
 	echo "included); round trips/op counts go-redis calls and pipelines (sessionguard only)."
+	echo "BoltParallelWrite puts its bbolt files in a fresh directory inside bench/, or under"
+	echo "SESSIONGUARD_BENCH_DIR, and fails on tmpfs; writes/s is the throughput of its 32 writers."
 	echo
 	(cd bench && go run ./report) < "$out"
 	echo
