@@ -37,12 +37,13 @@ func newFailoverRig(t *testing.T) *failoverRig {
 }
 
 // client returns a Sentinel client for the rig, as an application would
-// build it.
+// build it. Its ReadTimeout is above the longest WaitTimeout of the tests:
+// a WAIT's reply comes only when the wait is over.
 func (r *failoverRig) client(t *testing.T) *redis.Client {
 	t.Helper()
 	c := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName: redistest.SentinelMaster, SentinelAddrs: []string{r.sentinel.Addr},
-		DialTimeout: 500 * time.Millisecond, ReadTimeout: 3 * time.Second, WriteTimeout: time.Second,
+		DialTimeout: 500 * time.Millisecond, ReadTimeout: 10 * time.Second, WriteTimeout: time.Second,
 		MaxRetries: -1,
 	})
 	t.Cleanup(func() { c.Close() })
@@ -123,7 +124,7 @@ func TestFailoverKeepsLogoutWithWait(t *testing.T) {
 	client := rig.client(t)
 	var ev events
 	short := app(newManager(t, redisstore.New(client, redisstore.Options{WaitReplicas: 1, WaitTimeout: 300 * time.Millisecond}), &ev))
-	patient := app(newManager(t, redisstore.New(client, redisstore.Options{WaitReplicas: 1, WaitTimeout: 2500 * time.Millisecond}), &ev))
+	patient := app(newManager(t, redisstore.New(client, redisstore.Options{WaitReplicas: 1, WaitTimeout: 6 * time.Second}), &ev))
 	alice, bob := &browser{}, &browser{}
 	alice.post(patient, "/login", form("user", "alice")).want(t, "alice signs in", http.StatusOK, "ok")
 	bob.post(patient, "/login", form("user", "bob")).want(t, "bob signs in", http.StatusOK, "ok")
@@ -139,7 +140,9 @@ func TestFailoverKeepsLogoutWithWait(t *testing.T) {
 	if !ok || !errors.Is(e.Err, redisstore.ErrNotReplicated) {
 		t.Fatalf("store error event %v (%v), want ErrNotReplicated", e.Err, ok)
 	}
-	// alice's logout waits for the replica, which comes back in time.
+	// alice's logout waits for the replica, which comes back in time: it
+	// reconnects within a second or two (its replication cron), well
+	// within the wait.
 	done := make(chan response, 1)
 	start := time.Now()
 	go func() { done <- alice.post(patient, "/logout", nil) }()
