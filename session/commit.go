@@ -155,7 +155,7 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 		Data: data,
 	}
 	rec.Expires = expiresAt(rec)
-	if err := s.m.store.Create(ctx, rec); err != nil && !s.landed(ctx, rec) {
+	if err := s.m.store.Create(ctx, rec); err != nil && !s.landed(ctx, rec, err) {
 		return storeError("create", err)
 	}
 	s.rec, s.token = rec, token
@@ -301,7 +301,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		default:
 			err = s.m.store.Rotate(ctx, base.Key, base.Version, next, time.Time{})
 		}
-		if err != nil && !errors.Is(err, store.ErrConflict) && s.landed(ctx, next) {
+		if err != nil && !errors.Is(err, store.ErrConflict) && s.landed(ctx, next, err) {
 			err, count = nil, -1
 		}
 		if err != nil || !counting {
@@ -415,7 +415,13 @@ func truncate(s string, n int) string {
 // went through. rec's key comes from a fresh 256-bit token, so a live
 // record under it can only be this request's. Without this, a retried
 // sign-in would leave a second, orphaned session behind.
-func (s *Session) landed(ctx context.Context, rec *store.Record) bool {
+func (s *Session) landed(ctx context.Context, rec *store.Record, writeErr error) bool {
+	if errors.Is(writeErr, store.ErrNotDurable) {
+		// The write is on the store but may be lost in a failover: fail
+		// closed rather than hand out a session that may not survive, or
+		// leave an old token that may come back.
+		return false
+	}
 	got, err := s.m.store.Get(ctx, rec.Key)
 	if err != nil || got.UserID != rec.UserID || !got.Created.Equal(rec.Created) {
 		return false

@@ -243,3 +243,34 @@ func TestRetriedWriteThatLanded(t *testing.T) {
 		t.Fatal("the pre-login token survived")
 	}
 }
+
+// notDurableStore makes every Rotate and Create, which do land, report
+// that their durability could not be confirmed.
+type notDurableStore struct{ store.Store }
+
+func (s notDurableStore) Rotate(ctx context.Context, oldKey string, v uint64, next *store.Record, grace time.Time) error {
+	if err := s.Store.Rotate(ctx, oldKey, v, next, grace); err != nil {
+		return err
+	}
+	return fmt.Errorf("replicas: %w", store.ErrNotDurable)
+}
+
+func (s notDurableStore) Create(ctx context.Context, rec *store.Record) error {
+	if err := s.Store.Create(ctx, rec); err != nil {
+		return err
+	}
+	return fmt.Errorf("replicas: %w", store.ErrNotDurable)
+}
+
+// A write the store made but could not confirm durable is a failure: the
+// sign-in fails closed instead of issuing a cookie a failover may undo.
+func TestNotDurableWriteFailsClosed(t *testing.T) {
+	e := newEnv(t, notDurableStore{newMem(t)}, session.Config{})
+	rec := e.do(loginHandler("alice"), e.req("POST", "/login"))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("sign-in with an unconfirmed write: %d, want 503", rec.Code)
+	}
+	if c := sessionCookie(t, rec, e.cookie); c != nil && c.Value != "" {
+		t.Fatal("a cookie was issued for an unconfirmed write")
+	}
+}

@@ -118,7 +118,7 @@ func (s *Session) commitPeriodic(ctx context.Context, h http.Header, now time.Ti
 		next.Created, next.LastSeen, next.Data = now, now, data
 		next.Expires = expiresAt(&next)
 		err = s.m.store.Rotate(ctx, base.Key, base.Version, &next, now.Add(s.m.cfg.Rotation.Grace))
-		if err != nil && s.landed(ctx, &next) {
+		if err != nil && s.landed(ctx, &next, err) {
 			// A client library retried the rotation after losing its reply:
 			// the first attempt went through, and the retry found the old
 			// record already forwarding to next. next is this request's.

@@ -45,6 +45,13 @@ var (
 	// record or a tombstone already holds the new key.
 	ErrExists = errors.New("store: key already in use")
 
+	// ErrNotDurable is returned (wrapped) by a store configured to confirm
+	// the durability of a write (for instance its replication) when the
+	// write was made but could not be confirmed in time. The session layer
+	// treats it as a failure and fails closed: it never takes such a write
+	// for one that landed.
+	ErrNotDurable = errors.New("store: write made but not confirmed durable")
+
 	// ErrCorrupt is returned (wrapped) when a record cannot be decoded.
 	// The session layer treats it as a store failure and fails closed: a
 	// record it cannot read is never replaced by an empty one.

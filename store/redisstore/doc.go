@@ -244,8 +244,9 @@
 // for an Update, ErrGone for a Rotate (ErrConflict for one with a grace
 // time). The session layer recognises a Create or Rotate whose new record
 // is there all the same (its key comes from a fresh 256-bit token, so it
-// can only be that request's) and carries on as if the write had answered; a retried Update of the idle deadline is a harmless
-// conflict. MaxRetries set to -1 avoids the second run altogether, at the
+// can only be that request's) and carries on as if the write had answered
+// (never after ErrNotReplicated, see Failover); a retried Update of the
+// idle deadline is a harmless conflict. MaxRetries set to -1 avoids the second run altogether, at the
 // price of failing the first request on a connection Redis has dropped.
 //
 // # Failover
@@ -268,9 +269,9 @@
 // session back. TestFailoverKeepsLogoutWithWait runs the failover with a
 // primary, a replica held back with SIGSTOP and a Sentinel on loopback.
 //
-// A rotation that fails this way has been made on the primary; the session
-// layer, which finds the new record there, goes on with it, so on a
-// renewal only the old token's tombstone is at risk until the replicas
-// catch up. With an fsync'ed append-only file, sessions and tombstones
+// A rotation that fails this way has been made on the primary, but
+// ErrNotReplicated wraps store.ErrNotDurable, so the session layer does
+// not take it for a write that landed: the sign-in or renewal fails closed
+// (503), and no cookie is issued for a record a failover could lose. With an fsync'ed append-only file, sessions and tombstones
 // survive a restart (TestSessionsSurviveRestart).
 package redisstore

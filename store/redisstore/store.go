@@ -79,7 +79,8 @@ const DefaultWaitTimeout = time.Second
 // when fewer than Options.WaitReplicas replicas acknowledged it within
 // Options.WaitTimeout. The write was made on the primary; a failover
 // before the replicas catch up may lose it.
-var ErrNotReplicated = errors.New("redisstore: write not acknowledged by enough replicas")
+// It wraps [store.ErrNotDurable].
+var ErrNotReplicated = fmt.Errorf("redisstore: write not acknowledged by enough replicas: %w", store.ErrNotDurable)
 
 // A Store keeps sessions in Redis. It implements [store.Store]. Build one
 // with [New]; its zero value is not usable. A Store is safe for concurrent
