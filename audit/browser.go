@@ -36,6 +36,7 @@ type env struct {
 	hidden  []string        // values never shown at all (the password, header values), every encoding
 
 	allowOrigins []string    // other origins that may receive the credentials
+	csrfHeader   string      // --csrf-header: where CSRF tokens go back
 	header       http.Header // sent with every request
 
 	obs observations // marks of the framework, from every response
@@ -213,6 +214,9 @@ type browser struct {
 	// signedIn is set once the check page showed this browser signed in.
 	signedIn bool
 	closed   bool // signed out by the audit (or found not signed in)
+	// meta is the CSRF token of the last HTML page's <meta
+	// name="csrf-token">, sent back in a header on unsafe requests.
+	meta string
 }
 
 func (e *env) newBrowser(name string) *browser {
@@ -223,6 +227,7 @@ func (e *env) newBrowser(name string) *browser {
 func (b *browser) clone(name string) *browser {
 	c := b.env.newBrowser(name)
 	c.jar.restore(b.jar.snapshot())
+	c.meta = b.meta
 	return c
 }
 
@@ -248,6 +253,11 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		}
 		p.hops = append(p.hops, h)
 		p.url, p.status, p.header, p.body = u, resp.StatusCode, resp.Header, data
+		if strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), "html") {
+			if tok := csrfMeta(data); tok != "" {
+				b.meta = tok
+			}
+		}
 		if refusedStatus(resp.StatusCode) {
 			return p, &refusedError{desc: p.describe(), status: resp.StatusCode}
 		}
@@ -405,6 +415,7 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 		req.Header.Set("Origin", u.Scheme+"://"+u.Host)
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
+	b.csrfHeaders(req, u)
 	for _, c := range b.jar.Cookies(u) {
 		req.AddCookie(c)
 		h.sent = append(h.sent, c.Name+"="+c.Value)

@@ -55,6 +55,10 @@ func (a *auditor) urlCarriers() []urlCarrier {
 // attacker then uses that ID, in the URL and as the session cookie.
 func (a *auditor) checkFixationURL(ctx context.Context) Check {
 	c := newCheck(IDFixationURL)
+	if !a.usesForm() {
+		c.skip(a.notFormReason() + ": no login form carries an ID from the login URL into the sign-in")
+		return c
+	}
 	if a.preLoginTok != "" {
 		c.add("each link carries a valid ID the attacker got by a fresh visit to the site")
 	} else {

@@ -223,6 +223,29 @@ func (j *jar) Cookies(u *url.URL) []*http.Cookie {
 	return out
 }
 
+// all returns the cookies that would be sent to u with their attributes
+// (Domain empty for a host-only cookie), for a sign-in driver.
+func (j *jar) all(u *url.URL) []*http.Cookie {
+	sent := j.Cookies(u)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []*http.Cookie
+	for _, s := range sent {
+		for k, c := range j.cookies {
+			if k.name != s.Name || c.value != s.Value {
+				continue
+			}
+			hc := &http.Cookie{Name: k.name, Value: c.value, Path: k.path, Secure: c.secure, HttpOnly: c.httpOnly, SameSite: c.sameSite, Expires: c.expires}
+			if !c.hostOnly {
+				hc.Domain = k.domain
+			}
+			out = append(out, hc)
+			break
+		}
+	}
+	return out
+}
+
 // value returns the value of the named cookie that would be sent to u.
 func (j *jar) value(u *url.URL, name string) (string, bool) {
 	for _, c := range j.Cookies(u) {

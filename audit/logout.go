@@ -116,6 +116,11 @@ func (a *auditor) logout(ctx context.Context, b *browser, act *logoutAction) (*p
 	}
 	switch a.t.LogoutMethod {
 	case http.MethodPost:
+		if a.jsonURL != nil {
+			// A JSON API: an empty JSON object, which APIs that read no
+			// body ignore and APIs that parse one accept.
+			return b.do(ctx, http.MethodPost, act.link, []byte("{}"), "application/json")
+		}
 		return b.do(ctx, http.MethodPost, act.link, []byte{}, "application/x-www-form-urlencoded")
 	case http.MethodGet:
 		return b.get(ctx, act.link)

@@ -25,6 +25,7 @@ type auditor struct {
 	// progressMu serialises progress lines from the sampling workers.
 	progressMu sync.Mutex
 	loginURL   *url.URL
+	jsonURL    *url.URL // --login-json: the JSON sign-in endpoint
 	checkURL   *url.URL
 
 	cookie     string            // the session cookie: the first of cookies that varies between sign-ins
@@ -88,6 +89,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 			secrets:     map[string]bool{},
 			hidden:      hiddenForms(target.Password),
 			header:      target.Header,
+			csrfHeader:  target.CSRFHeader,
 		},
 	}
 	for _, o := range target.AllowOrigins {
@@ -412,6 +414,11 @@ func (a *auditor) prepare(ctx context.Context) error {
 	if a.loginURL, err = a.env.resolve(a.t.LoginPath); err != nil {
 		return fmt.Errorf("%w: --login: %v", ErrBadTarget, err)
 	}
+	if a.t.LoginJSONPath != "" {
+		if a.jsonURL, err = a.env.resolve(a.t.LoginJSONPath); err != nil {
+			return fmt.Errorf("%w: --login-json: %v", ErrBadTarget, err)
+		}
+	}
 	if a.t.CheckPath != "" {
 		if a.checkURL, err = a.env.resolve(a.t.CheckPath); err != nil {
 			return fmt.Errorf("%w: --check: %v", ErrBadTarget, err)
@@ -545,6 +552,12 @@ var rememberHint = regexp.MustCompile(`(?i)remember|persist|keep|stay`)
 
 // signInWith is signIn with the given password.
 func (a *auditor) signInWith(ctx context.Context, b *browser, u *url.URL, password string) (*signInResult, error) {
+	switch {
+	case a.jsonURL != nil:
+		return a.signInJSON(ctx, b, u, password)
+	case a.t.SignIn != nil:
+		return a.signInDriven(ctx, b, u, password)
+	}
 	p, lf, err := a.fetchLoginForm(ctx, b, u)
 	if err != nil {
 		return nil, err

@@ -38,6 +38,25 @@ type Target struct {
 	// input before it, preferring autocomplete="username").
 	UserField, PasswordField string
 
+	// LoginJSONPath, if set, signs in with a JSON API instead of the login
+	// form: a POST of {"username": User, "password": Password} (the names
+	// from UserField and PasswordField when set) as application/json.
+	// LoginPath is still visited first, for the cookies and CSRF token a
+	// single-page app hands out there (a 4xx answer is tolerated), and
+	// CheckPath is required. The checks that need a login form
+	// (fixation-url, login-csrf) are skipped.
+	LoginJSONPath string
+	// CSRFHeader names the request header that carries a CSRF token found
+	// in a <meta name="csrf-token"> tag or a double-submit cookie
+	// (XSRF-TOKEN, csrftoken). Default: the header the detected framework
+	// expects (X-CSRF-Token for Rails and unknown frameworks, X-CSRFToken
+	// for Django, X-XSRF-TOKEN for Angular and Laravel).
+	CSRFHeader string
+	// SignIn, if set, signs in in place of the audit's own HTTP sign-in
+	// (a real browser: package auditbrowser). The checks that need the
+	// login form to be submitted by the audit itself are skipped.
+	SignIn SignInDriver
+
 	// CheckPath is a page only a signed-in user sees. Default: the page the
 	// sign-in lands on.
 	CheckPath string
@@ -209,6 +228,15 @@ func (t *Target) validate() (*url.URL, error) {
 		t.LogoutMethod = m
 	default:
 		return nil, fmt.Errorf("%w: logout method %q (want GET or POST)", ErrBadTarget, t.LogoutMethod)
+	}
+	if (t.LoginJSONPath != "" || t.SignIn != nil) && t.CheckPath == "" {
+		return nil, fmt.Errorf("%w: a JSON or browser sign-in needs a check page (--check PATH) that shows --expect when signed in", ErrBadTarget)
+	}
+	if t.LoginJSONPath != "" && t.SignIn != nil {
+		return nil, fmt.Errorf("%w: a JSON sign-in and a sign-in driver (--browser) cannot be combined", ErrBadTarget)
+	}
+	if h := t.CSRFHeader; h != "" && (strings.ContainsAny(h, " :\r\n\t") || http.CanonicalHeaderKey(h) == "Cookie") {
+		return nil, fmt.Errorf("%w: CSRF header %q is not a header name", ErrBadTarget, h)
 	}
 	if t.LoginPath == "" {
 		t.LoginPath = DefaultLoginPath
