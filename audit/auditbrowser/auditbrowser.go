@@ -20,11 +20,12 @@
 //     certificate. A private CA (audit.Target.RootCAs) cannot be handed to
 //     Chromium, which reads its trust store from its NSS database:
 //     [Driver.Check] refuses it with a clear error;
-//   - each sign-in gets a fresh Chromium with an empty profile directory,
-//     removed afterwards, started with --headless --no-sandbox
-//     --disable-gpu --disable-quic --no-first-run
+//   - one Chromium serves the sign-ins of a driver, started on the first
+//     with a fresh profile directory (removed by [Driver.Close]) and
+//     --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
 //     --disable-background-networking --disable-component-update
-//     --disable-sync.
+//     --disable-sync; each sign-in runs in a browser context of its own
+//     (its own cookies and cache, as another person's browser).
 //
 // The importers of package audit do not link chromedp: only this package
 // and the sessionguard command do.
@@ -69,6 +70,72 @@ type Driver struct {
 	// Wait bounds the wait for the login form to appear and, after
 	// submitting it, for the page to leave it. Default 15s.
 	Wait time.Duration
+
+	mu      sync.Mutex
+	browser context.Context // the running browser, once started
+	stop    func()
+}
+
+// start starts the browser shared by the sign-ins of this driver.
+func (d *Driver) start(path string) (context.Context, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.browser != nil {
+		return d.browser, nil
+	}
+	profile, err := os.MkdirTemp("", "sessionguard-chromium-")
+	if err != nil {
+		return nil, fmt.Errorf("a profile directory for the browser: %w", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(profile),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("password-store", "basic"),
+	}
+	if d.Proxy != nil {
+		opts = append(opts, chromedp.ProxyServer(d.Proxy.String()),
+			// Chromium sends loopback addresses past the proxy unless told.
+			chromedp.Flag("proxy-bypass-list", "<-loopback>"))
+	}
+	if d.Insecure {
+		opts = append(opts, chromedp.Flag("ignore-certificate-errors", true))
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
+		cancelBrowser()
+		cancelAlloc()
+		os.RemoveAll(profile)
+		return nil, fmt.Errorf("%w: starting the browser (%s): %v", audit.ErrUnreachable, path, err)
+	}
+	d.browser = browserCtx
+	d.stop = func() {
+		cancelBrowser()
+		cancelAlloc() // waits for the process to exit
+		os.RemoveAll(profile)
+	}
+	return browserCtx, nil
+}
+
+// Close stops the browser, if started, and removes its profile
+// directory. The driver may be used again afterwards.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stop != nil {
+		d.stop()
+	}
+	d.browser, d.stop = nil, nil
+	return nil
 }
 
 // Check reports whether the browser can be found and the target's
@@ -204,38 +271,16 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 	if wait <= 0 {
 		wait = 15 * time.Second
 	}
-	profile, err := os.MkdirTemp("", "sessionguard-chromium-")
+	browserCtx, err := d.start(path)
 	if err != nil {
-		return nil, fmt.Errorf("a profile directory for the browser: %w", err)
+		return nil, err
 	}
-	defer os.RemoveAll(profile)
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(profile),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("password-store", "basic"),
-	}
-	if d.Proxy != nil {
-		opts = append(opts, chromedp.ProxyServer(d.Proxy.String()),
-			// Chromium sends loopback addresses past the proxy unless told.
-			chromedp.Flag("proxy-bypass-list", "<-loopback>"))
-	}
-	if d.Insecure {
-		opts = append(opts, chromedp.Flag("ignore-certificate-errors", true))
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(allocCtx)
+	// A browser context of its own: an empty cookie jar and cache, as a
+	// different person's browser would have.
+	bctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
 
 	g := &guard{origin: originOf(req.LoginURL), allowed: map[string]bool{}, secrets: secretForms(req.Password), header: req.Header}
 	for _, o := range req.AllowOrigins {
@@ -332,7 +377,7 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 				why = found
 			}
 			return nil, fmt.Errorf("%w: %s: %s after %v in the browser; pass --login, or --user-field/--password-field", audit.ErrNoLoginForm, req.LoginURL.Redacted(), why, wait)
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	start, _ := chromedp.Run(wctx, chromedp.Location())
@@ -360,7 +405,7 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 		if wctx.Err() != nil {
 			break // still on the form: a refused sign-in, which the audit judges
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	if e := unsafe(); e != nil {
 		return nil, e

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/audit"
+	"github.com/sessionguard/sessionguard/audit/auditbrowser"
 	"github.com/sessionguard/sessionguard/internal/cliflag"
 )
 
@@ -175,8 +176,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		origins   listFlag
 		headers   headerFlag
 		passwordF string
+		loginJSON pathFlag
+		browser   bool
+		chrome    string
 	)
 	fs.Var(&login, "login", "`PATH` of the login form page")
+	fs.Var(&loginJSON, "login-json", "sign in by POSTing {\"username\":…,\"password\":…} as JSON to `PATH` (names from --user-field/--password-field; needs --check)")
+	fs.BoolVar(&browser, "browser", false, "sign in through headless Chromium, for a login form built by script (needs --check)")
+	fs.StringVar(&chrome, "chrome", "", "with --browser: the Chromium `PATH` (default: chromium on PATH)")
+	fs.StringVar(&t.CSRFHeader, "csrf-header", "", "send a CSRF token from a <meta name=\"csrf-token\"> or a double-submit cookie in header `NAME` (default: the framework's)")
 	fs.StringVar(&t.User, "user", "", "user `NAME` of a test account (required)")
 	fs.StringVar(&passwordF, "password", "", "`PASSWORD` of the test account (default $SESSIONGUARD_PASSWORD)")
 	fs.Var(&check, "check", "`PATH` of a page only a signed-in user sees (default: the page the sign-in lands on)")
@@ -293,6 +301,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	if t.Insecure {
 		fmt.Fprintln(stderr, "sessionguard: warning: --insecure: the target's TLS certificate is not verified")
+	}
+	t.LoginJSONPath = string(loginJSON)
+	if chrome != "" && !browser {
+		return fail("--chrome is only used with --browser")
+	}
+	if browser {
+		d := &auditbrowser.Driver{Chrome: chrome, Proxy: t.Proxy, Insecure: t.Insecure}
+		if err := d.Check(t); err != nil {
+			return fail("--browser: %v", err)
+		}
+		defer d.Close()
+		t.SignIn = d
 	}
 	t.Concurrency = max(int(conc), 1)
 	t.Progress = stderr
