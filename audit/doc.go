@@ -30,6 +30,47 @@
 // origin named, unless it is allowed with --allow-origin. A Cookie header
 // cannot be given with -H: the audit keeps its own cookie jars.
 //
+// # Other sign-ins
+//
+// --login-json PATH signs in with a JSON API: the login page (--login) is
+// visited first for the cookies and CSRF token it hands out (an API with
+// no page there may answer 4xx), then {"username": …, "password": …} is
+// POSTed to PATH as application/json, the names from --user-field and
+// --password-field. The same rules hold: the endpoint must be on the
+// login page's origin (or --allow-origin), the password is only in the
+// body, a refused answer (429, 5xx) is an error, not a failed sign-in.
+// --check is required (a JSON answer is no page to check): signed-in
+// detection reads the check page's JSON as text (--check /api/me --expect
+// alice). --logout PATH --logout-method POST logs out with an empty JSON
+// object as the body. The checks that need a login form, fixation-url and
+// login-csrf, are skipped with the reason.
+//
+// CSRF tokens are sent back the ways frameworks hand them out, on every
+// same-origin POST (sign-in and logout, form or JSON): hidden fields of
+// the form; a <meta name="csrf-token"> of the last HTML page, in the
+// header the framework seen so far expects (X-CSRFToken for Django,
+// X-XSRF-TOKEN for Laravel, X-CSRF-Token for Rails and any other;
+// --csrf-header NAME overrides); and double-submit cookies, XSRF-TOKEN
+// in X-XSRF-TOKEN (Angular, Laravel, Axios) and csrftoken in X-CSRFToken
+// (Django). The attacker's cross-site requests (login-csrf) carry none, as
+// another site's page cannot.
+//
+// --browser signs in through headless Chromium (package auditbrowser,
+// which only the command links): it opens the login page, waits for a
+// password field (a form built by script works), types the user name and
+// password, submits, and waits until the page leaves the form. The
+// browser starts with the cookies the actor holds (an attacker's planted
+// ID), and the audit takes back the cookies it holds afterwards; every
+// other request, the attacker's included, is plain HTTP. In the browser,
+// a request carrying the password to another origin than the login
+// page's (or in any URL) is blocked and the audit stops with
+// [ErrUnsafeSignIn]; -H headers go only to the login page's origin;
+// --proxy and --insecure apply; --ca-cert is refused (Chromium trusts its
+// NSS database only). fixation-url and login-csrf are skipped, and so is
+// token-randomness when the session cookie is issued only at sign-in
+// (that would take --samples browser sign-ins). A Go program plugs any
+// other sign-in in through [Target].SignIn, a [SignInDriver].
+//
 // Each actor (victim, attacker, throwaway clients) has its own cookie jar,
 // which can be snapshotted and restored. The jar stores cookies as RFC
 // 6265bis says a browser does (domain match, path, deletions, the
@@ -205,6 +246,10 @@
 // a URL on the target's host is also accepted.
 //
 //	--login PATH          the login form page (default /login)
+//	--login-json PATH     sign in with a JSON API at PATH instead of the form (needs --check)
+//	--csrf-header NAME    the header for a meta-tag or double-submit CSRF token (default: the framework's)
+//	--browser             sign in through headless Chromium (a form built by script; needs --check)
+//	--chrome PATH         with --browser: the Chromium to run (default: chromium on PATH)
 //	--user NAME           the test account's user name (required)
 //	--password PASSWORD   its password (default $SESSIONGUARD_PASSWORD)
 //	--check PATH          a page only a signed-in user sees
