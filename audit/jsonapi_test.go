@@ -27,6 +27,9 @@ type apiApp struct {
 	// spaForm serves the login form as a script that builds it, for the
 	// browser sign-in, which posts the form (no JSON API).
 	spaForm bool
+	// echo sends the submitted password back in the sign-in's answer and
+	// in a header, as a careless API might.
+	echo bool
 }
 
 type apiServer struct {
@@ -139,8 +142,17 @@ setTimeout(function () {
 				}
 				user, pass = creds["username"], creds["password"]
 			}
+			if cfg.echo {
+				w.Header().Set("X-Debug-Password", pass)
+			}
 			if user != cfg.user || pass != cfg.password {
 				w.Header().Set("Content-Type", "application/json")
+				if cfg.echo {
+					w.WriteHeader(http.StatusUnauthorized)
+					b, _ := json.Marshal(map[string]string{"error": "bad credentials", "password": pass})
+					w.Write(b)
+					return
+				}
 				w.WriteHeader(http.StatusUnauthorized)
 				w.Write([]byte(`{"error":"bad credentials"}`))
 				return

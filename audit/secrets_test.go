@@ -302,3 +302,73 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONSignInSecrets: a JSON API that echoes the password (in its
+// answer, in a header, in a failed sign-in's message) gets it shown in no
+// output, whether the audit completes or cannot sign in; and the password
+// is never in a URL.
+func TestJSONSignInSecrets(t *testing.T) {
+	t.Parallel()
+	for _, pw := range []string{secretPassword, secretPassword + "x"} {
+		srv := newAPIApp(t, apiApp{echo: true, csrf: "double", vulnerable: true, user: testUser, password: secretPassword})
+		rep, err := Run(context.Background(), Target{BaseURL: srv.URL, User: testUser, Password: pw, LoginJSONPath: "/api/login",
+			CheckPath: "/api/me", LogoutPath: "/api/logout", LogoutMethod: "POST", Samples: -1})
+		if pw != secretPassword && !errors.Is(err, ErrSignIn) {
+			t.Errorf("wrong password: %v, want ErrSignIn", err)
+		}
+		if pw == secretPassword && err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		for name, out := range outputs(t, rep, "", err) {
+			if l := leaks(out, pw); len(l) > 0 {
+				t.Errorf("%s output shows the password as %q", name, l)
+			}
+		}
+		srv.mu.Lock()
+		for _, b := range srv.bodies {
+			line, _, _ := strings.Cut(b, " {")
+			if l := leaks(line, pw); len(l) > 0 {
+				t.Errorf("the password reached a URL: %s", line)
+			}
+		}
+		srv.mu.Unlock()
+	}
+}
+
+// TestJSONSignInRules: a JSON sign-in answered with a 307 to another
+// origin is not repeated there, and one answered 503 is an error, never a
+// failed (or passed) check.
+func TestJSONSignInRules(t *testing.T) {
+	t.Parallel()
+	evil := newRecorder(t)
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request)
+		want   error
+	}{
+		{"307 to another origin", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, evil.URL+"/collect", http.StatusTemporaryRedirect)
+		}, ErrUnsafeSignIn},
+		{"503", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "120")
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}, ErrRefused},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/login" {
+				tc.answer(w, r)
+				return
+			}
+			http.NotFound(w, r)
+		}))
+		rep, err := Run(context.Background(), Target{BaseURL: srv.URL, User: testUser, Password: secretPassword,
+			LoginJSONPath: "/api/login", CheckPath: "/api/me", Samples: -1})
+		srv.Close()
+		if !errors.Is(err, tc.want) || rep.Verdict != VerdictCouldNotAudit {
+			t.Errorf("%s: %v (verdict %s), want %v and could not audit", tc.name, err, rep.Verdict, tc.want)
+		}
+	}
+	if got := evil.requests(); len(got) != 0 {
+		t.Errorf("the other origin received %q", got)
+	}
+}

@@ -497,3 +497,35 @@ func TestInterrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserFlags: --chrome needs --browser, a private CA cannot be
+// given to the browser, and a missing Chromium is a clear error; each is
+// exit status 2 before any request.
+func TestBrowserFlags(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SESSIONGUARD_PASSWORD": testPassword}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--chrome", "/usr/bin/chromium"}, "--chrome is only used with --browser"},
+		{[]string{"--browser", "--chrome", "/nonexistent/chromium"}, "--browser: no Chromium found: --chrome /nonexistent/chromium"},
+		{[]string{"--browser", "--chrome", "/nonexistent/chromium", "--ca-cert", caFile}, "--browser: a private CA (--ca-cert) cannot be applied to the browser"},
+		{[]string{"--login-json", "/api/login"}, "needs a check page (--check PATH)"},
+	} {
+		args := append([]string{"--user", "alice", "--check", "/dashboard"}, tc.args...)
+		if tc.args[0] == "--login-json" {
+			args = []string{"--user", "alice", "--login-json", "/api/login"}
+		}
+		r := runCLI(t, append(args, srv.URL), env)
+		if r.exit != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.exit, r.stderr, tc.want)
+		}
+	}
+}
