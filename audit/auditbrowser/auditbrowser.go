@@ -229,6 +229,9 @@ func (g *guard) decide(req *network.Request) (ok bool, add http.Header) {
 		}
 		return true, nil
 	}
+	if o != g.origin {
+		return true, nil // an allowed sign-in service: the password, not -H
+	}
 	return true, g.header
 }
 

@@ -2,10 +2,15 @@ package auditbrowser
 
 import (
 	"context"
+	"io"
+	"net/url"
+	"sync/atomic"
+
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/chromedp/cdproto/network"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,6 +50,7 @@ type spa struct {
 	mu       sync.Mutex
 	sessions map[string]string // ID → user ("" anonymous)
 	uris     []string
+	gate     string // when set, every request needs X-Gate with this value
 }
 
 func randID() string {
@@ -57,11 +63,19 @@ func randID() string {
 // sign-in and adopts unknown IDs; exfil makes the page's script also post
 // the password to that origin.
 func newSPA(t *testing.T, vulnerable bool, exfil string) *spa {
-	s := &spa{sessions: map[string]string{}}
+	return newGatedSPA(t, vulnerable, exfil, "")
+}
+
+func newGatedSPA(t *testing.T, vulnerable bool, exfil, gate string) *spa {
+	s := &spa{sessions: map[string]string{}, gate: gate}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.uris = append(s.uris, r.RequestURI)
+		if s.gate != "" && r.Header.Get("X-Gate") != s.gate {
+			http.Error(w, "no gate key", http.StatusForbidden)
+			return
+		}
 		sid := ""
 		if c, err := r.Cookie("sid"); err == nil {
 			if _, ok := s.sessions[c.Value]; ok || vulnerable {
@@ -259,4 +273,84 @@ func leaks(s string) string {
 		}
 	}
 	return ""
+}
+
+// TestBrowserHeaderAndProxy: -H reaches the application from the browser
+// too (a gateway refuses requests without it), and the browser's requests
+// go through --proxy, loopback included.
+func TestBrowserHeaderAndProxy(t *testing.T) {
+	chromium(t)
+	t.Parallel()
+	const key = "g4te-k3y-value"
+	srv := newGatedSPA(t, false, "", key)
+	var proxied atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/session" {
+			proxied.Add(1) // only the browser submits the script-built form
+		}
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(proxy.Close)
+	pu, _ := url.Parse(proxy.URL)
+	tg := target(t, srv.URL)
+	tg.NoWrongPasswordProbe = true
+	tg.Header = http.Header{"X-Gate": {key}}
+	tg.Proxy = pu
+	tg.SignIn.(*Driver).Proxy = pu
+	rep, err := audit.Run(context.Background(), tg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if c, _ := rep.Check(audit.IDFixation); c.Status != audit.StatusPass {
+		t.Errorf("fixation %s: %q", c.Status, c.Evidence)
+	}
+	if proxied.Load() == 0 {
+		t.Errorf("no sign-in of the browser went through the proxy")
+	}
+	for _, out := range outputs(t, rep) {
+		if strings.Contains(out, key) {
+			t.Errorf("an output shows the -H value")
+		}
+	}
+}
+
+// TestGuard: the browser's requests are judged as the audit's own.
+func TestGuard(t *testing.T) {
+	g := &guard{origin: "http://127.0.0.1:8080", allowed: map[string]bool{"https://sso.example": true},
+		secrets: secretForms(testPassword), header: http.Header{"X-Gate": {"k"}}}
+	body := []*network.PostDataEntry{{Bytes: []byte("secret=" + url.QueryEscape(testPassword))}}
+	for _, tc := range []struct {
+		req    network.Request
+		ok     bool
+		header bool
+	}{
+		{network.Request{URL: "http://127.0.0.1:8080/session", Method: "POST", HasPostData: true, PostDataEntries: body}, true, true},
+		{network.Request{URL: "https://sso.example/login", Method: "POST", HasPostData: true, PostDataEntries: body}, true, false},
+		{network.Request{URL: "http://localhost:8080/collect", Method: "POST", HasPostData: true, PostDataEntries: body}, false, false},
+		{network.Request{URL: "http://localhost:8080/collect", Method: "POST", HasPostData: true}, false, false},
+		{network.Request{URL: "http://localhost:8080/app.js", Method: "GET"}, true, false},
+		{network.Request{URL: "http://127.0.0.1:8080/login?pw=" + url.QueryEscape(testPassword), Method: "GET"}, false, false},
+	} {
+		ok, add := g.decide(&tc.req)
+		if ok != tc.ok || (add != nil) != tc.header {
+			t.Errorf("%s %s: ok %v, header %v; want %v, %v", tc.req.Method, tc.req.URL, ok, add != nil, tc.ok, tc.header)
+		}
+	}
+	for _, b := range g.blocked {
+		if leaks(b) != "" {
+			t.Errorf("a block reason shows the password: %s", b)
+		}
+	}
 }
