@@ -43,7 +43,8 @@
 // detection reads the check page's JSON as text (--check /api/me --expect
 // alice). --logout PATH --logout-method POST logs out with an empty JSON
 // object as the body. The checks that need a login form, fixation-url and
-// login-csrf, are skipped with the reason.
+// login-csrf, are skipped with the reason, and the verdict rests on the
+// fixation check (the report's signIn says why).
 //
 // CSRF tokens are sent back the ways frameworks hand them out, on every
 // same-origin POST (sign-in and logout, form or JSON): hidden fields of
@@ -324,6 +325,7 @@
 //	  "sessionCookie": "sid",             // omitted if not found
 //	  "sessionCookies": ["sid", "user"],  // every cookie carrying the session, sessionCookie first
 //	  "signedInSignal": "…",              // how signed in was told from not
+//	  "signIn": "json",                   // only without the login form: json or driver (--browser)
 //	  "warnings": ["…"],                  // --allow-password-in-url, --insecure; omitted if none
 //	  "checkURL": "/dashboard",           // omitted if not reached
 //	  "sessionsCreated": 11,              // sessions of the test account the audit signed in

@@ -254,6 +254,13 @@ func TestJSONSignIn(t *testing.T) {
 						t.Errorf("%s skipped without the reason: %q", id, c.Evidence)
 					}
 				}
+				wantVerdict, wantExit := VerdictNoFixationFound, 0
+				if vuln {
+					wantVerdict, wantExit = VerdictVulnerable, 1
+				}
+				if rep.Verdict != wantVerdict || rep.ExitCode(SeverityHigh) != wantExit {
+					t.Errorf("verdict %s (%s), exit %d; want %s, exit %d", rep.Verdict, rep.Summary, rep.ExitCode(SeverityHigh), wantVerdict, wantExit)
+				}
 				if rep.SessionsLeftOpen != 0 {
 					t.Errorf("%d of %d sessions left open; warnings %q", rep.SessionsLeftOpen, rep.SessionsCreated, rep.Warnings)
 				}

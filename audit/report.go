@@ -144,6 +144,11 @@ type Report struct {
 	// another: the check page signed in, without cookies, and after a
 	// deliberately wrong password.
 	SignedInSignal string `json:"signedInSignal,omitempty"`
+	// SignIn is how the audit signed in when not with the login form:
+	// "json" (LoginJSONPath) or "driver" (Target.SignIn, such as a
+	// browser). fixation-url, which needs the form, is then skipped and
+	// the verdict rests on fixation alone.
+	SignIn string `json:"signIn,omitempty"`
 	// Warnings are things the audit was allowed to do that lower the
 	// safety of the engagement or the trust in its results (a password sent
 	// in a URL, certificates not verified); omitted when there are none.
@@ -228,6 +233,9 @@ func (r *Report) finish(auditErr error) {
 		r.Verdict = VerdictNoFixationFound
 		for _, id := range []string{IDFixation, IDFixationURL} {
 			c, ok := r.Check(id)
+			if ok && id == IDFixationURL && r.SignIn != "" && c.Status == StatusSkip {
+				continue // does not apply without a login form
+			}
 			if !ok || c.Status != StatusPass {
 				r.Verdict = VerdictCouldNotAudit
 				reason := "not performed"

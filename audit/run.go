@@ -66,6 +66,12 @@ type auditor struct {
 // concurrently with different targets.
 func Run(ctx context.Context, target Target) (*Report, error) {
 	rep := &Report{Target: target.BaseURL}
+	switch {
+	case target.LoginJSONPath != "":
+		rep.SignIn = "json"
+	case target.SignIn != nil:
+		rep.SignIn = "driver"
+	}
 	base, err := target.validate()
 	if err != nil {
 		return couldNotAudit(rep, err)

@@ -181,6 +181,13 @@ func TestBrowserSignIn(t *testing.T) {
 					t.Errorf("%s: %s, want %s: %q", id, c.Status, st, c.Evidence)
 				}
 			}
+			wantVerdict, wantExit := audit.VerdictNoFixationFound, 0
+			if vulnerable {
+				wantVerdict, wantExit = audit.VerdictVulnerable, 1
+			}
+			if rep.Verdict != wantVerdict || rep.ExitCode(audit.SeverityHigh) != wantExit {
+				t.Errorf("verdict %s (%s), exit %d; want %s, exit %d", rep.Verdict, rep.Summary, rep.ExitCode(audit.SeverityHigh), wantVerdict, wantExit)
+			}
 			if rep.SessionsLeftOpen != 0 {
 				t.Errorf("%d of %d sessions left open", rep.SessionsLeftOpen, rep.SessionsCreated)
 			}
