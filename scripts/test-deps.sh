@@ -3,14 +3,14 @@
 # redis-server for the Redis store's tests, postgresql for the PostgreSQL
 # store's (the tests run initdb and postgres from /usr/lib/postgresql/*/bin
 # themselves; no system cluster is used), and chromium for the browser
-# tests. With CI set, a package that cannot be installed is an
+# tests (e2e/ and the auditor's --browser sign-in). With CI set, a package that cannot be installed is an
 # error; elsewhere it is a warning and the tests that need it skip.
 set -u
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
-if [ -d e2e ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "test-deps: installing ${need[*]}" >&2
