@@ -340,7 +340,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.ReauthHandler = http.HandlerFunc(defaultReauth)
 	}
 	if c.OnEvent == nil {
-		c.OnEvent = LogEvents(slog.Default())
+		// slog.Default is read per event, so that an application that sets
+		// its logger after New is still heard.
+		c.OnEvent = func(e Event) { logEvent(slog.Default(), e) }
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost

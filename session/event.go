@@ -151,8 +151,9 @@ func (k EventKind) Level() slog.Level {
 
 // LogEvents returns an event sink that logs each event to l at its
 // [EventKind.Level], as the message "session event" with the event as a
-// group. It is what a Manager does when Config.OnEvent is nil (with
-// slog.Default()). To log and also count or alert, compose functions:
+// group. It is what a Manager does when Config.OnEvent is nil, with
+// whatever slog.Default() is when the event happens. To log and also count
+// or alert, compose functions:
 //
 //	logEvent := session.LogEvents(logger)
 //	cfg.OnEvent = func(e session.Event) {
@@ -160,9 +161,11 @@ func (k EventKind) Level() slog.Level {
 //		counters.Observe(e)
 //	}
 func LogEvents(l *slog.Logger) func(Event) {
-	return func(e Event) {
-		l.LogAttrs(context.Background(), e.Kind.Level(), "session event", slog.Any("event", e))
-	}
+	return func(e Event) { logEvent(l, e) }
+}
+
+func logEvent(l *slog.Logger, e Event) {
+	l.LogAttrs(context.Background(), e.Kind.Level(), "session event", slog.Any("event", e))
 }
 
 func (m *Manager) emit(e Event) {

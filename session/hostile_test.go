@@ -1,8 +1,10 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -272,5 +274,24 @@ func TestNotDurableWriteFailsClosed(t *testing.T) {
 	}
 	if c := sessionCookie(t, rec, e.cookie); c != nil && c.Value != "" {
 		t.Fatal("a cookie was issued for an unconfirmed write")
+	}
+}
+
+// With no OnEvent, events go to whatever slog.Default is when they
+// happen, so an application that sets its logger after New is heard.
+func TestDefaultEventsFollowSlogDefault(t *testing.T) {
+	m, err := session.New(newMem(t), session.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer slog.SetDefault(prev)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: inventedToken(1)})
+	m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(httptest.NewRecorder(), r)
+	if !strings.Contains(buf.String(), "unknown-token") || !strings.Contains(buf.String(), "level=WARN") {
+		t.Fatalf("log: %q", buf.String())
 	}
 }
