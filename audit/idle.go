@@ -12,14 +12,8 @@ func (a *auditor) checkIdle(ctx context.Context) Check {
 		c.skip("not run: pass --idle-wait DURATION (longer than the application's idle timeout, e.g. 31m) to test it")
 		return c
 	}
-	victim := a.env.newBrowser("victim")
-	res, err := a.signInChecked(ctx, victim, a.loginURL)
-	if err != nil {
-		c.errorf("signing in: %v", err)
-		return c
-	}
-	if !res.ok {
-		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+	victim, res, ok := a.signInVictim(ctx, &c)
+	if !ok {
 		return c
 	}
 	c.add("victim signs in: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))

@@ -11,14 +11,8 @@ import (
 // the copy.
 func (a *auditor) checkLogout(ctx context.Context) Check {
 	c := newCheck(IDLogoutInvalidation)
-	victim := a.env.newBrowser("victim")
-	res, err := a.signInChecked(ctx, victim, a.loginURL)
-	if err != nil {
-		c.errorf("signing in: %v", err)
-		return c
-	}
-	if !res.ok {
-		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+	victim, res, ok := a.signInVictim(ctx, &c)
+	if !ok {
 		return c
 	}
 	action, err := a.logoutAction(res)

@@ -602,6 +602,22 @@ func (a *auditor) submitLogin(ctx context.Context, b *browser, p *page, lf *logi
 }
 
 // signInChecked signs in and then asks the check page whether it worked.
+// signInVictim signs a fresh victim browser in for check c. When it cannot,
+// it records why on c as an error and reports false.
+func (a *auditor) signInVictim(ctx context.Context, c *Check) (*browser, *signInResult, bool) {
+	victim := a.env.newBrowser("victim")
+	res, err := a.signInChecked(ctx, victim, a.loginURL)
+	if err != nil {
+		c.errorf("signing in: %v", err)
+		return nil, nil, false
+	}
+	if !res.ok {
+		c.errorf("signing in again failed: %s; %s", res.submit.describe(), a.signedInNote(res.ok, res.check))
+		return nil, nil, false
+	}
+	return victim, res, true
+}
+
 func (a *auditor) signInChecked(ctx context.Context, b *browser, u *url.URL) (*signInResult, error) {
 	res, err := a.signIn(ctx, b, u)
 	if err != nil {
