@@ -196,6 +196,26 @@ func (s *Session) reload(ctx context.Context, key string, now time.Time) (*store
 	return fresh, vals, nil
 }
 
+// afterConflict reloads key after a save lost a race to another request.
+// It returns the fresh record and values, with this request's operations
+// replayed, to try again with; or done, with what the commit returns, when
+// the session died meanwhile (the changes are dropped) or a periodic
+// rotation replaced it (the changes go to its successor, whose cookie the
+// rotating request's response carries).
+func (s *Session) afterConflict(ctx context.Context, h http.Header, key string, now time.Time) (fresh *store.Record, vals values, done bool, err error) {
+	fresh, vals, err = s.reload(ctx, key, now)
+	switch {
+	case err != nil:
+		return nil, nil, true, err
+	case fresh == nil:
+		s.dropped(key, store.ErrGone)
+		return nil, nil, true, nil
+	case fresh.Successor != "":
+		return nil, nil, true, s.forwardUpdate(ctx, h, fresh.Successor, now)
+	}
+	return fresh, vals, false, nil
+}
+
 // dropped records that this request's changes were not saved because the
 // session died while it ran: a request still carrying an old token can
 // neither write to nor revive a renewed or destroyed record (I3, I8).
@@ -228,17 +248,9 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 			// the record, which refreshed it.
 			return nil
 		case errors.Is(err, store.ErrConflict) && merging(start, attempt):
-			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
-			if rerr != nil {
-				return rerr
-			}
-			if fresh == nil {
-				s.dropped(base.Key, store.ErrGone)
-				return nil
-			}
-			if fresh.Successor != "" {
-				// A periodic rotation replaced it meanwhile.
-				return s.forwardUpdate(ctx, h, fresh.Successor, now)
+			fresh, fvals, done, err := s.afterConflict(ctx, h, base.Key, now)
+			if done {
+				return err
 			}
 			base, vals = fresh, fvals
 			backoff(attempt)

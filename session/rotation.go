@@ -131,18 +131,11 @@ func (s *Session) commitPeriodic(ctx context.Context, h http.Header, now time.Ti
 			s.m.emitReq(s.req, Event{Kind: EventRotated, Session: store.Fingerprint(base.Key), NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
 			return nil
 		case errors.Is(err, store.ErrConflict) && merging(start, attempt):
-			fresh, fvals, rerr := s.reload(ctx, base.Key, now)
-			if rerr != nil {
-				return rerr
-			}
-			if fresh == nil {
-				s.dropped(base.Key, store.ErrGone)
-				return nil
-			}
-			if fresh.Successor != "" {
-				// Another request rotated it first; its response carries the
-				// new cookie. This request's changes go to that successor.
-				return s.forwardUpdate(ctx, h, fresh.Successor, now)
+			// Another request may have rotated it first: then this one's
+			// changes go to that successor.
+			fresh, fvals, done, err := s.afterConflict(ctx, h, base.Key, now)
+			if done {
+				return err
 			}
 			base, vals = fresh, fvals
 			backoff(attempt)

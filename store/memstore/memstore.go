@@ -356,10 +356,10 @@ func expired(rec *store.Record, now time.Time) bool {
 // live returns the live record at key, or the error the contract gives for
 // a key without one. s.mu must be held.
 func (s *Store) live(key string, now time.Time) (*store.Record, error) {
-	if rec, ok := s.records[key]; ok && !expired(rec, now) {
-		return rec, nil
-	}
-	if _, ok := s.records[key]; ok {
+	if rec, ok := s.records[key]; ok {
+		if !expired(rec, now) {
+			return rec, nil
+		}
 		// Expired, not yet swept: say so, rather than "never issued".
 		return nil, store.Gone(store.ReasonExpired)
 	}
