@@ -131,10 +131,10 @@ func TestI11_RevocationCannotBeRaced(t *testing.T) {
 	}
 }
 
-// TestRotationRetryKeepsTheClient: a client library that resends a
+// TestI11_RotationRetryKeepsTheClient: a client library that resends a
 // periodic rotation whose reply was lost gets a conflict from the retry;
 // the request must recognise its own successor, not sign the user out.
-func TestRotationRetryKeepsTheClient(t *testing.T) {
+func TestI11_RotationRetryKeepsTheClient(t *testing.T) {
 	clk := newClock()
 	e := newEnv(t, retryingStore{newMem(t)}, session.Config{Now: clk.Now, Rotation: session.RotationConfig{Every: time.Minute}})
 	tok := e.token(e.do(loginHandler("alice"), e.req("POST", "/login")))

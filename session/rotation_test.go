@@ -13,7 +13,7 @@ import (
 	"github.com/sessionguard/sessionguard/store"
 )
 
-func TestPeriodicRotationWithGrace(t *testing.T) {
+func TestI12_RotationGraceThenReuseEndsTheSession(t *testing.T) {
 	clk := newClock()
 	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, Rotation: session.RotationConfig{Every: 10 * time.Minute, Grace: 30 * time.Second}})
 	name := e.cookie
