@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	scsgoredis "github.com/alexedwards/scs/goredisstore"
 	scsredis "github.com/alexedwards/scs/redisstore"
 	redigo "github.com/gomodule/redigo/redis"
 	"github.com/redis/go-redis/v9"
@@ -61,9 +62,17 @@ func redisLibs(tb testing.TB, addr string) []redisLib {
 	tb.Cleanup(func() { client.Close() })
 	pool := &redigo.Pool{MaxIdle: 10, Dial: func() (redigo.Conn, error) { return redigo.Dial("tcp", addr) }}
 	tb.Cleanup(func() { pool.Close() })
+	// scs has two Redis stores: redisstore on redigo, and goredisstore on
+	// the client sessionguard uses, with default options as here, which
+	// compares the libraries rather than the clients.
+	scsClient := redis.NewClient(&redis.Options{Addr: addr})
+	tb.Cleanup(func() { scsClient.Close() })
+	goredis := scsLib(tb, scsgoredis.New(scsClient))
+	goredis.name = "scs-goredis"
 	return []redisLib{
 		{sessionguardLib(tb, redisstore.New(client, redisstore.Options{})), rt},
 		{scsLib(tb, scsredis.New(pool)), nil},
+		{goredis, nil},
 	}
 }
 

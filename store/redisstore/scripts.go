@@ -95,11 +95,20 @@ end
 local function index_add(ik, lk, member, score, lin, now)
   redis.call('ZADD', ik, 'GT', score, member)
   redis.call('HSET', lk, member, lin)
-  for _, k in ipairs({ik, lk}) do
-    redis.call('PEXPIREAT', k, score, 'NX')
-    redis.call('PEXPIREAT', k, score, 'GT')
+  local n = redis.call('ZCARD', ik)
+  if n == 1 then
+    redis.call('PEXPIREAT', ik, score)
+    redis.call('PEXPIREAT', lk, score)
+    return 1
   end
-  unindex(ik, lk, redis.call('ZRANGEBYSCORE', ik, '-inf', now, 'LIMIT', 0, 64))
+  for _, k in ipairs({ik, lk}) do
+    if redis.call('PEXPIREAT', k, score, 'GT') == 0 then
+      redis.call('PEXPIREAT', k, score, 'NX')
+    end
+  end
+  local stale = redis.call('ZRANGEBYSCORE', ik, '-inf', now, 'LIMIT', 0, 64)
+  unindex(ik, lk, stale)
+  return n - #stale
 end
 
 local function dead_mark(v)
@@ -119,17 +128,17 @@ end
 //	With the index, a success answers its size times countUnit.
 var createScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
-local st, f = state(KEYS[1], now)
-if st == 'gone' and f[5] == '1' then return 512 + (tonumber(f[4]) or 0) end
-if st ~= 'none' then return 1 end
-if tonumber(ARGV[3]) <= now then
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local st, f = state(KEYS[1], now)
+  if st == 'gone' and f[5] == '1' then return 512 + (tonumber(f[4]) or 0) end
+  if st ~= 'none' then return 1 end
   redis.call('DEL', KEYS[1])
-  return 0
 end
-put(KEYS[1], '1', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if tonumber(ARGV[3]) <= now then return 0 end
+redis.call('HSET', KEYS[1], 'v', '1', 'd', ARGV[2], 'e', ARGV[3], 'i', ARGV[4], 'x', ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 if #KEYS > 1 then
-  index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1])
-  return 1024 * redis.call('ZCARD', KEYS[2])
+  return 1024 * index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1])
 end
 return 0
 `)
@@ -194,8 +203,7 @@ if tonumber(ARGV[5]) <= now then
 end
 put(KEYS[2], '1', ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 if #KEYS > 2 then
-  index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1])
-  return 1024 * redis.call('ZCARD', KEYS[3])
+  return 1024 * index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1])
 end
 return 0
 `)
@@ -239,8 +247,7 @@ end
 local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local r = dead_mark(cur)
 if r then return 256 + r end
-index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1])
-local n = 1024 * redis.call('ZCARD', KEYS[1])
+local n = 1024 * index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1])
 if cur then return n end
 return n + 1
 `)
