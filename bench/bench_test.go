@@ -26,6 +26,9 @@ type lib struct {
 	// cookie is the session cookie of a signed-in user with value "user"
 	// set to "alice" and "n" to 0, obtained through the library itself.
 	cookie func(tb testing.TB) *http.Cookie
+	// anonCookie is the session cookie of a new anonymous session holding
+	// "csrf" = "token", obtained through the library itself.
+	anonCookie func(tb testing.TB) *http.Cookie
 }
 
 // signins numbers the users of the login-new-user case.
@@ -48,6 +51,16 @@ func work(c string, w http.ResponseWriter, get func(string) string, put func(str
 		w.Write([]byte("ok"))
 	case "login-new-user":
 		// A sign-in of a user within the session bound: a new user each time.
+		login("user-" + strconv.FormatInt(signins.Add(1), 10))
+		w.Write([]byte("ok"))
+	case "anon":
+		// A visitor's first page: an anonymous session holding one value, as
+		// a sign-in form's CSRF token does.
+		put("csrf", "token")
+		w.Write([]byte("ok"))
+	case "login-anon":
+		// The sign-in that follows, from that anonymous session: the request
+		// session fixation is about, which must replace the visitor's token.
 		login("user-" + strconv.FormatInt(signins.Add(1), 10))
 		w.Write([]byte("ok"))
 	case "bare":
@@ -75,6 +88,11 @@ func sessionguardLib(tb testing.TB, store store.Store) lib {
 		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 		return sessionCookie(tb, rec, session.DefaultCookieName)
 	}
+	l.anonCookie = func(tb testing.TB) *http.Cookie {
+		rec := httptest.NewRecorder()
+		l.handler("anon").ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		return sessionCookie(tb, rec, session.DefaultCookieName)
+	}
 	return l
 }
 
@@ -97,6 +115,11 @@ func scsLib(tb testing.TB, store scs.Store) lib {
 	l.cookie = func(tb testing.TB) *http.Cookie {
 		rec := httptest.NewRecorder()
 		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		return sessionCookie(tb, rec, sm.Cookie.Name)
+	}
+	l.anonCookie = func(tb testing.TB) *http.Cookie {
+		rec := httptest.NewRecorder()
+		l.handler("anon").ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 		return sessionCookie(tb, rec, sm.Cookie.Name)
 	}
 	return l
@@ -201,6 +224,33 @@ func run(b *testing.B, l lib, c string, cookie *http.Cookie) {
 }
 
 var cases = []string{"bare", "read", "write", "login"}
+
+// anonCookies makes b.N anonymous sessions through the library, one for
+// each request of login-anon: a sign-in consumes the session it starts
+// from.
+func anonCookies(b *testing.B, l lib) []*http.Cookie {
+	cookies := make([]*http.Cookie, b.N)
+	for i := range cookies {
+		cookies[i] = l.anonCookie(b)
+	}
+	return cookies
+}
+
+// runFromAnon runs login-anon: request i signs in from the anonymous
+// session of cookies[i].
+func runFromAnon(b *testing.B, l lib, cookies []*http.Cookie) {
+	h := l.handler("login-anon")
+	w := &discard{h: http.Header{}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		r := httptest.NewRequest("POST", "/", nil)
+		r.AddCookie(cookies[i])
+		h.ServeHTTP(w, r.WithContext(ctx))
+	}
+}
 
 func BenchmarkMiddleware(b *testing.B) {
 	libs := memoryLibs(b)

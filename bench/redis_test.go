@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -84,16 +86,26 @@ func BenchmarkRedis(b *testing.B) {
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer admin.Close()
 	libs := redisLibs(b, srv.Addr)
-	for _, c := range []string{"read", "write", "login-new-user", "login"} {
+	for _, c := range []string{"read", "write", "login-new-user", "login-anon", "login"} {
 		b.Run(c, func(b *testing.B) {
 			for _, l := range libs {
 				b.Run(l.name, func(b *testing.B) {
+					var anon []*http.Cookie
+					if c == "login-anon" {
+						// Made before the count starts: their commands are not
+						// the sign-in's.
+						anon = anonCookies(b, l.lib)
+					}
 					cookie := l.cookie(b)
 					before, rt := commands(b, admin), int64(0)
 					if l.rt != nil {
 						rt = l.rt.n.Load()
 					}
-					run(b, l.lib, c, cookie)
+					if c == "login-anon" {
+						runFromAnon(b, l.lib, anon)
+					} else {
+						run(b, l.lib, c, cookie)
+					}
 					b.StopTimer()
 					// The INFO call that reads the count is itself one command.
 					b.ReportMetric(float64(commands(b, admin)-before-1)/float64(b.N), "cmds/op")
@@ -114,17 +126,55 @@ func BenchmarkRedis(b *testing.B) {
 func TestRedisSameWork(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, l := range redisLibs(t, srv.Addr) {
-		t.Run(l.name, func(t *testing.T) { checkLib(t, l.lib) })
+		t.Run(l.name, func(t *testing.T) {
+			checkLib(t, l.lib)
+			checkFromAnon(t, l.lib)
+		})
 		if l.rt == nil {
 			continue
 		}
 		cookie := l.cookie(t)
-		for c, limit := range map[string]int64{"read": 1, "write": 2, "login": 1, "login-new-user": 1} {
+		for c, limit := range map[string]int64{"read": 1, "write": 2, "login": 1, "login-new-user": 1, "login-anon": 2} {
+			r := request(c, cookie)
+			if c == "login-anon" {
+				r = httptest.NewRequest("POST", "/", nil)
+				r.AddCookie(l.anonCookie(t))
+			}
 			before := l.rt.n.Load()
-			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, request(c, cookie))
+			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, r)
 			if n := l.rt.n.Load() - before; n > limit || n < 1 {
 				t.Errorf("%s: %d round trips, want 1..%d", c, n, limit)
 			}
+		}
+	}
+}
+
+// checkFromAnon checks that login-anon does a sign-in's work from the
+// anonymous session: a new token, signed in, and the visitor's token no
+// longer a session.
+func checkFromAnon(t *testing.T, l lib) {
+	anon := l.anonCookie(t)
+	r := httptest.NewRequest("POST", "/", nil)
+	r.AddCookie(anon)
+	rec := httptest.NewRecorder()
+	l.handler("login-anon").ServeHTTP(rec, r)
+	var signedIn *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == anon.Name {
+			signedIn = c
+		}
+	}
+	if signedIn == nil || signedIn.Value == anon.Value {
+		t.Fatalf("login-anon: no new token in %v", rec.Header())
+	}
+	for _, c := range []struct {
+		cookie *http.Cookie
+		want   string
+	}{{signedIn, "user-"}, {anon, ""}} {
+		rec := httptest.NewRecorder()
+		l.handler("read").ServeHTTP(rec, request("read", c.cookie))
+		if got := rec.Body.String(); (c.want == "" && got != "") || !strings.HasPrefix(got, c.want) {
+			t.Errorf("read with the %s token after login-anon: %q", map[bool]string{true: "visitor's", false: "new"}[c.want == ""], got)
 		}
 	}
 }

@@ -189,9 +189,12 @@
 // one. After Redis restarts or fails over, each script costs one more
 // round trip once per server (EVALSHA, then EVAL, which caches it again).
 //
-// Reads are scripts too, so that they always run on a primary: a client
-// set to read from replicas (ReadOnly, RouteByLatency, RouteRandomly) would
-// otherwise serve a session a moment after it was signed out.
+// Reads always run on a primary. A *redis.Client (one server, or
+// Sentinel's current primary through NewFailoverClient) sends every command
+// there, so Get is a plain HMGET. On a ClusterClient or a Ring, reads are
+// scripts, which go to primaries: a client set to read from replicas
+// (ReadOnly, RouteByLatency, RouteRandomly) would otherwise serve a
+// session a moment after it was signed out.
 //
 // # Expiry
 //

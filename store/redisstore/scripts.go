@@ -79,9 +79,18 @@ local function bury(k, e, reason, floor, pre)
   redis.call('PEXPIREAT', k, keep)
 end
 
-local function put(k, v, d, e, i, x)
+-- fresh checks that nothing but an expired record holds k, which it
+-- removes, so that a record can be written there from scratch.
+local function fresh(k, now)
+  if redis.call('EXISTS', k) == 0 then return true end
+  if state(k, now) ~= 'none' then return false end
   redis.call('DEL', k)
-  redis.call('HSET', k, 'v', v, 'd', d, 'e', e, 'i', i, 'x', x)
+  return true
+end
+
+-- put writes a record at a key fresh has cleared.
+local function put(k, d, e, i, x)
+  redis.call('HSET', k, 'v', '1', 'd', d, 'e', e, 'i', i, 'x', x)
   redis.call('PEXPIREAT', k, e)
 end
 
@@ -128,15 +137,13 @@ end
 //	With the index, a success answers its size times countUnit.
 var createScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if not fresh(KEYS[1], now) then
   local st, f = state(KEYS[1], now)
   if st == 'gone' and f[5] == '1' then return 512 + (tonumber(f[4]) or 0) end
-  if st ~= 'none' then return 1 end
-  redis.call('DEL', KEYS[1])
+  return 1
 end
 if tonumber(ARGV[3]) <= now then return 0 end
-redis.call('HSET', KEYS[1], 'v', '1', 'd', ARGV[2], 'e', ARGV[3], 'i', ARGV[4], 'x', ARGV[5])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 if #KEYS > 1 then
   return 1024 * index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1])
 end
@@ -190,18 +197,15 @@ local st, f = state(KEYS[1], now)
 if st == 'gone' then return gone(f) end
 if st == 'none' then return 3 end
 if f[2] ~= ARGV[2] then return 4 end
-if state(KEYS[2], now) ~= 'none' then return 1 end
+if not fresh(KEYS[2], now) then return 1 end
 if ARGV[11] == '' then
   bury(KEYS[1], f[3], '1', ARGV[3])
   if #KEYS > 2 and f[6] == KEYS[3] then unindex(KEYS[3], KEYS[4], {ARGV[9]}) end
 else
   redis.call('HSET', KEYS[1], 'v', ARGV[12], 's', ARGV[8], 'g', ARGV[11])
 end
-if tonumber(ARGV[5]) <= now then
-  redis.call('DEL', KEYS[2])
-  return 0
-end
-put(KEYS[2], '1', ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+if tonumber(ARGV[5]) <= now then return 0 end
+put(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 if #KEYS > 2 then
   return 1024 * index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1])
 end
@@ -390,8 +394,10 @@ if tonumber(ARGV[4]) > now then return 1 end
 return 0
 `)
 
-// Reads go through scripts too, rather than plain HMGET and ZSCAN, so that
-// they always run on a primary: a client configured to read from replicas
+// On a ClusterClient or a Ring, reads go through scripts too, rather than
+// plain HMGET and ZSCAN, so that they always run on a primary (a
+// *redis.Client sends everything to its one server, so its Get is a plain
+// HMGET): a client configured to read from replicas
 // (ClusterOptions.ReadOnly, RouteByLatency, RouteRandomly) would otherwise
 // serve a record that was just logged out or renewed, or miss a session
 // that was just created and so leave it out of a listing, until the

@@ -93,6 +93,10 @@ type Store struct {
 	// hash slots (Cluster, Ring): every script then touches one key, and
 	// a rotation is the ordered two-step the contract allows.
 	sharded bool
+	// direct is set for a *redis.Client, which sends every command to the
+	// one server it is given (a primary, or Sentinel's current primary):
+	// Get then reads with a plain HMGET rather than a script.
+	direct bool
 	// waitReplicas and waitTimeout are Options.WaitReplicas and
 	// WaitTimeout.
 	waitReplicas int
@@ -145,6 +149,8 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	s := &Store{client: client, prefix: opts.Prefix, tombstoneTTL: opts.TombstoneTTL,
 		waitReplicas: opts.WaitReplicas, waitTimeout: opts.WaitTimeout}
 	switch client.(type) {
+	case *redis.Client:
+		s.direct = true
 	case *redis.ClusterClient, *redis.Ring:
 		s.sharded = !tagged
 		if opts.WaitReplicas > 0 {
@@ -166,7 +172,13 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if !validKey(key) {
 		return nil, store.ErrNotFound // no record can have it
 	}
-	f, err := s.eval(ctx, fieldsScript, []string{s.recordKey(key)}, "t", "v", "d", "r", "s", "g").Slice()
+	var f []any
+	var err error
+	if s.direct {
+		f, err = s.client.HMGet(ctx, s.recordKey(key), "t", "v", "d", "r", "s", "g").Result()
+	} else {
+		f, err = s.eval(ctx, fieldsScript, []string{s.recordKey(key)}, "t", "v", "d", "r", "s", "g").Slice()
+	}
 	if err != nil {
 		return nil, s.fail("get", err)
 	}
