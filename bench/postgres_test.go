@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -93,18 +95,26 @@ func postgresLibs(tb testing.TB) []pgLib {
 	}
 }
 
-// BenchmarkPostgres runs read, write and login with each library's
+// BenchmarkPostgres runs read, write and the sign-ins with each library's
 // PostgreSQL store against the same local server, reporting queries (round
 // trips) per request.
 func BenchmarkPostgres(b *testing.B) {
 	libs := postgresLibs(b)
-	for _, c := range []string{"read", "write", "login"} {
+	for _, c := range []string{"read", "write", "login-new-user", "login-anon", "login"} {
 		b.Run(c, func(b *testing.B) {
 			for _, l := range libs {
 				b.Run(l.name, func(b *testing.B) {
+					var anon []*http.Cookie
+					if c == "login-anon" {
+						anon = anonCookies(b, l.lib)
+					}
 					cookie := l.cookie(b)
 					before := l.queries.n.Load()
-					run(b, l.lib, c, cookie)
+					if c == "login-anon" {
+						runFromAnon(b, l.lib, anon)
+					} else {
+						run(b, l.lib, c, cookie)
+					}
 					b.StopTimer()
 					b.ReportMetric(float64(l.queries.n.Load()-before)/float64(b.N), "queries/op")
 				})
@@ -114,19 +124,29 @@ func BenchmarkPostgres(b *testing.B) {
 }
 
 // TestPostgresSameWork runs the correctness check on both PostgreSQL
-// stores, and checks sessionguard's round trips: one for a read, at most
-// two for a write and a login.
+// stores, and checks sessionguard's round trips: one for a read and for
+// the sign-in of a user within the session bound (its write counts the
+// user's sessions), at most two for a write and for a sign-in from an
+// anonymous session.
 func TestPostgresSameWork(t *testing.T) {
 	for _, l := range postgresLibs(t) {
-		t.Run(l.name, func(t *testing.T) { checkLib(t, l.lib) })
+		t.Run(l.name, func(t *testing.T) {
+			checkLib(t, l.lib)
+			checkFromAnon(t, l.lib)
+		})
 		if l.name != "sessionguard" {
 			continue
 		}
 		cookie := l.cookie(t)
-		for _, c := range []string{"read", "write", "login", "read", "write", "login"} {
-			limit := map[string]int64{"read": 1, "write": 2, "login": 2}[c]
+		for _, c := range []string{"read", "write", "login", "login-new-user", "login-anon", "read", "write", "login", "login-new-user", "login-anon"} {
+			limit := map[string]int64{"read": 1, "write": 2, "login": 1, "login-new-user": 1, "login-anon": 2}[c]
+			r := request(c, cookie)
+			if c == "login-anon" {
+				r = httptest.NewRequest("POST", "/", nil)
+				r.AddCookie(l.anonCookie(t))
+			}
 			before := l.queries.n.Load()
-			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, request(c, cookie))
+			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, r)
 			if n := l.queries.n.Load() - before; n > limit || n < 1 {
 				t.Errorf("%s: %d round trips, want 1..%d", c, n, limit)
 			}

@@ -58,6 +58,11 @@
 // a periodic rotation) and the revocations are calls of the PL/pgSQL
 // functions above, each one transaction: the old record is tombstoned, or
 // turned into a forwarder, and the new one created, together or not at all.
+// The Store is a [store.UserCounter]: CreateCounting and RotateCounting
+// are the same statements with a count of the user's live records over the
+// user index added, so that the session layer lists a user's sessions to
+// bound them only when the sign-in's own statement says they may be over
+// the bound.
 //
 // A revocation cannot be escaped by a renewal running at the same time:
 // rotations take a shared transaction-level advisory lock on the user

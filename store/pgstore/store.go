@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/store"
@@ -62,7 +63,10 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.UserCounter = (*Store)(nil)
+)
 
 // New returns a store on pool and starts its sweeper. It does no I/O: the
 // table must exist, made by [Store.CreateTable] or by a migration that
@@ -122,12 +126,28 @@ const (
 		successor = EXCLUDED.successor, grace_until = EXCLUDED.grace_until, record = EXCLUDED.record
 	WHERE s.expires <= $8`
 
+	// sqlCreateCounting is sqlCreate, which also counts the user's live
+	// records over the user index (none for an anonymous record). Every
+	// part of a statement reads the same snapshot, so the count leaves out
+	// the row the statement inserts.
+	sqlCreateCounting = `WITH ins AS (` + sqlCreate + ` RETURNING 1)
+	SELECT (SELECT count(*) FROM ins),
+		(SELECT count(*) FROM sessionguard_sessions WHERE user_id = $2 AND gone IS NULL AND expires > $8)`
+
 	sqlUpdate = `UPDATE sessionguard_sessions SET version = version + 1, user_id = $3, lineage = $4,
 	expires = $5, successor = $6, grace_until = $7, record = $8
 	WHERE key = $1 AND version = $2 AND gone IS NULL AND expires > $9
 	RETURNING version`
 
 	sqlRotate = `SELECT o_status, o_reason FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
+	// sqlRotateCounting is sqlRotate, which also counts the user's live
+	// records as they were when the statement began: the function's own
+	// writes are not seen, so the new record is not counted, and an old
+	// record of the same user is.
+	sqlRotateCounting = `SELECT o_status, o_reason,
+		(SELECT count(*) FROM sessionguard_sessions WHERE user_id = $4 AND gone IS NULL AND expires > $11)
+	FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 	sqlDelete = `UPDATE sessionguard_sessions SET gone = $2::smallint, version = 0, user_id = NULL, record = NULL,
 	successor = NULL, grace_until = NULL,
@@ -274,23 +294,47 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // It fails with [store.ErrExists] if a live record or a tombstone in force
 // holds rec.Key; a dead record or lapsed tombstone there is replaced.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
+	_, err := s.create(ctx, rec, false)
+	return err
+}
+
+// CreateCounting is [Store.Create], which also returns, for a signed-in
+// record, an upper bound on the user's sessions after the write (see
+// [store.UserCounter]): the same one statement, which counts the user's
+// live records over the user index.
+func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
+	return s.create(ctx, rec, true)
+}
+
+func (s *Store) create(ctx context.Context, rec *store.Record, counting bool) (int, error) {
 	if err := s.check(ctx, rec); err != nil {
-		return fmt.Errorf("pgstore: create: %w", err)
+		return 0, fmt.Errorf("pgstore: create: %w", err)
 	}
 	raw, err := encode(rec)
 	if err != nil {
-		return opError("create", rec.Key, err)
+		return 0, opError("create", rec.Key, err)
 	}
-	tag, err := s.pool.Exec(ctx, sqlCreate, rec.Key, nullable(rec.UserID), rec.LineageKey(), rec.Expires.UnixNano(),
-		nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now())
+	args := []any{rec.Key, nullable(rec.UserID), rec.LineageKey(), rec.Expires.UnixNano(),
+		nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now()}
+	var created, others int64
+	if counting {
+		err = s.pool.QueryRow(ctx, sqlCreateCounting, args...).Scan(&created, &others)
+	} else {
+		var tag pgconn.CommandTag
+		tag, err = s.pool.Exec(ctx, sqlCreate, args...)
+		created = tag.RowsAffected()
+	}
 	if err != nil {
-		return opError("create", rec.Key, err)
+		return 0, opError("create", rec.Key, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return opError("create", rec.Key, fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists))
+	if created == 0 {
+		return 0, opError("create", rec.Key, fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists))
 	}
 	rec.Version = 1
-	return nil
+	if rec.UserID == "" {
+		return 0, nil
+	}
+	return int(others) + 1, nil
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, in one
@@ -328,34 +372,56 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // old key is tombstoned with [store.ReasonRenewed]; otherwise the old
 // record stays, one version on, as a forwarder to next until graceUntil.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
+	_, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil, false)
+	return err
+}
+
+// RotateCounting is [Store.Rotate], which also returns, for a signed-in
+// next, an upper bound on the user's sessions after the write (see
+// [store.UserCounter]), counted in the same statement.
+func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
+	return s.rotate(ctx, oldKey, oldVersion, next, graceUntil, true)
+}
+
+func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time, counting bool) (int, error) {
 	if err := s.check(ctx, next); err != nil {
-		return fmt.Errorf("pgstore: rotate: %w", err)
+		return 0, fmt.Errorf("pgstore: rotate: %w", err)
 	}
 	raw, err := encode(next)
 	if err != nil {
-		return opError("rotate", oldKey, err)
+		return 0, opError("rotate", oldKey, err)
 	}
-	var status, reason int16
-	err = s.pool.QueryRow(ctx, sqlRotate, oldKey, int64(oldVersion), next.Key, nullable(next.UserID),
+	args := []any{oldKey, int64(oldVersion), next.Key, nullable(next.UserID),
 		next.LineageKey(), next.Expires.UnixNano(), nullable(next.Successor), nanos(next.GraceUntil), raw,
-		nanos(graceUntil), s.now()).Scan(&status, &reason)
+		nanos(graceUntil), s.now()}
+	var status, reason int16
+	var others int64
+	if counting {
+		err = s.pool.QueryRow(ctx, sqlRotateCounting, args...).Scan(&status, &reason, &others)
+	} else {
+		err = s.pool.QueryRow(ctx, sqlRotate, args...).Scan(&status, &reason)
+	}
 	if err != nil {
-		return opError("rotate", oldKey, err)
+		return 0, opError("rotate", oldKey, err)
 	}
 	switch status {
 	case statusDone:
 		next.Version = 1
-		return nil
+		if next.UserID == "" {
+			return 0, nil
+		}
+		// The count was taken before the rotation: add the new record.
+		return int(others) + 1, nil
 	case statusTaken:
-		return opError("rotate", oldKey, fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), store.ErrExists))
+		return 0, opError("rotate", oldKey, fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), store.ErrExists))
 	case statusGone:
-		return opError("rotate", oldKey, store.Gone(store.Reason(reason)))
+		return 0, opError("rotate", oldKey, store.Gone(store.Reason(reason)))
 	case statusNotFound:
-		return opError("rotate", oldKey, store.ErrNotFound)
+		return 0, opError("rotate", oldKey, store.ErrNotFound)
 	case statusConflict:
-		return opError("rotate", oldKey, store.ErrConflict)
+		return 0, opError("rotate", oldKey, store.ErrConflict)
 	}
-	return opError("rotate", oldKey, fmt.Errorf("unexpected status %d", status))
+	return 0, opError("rotate", oldKey, fmt.Errorf("unexpected status %d", status))
 }
 
 // Delete ends the record of key with a tombstone that keeps reason, in one

@@ -42,6 +42,9 @@ const (
 		successor = excluded.successor, grace_until = excluded.grace_until, record = excluded.record
 	WHERE sessionguard_sessions.expires <= ?8`
 
+	// sqlCountUser counts the live records of a user, over the user index.
+	sqlCountUser = `SELECT count(*) FROM sessionguard_sessions WHERE user_id = ? AND gone IS NULL AND expires > ?`
+
 	sqlUpdate = `UPDATE sessionguard_sessions SET version = version + 1, user_id = ?3, lineage = ?4,
 	expires = ?5, successor = ?6, grace_until = ?7, record = ?8
 	WHERE key = ?1 AND version = ?2 AND gone IS NULL AND expires > ?9`
@@ -195,17 +198,68 @@ func (s *Store) Create(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return opError("create", rec.Key, err)
 	}
-	res, err := s.writer.ExecContext(ctx, sqlInsert, rec.Key, nullable(rec.UserID), rec.LineageKey(),
-		rec.Expires.UnixNano(), nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now())
-	if err != nil {
+	if err := insert(ctx, s.writer, rec, raw, s.now()); err != nil {
 		return opError("create", rec.Key, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return opError("create", rec.Key, errors.Join(
-			fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists), err))
 	}
 	rec.Version = 1
 	return nil
+}
+
+// CreateCounting is [Store.Create], which also returns, for a signed-in
+// record, the number of the user's live records after the write (see
+// [store.UserCounter]), counted over the user index in the same
+// transaction.
+func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
+	if err := s.check(ctx, rec); err != nil {
+		return 0, fmt.Errorf("sqlitestore: create: %w", err)
+	}
+	raw, err := encode(rec)
+	if err != nil {
+		return 0, opError("create", rec.Key, err)
+	}
+	var n int
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if err := insert(ctx, tx, rec, raw, now); err != nil {
+			return err
+		}
+		n, err = countUser(ctx, tx, rec.UserID, now)
+		return err
+	})
+	if err != nil {
+		return 0, opError("create", rec.Key, err)
+	}
+	rec.Version = 1
+	return n, nil
+}
+
+// insert adds rec (encoded as raw) at version 1, or fails with
+// [store.ErrExists] if a live record or a tombstone in force holds its key.
+func insert(ctx context.Context, q execer, rec *store.Record, raw []byte, now int64) error {
+	res, err := q.ExecContext(ctx, sqlInsert, rec.Key, nullable(rec.UserID), rec.LineageKey(),
+		rec.Expires.UnixNano(), nullable(rec.Successor), nanos(rec.GraceUntil), raw, now)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists), err)
+	}
+	return nil
+}
+
+// execer is what insert needs of a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// countUser counts the live records of userID at now, 0 for "".
+func countUser(ctx context.Context, tx *sql.Tx, userID string, now int64) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, sqlCountUser, userID, now).Scan(&n)
+	return n, err
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, in one
@@ -267,13 +321,26 @@ func ignoreDone(err error) error {
 // tombstoned with [store.ReasonRenewed]; otherwise the old record stays,
 // one version on, as a forwarder to next until graceUntil.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
+	_, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil, false)
+	return err
+}
+
+// RotateCounting is [Store.Rotate], which also returns, for a signed-in
+// next, the number of the user's live records after the write (see
+// [store.UserCounter]), counted in the same transaction.
+func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
+	return s.rotate(ctx, oldKey, oldVersion, next, graceUntil, true)
+}
+
+func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time, counting bool) (int, error) {
 	if err := s.check(ctx, next); err != nil {
-		return fmt.Errorf("sqlitestore: rotate: %w", err)
+		return 0, fmt.Errorf("sqlitestore: rotate: %w", err)
 	}
 	raw, err := encode(next)
 	if err != nil {
-		return opError("rotate", oldKey, err)
+		return 0, opError("rotate", oldKey, err)
 	}
+	var count int
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		old, err := s.lookup(ctx, tx, oldKey)
@@ -286,26 +353,25 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		if next.Key == oldKey {
 			return fmt.Errorf("%w: the new key is the old one", store.ErrExists)
 		}
-		res, err := tx.ExecContext(ctx, sqlInsert, next.Key, nullable(next.UserID), next.LineageKey(),
-			next.Expires.UnixNano(), nullable(next.Successor), nanos(next.GraceUntil), raw, now)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), store.ErrExists), err)
+		if err := insert(ctx, tx, next, raw, now); err != nil {
+			return fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), err)
 		}
 		if graceUntil.IsZero() {
 			_, err = tx.ExecContext(ctx, sqlDelete, int64(store.ReasonRenewed), now, int64(store.ReasonTTL), oldKey)
 		} else {
 			_, err = tx.ExecContext(ctx, sqlForward, oldKey, next.Key, graceUntil.UnixNano())
 		}
+		if err != nil || !counting {
+			return err
+		}
+		count, err = countUser(ctx, tx, next.UserID, now)
 		return err
 	})
 	if err != nil {
-		return opError("rotate", oldKey, err)
+		return 0, opError("rotate", oldKey, err)
 	}
 	next.Version = 1
-	return nil
+	return count, nil
 }
 
 // Delete ends the record of key with a tombstone that keeps reason. The

@@ -86,7 +86,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.UserCounter = (*Store)(nil)
+)
 
 // dsn returns the data source name of path for modernc.org/sqlite, with
 // pragmas applied to every connection it opens.
