@@ -84,6 +84,16 @@ func (a *Accounts) Verify(name, password string) bool {
 	return checkPassword(h, password)
 }
 
+// Known reports whether name is an account. Account names are chosen
+// with the accounts, so a name that is none may be anything, a password
+// typed in the wrong field included: callers log only known names.
+func (a *Accounts) Known(name string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	_, ok := a.hashes[name]
+	return ok
+}
+
 // SetPassword replaces name's password. It fails for an unknown name.
 func (a *Accounts) SetPassword(name, password string) error {
 	if len(password) < 8 {

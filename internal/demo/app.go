@@ -10,8 +10,11 @@
 package demo
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -286,9 +289,10 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	name, pw := r.PostFormValue("username"), r.PostFormValue("password")
 	p := page{Title: "Sign in", Username: name, Next: localPath(r.PostFormValue("next"))}
 	acctKey, cliKey := "account:"+name, clientKey(r)
-	// The log names the account tried (bounded, as typed) and the client;
-	// never the password.
-	logAttrs := []any{"user", logName(name), "client", strings.TrimPrefix(cliKey, "client:")}
+	// The log names the account tried and the client; never the password,
+	// nor a name that is no account's, which may be a password typed in
+	// the wrong field.
+	logAttrs := append(a.logUser(name), "client", strings.TrimPrefix(cliKey, "client:"))
 	if d := max(a.throttle.wait(acctKey), a.throttle.wait(cliKey)); d > 0 {
 		secs := int(math.Ceil(d.Seconds()))
 		a.cfg.OnSignIn(SignInThrottled)
@@ -322,13 +326,18 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	a.redirect(w, r, next)
 }
 
-// logName bounds a user name as typed for the log: at most 64 bytes, valid
-// UTF-8 (slog quotes the rest).
-func logName(name string) string {
-	if len(name) > 64 {
-		name = strings.ToValidUTF8(name[:64], "") + "…"
+// logUser names the account a sign-in tried, for the log: user=NAME for
+// an account that exists, else unknown_user=TAG, where TAG is a MAC of the
+// text under the app's random key. The tag tells repeated attempts with
+// one name apart from others, within this process, and cannot be turned
+// back into the text, which is often a password typed in the wrong field.
+func (a *App) logUser(name string) []any {
+	if a.cfg.Accounts.Known(name) {
+		return []any{"user", name}
 	}
-	return name
+	mac := hmac.New(sha256.New, a.key[:])
+	mac.Write([]byte("log-user:" + name))
+	return []any{"unknown_user", hex.EncodeToString(mac.Sum(nil)[:6])}
 }
 
 // plural returns "1 second", "2 seconds".

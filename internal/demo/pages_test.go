@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -238,5 +239,46 @@ func TestSignInFailuresLoggedAndCounted(t *testing.T) {
 	}
 	if counts[SignInFailed] != 6 || counts[SignInThrottled] != 1 || counts[SignInOK] != 1 {
 		t.Fatalf("outcomes %v", counts)
+	}
+}
+
+// TestPasswordTypedAsNameNotLogged checks the slip that puts a password in
+// the user name field: the log names an unknown account by a tag that
+// tells two attempts with the same name apart from others, never by the
+// text typed.
+func TestPasswordTypedAsNameNotLogged(t *testing.T) {
+	var logBuf syncBuffer
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	accts, err := NewAccounts([]Account{{"alice", "alice-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(Config{Store: st, Accounts: accts,
+		Logger:  slog.New(slog.NewTextHandler(&logBuf, nil)),
+		Session: session.Config{OnEvent: func(session.Event) {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	const typo = "Tr0ub4dor&3-in-the-name-field"
+	signIn(t, newBrowser("a"), srv.URL, typo, "")
+	signIn(t, newBrowser("b"), srv.URL, typo, "x")
+	signIn(t, newBrowser("c"), srv.URL, "mallory", "x")
+	signIn(t, newBrowser("d"), srv.URL, "alice", "wrong")
+	log := logBuf.String()
+	if strings.Contains(log, typo) || strings.Contains(log, "Tr0ub4dor") {
+		t.Fatalf("the text typed as a user name reached the log:\n%s", log)
+	}
+	if strings.Contains(log, "mallory") {
+		t.Errorf("an unknown user name reached the log:\n%s", log)
+	}
+	if !strings.Contains(log, "user=alice") {
+		t.Errorf("a known account is not named:\n%s", log)
+	}
+	tags := regexp.MustCompile(`unknown_user=([0-9a-f]+)`).FindAllStringSubmatch(log, -1)
+	if len(tags) != 3 || tags[0][1] != tags[1][1] || tags[0][1] == tags[2][1] {
+		t.Errorf("unknown names are not tagged one tag per name: %q\n%s", tags, log)
 	}
 }
