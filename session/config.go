@@ -73,7 +73,7 @@ type Config struct {
 	// exceed it briefly by no more than their number. Default 100; a
 	// negative value removes the bound. Enforcing it lists the user's
 	// sessions after a sign-in, unless the store is a store.UserCounter
-	// (every store of this module but store/memstore is) whose sign-in
+	// (every store of this module is) whose sign-in
 	// write says the user is within the bound: then it costs nothing more.
 	MaxSessionsPerUser int
 

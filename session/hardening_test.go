@@ -150,10 +150,20 @@ func TestI11_RotationRetryKeepsTheClient(t *testing.T) {
 }
 
 // TestSessionLimit: past MaxSessionsPerUser, a sign-in ends the least
-// recently used session, which is told why.
+// recently used session, which is told why; with a store that counts the
+// user's sessions in the sign-in's write (memstore is a store.UserCounter)
+// and with one that cannot, so that the layer lists after every sign-in.
 func TestSessionLimit(t *testing.T) {
+	t.Run("Counting", func(t *testing.T) { testSessionLimit(t, newMem(t)) })
+	t.Run("Listing", func(t *testing.T) { testSessionLimit(t, struct{ store.Store }{newMem(t)}) })
+}
+
+func testSessionLimit(t *testing.T, st store.Store) {
+	if _, ok := st.(store.UserCounter); ok != strings.HasSuffix(t.Name(), "/Counting") {
+		t.Fatalf("%T: UserCounter %v", st, ok)
+	}
 	clk := newClock()
-	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, MaxSessionsPerUser: 3})
+	e := newEnv(t, st, session.Config{Now: clk.Now, MaxSessionsPerUser: 3})
 	var toks []string
 	for range 5 {
 		clk.advance(time.Second)

@@ -21,7 +21,9 @@
 //     bring back a session that was ended (invariants I3, I8). A tombstone
 //     is a key and a time; it never keeps the record's data.
 //   - A per-user index, kept in step with every write, answers ListUser
-//     without looking at other users' records.
+//     without looking at other users' records, and gives the size of the
+//     user's index after a sign-in's write ([store.UserCounter]), so that
+//     the session layer lists a user's sessions only past its bound.
 //   - A background goroutine sweeps expired records and tombstones out of
 //     memory every [Options.SweepInterval]. [Store.Close] stops it.
 //
@@ -84,8 +86,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Counter = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.Counter     = (*Store)(nil)
+	_ store.UserCounter = (*Store)(nil)
 )
 
 // New returns an empty Store and starts its sweeper, which runs until
@@ -177,19 +180,36 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 
 // Create implements [store.Store.Create].
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
+	_, err := s.CreateCounting(ctx, rec)
+	return err
+}
+
+// CreateCounting implements [store.UserCounter]: Create, which also
+// returns how many records the user's index holds after it.
+func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	if err := checkArgs(ctx, rec); err != nil {
-		return fmt.Errorf("memstore: create: %w", err)
+		return 0, fmt.Errorf("memstore: create: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.open {
-		return fmt.Errorf("memstore: create: %w", ErrClosed)
+		return 0, fmt.Errorf("memstore: create: %w", ErrClosed)
 	}
 	if err := s.free(rec.Key, time.Now()); err != nil {
-		return fmt.Errorf("memstore: create: %w", err)
+		return 0, fmt.Errorf("memstore: create: %w", err)
 	}
 	s.put(rec, 1)
-	return nil
+	return s.userCount(rec.UserID), nil
+}
+
+// userCount is the size of userID's index, 0 for an anonymous record: an
+// upper bound on the user's live lineages (it holds forwarders, and
+// records past their Expires that the sweeper has not reached).
+func (s *Store) userCount(userID string) int {
+	if userID == "" {
+		return 0
+	}
+	return len(s.byUser[userID])
 }
 
 // Update implements [store.Store.Update].
@@ -216,26 +236,33 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // Rotate implements [store.Store.Rotate]. It is atomic: every check is
 // made before anything changes, under one lock.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
+	_, err := s.RotateCounting(ctx, oldKey, oldVersion, next, graceUntil)
+	return err
+}
+
+// RotateCounting implements [store.UserCounter]: Rotate, which also
+// returns how many records next's user index holds after it.
+func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
 	if err := checkArgs(ctx, next); err != nil {
-		return fmt.Errorf("memstore: rotate: %w", err)
+		return 0, fmt.Errorf("memstore: rotate: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.open {
-		return fmt.Errorf("memstore: rotate: %w", ErrClosed)
+		return 0, fmt.Errorf("memstore: rotate: %w", ErrClosed)
 	}
 	now := time.Now()
 	old, err := s.live(oldKey, now)
 	if err != nil {
-		return fmt.Errorf("memstore: rotate: %w", err)
+		return 0, fmt.Errorf("memstore: rotate: %w", err)
 	}
 	if old.Version != oldVersion {
-		return fmt.Errorf("memstore: rotate: %w", store.ErrConflict)
+		return 0, fmt.Errorf("memstore: rotate: %w", store.ErrConflict)
 	}
 	// This also refuses next.Key == oldKey, since old is live: a renewal
 	// that kept the token would keep whatever an attacker fixed.
 	if err := s.free(next.Key, now); err != nil {
-		return fmt.Errorf("memstore: rotate: new record: %w", err)
+		return 0, fmt.Errorf("memstore: rotate: new record: %w", err)
 	}
 	if graceUntil.IsZero() {
 		s.bury(oldKey, old, store.ReasonRenewed, now)
@@ -245,7 +272,7 @@ func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 		s.put(&fwd, old.Version+1)
 	}
 	s.put(next, 1)
-	return nil
+	return s.userCount(next.UserID), nil
 }
 
 // Delete implements [store.Store.Delete].

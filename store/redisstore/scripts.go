@@ -102,10 +102,11 @@ local function unindex(ik, lk, members)
 end
 
 local function index_add(ik, lk, member, score, lin, now)
-  redis.call('ZADD', ik, 'GT', score, member)
+  local added = redis.call('ZADD', ik, 'GT', score, member)
   redis.call('HSET', lk, member, lin)
   local n = redis.call('ZCARD', ik)
-  if n == 1 then
+  if n == 1 and added == 1 then
+    -- A new index, whose one entry is this one.
     redis.call('PEXPIREAT', ik, score)
     redis.call('PEXPIREAT', lk, score)
     return 1
@@ -288,7 +289,8 @@ return 0
 // tombstones every live record listed in the index whose lineage is
 // selected (mode "keep": every lineage but ARGV[4]; mode "only": lineage
 // ARGV[4]), removes their entries, and returns how many live records it
-// ended. The record keys are derived from the prefix: the layout puts them
+// ended. It reads the lineage hash whole, with one command rather than one
+// per entry. The record keys are derived from the prefix: the layout puts them
 // in the index's slot.
 //
 //	KEYS: index, lineages
@@ -296,10 +298,13 @@ return 0
 var revokeScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local entries = {}
+local all = redis.call('HGETALL', KEYS[2])
+for j = 1, #all, 2 do entries[all[j]] = all[j + 1] end
 local n = 0
 local drop = {}
 for _, m in ipairs(members) do
-  local v = redis.call('HGET', KEYS[2], m)
+  local v = entries[m]
   local lin = m
   if v then lin = string.match(v, '^([^|]*)') end
   local sel
