@@ -6,11 +6,22 @@
 //
 // cases: bare (no session library), read (a signed-in request reads one
 // value), write (it reads and updates one value), login (a fresh request
-// signs in); libs: sessionguard (memstore), scs (its memstore), gorilla (its
-// CookieStore, the usual choice and gorilla's only built-in store that keeps
-// no files). BenchmarkRedis/<case>/<lib> runs read, write and login against a
-// local redis-server with sessionguard's redisstore and scs's redisstore, and
-// reports Redis commands per request (cmds/op) from INFO commandstats.
+// signs in, the same user each time, so that sessionguard is soon at its
+// bound of 100 sessions per user); libs: sessionguard (memstore), scs (its
+// memstore), gorilla (its CookieStore, the usual choice and gorilla's only
+// built-in store that keeps no files).
+//
+// BenchmarkRedis/<case>/<lib> runs against a local redis-server with
+// sessionguard's redisstore, scs's redisstore (redigo) and scs's
+// goredisstore (go-redis, the client sessionguard uses), and reports Redis
+// commands per request (cmds/op) from INFO commandstats. Besides read,
+// write and login it has login-new-user (a fresh request signs in a new
+// user: within the bound) and login-anon (a new user signs in from an
+// anonymous session made beforehand, the request session fixation is
+// about). BenchmarkPostgres/<case>/<lib> runs the same cases on one
+// PostgreSQL server with sessionguard's pgstore and scs's postgresstore.
+// BenchmarkBoltParallelWrite/<lib> measures durable writes per second of 32
+// concurrent writers on bbolt.
 //
 // It is its own module, so that the libraries it compares never become
 // dependencies of sessionguard's users. Run it with `make bench`, which also

@@ -18,7 +18,7 @@ benchstat=$(cd bench && go run golang.org/x/perf/cmd/benchstat@v0.0.0-2026090820
 	echo "figure in this section comes from this one run; nothing is edited by hand."
 	echo
 	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
-	echo "$(free -g | awk '/Mem:/{print $2}') GiB, $(go version | cut -d' ' -f3-4), $(redis-server --version 2>/dev/null | cut -d' ' -f3 || echo 'no redis-server')."
+	echo "$(free -g | awk '/Mem:/{print $2}') GiB, $(go version | cut -d' ' -f3-4), redis-server $(redis-server --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p' || echo 'missing')."
 	echo
 	echo "Command (in \`bench/\`): \`$cmd\`"
 	echo
@@ -26,8 +26,14 @@ benchstat=$(cd bench && go run golang.org/x/perf/cmd/benchstat@v0.0.0-2026090820
 	echo "writer that discards the body. \`bare\` is the handler alone; the overhead of a library is its time"
 	echo "minus its own \`bare\`. gorilla/sessions runs on its CookieStore (signed cookies: no server-side"
 	echo "state, nothing to revoke at logout, no renewal at login); scs on its memstore; sessionguard on"
-	echo "store/memstore. On Redis, commands/op counts what the server executed (calls inside a Lua script"
-	echo "included); round trips/op counts go-redis calls and pipelines (sessionguard only)."
+	echo "store/memstore. On Redis, scs runs on its redisstore (redigo) and, as scs-goredis, on its"
+	echo "goredisstore (go-redis with default options, the client sessionguard uses); commands/op counts what"
+	echo "the server executed (calls inside a Lua script included), Redis CPU µs/op the server's CPU time"
+	echo "(INFO cpu, user and system, its network work and idle housekeeping included), and round trips/op"
+	echo "go-redis calls and pipelines (sessionguard only). \`login-new-user\` signs a new user in from a fresh"
+	echo "request, \`login-anon\` from an anonymous session made beforehand, \`login\` the same user again and"
+	echo "again (past sessionguard's bound of 100 sessions per user, each sign-in ends the least recently"
+	echo "used one)."
 	echo "BoltParallelWrite puts its bbolt files in a fresh directory inside bench/, or under"
 	echo "SESSIONGUARD_BENCH_DIR, and fails on tmpfs; writes/s is the throughput of its 32 writers."
 	echo

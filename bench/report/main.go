@@ -142,8 +142,8 @@ func write(w io.Writer, results map[string]result, order []string) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "### On Redis: `BenchmarkRedis/<case>/<lib>` against a local redis-server")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| case | library | ns/op | B/op | allocs/op | Redis commands/op | round trips/op |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| case | library | ns/op | B/op | allocs/op | Redis commands/op | Redis CPU µs/op | round trips/op |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, name := range redis {
 		parts := strings.Split(strings.TrimPrefix(name, "BenchmarkRedis/"), "/")
 		if len(parts) != 2 {
@@ -153,11 +153,15 @@ func write(w io.Writer, results map[string]result, order []string) {
 		b, _ := get(results, name, "B/op")
 		a, _ := get(results, name, "allocs/op")
 		cmds, _ := get(results, name, "cmds/op")
+		cpu := "not measured"
+		if v, ok := get(results, name, "redis-µs/op"); ok {
+			cpu = fmt.Sprintf("%.1f", v)
+		}
 		rtt := "not counted"
 		if v, ok := get(results, name, "rtt/op"); ok {
 			rtt = fmt.Sprintf("%.2f", v)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.2f | %s |\n", parts[0], parts[1], ns, b, a, cmds, rtt)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.2f | %s | %s |\n", parts[0], parts[1], ns, b, a, cmds, cpu, rtt)
 	}
 }
 

@@ -191,7 +191,9 @@
 //
 // Reads always run on a primary. A *redis.Client (one server, or
 // Sentinel's current primary through NewFailoverClient) sends every command
-// there, so Get is a plain HMGET. On a ClusterClient or a Ring, reads are
+// there, so Get is a plain HMGET. (A failover client made with
+// FailoverOptions.ReplicaOnly talks to a replica only, where every write of
+// the store fails: do not give it one.) On a ClusterClient or a Ring, reads are
 // scripts, which go to primaries: a client set to read from replicas
 // (ReadOnly, RouteByLatency, RouteRandomly) would otherwise serve a
 // session a moment after it was signed out.
