@@ -23,12 +23,25 @@ type lib struct {
 	// handler returns the handler for a case, wrapped in the library's
 	// middleware.
 	handler func(c string) http.Handler
-	// cookie is the session cookie of a signed-in user with value "user"
-	// set to "alice" and "n" to 0, obtained through the library itself.
-	cookie func(tb testing.TB) *http.Cookie
-	// anonCookie is the session cookie of a new anonymous session holding
-	// "csrf" = "token", obtained through the library itself.
-	anonCookie func(tb testing.TB) *http.Cookie
+	// cookieName is the name of the library's session cookie.
+	cookieName string
+}
+
+// cookie returns the session cookie of a signed-in user with value "user"
+// set to "alice" and "n" to 0, obtained through the library itself.
+func (l lib) cookie(tb testing.TB) *http.Cookie { return l.issue(tb, "login", "POST") }
+
+// anonCookie returns the session cookie of a new anonymous session holding
+// "csrf" = "token", obtained through the library itself.
+func (l lib) anonCookie(tb testing.TB) *http.Cookie { return l.issue(tb, "anon", "GET") }
+
+// issue runs case c on a request without a cookie and returns the session
+// cookie the library set.
+func (l lib) issue(tb testing.TB, c, method string) *http.Cookie {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	l.handler(c).ServeHTTP(rec, httptest.NewRequest(method, "/", nil))
+	return sessionCookie(tb, rec, l.cookieName)
 }
 
 // signins numbers the users of the login-new-user case.
@@ -73,7 +86,7 @@ func sessionguardLib(tb testing.TB, store store.Store) lib {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	l := lib{name: "sessionguard"}
+	l := lib{name: "sessionguard", cookieName: session.DefaultCookieName}
 	l.handler = func(c string) http.Handler {
 		return m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := session.From(r)
@@ -83,16 +96,6 @@ func sessionguardLib(tb testing.TB, store store.Store) lib {
 			})
 		}))
 	}
-	l.cookie = func(tb testing.TB) *http.Cookie {
-		rec := httptest.NewRecorder()
-		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
-		return sessionCookie(tb, rec, session.DefaultCookieName)
-	}
-	l.anonCookie = func(tb testing.TB) *http.Cookie {
-		rec := httptest.NewRecorder()
-		l.handler("anon").ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		return sessionCookie(tb, rec, session.DefaultCookieName)
-	}
 	return l
 }
 
@@ -101,7 +104,7 @@ func scsLib(tb testing.TB, store scs.Store) lib {
 	if store != nil {
 		sm.Store = store
 	}
-	l := lib{name: "scs"}
+	l := lib{name: "scs", cookieName: sm.Cookie.Name}
 	l.handler = func(c string) http.Handler {
 		return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
@@ -112,22 +115,12 @@ func scsLib(tb testing.TB, store scs.Store) lib {
 				})
 		}))
 	}
-	l.cookie = func(tb testing.TB) *http.Cookie {
-		rec := httptest.NewRecorder()
-		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
-		return sessionCookie(tb, rec, sm.Cookie.Name)
-	}
-	l.anonCookie = func(tb testing.TB) *http.Cookie {
-		rec := httptest.NewRecorder()
-		l.handler("anon").ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		return sessionCookie(tb, rec, sm.Cookie.Name)
-	}
 	return l
 }
 
 func gorillaLib(tb testing.TB) lib {
 	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
-	l := lib{name: "gorilla"}
+	l := lib{name: "gorilla", cookieName: "session"}
 	l.handler = func(c string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "session")
@@ -146,11 +139,6 @@ func gorillaLib(tb testing.TB) lib {
 			}
 			work(c, w, get, put, nil)
 		})
-	}
-	l.cookie = func(tb testing.TB) *http.Cookie {
-		rec := httptest.NewRecorder()
-		l.handler("login").ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
-		return sessionCookie(tb, rec, "session")
 	}
 	return l
 }
@@ -234,6 +222,36 @@ func anonCookies(b *testing.B, l lib) []*http.Cookie {
 		cookies[i] = l.anonCookie(b)
 	}
 	return cookies
+}
+
+// runCase runs case c of l as b's timed loop: login-anon signs in from
+// anonymous sessions made before start is called (a sign-in consumes the
+// session it starts from), the other cases use a signed-in cookie. start
+// is where the caller reads the counters the case is measured by.
+func runCase(b *testing.B, l lib, c string, start func()) {
+	var anon []*http.Cookie
+	if c == "login-anon" {
+		anon = anonCookies(b, l)
+	}
+	cookie := l.cookie(b)
+	start()
+	if c == "login-anon" {
+		runFromAnon(b, l, anon)
+	} else {
+		run(b, l, c, cookie)
+	}
+	b.StopTimer()
+}
+
+// requestFor is request(c, cookie), except for login-anon, which comes
+// from a new anonymous session of l.
+func requestFor(tb testing.TB, l lib, c string, cookie *http.Cookie) *http.Request {
+	if c != "login-anon" {
+		return request(c, cookie)
+	}
+	r := httptest.NewRequest("POST", "/", nil)
+	r.AddCookie(l.anonCookie(tb))
+	return r
 }
 
 // runFromAnon runs login-anon: request i signs in from the anonymous

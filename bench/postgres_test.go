@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -104,18 +102,8 @@ func BenchmarkPostgres(b *testing.B) {
 		b.Run(c, func(b *testing.B) {
 			for _, l := range libs {
 				b.Run(l.name, func(b *testing.B) {
-					var anon []*http.Cookie
-					if c == "login-anon" {
-						anon = anonCookies(b, l.lib)
-					}
-					cookie := l.cookie(b)
-					before := l.queries.n.Load()
-					if c == "login-anon" {
-						runFromAnon(b, l.lib, anon)
-					} else {
-						run(b, l.lib, c, cookie)
-					}
-					b.StopTimer()
+					var before int64
+					runCase(b, l.lib, c, func() { before = l.queries.n.Load() })
 					b.ReportMetric(float64(l.queries.n.Load()-before)/float64(b.N), "queries/op")
 				})
 			}
@@ -140,11 +128,7 @@ func TestPostgresSameWork(t *testing.T) {
 		cookie := l.cookie(t)
 		for _, c := range []string{"read", "write", "login", "login-new-user", "login-anon", "read", "write", "login", "login-new-user", "login-anon"} {
 			limit := map[string]int64{"read": 1, "write": 2, "login": 1, "login-new-user": 1, "login-anon": 2}[c]
-			r := request(c, cookie)
-			if c == "login-anon" {
-				r = httptest.NewRequest("POST", "/", nil)
-				r.AddCookie(l.anonCookie(t))
-			}
+			r := requestFor(t, l.lib, c, cookie)
 			before := l.queries.n.Load()
 			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, r)
 			if n := l.queries.n.Load() - before; n > limit || n < 1 {

@@ -112,23 +112,14 @@ func BenchmarkRedis(b *testing.B) {
 		b.Run(c, func(b *testing.B) {
 			for _, l := range libs {
 				b.Run(l.name, func(b *testing.B) {
-					var anon []*http.Cookie
-					if c == "login-anon" {
-						// Made before the count starts: their commands are not
-						// the sign-in's.
-						anon = anonCookies(b, l.lib)
-					}
-					cookie := l.cookie(b)
-					before, rt, cpu := commands(b, admin), int64(0), serverCPU(b, admin)
-					if l.rt != nil {
-						rt = l.rt.n.Load()
-					}
-					if c == "login-anon" {
-						runFromAnon(b, l.lib, anon)
-					} else {
-						run(b, l.lib, c, cookie)
-					}
-					b.StopTimer()
+					var before, rt int64
+					var cpu float64
+					runCase(b, l.lib, c, func() {
+						before, cpu = commands(b, admin), serverCPU(b, admin)
+						if l.rt != nil {
+							rt = l.rt.n.Load()
+						}
+					})
 					// The server's CPU time includes its idle housekeeping
 					// (serverCron), about the same for every library.
 					b.ReportMetric((serverCPU(b, admin)-cpu)/float64(b.N), "redis-µs/op")
@@ -161,11 +152,7 @@ func TestRedisSameWork(t *testing.T) {
 		}
 		cookie := l.cookie(t)
 		for c, limit := range map[string]int64{"read": 1, "write": 2, "login": 1, "login-new-user": 1, "login-anon": 2} {
-			r := request(c, cookie)
-			if c == "login-anon" {
-				r = httptest.NewRequest("POST", "/", nil)
-				r.AddCookie(l.anonCookie(t))
-			}
+			r := requestFor(t, l.lib, c, cookie)
 			before := l.rt.n.Load()
 			l.handler(c).ServeHTTP(&discard{h: map[string][]string{}}, r)
 			if n := l.rt.n.Load() - before; n > limit || n < 1 {
