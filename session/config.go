@@ -73,8 +73,8 @@ type Config struct {
 	// exceed it briefly by no more than their number. Default 100; a
 	// negative value removes the bound. Enforcing it lists the user's
 	// sessions after a sign-in, unless the store is a store.UserCounter
-	// (every store of this module is) whose sign-in
-	// write says the user is within the bound: then it costs nothing more.
+	// (every store of this module is) whose sign-in write says the user
+	// is within the bound: then it costs nothing more.
 	MaxSessionsPerUser int
 
 	// MaxDataSize bounds the encoded size of a session's values in bytes.

@@ -340,10 +340,17 @@ func (s *Store) create(ctx context.Context, rec *store.Record, counting bool) (i
 		return 0, opError("create", rec.Key, fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists))
 	}
 	rec.Version = 1
-	if rec.UserID == "" {
-		return 0, nil
+	return counted(rec.UserID, others), nil
+}
+
+// counted is what CreateCounting and RotateCounting answer: 0 for an
+// anonymous record, else others, the user's live records their statement
+// saw, which leaves out the record it writes, plus that record.
+func counted(userID string, others int64) int {
+	if userID == "" {
+		return 0
 	}
-	return int(others) + 1, nil
+	return int(others) + 1
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, in one
@@ -416,11 +423,7 @@ func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, ne
 	switch status {
 	case statusDone:
 		next.Version = 1
-		if next.UserID == "" {
-			return 0, nil
-		}
-		// The count was taken before the rotation: add the new record.
-		return int(others) + 1, nil
+		return counted(next.UserID, others), nil
 	case statusTaken:
 		return 0, opError("rotate", oldKey, fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), store.ErrExists))
 	case statusGone:

@@ -43,13 +43,14 @@
 // Options.BusyTimeout (five seconds by default) for the lock before it
 // fails.
 //
-// Each write is a single statement or a single transaction: Create, Update
-// (conditional on the version) and Delete are one statement; Rotate checks
+// Each write is a single statement or a single transaction: Update
+// (conditional on the version) and Delete are one statement; Create adds
+// the record and, for a signed-in one, counts the user's live records
+// (the Store is a [store.UserCounter]) in one transaction; Rotate checks
 // the old record, creates the new one and tombstones, or forwards, the old
-// one in one transaction; RevokeUser and RevokeLineage end the selected
-// records in one transaction. CreateCounting and RotateCounting (the
-// Store is a [store.UserCounter]) count the user's live records in the
-// transaction that writes. Since the write lock serializes them, no
+// one in one transaction, which RotateCounting ends with the same count;
+// RevokeUser and RevokeLineage end the selected records in one
+// transaction. Since the write lock serializes them, no
 // renewal can interleave with a revocation. Commits use synchronous=FULL:
 // a write returns once it is on disk, and a crash at any point leaves the
 // file at the last commit. The tests kill a writing process with SIGKILL

@@ -191,18 +191,8 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // [store.ErrExists] if a live record or a tombstone in force holds
 // rec.Key; a dead record or lapsed tombstone there is replaced.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
-	if err := s.check(ctx, rec); err != nil {
-		return fmt.Errorf("sqlitestore: create: %w", err)
-	}
-	raw, err := encode(rec)
-	if err != nil {
-		return opError("create", rec.Key, err)
-	}
-	if err := insert(ctx, s.writer, rec, raw, s.now()); err != nil {
-		return opError("create", rec.Key, err)
-	}
-	rec.Version = 1
-	return nil
+	_, err := s.CreateCounting(ctx, rec)
+	return err
 }
 
 // CreateCounting is [Store.Create], which also returns, for a signed-in
@@ -235,8 +225,8 @@ func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, err
 
 // insert adds rec (encoded as raw) at version 1, or fails with
 // [store.ErrExists] if a live record or a tombstone in force holds its key.
-func insert(ctx context.Context, q execer, rec *store.Record, raw []byte, now int64) error {
-	res, err := q.ExecContext(ctx, sqlInsert, rec.Key, nullable(rec.UserID), rec.LineageKey(),
+func insert(ctx context.Context, tx *sql.Tx, rec *store.Record, raw []byte, now int64) error {
+	res, err := tx.ExecContext(ctx, sqlInsert, rec.Key, nullable(rec.UserID), rec.LineageKey(),
 		rec.Expires.UnixNano(), nullable(rec.Successor), nanos(rec.GraceUntil), raw, now)
 	if err != nil {
 		return err
@@ -245,11 +235,6 @@ func insert(ctx context.Context, q execer, rec *store.Record, raw []byte, now in
 		return errors.Join(fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists), err)
 	}
 	return nil
-}
-
-// execer is what insert needs of a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // countUser counts the live records of userID at now, 0 for "".
