@@ -147,7 +147,7 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 	if err != nil {
 		return err
 	}
-	token := newToken()
+	token := s.m.newToken()
 	rec := &store.Record{
 		Key: storeKey(token), Created: now, LastSeen: now,
 		IdleTimeout: s.m.cfg.IdleTimeout, Deadline: now.Add(s.m.cfg.AbsoluteTimeout),
@@ -276,7 +276,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		if err != nil {
 			return err
 		}
-		token := newToken()
+		token := s.m.newToken()
 		next := &store.Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
 		if s.action == actRenew && base != nil {
 			// A renewal continues the same session: revoking it must also

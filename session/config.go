@@ -120,6 +120,23 @@ type Config struct {
 	// server never issued.
 	Guessing GuessingConfig
 
+	// Keys, when set, makes every token this server issues carry a tag, a
+	// MAC of its random part under a sub-key of the current key, so that
+	// any instance sharing the keys tells a token it issued from an
+	// invented one without asking the store: an invented token is refused
+	// before the store is asked and counts as a guess (Guessing), while a
+	// token it issued counts as a guess never, even once the store has
+	// forgotten it (an expired session swept, a Redis key dropped by its
+	// TTL). Every instance must have the same keys, kept across restarts
+	// (a key file or an environment variable: [ReadKeysFile],
+	// [KeysFromEnv]). To rotate, make a new key current and keep the old
+	// one listed until every session issued under it has ended
+	// (RememberAbsoluteTimeout after the change): a token whose key is no
+	// longer listed is refused. Tokens without a tag, issued before keys
+	// were set, keep working. Default nil: tokens carry no tag, and only
+	// the store tells an issued token from a guess.
+	Keys *Keys
+
 	// ClientBinding decides what happens when a session is used from a
 	// client whose User-Agent differs from the one that created or signed
 	// in to it. Default BindNone.
@@ -375,6 +392,9 @@ func (c Config) withDefaults() (Config, error) {
 	if g.Key == nil {
 		clientIP, bits := c.ClientIP, g.IPv6Prefix
 		g.Key = func(r *http.Request) string { return groupIPv6(clientIP(r), bits) }
+	}
+	if c.Keys != nil && c.Keys.Len() == 0 {
+		return c, configError("Keys", "holds no key: make it with NewKeys, ParseKeys, ReadKeysFile or KeysFromEnv")
 	}
 	if c.ClientBinding > BindUserAgentStrict {
 		return c, configError("ClientBinding", "unknown value %d", c.ClientBinding)

@@ -38,7 +38,10 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	var guessKey string
 	if m.guard != nil && m.cfg.Guessing.Cooldown > 0 {
 		guessKey = m.cfg.Guessing.Key(r)
-		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() {
+		// A token whose tag verifies was issued here: the cool-down,
+		// which stops guessing, does not refuse it, so a client behind the
+		// guesser's address keeps its session.
+		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() && !m.anyIssued(tokens) {
 			return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
 		}
 	}
@@ -64,6 +67,14 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	}
 	for _, tok := range tokens {
 		key := storeKey(tok)
+		check := checkToken(m.cfg.Keys, tok)
+		if check == tokenForged {
+			// Invented (or tagged under a key since removed): a guess,
+			// refused before the store is asked.
+			bad++
+			m.emitReq(r, Event{Kind: EventUnknownToken, Session: store.Fingerprint(key), Err: errBadTag})
+			continue
+		}
 		rec, err := m.store.Get(r.Context(), key)
 		switch {
 		case err == nil:
@@ -74,6 +85,9 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 			}
 			nlive++
 			live, liveToken = rec, tok
+		case errors.Is(err, store.ErrNotFound) && check == tokenIssued:
+			// Issued here, forgotten by the store: it ended long ago.
+			m.emitReq(r, Event{Kind: EventForgottenToken, Session: store.Fingerprint(key)})
 		case errors.Is(err, store.ErrNotFound):
 			bad++
 			m.emitReq(r, Event{Kind: EventUnknownToken, Session: store.Fingerprint(key)})

@@ -111,7 +111,7 @@ func (s *Session) commitPeriodic(ctx context.Context, h http.Header, now time.Ti
 		if err != nil {
 			return err
 		}
-		token := newToken()
+		token := s.m.newToken()
 		next := *base
 		next.Key, next.Version, next.Lineage = storeKey(token), 0, base.LineageKey()
 		next.Successor, next.GraceUntil = "", time.Time{}
