@@ -290,3 +290,38 @@ func TestI1_TokensFromBeforeTheUpgrade(t *testing.T) {
 		t.Fatalf("the tagged token's record is not under SHA-256(token): %v", err)
 	}
 }
+
+// TestI1_CoolDownHolderOfAnIssuedToken: a guesser in a cool-down who holds
+// a token of its own cannot smuggle guesses past the cool-down beside it:
+// only the tagged token reaches the store.
+func TestI1_CoolDownHolderOfAnIssuedToken(t *testing.T) {
+	fs := &faultStore{Store: newMem(t)}
+	e := newEnv(t, fs, session.Config{Keys: testKeys(t, 1),
+		Guessing: session.GuessingConfig{Limit: 3, Window: time.Hour, Cooldown: time.Hour}})
+	own := e.token(e.do(loginHandler("mallory"), e.req("POST", "/login")))
+	for range 3 {
+		e.fromAddr(office, whoami, randomToken(t, 43))
+	}
+	cases := []struct {
+		name   string
+		tokens []string
+		code   int
+		reads  int64
+	}{
+		{"untagged guesses alone", []string{randomToken(t, 43), randomToken(t, 43)}, http.StatusTooManyRequests, 0},
+		{"untagged guesses beside its own token", []string{randomToken(t, 43), own, randomToken(t, 43)}, http.StatusOK, 1},
+		{"forged tags beside its own token", []string{randomToken(t, 64), own}, http.StatusOK, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := fs.gets.Load()
+			rec := e.fromAddr(office, whoami, tc.tokens...)
+			if rec.Code != tc.code {
+				t.Fatalf("got %d, want %d", rec.Code, tc.code)
+			}
+			if got := fs.gets.Load() - before; got != tc.reads {
+				t.Fatalf("%d store reads, want %d", got, tc.reads)
+			}
+		})
+	}
+}

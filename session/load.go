@@ -38,11 +38,14 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	var guessKey string
 	if m.guard != nil && m.cfg.Guessing.Cooldown > 0 {
 		guessKey = m.cfg.Guessing.Key(r)
-		// A token whose tag verifies was issued here: the cool-down,
-		// which stops guessing, does not refuse it, so a client behind the
-		// guesser's address keeps its session.
-		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() && !m.anyIssued(tokens) {
-			return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
+		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() {
+			// In a cool-down only tokens whose tag verifies are looked at:
+			// issued here, they are no guesses, so a client behind the
+			// guesser's address keeps its session, and nothing else
+			// reaches the store.
+			if tokens = m.onlyIssued(tokens); len(tokens) == 0 {
+				return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
+			}
 		}
 	}
 	if total > 1 {

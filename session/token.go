@@ -193,12 +193,13 @@ func storeKey(token string) string {
 
 var errBadTag = errors.New("session cookie with a tag no configured key verifies")
 
-// anyIssued reports whether one of tokens carries a tag that verifies.
-func (m *Manager) anyIssued(tokens []string) bool {
+// onlyIssued keeps, in place, the tokens whose tag verifies.
+func (m *Manager) onlyIssued(tokens []string) []string {
+	out := tokens[:0]
 	for _, tok := range tokens {
 		if checkToken(m.cfg.Keys, tok) == tokenIssued {
-			return true
+			out = append(out, tok)
 		}
 	}
-	return false
+	return out
 }
