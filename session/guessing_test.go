@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -323,5 +324,37 @@ func TestI1_CoolDownHolderOfAnIssuedToken(t *testing.T) {
 				t.Fatalf("%d store reads, want %d", got, tc.reads)
 			}
 		})
+	}
+}
+
+// TestI4_TaggedTokensAndStoreKeys: with keys a token is 32 random bytes
+// and a 16-byte tag, 64 base64url characters; the store keeps the record
+// under SHA-256 of the whole token and holds neither the token nor its
+// random part.
+func TestI4_TaggedTokensAndStoreKeys(t *testing.T) {
+	e := newEnv(t, newMem(t), session.Config{Keys: testKeys(t, 1)})
+	seen := map[string]bool{}
+	for range 200 {
+		tok := e.token(e.do(putHandler("k", "v"), e.req("GET", "/")))
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+		if len(tok) != 64 || err != nil || len(raw) != 48 {
+			t.Fatalf("token %q is not 64 base64url characters of 48 bytes", tok)
+		}
+		random := base64.RawURLEncoding.EncodeToString(raw[:32])
+		if seen[random] {
+			t.Fatal("random part issued twice")
+		}
+		seen[random] = true
+		rec, err := e.store.Get(context.Background(), keyOf(tok))
+		if err != nil {
+			t.Fatalf("store has no record under SHA-256(token): %v", err)
+		}
+		blob, err := rec.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(blob, []byte(tok)) || bytes.Contains(blob, []byte(random[:40])) || bytes.Contains(blob, raw[:32]) {
+			t.Fatal("the store record contains the token or its random part")
+		}
 	}
 }

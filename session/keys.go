@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 )
@@ -219,7 +220,10 @@ func (k *Keys) Verify(data, sig []byte) bool {
 
 // String names the set without revealing it, so that a Keys printed by
 // mistake (a logged Config) leaks nothing.
-func (k *Keys) String() string { return fmt.Sprintf("session.Keys(%d keys)", k.Len()) }
+func (k Keys) String() string { return fmt.Sprintf("session.Keys(%d keys)", len(k.secrets)) }
 
 // GoString is String, for %#v.
-func (k *Keys) GoString() string { return k.String() }
+func (k Keys) GoString() string { return k.String() }
+
+// LogValue is String, for log/slog.
+func (k Keys) LogValue() slog.Value { return slog.StringValue(k.String()) }

@@ -1,0 +1,45 @@
+package session
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"testing"
+)
+
+// TestTokenTagIsHMAC: the stack-only tag is HMAC-SHA256 under the token
+// sub-key, truncated, for every key of a set; issuing tags under the
+// current key only.
+func TestTokenTagIsHMAC(t *testing.T) {
+	for i := range 50 {
+		random := bytes.Repeat([]byte{byte(i)}, tokenBytes)
+		for j := range fuzzKeys.token {
+			var got [tagBytes]byte
+			fuzzKeys.token[j].tag((*[tokenBytes]byte)(random), &got)
+			if !hmac.Equal(got[:], refTag(fuzzKeys, j, random)) {
+				t.Fatalf("key %d: tag differs from crypto/hmac", j)
+			}
+		}
+	}
+	tok := issueToken(fuzzKeys)
+	var b [signedBytes]byte
+	if len(tok) != signedLen || !decodeSigned(tok, &b) || !hmac.Equal(b[tokenBytes:], refTag(fuzzKeys, 0, b[:tokenBytes])) {
+		t.Fatalf("issued token %q is not tagged under the current key", tok)
+	}
+}
+
+// TestCheckTokenCostsNoAllocation: checking a tag on the request path
+// allocates nothing, whatever the verdict.
+func TestCheckTokenCostsNoAllocation(t *testing.T) {
+	cases := map[string]string{
+		"issued":   issueToken(fuzzKeys),
+		"forged":   encodeToken(make([]byte, signedBytes)),
+		"untagged": issueToken(nil),
+	}
+	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(100, func() { checkToken(fuzzKeys, tok) }); n != 0 {
+				t.Fatalf("%v allocations", n)
+			}
+		})
+	}
+}
