@@ -198,9 +198,11 @@ type RotationConfig struct {
 // GuessingConfig configures the detection of token guessing (WSTG-SESS-03):
 // a client presenting many tokens this server never issued is guessing,
 // or trying a fixation ID. Expired and signed-out tokens do not count:
-// honest browsers hold them. Tokens count only while the store can tell
-// them apart: one it has forgotten entirely (a day after a sign-out, or
-// once an expired record is swept) counts as never issued.
+// honest browsers hold them. Without [Config.Keys], tokens count only
+// while the store can tell them apart: one it has forgotten entirely (a
+// day after a sign-out, or once an expired record is swept) counts as
+// never issued. With keys, a token whose tag verifies never counts, and
+// one whose tag fails is refused before the store is asked.
 type GuessingConfig struct {
 	// Limit is how many never-issued or malformed tokens one client may
 	// present within Window before an [EventTokenGuessing] is raised.
@@ -212,7 +214,9 @@ type GuessingConfig struct {
 	// Cooldown, when positive, refuses requests that carry a session
 	// cookie from a client past Limit for this long, with
 	// [ErrTooManyBadTokens] (429 Too Many Requests with Retry-After from
-	// [DefaultErrorHandler]). Default 0: events only. Refused when
+	// [DefaultErrorHandler]), unless the cookie holds a token whose tag
+	// verifies (Config.Keys): that one is served, and the rest of the
+	// request's tokens ignored. Default 0: events only. Refused when
 	// detection is off.
 	Cooldown time.Duration
 	// Clients bounds how many clients are counted at once; the least

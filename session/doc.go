@@ -154,7 +154,11 @@
 // failure (unknown, expired or dead tokens, token reuse, duplicate session
 // cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
 // failures, undecodable values) is an [Event] sent to [Config.OnEvent]. By
-// default events are logged with log/slog at their [EventKind.Level];
+// default events are logged with log/slog at their [Event.Level]: a cookie
+// of a session that ended in the ordinary way (signed out, here or
+// elsewhere, revoked, timed out, over the session bound) is Info, while a
+// token renewed away (what a replayed fixation ID looks like) and token
+// reuse are Warn;
 // [LogEvents] is that sink, to call from your own function when you also
 // count or alert. Events name sessions by a short [store.Fingerprint] of
 // the store key, never by token.
@@ -163,7 +167,11 @@
 //
 // Each client's never-issued and malformed tokens are counted in bounded
 // memory ([Config.Guessing]); expired and signed-out tokens are not, since
-// honest browsers hold them. Past [GuessingConfig.Limit] an
+// honest browsers hold them. Without [Config.Keys] only the store tells
+// them apart, and only while it remembers a token: once an expired
+// session is swept, or a signed-out one's reason is forgotten a day later
+// ([store.ReasonTTL]), its cookie counts as a guess. With keys, a token
+// this server issued never counts (see Keys). Past [GuessingConfig.Limit] an
 // [EventTokenGuessing] is raised, and with [GuessingConfig.Cooldown] the
 // client's requests that carry a session cookie are refused with 429 for a
 // while. Clients are told apart by [GuessingConfig.Key], by default
@@ -171,6 +179,51 @@
 // [TrustedProxyClientIP] believes X-Forwarded-For only from the proxies you
 // name. [Config.ClientBinding] reports, or refuses, a session used from
 // another User-Agent than the one it was issued to.
+//
+// # Keys
+//
+// [Config.Keys] is a key set shared by every instance of the application
+// and kept across restarts, loaded from a key file ([ReadKeysFile]) or an
+// environment variable ([KeysFromEnv]): base64 keys of 32 random bytes
+// (`openssl rand -base64 32`), the current one first. With it, every token
+// issued carries a tag after its 32 random bytes: 16 bytes of HMAC-SHA256
+// under a sub-key of the current key, 64 characters in all. The random
+// bytes are still the token's whole secret (256 bits); the store keeps
+// SHA-256 of the whole token, so a dump of it yields no cookie, and
+// records made before keys were set keep their keys.
+//
+// Before the store is asked, the tag is checked against every key of the
+// set:
+//
+//   - A tag that verifies: this server issued the token. It is looked up,
+//     and if the store no longer holds it (an expired session swept, a
+//     Redis key dropped by its TTL) an [EventForgottenToken] is raised; it
+//     never counts as a guess. During a client's guessing cool-down such a
+//     token is still served, so a colleague behind a guesser's address
+//     keeps a session, while nothing else that client sends reaches the
+//     store.
+//   - A tag that fails: the token was invented, or tagged under a key
+//     since removed. It is refused without a store round trip, with an
+//     [EventUnknownToken], and counts as a guess.
+//   - No tag (43 characters): a token issued before keys were set. It is
+//     looked up as before, so those sessions keep working; if the store
+//     does not know it, it counts as a guess, as it did before keys were
+//     set. Sending tokens of the old form therefore costs an attacker the
+//     same count, and in a cool-down reaches the store no more than any
+//     other guess does.
+//
+// To rotate, put a new key first and keep the old one listed until every
+// session issued under it has ended (RememberAbsoluteTimeout after the
+// change, 30 days by default); each listed key costs one HMAC when a
+// forged token is checked, so keep at most a few ([MaxKeys]). Removing
+// Keys again, or going back to a release without them, leaves tagged
+// tokens looked up by the store alone. Give each deployment (staging,
+// production) keys of its own.
+//
+// The same set serves the application: [Keys.Derive] returns the set for
+// a purpose ("myapp/signed-url"), whose [Keys.Sign] and [Keys.Verify]
+// sign with the current key and verify under every listed one. One key
+// file thus covers the library and the application, and rotates both.
 //
 // # Stores
 //
