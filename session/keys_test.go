@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,5 +219,47 @@ func TestNilKeysPrints(t *testing.T) {
 	var k *session.Keys
 	if got := fmt.Sprint(k); got != "<nil>" {
 		t.Fatalf("a nil *Keys prints as %q", got)
+	}
+}
+
+// TestDeadTokenLoggedByEndReason: through the default sink, the cookie of
+// a session that was signed out, here or from another device, is logged
+// at Info; a token renewed away by a sign-in, what a replayed fixation ID
+// looks like, at Warn.
+func TestDeadTokenLoggedByEndReason(t *testing.T) {
+	cases := []struct {
+		name string
+		end  func(e *env, tok string) // ends the session of tok
+		want string
+	}{
+		{"signed out", func(e *env, tok string) { e.do(logoutHandler, e.req("POST", "/logout", tok)) }, "level=INFO"},
+		{"revoked from another device", func(e *env, tok string) {
+			other := e.token(e.do(loginHandler("ann"), e.req("POST", "/login")))
+			e.do(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := session.From(r).RevokeOthers(r.Context(), session.EndSignedOutElsewhere); err != nil {
+					t.Error(err)
+				}
+			}, e.req("POST", "/", other))
+		}, "level=INFO"},
+		{"renewed away", func(e *env, tok string) { e.do(loginHandler("ann"), e.req("POST", "/login", tok)) }, "level=WARN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := newEnv(t, newMem(t), session.Config{OnEvent: session.LogEvents(slog.New(slog.NewTextHandler(&buf, nil)))})
+			tok := e.token(e.do(loginHandler("ann"), e.req("POST", "/login")))
+			tc.end(e, tok)
+			buf.Reset()
+			e.user(tok)
+			var line string
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if strings.Contains(l, "kind=dead-token") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, tc.want) {
+				t.Fatalf("dead-token logged as %q, want %s", line, tc.want)
+			}
+		})
 	}
 }
