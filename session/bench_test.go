@@ -10,8 +10,14 @@ import (
 
 // BenchmarkRead measures a signed-in request that reads one value, the
 // hot path of most applications; bench/ compares it with other libraries.
-func BenchmarkRead(b *testing.B) {
-	e := newEnv(b, newMem(b), session.Config{})
+func BenchmarkRead(b *testing.B) { benchRead(b, session.Config{}) }
+
+// BenchmarkReadWithKeys is BenchmarkRead with Config.Keys: the token's tag
+// is checked before the store is asked.
+func BenchmarkReadWithKeys(b *testing.B) { benchRead(b, session.Config{Keys: testKeys(b, 2)}) }
+
+func benchRead(b *testing.B, cfg session.Config) {
+	e := newEnv(b, newMem(b), cfg)
 	tok := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
 		s := session.From(r)
 		s.Login("alice")
@@ -53,6 +59,20 @@ func BenchmarkNoCookie(b *testing.B) {
 	e := newEnv(b, newMem(b), session.Config{})
 	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	req := e.req("GET", "/")
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.Header())
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkForgedToken measures a request with an invented tagged token
+// under Config.Keys: refused on its tag, the store is never asked.
+func BenchmarkForgedToken(b *testing.B) {
+	e := newEnv(b, newMem(b), session.Config{Keys: testKeys(b, 2), Guessing: session.GuessingConfig{Limit: -1}})
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req := e.req("GET", "/", randomToken(b, 64))
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {

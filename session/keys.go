@@ -168,7 +168,8 @@ func (k *Keys) Len() int {
 }
 
 // Derive returns the key set for one purpose, such as "myapp/signed-url":
-// each key is HMAC-SHA256(key, purpose) of the matching key of k, so the
+// each key is HMAC-SHA256(key, "sessionguard derive\x00" || purpose) of
+// the matching key of k, so the
 // derived set rotates with k and a tag made under one purpose never
 // verifies under another. Purposes beginning with "sessionguard/" are
 // reserved for this module. Derive is deterministic: every instance with
@@ -184,39 +185,53 @@ func (k *Keys) Derive(purpose string) *Keys {
 
 func derive(secret *[KeySize]byte, purpose string) (out [KeySize]byte) {
 	mac := hmac.New(sha256.New, secret[:])
-	mac.Write([]byte("sessionguard derive\x00"))
+	mac.Write([]byte(derivePrefix))
 	mac.Write([]byte(purpose))
 	copy(out[:], mac.Sum(nil))
 	return out
 }
 
-// Sign returns the HMAC-SHA256 of data under the current key (32 bytes),
-// or nil for a set with no key (the zero value). Use a set from
-// [Keys.Derive] with a purpose of your own, never the root set, so that
-// signatures of different kinds cannot be swapped.
+// Sign returns the signature of data under the current key: 32 bytes of
+// HMAC-SHA256(key, "sessionguard sign\x00" || data), or nil for a set with
+// no key (the zero value). The prefix keeps every signature apart from
+// the keys [Keys.Derive] makes, so signing data an attacker chose never
+// reveals a sub-key. Use a set from Derive with a purpose of your own,
+// never the root set, so that signatures of different kinds cannot be
+// swapped.
 func (k *Keys) Sign(data []byte) []byte {
 	if k.Len() == 0 {
 		return nil
 	}
-	mac := hmac.New(sha256.New, k.secrets[0][:])
-	mac.Write(data)
-	return mac.Sum(nil)
+	return sign(&k.secrets[0], data)
 }
 
-// Verify reports whether sig is the HMAC-SHA256 of data under any key of
-// the set, current or older, in constant time for each key.
+// Verify reports whether sig is the signature [Keys.Sign] makes of data
+// under any key of the set, current or older, in constant time for each
+// key.
 func (k *Keys) Verify(data, sig []byte) bool {
 	if k == nil || len(sig) != sha256.Size {
 		return false
 	}
 	ok := 0
 	for i := range k.secrets {
-		mac := hmac.New(sha256.New, k.secrets[i][:])
-		mac.Write(data)
-		ok |= subtle.ConstantTimeCompare(mac.Sum(nil), sig)
+		ok |= subtle.ConstantTimeCompare(sign(&k.secrets[i], data), sig)
 	}
 	return ok == 1
 }
+
+func sign(secret *[KeySize]byte, data []byte) []byte {
+	mac := hmac.New(sha256.New, secret[:])
+	mac.Write([]byte(signPrefix))
+	mac.Write(data)
+	return mac.Sum(nil)
+}
+
+// The inputs of Sign and Derive begin differently, so that no signature
+// is ever a derived key.
+const (
+	signPrefix   = "sessionguard sign\x00"
+	derivePrefix = "sessionguard derive\x00"
+)
 
 // String names the set without revealing it, so that a Keys printed by
 // mistake (a logged Config) leaks nothing.

@@ -43,3 +43,18 @@ func TestCheckTokenCostsNoAllocation(t *testing.T) {
 		})
 	}
 }
+
+// TestSignNeverRevealsASubKey: signing, under the root set, the very input
+// a derivation uses gives something other than the derived key, so an
+// application that signs data an attacker chose leaks no token sub-key.
+func TestSignNeverRevealsASubKey(t *testing.T) {
+	sub := derive(&fuzzKeys.secrets[0], tokenPurpose)
+	if bytes.Equal(fuzzKeys.Sign([]byte("sessionguard derive\x00"+tokenPurpose)), sub[:]) {
+		t.Fatal("Sign of a derivation's input is the derived key")
+	}
+	for _, data := range []string{"", tokenPurpose, derivePrefix + tokenPurpose} {
+		if bytes.Equal(fuzzKeys.Sign([]byte(data)), sub[:]) {
+			t.Fatalf("Sign(%q) is the token sub-key", data)
+		}
+	}
+}
