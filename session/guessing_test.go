@@ -358,3 +358,45 @@ func TestI4_TaggedTokensAndStoreKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestI1_TaggedTokenHasOneSpelling: the random part of a live tagged
+// token, sent untagged or with any other tag, is no session: the store
+// keeps the record under the whole token, and a tag binds to its key.
+func TestI1_TaggedTokenHasOneSpelling(t *testing.T) {
+	keys := testKeys(t, 1)
+	e := newEnv(t, newMem(t), session.Config{Keys: keys})
+	tok := e.token(e.do(loginHandler("ann"), e.req("POST", "/login")))
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newEnv(t, newMem(t), session.Config{Keys: testKeys(t, 1)})
+	otherRaw, err := base64.RawURLEncoding.DecodeString(other.token(other.do(putHandler("k", "v"), other.req("GET", "/"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retag := func(tag []byte) string {
+		return base64.RawURLEncoding.EncodeToString(append(append([]byte(nil), raw[:32]...), tag...))
+	}
+	flipped := append([]byte(nil), raw[32:]...)
+	flipped[15] ^= 1
+	cases := map[string]string{
+		"untagged random part":   base64.RawURLEncoding.EncodeToString(raw[:32]),
+		"zero tag":               retag(make([]byte, 16)),
+		"one bit of the tag":     retag(flipped),
+		"another key set's tag":  retag(otherRaw[32:]),
+		"tag of another random":  base64.RawURLEncoding.EncodeToString(append(append([]byte(nil), otherRaw[:32]...), raw[32:]...)),
+		"std alphabet character": "+" + tok[1:],
+		"padded":                 tok + "=",
+	}
+	if e.user(tok) != "ann" {
+		t.Fatal("the token itself does not sign in")
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := e.user(v); got != "" {
+				t.Fatalf("%q signs in as %q", v, got)
+			}
+		})
+	}
+}
