@@ -73,6 +73,9 @@ func TestI1_SweptTokensAreNotGuesses(t *testing.T) {
 	if n := e.ev.count(session.EventTokenGuessing); n != 0 {
 		t.Fatalf("swept tokens counted as guesses: %d token-guessing events", n)
 	}
+	if u, f := e.ev.count(session.EventUnknownToken), e.ev.count(session.EventForgottenToken); u != 0 || f != len(old) {
+		t.Fatalf("swept tokens raised %d unknown-token and %d forgotten-token events, want 0 and %d", u, f, len(old))
+	}
 	rec := e.fromAddr(office, whoami, live)
 	if rec.Code != http.StatusOK || rec.Body.String() != "user=zoe k=" {
 		t.Fatalf("a live session at the office address: %d %q, want it served", rec.Code, rec.Body.String())
