@@ -150,9 +150,9 @@
 // # Events
 //
 // Every step of a session's life (created, login, renewed, logout,
-// revoked, merged, rotated, session limit) and every suspicious input or
-// failure (unknown, expired or dead tokens, token reuse, duplicate session
-// cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
+// revoked, merged, rotated, session limit, a tagged token the store has
+// forgotten) and every suspicious input or failure (unknown, expired or
+// dead tokens, token reuse, duplicate session cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
 // failures, undecodable values) is an [Event] sent to [Config.OnEvent]. By
 // default events are logged with log/slog at their [Event.Level]: a cookie
 // of a session that ended in the ordinary way (signed out, here or
