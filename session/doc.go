@@ -152,13 +152,13 @@
 // Every step of a session's life (created, login, renewed, logout,
 // revoked, merged, rotated, session limit, a tagged token the store has
 // forgotten) and every suspicious input or failure (unknown, expired or
-// dead tokens, token reuse, duplicate session cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
-// failures, undecodable values) is an [Event] sent to [Config.OnEvent]. By
-// default events are logged with log/slog at their [Event.Level]: a cookie
-// of a session that ended in the ordinary way (signed out, here or
-// elsewhere, revoked, timed out, over the session bound) is Info, while a
-// token renewed away (what a replayed fixation ID looks like) and token
-// reuse are Warn;
+// dead tokens, token reuse, duplicate session cookies, a session ID in a
+// URL, a Secure cookie over plain HTTP, store failures, undecodable
+// values) is an [Event] sent to [Config.OnEvent]. By default events are
+// logged with log/slog at their [Event.Level]: the cookie of a session
+// that ended in the ordinary way (signed out, here or elsewhere, revoked,
+// timed out, over the session bound) is Info, while a token renewed away
+// (what a replayed fixation ID looks like) and token reuse are Warn.
 // [LogEvents] is that sink, to call from your own function when you also
 // count or alert. Events name sessions by a short [store.Fingerprint] of
 // the store key, never by token.
