@@ -173,10 +173,12 @@ func (k *Keys) Len() int {
 // derived set rotates with k and a tag made under one purpose never
 // verifies under another. Purposes beginning with "sessionguard/" are
 // reserved for this module. Derive is deterministic: every instance with
-// the same keys derives the same set.
+// the same keys derives the same set. A set with no key (nil or the zero
+// value) derives a set with no key, which signs nothing and verifies
+// nothing.
 func (k *Keys) Derive(purpose string) *Keys {
-	d := &Keys{secrets: make([][KeySize]byte, len(k.secrets))}
-	for i := range k.secrets {
+	d := &Keys{secrets: make([][KeySize]byte, k.Len())}
+	for i := range d.secrets {
 		d.secrets[i] = derive(&k.secrets[i], purpose)
 	}
 	d.deriveTokenKeys()

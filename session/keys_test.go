@@ -152,6 +152,10 @@ func TestKeysSignVerifyDerive(t *testing.T) {
 	if (&session.Keys{}).Sign(msg) != nil {
 		t.Fatal("the zero set signed")
 	}
+	var none *session.Keys
+	if d := none.Derive("p"); d.Len() != 0 || d.Sign(msg) != nil || d.Verify(msg, sig) {
+		t.Fatal("a nil set derived a usable set")
+	}
 }
 
 // TestKeysNeverPrinted: a Keys printed by mistake, alone or inside a
