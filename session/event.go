@@ -20,6 +20,7 @@ const (
 	EventMerged                       // a save raced another request and was merged by replay
 	EventRotated                      // a periodic rotation gave the session a fresh token (Config.Rotation)
 	EventLimit                        // a sign-in went past Config.MaxSessionsPerUser; the least recently used session ended
+	EventReissued                     // a token rotated away was presented after its grace window, but no client had presented its successor: its holder was given a fresh one (I12)
 
 	// Suspicious input (invariants I1 and I2).
 	EventUnknownToken    // a cookie held a token the store does not know, or a malformed one
@@ -50,6 +51,7 @@ var eventNames = [...]string{
 	EventMerged:           "merged",
 	EventRotated:          "rotated",
 	EventLimit:            "session-limit",
+	EventReissued:         "reissued",
 	EventUnknownToken:     "unknown-token",
 	EventExpiredToken:     "expired-token",
 	EventDeadToken:        "dead-token",
@@ -87,7 +89,7 @@ type Event struct {
 	// Session is the fingerprint of the session concerned, if any.
 	Session string
 	// NewSession is the fingerprint of the session that replaced it, for
-	// EventLogin and EventRenewed.
+	// EventLogin, EventRenewed, EventRotated and EventReissued.
 	NewSession string
 	// UserID is the signed-in user concerned, if known.
 	UserID string

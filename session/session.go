@@ -35,6 +35,8 @@ type Session struct {
 
 	rotateDue bool // the token is older than Config.Rotation.Every
 	forwarded bool // the cookie's token was rotated; rec is its successor
+	reissue   bool // rotateDue hands the holder of an old token a successor (I12)
+	markSeen  bool // the cookie's token, made by a rotation, is presented for the first time
 
 	action   action
 	newUser  string
