@@ -20,7 +20,10 @@ const (
 	EventMerged                       // a save raced another request and was merged by replay
 	EventRotated                      // a periodic rotation gave the session a fresh token (Config.Rotation)
 	EventLimit                        // a sign-in went past Config.MaxSessionsPerUser; the least recently used session ended
-	EventReissued                     // a token rotated away was presented after its grace window, but no client had presented its successor: its holder was given a fresh one (I12)
+	// A token rotated away came back after its grace window, but no client
+	// had presented a later token of its session, so it is no proof of
+	// theft (a lost reply): its holder was given a fresh successor (I12).
+	EventReissued
 
 	// Suspicious input (invariants I1 and I2).
 	EventUnknownToken    // a cookie held a token the store does not know, or a malformed one
@@ -31,7 +34,7 @@ const (
 	EventReauthRequired  // RequireRecentAuth refused a stale or missing sign-in
 	EventTokenGuessing   // a client presented more never-issued tokens than Config.Guessing.Limit
 	EventClientChanged   // a session was used from another User-Agent (Config.ClientBinding)
-	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window; the session was ended (I12)
+	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window while a later token had been presented; the session was ended (I12)
 	EventInsecureCookie  // a __Host-/Secure cookie was set on a plain-HTTP request to a host browsers will not store it for
 
 	// Failures.

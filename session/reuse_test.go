@@ -224,7 +224,9 @@ var presentations = []struct {
 	present func(t *testing.T, e *env, clk *clock, succ string)
 }{
 	{"read", func(t *testing.T, e *env, clk *clock, succ string) { e.do(whoami, e.req("GET", "/", succ)) }},
-	{"write", func(t *testing.T, e *env, clk *clock, succ string) { e.do(putHandler("k", "v2"), e.req("GET", "/", succ)) }},
+	{"write", func(t *testing.T, e *env, clk *clock, succ string) {
+		e.do(putHandler("k", "v2"), e.req("GET", "/", succ))
+	}},
 	{"hijacked request", func(t *testing.T, e *env, clk *clock, succ string) {
 		srv := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			conn, _, err := http.NewResponseController(w).Hijack()

@@ -224,9 +224,13 @@ func (s *Session) commitPeriodic(ctx context.Context, h http.Header, now time.Ti
 		}
 		switch {
 		case err == nil:
+			old := base.Key
+			if s.reissue {
+				old = storeKey(s.token) // the token whose holder gets next
+			}
 			s.rec, s.token, s.vals = &next, token, vals
 			s.issueCookie(h, &next, token, now)
-			s.m.emitReq(s.req, Event{Kind: kind, Session: store.Fingerprint(base.Key), NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
+			s.m.emitReq(s.req, Event{Kind: kind, Session: store.Fingerprint(old), NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
 			return nil
 		case errors.Is(err, store.ErrConflict) && merging(start, attempt):
 			// Another request may have rotated it first: then this one's
@@ -318,7 +322,9 @@ func (s *Session) updateData(base *store.Record, vals values) (data []byte, seen
 	case len(s.ops) > 0:
 		data, err = s.encodeMeta(md, vals)
 	case seen:
-		data, err = withMeta(base.Data, md)
+		if data, err = withMeta(base.Data, md); err != nil {
+			err = storeError("decode", err)
+		}
 	default:
 		data = base.Data
 	}
