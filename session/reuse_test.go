@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -316,8 +317,8 @@ func checkReuse(t *testing.T, e *env, tok string, others ...string) {
 // window. Whichever store write goes first, the two are found out: no
 // token of the session works afterwards.
 func TestI12_RaceSuccessorAndOldTokenIsReuse(t *testing.T) {
-	for round := range 40 {
-		e, clk := reuseEnv(t, newMem(t))
+	for round := range 60 {
+		e, clk := reuseEnv(t, &jitterStore{Store: newMem(t)})
 		old := signIn(t, e, clk)
 		succ := e.token(e.do(whoami, e.req("GET", "/", old)))
 		clk.advance(reuseGrace + time.Second)
@@ -428,4 +429,103 @@ func TestI12_SuccessorWithoutMarkCountsAsPresented(t *testing.T) {
 	}
 	clk.advance(reuseGrace + time.Second)
 	checkReuse(t, e, old, succ)
+}
+
+// writeCounter counts the updates a store accepted.
+type writeCounter struct {
+	store.Store
+	updates atomic.Int64
+}
+
+func (c *writeCounter) Update(ctx context.Context, rec *store.Record) error {
+	err := c.Store.Update(ctx, rec)
+	if err == nil {
+		c.updates.Add(1)
+	}
+	return err
+}
+
+// I12: recording that a successor was presented costs one conditional
+// write per rotation, however many requests present it at once, and none
+// after that.
+func TestI12_PresentedMarkCostsOneWritePerRotation(t *testing.T) {
+	cs := &writeCounter{Store: newMem(t)}
+	e, clk := reuseEnv(t, cs)
+	old := signIn(t, e, clk)
+	succ := e.token(e.do(whoami, e.req("GET", "/", old)))
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if body := e.do(whoami, e.req("GET", "/", succ)).Body.String(); body != "user=alice k=v0" {
+				t.Errorf("successor: %q", body)
+			}
+		})
+	}
+	wg.Wait()
+	if n := cs.updates.Load(); n != 1 {
+		t.Fatalf("%d writes for 16 requests presenting a new token, want 1", n)
+	}
+	for range 4 {
+		e.do(whoami, e.req("GET", "/", succ))
+		e.do(whoami, e.req("GET", "/", old)) // forwarded: writes nothing
+	}
+	if n := cs.updates.Load(); n != 1 {
+		t.Fatalf("%d writes after the mark, want it alone", n)
+	}
+}
+
+// A store whose rotation chain loops (it lost its integrity) fails the
+// request closed instead of following it forever.
+func TestRotationChainThatLoopsFailsClosed(t *testing.T) {
+	e, clk := chainEnv(t, newMem(t))
+	toks := buildChain(t, e, clk, 6)
+	recs, err := e.store.ListUser(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *store.Record
+	for _, rec := range recs {
+		if rec.Lineage == "" {
+			first = rec
+		}
+	}
+	for _, rec := range recs {
+		if rec.Successor == "" {
+			rec.Successor, rec.GraceUntil = first.Key, first.GraceUntil
+			if err := e.store.Update(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	done := make(chan int, 1)
+	go func() { done <- e.do(whoami, e.req("GET", "/", toks[0])).Code }()
+	select {
+	case code := <-done:
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("a looping chain: %d, want 503", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a looping chain is followed forever")
+	}
+}
+
+// jitterStore delays every read and write a little, at random, so that
+// racing requests interleave in every order.
+type jitterStore struct{ store.Store }
+
+func jitter() { time.Sleep(time.Duration(rand.N(300)) * time.Microsecond) }
+
+func (j *jitterStore) Get(ctx context.Context, key string) (*store.Record, error) {
+	jitter()
+	return j.Store.Get(ctx, key)
+}
+
+func (j *jitterStore) Update(ctx context.Context, rec *store.Record) error {
+	jitter()
+	return j.Store.Update(ctx, rec)
+}
+
+func (j *jitterStore) Rotate(ctx context.Context, oldKey string, v uint64, next *store.Record, grace time.Time) error {
+	jitter()
+	return j.Store.Rotate(ctx, oldKey, v, next, grace)
 }

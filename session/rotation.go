@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -103,12 +104,20 @@ func (m *Manager) follow(s *Session, live *store.Record) (chain, error) {
 	var c chain
 	var index map[string]*store.Record
 	cur, md := live, metaOf(live.Data)
+	limit := maxForwardHops
 	for hops := 0; cur.Successor != ""; hops++ {
 		if hops == maxForwardHops {
 			var err error
 			if index, err = m.lineageIndex(s.req.Context(), live); err != nil {
 				return c, err
 			}
+			// Every record of the chain is in the index, but for those
+			// rotations made since it was read: a chain longer than that
+			// loops (a store that lost its integrity), and fails closed.
+			limit += len(index) + maxForwardHops
+		}
+		if hops > limit {
+			return c, storeError("load", fmt.Errorf("%w: rotation chain of %s does not end", store.ErrCorrupt, store.Fingerprint(live.Key)))
 		}
 		next, why, err := m.successor(s, index, cur.Successor)
 		if err != nil || next == nil {
@@ -265,6 +274,8 @@ func (s *Session) forwardOrReuse(ctx context.Context, h http.Header, fresh *stor
 		// Only a record no request had presented is reissued.
 		return s.forwardUpdate(ctx, h, fresh.Successor, now)
 	}
+	reissue := s.reissue
+	s.reissue = false // decided here, for this rotation only
 	succ, err := s.m.store.Get(ctx, fresh.Successor)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
@@ -273,7 +284,7 @@ func (s *Session) forwardOrReuse(ctx context.Context, h http.Header, fresh *stor
 	case err != nil:
 		return storeError("reload", err)
 	}
-	if reissued := metaOf(succ.Data).reissued(); reissued != s.reissue {
+	if reissued := metaOf(succ.Data).reissued(); reissued != reissue {
 		return s.reusedAtCommit(ctx, fresh)
 	}
 	return s.forwardUpdate(ctx, h, fresh.Successor, now)
