@@ -17,7 +17,7 @@ import (
 // that a token can be many rotations old and still inside its grace.
 var chainRotation = session.RotationConfig{Every: time.Minute, Grace: 30 * time.Minute}
 
-func chainEnv(t *testing.T, st store.Store) (*env, *clock) {
+func chainEnv(t testing.TB, st store.Store) (*env, *clock) {
 	t.Helper()
 	clk := newClock()
 	return newEnv(t, st, session.Config{Now: clk.Now, IdleTimeout: time.Hour, Rotation: chainRotation}), clk
@@ -26,7 +26,7 @@ func chainEnv(t *testing.T, st store.Store) (*env, *clock) {
 // buildChain signs alice in with k=v0 and has her browser rotate the token
 // n times, a little over a minute apart. It returns every token, oldest
 // first: the last one is the head.
-func buildChain(t *testing.T, e *env, clk *clock, n int) []string {
+func buildChain(t testing.TB, e *env, clk *clock, n int) []string {
 	t.Helper()
 	toks := []string{e.token(e.do(func(w http.ResponseWriter, r *http.Request) {
 		s := session.From(r)
