@@ -129,6 +129,7 @@ func TestWriteSeeds(t *testing.T) {
 	tok := encodeToken(bytes.Repeat([]byte{0xab}, tokenBytes))
 	seeds := map[string][]byte{
 		"values/basic":      vals,
+		"values/meta":       joinData(recordMeta{flags: metaUnseen | metaReissued}, vals),
 		"record/basic":      recBytes,
 		"record/rotated":    rotatedBytes,
 		"cookie/single":     []byte(DefaultCookieName + "=" + tok),
