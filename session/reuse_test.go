@@ -3,8 +3,11 @@ package session_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -135,6 +138,14 @@ func checkReissued(t *testing.T, e *env, clk *clock, old, want string) {
 	next := e.token(rec)
 	if next == old {
 		t.Fatal("reissued the same token")
+	}
+	for _, ev := range e.ev.all() {
+		if ev.Kind == session.EventReissued && (ev.Session != fingerprint(old) || ev.NewSession != fingerprint(next) || ev.UserID != "alice") {
+			t.Fatalf("reissued event names %s -> %s for %q, want %s -> %s", ev.Session, ev.NewSession, ev.UserID, fingerprint(old), fingerprint(next))
+		}
+	}
+	if k := session.EventReissued; k.String() != "reissued" || k.Suspicious() || k.Level() != slog.LevelInfo {
+		t.Fatalf("EventReissued is %q, suspicious %v, level %v: want a lifecycle event below a reuse alarm", k, k.Suspicious(), k.Level())
 	}
 	if body := e.do(whoami, e.req("GET", "/", next)).Body.String(); body != "user=alice k="+want {
 		t.Fatalf("the reissued token: %q", body)
@@ -528,4 +539,10 @@ func (j *jitterStore) Update(ctx context.Context, rec *store.Record) error {
 func (j *jitterStore) Rotate(ctx context.Context, oldKey string, v uint64, next *store.Record, grace time.Time) error {
 	jitter()
 	return j.Store.Rotate(ctx, oldKey, v, next, grace)
+}
+
+// fingerprint is the name events give the session of tok.
+func fingerprint(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return store.Fingerprint(hex.EncodeToString(sum[:]))
 }
