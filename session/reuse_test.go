@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -424,11 +425,9 @@ func TestI12_SuccessorWithoutMarkCountsAsPresented(t *testing.T) {
 	}
 	stripped := 0
 	for _, rec := range recs {
-		if rec.Successor == "" && len(rec.Data) > 0 && rec.Data[0] == 'M' {
-			// Drop the metadata section ('M', length, section): the values
-			// alone, as the session layer wrote them before.
-			n, k := binary.Uvarint(rec.Data[1:])
-			rec.Data = rec.Data[1+k+int(n):]
+		if data, ok := stripMeta(rec.Data); rec.Successor == "" && ok {
+			// The values alone, as the session layer wrote them before.
+			rec.Data = data
 			if err := e.store.Update(context.Background(), rec); err != nil {
 				t.Fatal(err)
 			}
@@ -545,4 +544,42 @@ func (j *jitterStore) Rotate(ctx context.Context, oldKey string, v uint64, next 
 func fingerprint(tok string) string {
 	sum := sha256.Sum256([]byte(tok))
 	return store.Fingerprint(hex.EncodeToString(sum[:]))
+}
+
+// stripMeta removes the session layer's metadata entry from a record's
+// values, the first entry, under a key beginning with a NUL byte.
+func stripMeta(data []byte) ([]byte, bool) {
+	if len(data) < 2 || data[0] != 'V' {
+		return nil, false
+	}
+	n, w := binary.Uvarint(data[1:])
+	rest := data[1+w:]
+	klen, kw := binary.Uvarint(rest)
+	if n == 0 || !strings.HasPrefix(string(rest[kw:kw+int(klen)]), "\x00sessionguard.") {
+		return nil, false
+	}
+	rest = rest[kw+int(klen)+1:] // the key, then the kind byte
+	vlen, vw := binary.Uvarint(rest)
+	rest = rest[vw+int(vlen):]
+	if n == 1 {
+		return nil, true
+	}
+	return append(binary.AppendUvarint([]byte{'V'}, n-1), rest...), true
+}
+
+// The session layer keeps its metadata among the values under a reserved
+// key: an application can neither write it nor see it.
+func TestReservedKeysAreNotTheApplications(t *testing.T) {
+	e, clk := reuseEnv(t, newMem(t))
+	old := signIn(t, e, clk)
+	succ := e.token(e.do(whoami, e.req("GET", "/", old))) // a record with metadata
+	var keys []string
+	var putErr error
+	e.do(func(w http.ResponseWriter, r *http.Request) {
+		putErr = session.From(r).Put("\x00sessionguard.meta", []byte{1, 1})
+		keys = session.From(r).Keys()
+	}, e.req("GET", "/", succ))
+	if putErr == nil || len(keys) != 1 || keys[0] != "k" {
+		t.Fatalf("Put of a reserved key: %v; keys %q", putErr, keys)
+	}
 }
