@@ -583,3 +583,32 @@ func TestReservedKeysAreNotTheApplications(t *testing.T) {
 		t.Fatalf("Put of a reserved key: %v; keys %q", putErr, keys)
 	}
 }
+
+// I11 under the same race inside the grace window: the old token and the
+// successor's first use, each retried, are both served and every write
+// lands; nothing is taken for reuse.
+func TestI11_RaceSuccessorAndOldTokenInsideGrace(t *testing.T) {
+	for round := range 30 {
+		e, clk := reuseEnv(t, &jitterStore{Store: newMem(t)})
+		old := signIn(t, e, clk)
+		succ := e.token(e.do(whoami, e.req("GET", "/", old)))
+		var wg sync.WaitGroup
+		for i, tok := range []string{old, succ, old, succ} {
+			wg.Go(func() {
+				for try := range 2 {
+					rec := e.do(putHandler(fmt.Sprint("w", i), "x"), e.req("GET", "/", tok))
+					if rec.Code != http.StatusOK || sessionCookie(t, rec, e.cookie) != nil {
+						t.Errorf("round %d: request %d try %d: %d, cookie %v", round, i, try, rec.Code, sessionCookie(t, rec, e.cookie))
+					}
+				}
+			})
+		}
+		wg.Wait()
+		keys := e.do(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, session.From(r).UserID(), session.From(r).Keys())
+		}, e.req("GET", "/", old)).Body.String()
+		if keys != "alice[k w0 w1 w2 w3]" || e.ev.count(session.EventTokenReuse) != 0 {
+			t.Fatalf("round %d: %q, %d reuse events", round, keys, e.ev.count(session.EventTokenReuse))
+		}
+	}
+}
