@@ -167,10 +167,11 @@
 // # Events
 //
 // Every step of a session's life (created, login, renewed, logout,
-// revoked, merged, rotated, session limit) and every suspicious input or
-// failure (unknown, expired or dead tokens, token reuse, duplicate session
-// cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
-// failures, undecodable values) is an [Event] sent to [Config.OnEvent]. By
+// revoked, merged, rotated, reissued, session limit) and every suspicious
+// input or failure (unknown, expired or dead tokens, token reuse,
+// duplicate session cookies, a session ID in a URL, a Secure cookie over
+// plain HTTP, store failures, undecodable values) is an [Event] sent to
+// [Config.OnEvent]. By
 // default events are logged with log/slog at their [EventKind.Level];
 // [LogEvents] is that sink, to call from your own function when you also
 // count or alert. Events name sessions by a short [store.Fingerprint] of
