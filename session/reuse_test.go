@@ -612,3 +612,45 @@ func TestI11_RaceSuccessorAndOldTokenInsideGrace(t *testing.T) {
 		}
 	}
 }
+
+// After the grace window, an old token whose chain was cut by a change of
+// authentication: a logout or revocation ended the session, so the token
+// is dead for that reason, with no alarm; a renewal continued the session
+// under a token this holder was never given, which counts as presented,
+// so the session ends as reused (as it always did).
+func TestI12_AfterGraceChainCutByAuthChange(t *testing.T) {
+	cases := []struct {
+		change string
+		want   session.EndReason
+		reuse  int
+	}{
+		{"Renew", session.EndReuse, 1},
+		{"Logout", session.EndSignedOut, 0},
+		{"RevokeAll", session.EndAllSessionsEnded, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.change, func(t *testing.T) {
+			e, clk := reuseEnv(t, newMem(t))
+			old := signIn(t, e, clk)
+			succ := e.token(e.do(whoami, e.req("GET", "/", old))) // the change below is made with it
+			var carried string
+			for _, ac := range authChanges {
+				if ac.name == c.change {
+					carried = ac.do(t, e, succ)
+				}
+			}
+			clk.advance(reuseGrace + time.Second)
+			var ended session.EndReason
+			body := e.do(func(w http.ResponseWriter, r *http.Request) {
+				ended = session.From(r).Ended()
+				whoami(w, r)
+			}, e.req("GET", "/", old)).Body.String()
+			if body != "user= k=" || ended != c.want || e.ev.count(session.EventTokenReuse) != c.reuse {
+				t.Fatalf("old token after %s and its grace: %q, Ended() = %v, %d reuse events", c.change, body, ended, e.ev.count(session.EventTokenReuse))
+			}
+			if carried != "" && e.user(carried) != "" {
+				t.Fatal("the renewed token survived the reuse of an older one")
+			}
+		})
+	}
+}
