@@ -310,8 +310,8 @@ func appendValue(b []byte, v value) []byte {
 	return b
 }
 
-// decodeValues decodes what encodeValues produced, after the record's
-// metadata section if there is one (see joinData). It never panics; any
+// decodeValues decodes what encodeValues produced, leaving out the record's
+// metadata entry if there is one (see splitData). It never panics; any
 // malformed input, including keys out of order or repeated, gives an error
 // wrapping store.ErrCorrupt.
 func decodeValues(data []byte) (values, error) {
