@@ -174,7 +174,14 @@ type CookieConfig struct {
 	InsecureWithoutSecure bool
 }
 
-// RotationConfig configures periodic rotation (invariants I11, I12).
+// RotationConfig configures periodic rotation (invariants I3, I11, I12).
+//
+// A rotation never starts on a request whose response can no longer carry
+// the new cookie: a hijacked connection (a WebSocket upgrade writes its
+// own response), or a request whose context is done (the client went
+// away, or an [http.TimeoutHandler] already answered). The first request
+// that presents a rotated-in token records that it did, with one
+// conditional write per rotation (merged with the request's own changes).
 type RotationConfig struct {
 	// Every, when positive, gives a signed-in session a fresh token once
 	// its current token is this old, on the first request after that, which
@@ -186,12 +193,24 @@ type RotationConfig struct {
 	Every time.Duration
 	// Grace is how long a token replaced by a rotation keeps working: a
 	// client whose requests carry a token rotated away less than Grace ago
-	// is never signed out, whatever its parallelism. A rotated-away token
-	// presented after Grace (and before the old session would have expired)
-	// means two parties hold the session, as OAuth 2.0 refresh-token
-	// rotation reasons (RFC 9700 §4.14.2): the whole session ends, with an
-	// [EventTokenReuse] and the reason [EndReuse]. Default 30 seconds; it
-	// may exceed Every. Setting it without Every is refused.
+	// is never signed out, whatever its parallelism, its retries, or how
+	// many rotations old the token is. Forwarding never crosses a change of
+	// authentication: after a sign-in, [Session.Renew],
+	// [Session.RevokeOthers], a logout or a revocation, every older token
+	// of the session is dead, inside its grace window or not.
+	//
+	// A rotated-away token presented after Grace (and before the old
+	// session would have expired) is evidence that two parties hold the
+	// session only if a client presented a later token of it: then the
+	// whole session ends, with an [EventTokenReuse] and the reason
+	// [EndReuse], as OAuth 2.0 refresh-token rotation reasons (RFC 9700
+	// §4.14.2). When no client ever presented the successor (its reply was
+	// lost on the network, dropped by a timeout, or answered with an error
+	// by a store that had made the write), the holder of the old token is
+	// handed a fresh successor instead, with an [EventReissued]; requests
+	// it sent with the old token before that reply arrived are served for
+	// another Grace. Default 30 seconds; it may exceed Every, and must not
+	// exceed IdleTimeout. Setting it without Every is refused.
 	Grace time.Duration
 }
 

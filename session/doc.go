@@ -33,7 +33,9 @@
 //     [Manager.RevokeAll] or [Manager.Revoke] returns, no session it ended
 //     can be used, whatever renews or rotates at the same time (I11).
 //   - A token replaced by a periodic rotation and used after its grace
-//     window ends the whole session, with an [EventTokenReuse] (I12).
+//     window, once a later token of the session was presented, ends the
+//     whole session, with an [EventTokenReuse]; a successor no client ever
+//     presented is handed to the old token's holder instead (I12).
 //   - Nothing of the anonymous session reaches the signed-in one unless the
 //     application names it with [Carry] (I13).
 //
@@ -115,12 +117,27 @@
 // narrows what a token stolen without anyone noticing is worth. Nothing
 // about the sign-in changes, so, unlike a sign-in or a renewal, the old
 // token keeps working for [RotationConfig.Grace], serving the new session
-// to the requests the browser sent before it had the new cookie; a logout
-// through either token ends both. After the grace window the old token is
-// evidence that two parties hold the session, as OAuth 2.0 refresh-token
-// rotation reasons (RFC 9700 §4.14.2): the whole session ends, with an
-// [EventTokenReuse] and the reason [EndReuse]. Sign-ins, [Session.Renew]
-// and [Session.Logout] never leave a grace window.
+// to the requests the browser sent before it had the new cookie, however
+// many rotations old it is; a logout through any of them ends them all.
+// Sign-ins, [Session.Renew], [Session.RevokeOthers], logouts and
+// revocations never leave a grace window: every token older than them is
+// dead at once (I3, I11).
+//
+// After the grace window the old token is evidence that two parties hold
+// the session, as OAuth 2.0 refresh-token rotation reasons (RFC 9700
+// §4.14.2), on one condition: that a client presented a later token of the
+// session. The first request carrying a rotated-in token records that it
+// did, in the session's own record. With that proof the whole session
+// ends, with an [EventTokenReuse] and the reason [EndReuse]; the same
+// holds when the successor's holder shows up after the old token's holder
+// was given a fresh successor. Without it, the successor never reached
+// anyone: its reply was lost on the network, dropped by an
+// [http.TimeoutHandler], or replaced by an error from a store that made
+// the write but could not confirm it. The old token's holder is then
+// handed a fresh successor, with an [EventReissued], and is not signed
+// out. A rotation never starts on a response that cannot carry the
+// cookie: after [http.Hijacker.Hijack] (a WebSocket upgrade), or once the
+// request's context is done.
 //
 // # Signing out elsewhere
 //
@@ -150,15 +167,16 @@
 // # Events
 //
 // Every step of a session's life (created, login, renewed, logout,
-// revoked, merged, rotated, session limit, a tagged token the store has
-// forgotten) and every suspicious input or failure (unknown, expired or
-// dead tokens, token reuse, duplicate session cookies, a session ID in a
-// URL, a Secure cookie over plain HTTP, store failures, undecodable
-// values) is an [Event] sent to [Config.OnEvent]. By default events are
-// logged with log/slog at their [Event.Level]: the cookie of a session
-// that ended in the ordinary way (signed out, here or elsewhere, revoked,
-// timed out, over the session bound) is Info, while a token renewed away
-// (what a replayed fixation ID looks like) and token reuse are Warn.
+// revoked, merged, rotated, reissued, session limit, a tagged token the
+// store has forgotten) and every suspicious input or failure (unknown,
+// expired or dead tokens, token reuse, duplicate session cookies, a
+// session ID in a URL, a Secure cookie over plain HTTP, store failures,
+// undecodable values) is an [Event] sent to [Config.OnEvent]. By default
+// events are logged with log/slog at their [Event.Level]: the cookie of a
+// session that ended in the ordinary way (signed out, here or elsewhere,
+// revoked, timed out, over the session bound) is Info, while a token
+// renewed away (what a replayed fixation ID looks like) and token reuse
+// are Warn.
 // [LogEvents] is that sink, to call from your own function when you also
 // count or alert. Events name sessions by a short [store.Fingerprint] of
 // the store key, never by token.

@@ -20,6 +20,10 @@ const (
 	EventMerged                       // a save raced another request and was merged by replay
 	EventRotated                      // a periodic rotation gave the session a fresh token (Config.Rotation)
 	EventLimit                        // a sign-in went past Config.MaxSessionsPerUser; the least recently used session ended
+	// A token rotated away came back after its grace window, but no client
+	// had presented a later token of its session, so it is no proof of
+	// theft (a lost reply): its holder was given a fresh successor (I12).
+	EventReissued
 
 	// Suspicious input (invariants I1 and I2).
 	EventUnknownToken    // a cookie held a token the store does not know, a malformed one, or one whose tag fails (Config.Keys)
@@ -30,7 +34,7 @@ const (
 	EventReauthRequired  // RequireRecentAuth refused a stale or missing sign-in
 	EventTokenGuessing   // a client presented more never-issued tokens than Config.Guessing.Limit
 	EventClientChanged   // a session was used from another User-Agent (Config.ClientBinding)
-	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window; the session was ended (I12)
+	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window while a later token had been presented; the session was ended (I12)
 	EventInsecureCookie  // a __Host-/Secure cookie was set on a plain-HTTP request to a host browsers will not store it for
 
 	// Failures.
@@ -56,6 +60,7 @@ var eventNames = [...]string{
 	EventMerged:           "merged",
 	EventRotated:          "rotated",
 	EventLimit:            "session-limit",
+	EventReissued:         "reissued",
 	EventUnknownToken:     "unknown-token",
 	EventExpiredToken:     "expired-token",
 	EventDeadToken:        "dead-token",
@@ -94,7 +99,7 @@ type Event struct {
 	// Session is the fingerprint of the session concerned, if any.
 	Session string
 	// NewSession is the fingerprint of the session that replaced it, for
-	// EventLogin and EventRenewed.
+	// EventLogin, EventRenewed, EventRotated and EventReissued.
 	NewSession string
 	// UserID is the signed-in user concerned, if known.
 	UserID string

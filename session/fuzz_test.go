@@ -226,6 +226,7 @@ func TestWriteSeeds(t *testing.T) {
 	forged := encodeToken(append(append([]byte(nil), random...), make([]byte, tagBytes)...))
 	seeds := map[string][]byte{
 		"values/basic":      vals,
+		"values/meta":       joinData(recordMeta{flags: metaUnseen | metaReissued}, vals),
 		"record/basic":      recBytes,
 		"record/rotated":    rotatedBytes,
 		"cookie/single":     []byte(DefaultCookieName + "=" + tok),

@@ -160,7 +160,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	}
 	s.rec, s.token, s.vals = live, liveToken, vals
 	s.touch = s.loaded.Sub(live.LastSeen) >= m.cfg.TouchInterval
-	s.rotateDue = m.rotationDue(s, live)
+	s.rotateDue = s.reissue || m.rotationDue(s, live)
 	return s, nil
 }
 

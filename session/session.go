@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ type Session struct {
 
 	rotateDue bool // the token is older than Config.Rotation.Every
 	forwarded bool // the cookie's token was rotated; rec is its successor
+	reissue   bool // rotateDue hands the holder of an old token a successor (I12)
+	markSeen  bool // the cookie's token, made by a rotation, is presented for the first time
 
 	action   action
 	newUser  string
@@ -163,10 +166,14 @@ func (s *Session) GetString(key string) string {
 // Put stores v under key. v must be one of the built-in types (see
 // [RegisterJSON]) or a registered one; otherwise Put returns an error
 // wrapping [ErrUnsupportedType]. Slices are copied. Put on a request with no
-// session creates one when the response is committed.
+// session creates one when the response is committed. Keys beginning with
+// "\x00sessionguard." are the session layer's own; Put refuses them.
 func (s *Session) Put(key string, v any) error {
 	if s == nil {
 		return ErrNoSession
+	}
+	if strings.HasPrefix(key, reservedPrefix) {
+		return errReservedKey
 	}
 	val, err := valueOf(v)
 	if err != nil {
