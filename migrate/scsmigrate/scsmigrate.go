@@ -1,0 +1,121 @@
+// Package scsmigrate moves the users of github.com/alexedwards/scs/v2 to
+// sessionguard without signing them out: it is a migrate.Source over an
+// scs.Store (any of scs's stores; a scs.CtxStore is given the request's
+// context).
+//
+//	migrator, err := scsmigrate.New(scsmigrate.Config{
+//		Config: migrate.Config{
+//			CookieName: "session", // scs's SessionManager.Cookie.Name
+//			Cutoff:     time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC),
+//		},
+//		Store: legacy.Store, // the scs.SessionManager's Store
+//		User: func(values map[string]any) (string, error) {
+//			id, _ := values["authenticatedUserID"].(int)
+//			if id == 0 {
+//				return "", nil
+//			}
+//			return strconv.Itoa(id), nil
+//		},
+//	})
+//	...
+//	app := sessions.Handler(migrator.Handler(mux))
+//
+// A legacy session the scs store still holds, and whose deadline has not
+// passed, is honoured once: its user is signed in with a fresh sessionguard
+// token (never the scs token), the scs session is deleted from its store,
+// and the scs cookie is expired. See package migrate for the rules and
+// docs/migrating-from-scs.md for the API mapping.
+package scsmigrate
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/sessionguard/sessionguard/migrate"
+)
+
+// DefaultCookieName is scs's default session cookie name.
+const DefaultCookieName = "session"
+
+// Config configures a migration from scs.
+type Config struct {
+	// Config is the migration's: Cutoff is required; CookieName defaults to
+	// DefaultCookieName; Source is set by New.
+	migrate.Config
+	// Store is the scs store the legacy sessions live in. Required.
+	Store scs.Store
+	// Codec decodes the store's records. Default scs.GobCodec{}, scs's own
+	// default.
+	Codec scs.Codec
+	// User returns the user signed in on a legacy session, given its
+	// values, or "" when nobody is. Required. An error fails the migration
+	// of that session (it is not signed in).
+	User func(values map[string]any) (string, error)
+}
+
+// New returns a Migrator for cfg.
+func New(cfg Config) (*migrate.Migrator, error) {
+	if cfg.Store == nil || cfg.User == nil {
+		return nil, fmt.Errorf("%w: scsmigrate: Store and User are required", migrate.ErrConfig)
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = DefaultCookieName
+	}
+	cfg.Source = NewSource(cfg.Store, cfg.Codec, cfg.User)
+	return migrate.New(cfg.Config)
+}
+
+// NewSource returns the migrate.Source New uses: it reads sessions from st
+// with codec (scs.GobCodec{} when nil) and their user with user.
+func NewSource(st scs.Store, codec scs.Codec, user func(map[string]any) (string, error)) migrate.Source {
+	if codec == nil {
+		codec = scs.GobCodec{}
+	}
+	return source{st: st, codec: codec, user: user}
+}
+
+type source struct {
+	st    scs.Store
+	codec scs.Codec
+	user  func(map[string]any) (string, error)
+}
+
+// Find reads the scs session whose token is the cookie's value.
+func (s source) Find(r *http.Request, c *http.Cookie) (migrate.Legacy, bool, error) {
+	var (
+		b     []byte
+		found bool
+		err   error
+	)
+	if cs, ok := s.st.(scs.CtxStore); ok {
+		b, found, err = cs.FindCtx(r.Context(), c.Value)
+	} else {
+		b, found, err = s.st.Find(c.Value)
+	}
+	if err != nil || !found {
+		return migrate.Legacy{}, false, err
+	}
+	deadline, values, err := s.codec.Decode(b)
+	if err != nil {
+		return migrate.Legacy{}, false, fmt.Errorf("scsmigrate: decoding the session: %w", err)
+	}
+	if !time.Now().Before(deadline) {
+		return migrate.Legacy{}, false, nil
+	}
+	user, err := s.user(values)
+	if err != nil {
+		return migrate.Legacy{}, false, errors.Join(errors.New("scsmigrate: reading the user"), err)
+	}
+	return migrate.Legacy{UserID: user, Expires: deadline}, true, nil
+}
+
+// Destroy deletes the scs session from its store.
+func (s source) Destroy(r *http.Request, c *http.Cookie) error {
+	if cs, ok := s.st.(scs.CtxStore); ok {
+		return cs.DeleteCtx(r.Context(), c.Value)
+	}
+	return s.st.Delete(c.Value)
+}
