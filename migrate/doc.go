@@ -34,6 +34,16 @@
 // several instances, give every instance the same [StoreLedger] over the
 // shared sessionguard store.
 //
+// # What it cannot stop
+//
+// A migration honours legacy cookies, with what they were worth before: a
+// legacy cookie stolen before the switch signs its thief in, once, as it
+// would have in the legacy library; a legacy cookie an attacker planted in
+// a victim's browser (their own, to have the victim act in the attacker's
+// account) signs the victim in as the attacker. Nothing the request's
+// anonymous sessionguard session held is kept (invariant I13), and the
+// cut-off bounds the window.
+//
 // # The cut-off
 //
 // [Config.Cutoff] ends the migration: from then on, legacy cookies are

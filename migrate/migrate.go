@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
@@ -175,8 +176,10 @@ func (m *Migrator) Handler(next http.Handler) http.Handler {
 
 // migrate deals with the legacy cookie c of r.
 func (m *Migrator) migrate(w http.ResponseWriter, r *http.Request, c *http.Cookie) {
+	// Browsers refuse a prefixed cookie without Secure, even to delete it.
+	prefixed := hasPrefixFold(m.cfg.CookieName, "__Secure-") || hasPrefixFold(m.cfg.CookieName, "__Host-")
 	expired := &http.Cookie{Name: m.cfg.CookieName, Path: m.cfg.CookiePath, Domain: m.cfg.CookieDomain,
-		MaxAge: -1, Secure: r.TLS != nil, HttpOnly: true}
+		MaxAge: -1, Secure: r.TLS != nil || prefixed, HttpOnly: true}
 	w.Header().Add("Set-Cookie", expired.String())
 	key := ledgerKey(m.cfg.CookieName, c.Value)
 	e := Event{Time: m.cfg.Now(), Legacy: key[:16]}
@@ -229,4 +232,8 @@ func (m *Migrator) outcome(r *http.Request, c *http.Cookie, key string, now time
 func ledgerKey(name, value string) string {
 	h := sha256.Sum256([]byte(name + "\x00" + value))
 	return hex.EncodeToString(h[:])
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -14,7 +14,7 @@
 //		},
 //	})
 //	...
-//	app := sessions.Handler(migrator.Handler(mux))
+//	app := manager.Handler(migrator.Handler(mux)) // manager is the *session.Manager
 //
 // A legacy session the store still accepts (the cookie verifies and, for a
 // FilesystemStore, the file is there) is honoured once: its user is signed

@@ -286,3 +286,33 @@ func TestConcurrentUseMigratesOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestI13MigrationKeepsNoAnonymousData: values an anonymous sessionguard
+// session held (which an attacker may have prepared) do not reach the
+// migrated user's session.
+func TestI13MigrationKeepsNoAnonymousData(t *testing.T) {
+	e := newEnv(t, memstore.NewWithCleanupInterval(0), time.Now().Add(time.Hour))
+	prepare := e.sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.From(r).Put("next", "https://evil.example/")
+	}))
+	w := httptest.NewRecorder()
+	prepare.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+	anon := cookieNamed(w.Result(), e.sessions.CookieName())
+	if anon == nil {
+		t.Fatal("no anonymous session")
+	}
+	var kept string
+	check := e.sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kept = session.From(r).GetString("next")
+	}))
+	res := e.do(signedIn(t, e), anon)
+	if got := bodyOf(t, res); got != "user=alice recent=false" {
+		t.Fatalf("migration: %q", got)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(cookieNamed(res, e.sessions.CookieName()))
+	check.ServeHTTP(httptest.NewRecorder(), r)
+	if kept != "" {
+		t.Fatalf("the anonymous session's value %q reached the signed-in session", kept)
+	}
+}
