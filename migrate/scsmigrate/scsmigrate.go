@@ -8,7 +8,8 @@
 //			CookieName: "session", // scs's SessionManager.Cookie.Name
 //			Cutoff:     time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC),
 //		},
-//		Store: legacy.Store, // the scs.SessionManager's Store
+//		Store: legacy.Store, // the scs.SessionManager's Store (and its
+//		// Codec and HashTokenInStore, if the application set them)
 //		User: func(values map[string]any) (string, error) {
 //			id, _ := values["authenticatedUserID"].(int)
 //			if id == 0 {
@@ -28,6 +29,8 @@
 package scsmigrate
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,6 +53,10 @@ type Config struct {
 	// Codec decodes the store's records. Default scs.GobCodec{}, scs's own
 	// default.
 	Codec scs.Codec
+	// HashTokenInStore must match the scs SessionManager's field of that
+	// name: whether the store is keyed by a hash of the token. Default
+	// false, as in scs.
+	HashTokenInStore bool
 	// User returns the user signed in on a legacy session, given its
 	// values, or "" when nobody is. Required. An error fails the migration
 	// of that session (it is not signed in).
@@ -64,23 +71,33 @@ func New(cfg Config) (*migrate.Migrator, error) {
 	if cfg.CookieName == "" {
 		cfg.CookieName = DefaultCookieName
 	}
-	cfg.Source = NewSource(cfg.Store, cfg.Codec, cfg.User)
+	cfg.Source = NewSource(cfg)
 	return migrate.New(cfg.Config)
 }
 
-// NewSource returns the migrate.Source New uses: it reads sessions from st
-// with codec (scs.GobCodec{} when nil) and their user with user.
-func NewSource(st scs.Store, codec scs.Codec, user func(map[string]any) (string, error)) migrate.Source {
-	if codec == nil {
-		codec = scs.GobCodec{}
+// NewSource returns the migrate.Source New uses, made of cfg's Store,
+// Codec, HashTokenInStore and User; the rest of cfg is not used.
+func NewSource(cfg Config) migrate.Source {
+	if cfg.Codec == nil {
+		cfg.Codec = scs.GobCodec{}
 	}
-	return source{st: st, codec: codec, user: user}
+	return source{st: cfg.Store, codec: cfg.Codec, user: cfg.User, hashed: cfg.HashTokenInStore}
 }
 
 type source struct {
-	st    scs.Store
-	codec scs.Codec
-	user  func(map[string]any) (string, error)
+	st     scs.Store
+	codec  scs.Codec
+	user   func(map[string]any) (string, error)
+	hashed bool
+}
+
+// key returns the store key of the token, as scs computes it.
+func (s source) key(token string) string {
+	if !s.hashed {
+		return token
+	}
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
 }
 
 // Find reads the scs session whose token is the cookie's value.
@@ -91,9 +108,9 @@ func (s source) Find(r *http.Request, c *http.Cookie) (migrate.Legacy, bool, err
 		err   error
 	)
 	if cs, ok := s.st.(scs.CtxStore); ok {
-		b, found, err = cs.FindCtx(r.Context(), c.Value)
+		b, found, err = cs.FindCtx(r.Context(), s.key(c.Value))
 	} else {
-		b, found, err = s.st.Find(c.Value)
+		b, found, err = s.st.Find(s.key(c.Value))
 	}
 	if err != nil || !found {
 		return migrate.Legacy{}, false, err
@@ -115,7 +132,7 @@ func (s source) Find(r *http.Request, c *http.Cookie) (migrate.Legacy, bool, err
 // Destroy deletes the scs session from its store.
 func (s source) Destroy(r *http.Request, c *http.Cookie) error {
 	if cs, ok := s.st.(scs.CtxStore); ok {
-		return cs.DeleteCtx(r.Context(), c.Value)
+		return cs.DeleteCtx(r.Context(), s.key(c.Value))
 	}
-	return s.st.Delete(c.Value)
+	return s.st.Delete(s.key(c.Value))
 }

@@ -1,6 +1,9 @@
 package scsmigrate_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,9 +31,9 @@ type legacyApp struct {
 	handler http.Handler
 }
 
-func newLegacy(st scs.Store) *legacyApp {
+func newLegacy(st scs.Store, hashed bool) *legacyApp {
 	sm := scs.New()
-	sm.Store = st
+	sm.Store, sm.HashTokenInStore = st, hashed
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		if err := sm.RenewToken(r.Context()); err != nil {
@@ -57,14 +60,15 @@ func (l *legacyApp) cookie(t *testing.T, path string) *http.Cookie {
 	return nil
 }
 
-// held reports whether the scs store still holds the cookie's session.
+// held reports whether scs still has the cookie's session (every session
+// of these tests holds a value).
 func (l *legacyApp) held(t *testing.T, c *http.Cookie) bool {
 	t.Helper()
-	_, found, err := l.sm.Store.Find(c.Value)
+	ctx, err := l.sm.Load(context.Background(), c.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return found
+	return len(l.sm.Keys(ctx)) > 0
 }
 
 type env struct {
@@ -93,29 +97,40 @@ func (e *events) count(o migrate.Outcome) int {
 	return n
 }
 
-func stores(t *testing.T) map[string]func() scs.Store {
-	return map[string]func() scs.Store{
-		"memstore": func() scs.Store {
+// legacyStore is an scs store and whether the SessionManager hashed
+// tokens in it.
+type legacyStore struct {
+	st     scs.Store
+	hashed bool
+}
+
+func stores(t *testing.T) map[string]func() legacyStore {
+	return map[string]func() legacyStore{
+		"memstore": func() legacyStore {
 			// No cleanup goroutine: scs's StopCleanup races with it.
-			return memstore.NewWithCleanupInterval(0)
+			return legacyStore{memstore.NewWithCleanupInterval(0), false}
 		},
-		"boltstore": func() scs.Store {
+		"memstore HashTokenInStore": func() legacyStore {
+			return legacyStore{memstore.NewWithCleanupInterval(0), true}
+		},
+		"boltstore": func() legacyStore {
 			db, err := bbolt.Open(filepath.Join(t.TempDir(), "scs.db"), 0o600, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
-			return boltstore.NewWithCleanupInterval(db, 0)
+			return legacyStore{boltstore.NewWithCleanupInterval(db, 0), false}
 		},
 	}
 }
 
-func newEnv(t *testing.T, st scs.Store, cutoff time.Time) *env {
-	e := &env{legacy: newLegacy(st), sessions: sessiontest.NewManager(session.Config{}), events: new(events)}
+func newEnv(t *testing.T, ls legacyStore, cutoff time.Time) *env {
+	e := &env{legacy: newLegacy(ls.st, ls.hashed), sessions: sessiontest.NewManager(session.Config{}), events: new(events)}
 	t.Cleanup(e.sessions.Close)
 	m, err := scsmigrate.New(scsmigrate.Config{
-		Config: migrate.Config{Cutoff: cutoff, OnEvent: e.events.add},
-		Store:  st,
+		Config:           migrate.Config{Cutoff: cutoff, OnEvent: e.events.add},
+		Store:            ls.st,
+		HashTokenInStore: ls.hashed,
 		User: func(values map[string]any) (string, error) {
 			id, _ := values["userID"].(string)
 			return id, nil
@@ -220,7 +235,12 @@ func expiredLegacy(t *testing.T, e *env) *http.Cookie {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.legacy.sm.Store.Commit(c.Value, b, time.Now().Add(time.Hour)); err != nil {
+	key := c.Value
+	if e.legacy.sm.HashTokenInStore {
+		h := sha256.Sum256([]byte(key))
+		key = base64.RawURLEncoding.EncodeToString(h[:])
+	}
+	if err := e.legacy.sm.Store.Commit(key, b, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -291,7 +311,7 @@ func TestConcurrentUseMigratesOnce(t *testing.T) {
 // session held (which an attacker may have prepared) do not reach the
 // migrated user's session.
 func TestI13MigrationKeepsNoAnonymousData(t *testing.T) {
-	e := newEnv(t, memstore.NewWithCleanupInterval(0), time.Now().Add(time.Hour))
+	e := newEnv(t, legacyStore{memstore.NewWithCleanupInterval(0), false}, time.Now().Add(time.Hour))
 	prepare := e.sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = session.From(r).Put("next", "https://evil.example/")
 	}))
