@@ -223,3 +223,27 @@ func TestI9SessionFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestPanicCommitsNothing: a handler that panics after changing the
+// session commits nothing; echo's Recover answers 500 without a cookie.
+func TestPanicCommitsNothing(t *testing.T) {
+	m := sessiontest.NewManager(session.Config{})
+	defer m.Close()
+	e := echo.New()
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, DisableErrorHandler: false}))
+	e.Use(echosession.Middleware(m.Manager))
+	e.POST("/", func(c echo.Context) error {
+		if err := session.From(c.Request()).Login("alice"); err != nil {
+			t.Error(err)
+		}
+		panic("handler bug")
+	})
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+	if w.Code != http.StatusInternalServerError || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("got %d with cookies %v; want 500 and none", w.Code, w.Result().Cookies())
+	}
+	if n := m.Events.Count(session.EventLogin); n != 0 {
+		t.Fatalf("%d sign-ins committed by a panicking handler", n)
+	}
+}

@@ -72,9 +72,10 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 			c.Writer = &writer{ResponseWriter: orig, session: w}
 			c.Next()
 		})
+		// Restored even if the chain panics, for gin.Recovery's response.
+		defer func() { c.Writer = orig }()
 		r := c.Request.WithContext(context.WithValue(c.Request.Context(), contextKey{}, c))
 		m.Handler(inner).ServeHTTP(orig, r)
-		c.Writer = orig
 		if !ran {
 			c.Abort()
 		}

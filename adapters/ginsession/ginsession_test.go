@@ -222,3 +222,27 @@ func TestI9CommitFailure(t *testing.T) {
 		t.Fatalf("c.Errors = %v, want the failed render", errs)
 	}
 }
+
+// TestPanicCommitsNothing: a handler that panics after changing the
+// session commits nothing; gin.Recovery answers 500 without a cookie.
+func TestPanicCommitsNothing(t *testing.T) {
+	m := sessiontest.NewManager(session.Config{})
+	defer m.Close()
+	r := gin.New()
+	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { c.AbortWithStatus(http.StatusInternalServerError) }))
+	r.Use(ginsession.Middleware(m.Manager))
+	r.POST("/", func(c *gin.Context) {
+		if err := session.From(c.Request).Login("alice"); err != nil {
+			t.Error(err)
+		}
+		panic("handler bug")
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+	if w.Code != http.StatusInternalServerError || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("got %d with cookies %v; want 500 and none", w.Code, w.Result().Cookies())
+	}
+	if n := m.Events.Count(session.EventLogin); n != 0 {
+		t.Fatalf("%d sign-ins committed by a panicking handler", n)
+	}
+}
