@@ -18,7 +18,9 @@
 //     is expired in the response;
 //   - an [Event] with [Migrated] says so.
 //
-// Whatever the outcome, a request with a legacy cookie gets it expired.
+// Whatever else the outcome, a request with a legacy cookie gets it
+// expired; only when the migration failed ([Failed]: the legacy store or
+// the Ledger could not answer) is the cookie left for a later request.
 // Nothing of the legacy session but the user is carried over: read what you
 // need in the Source's user function.
 //

@@ -80,7 +80,8 @@ const (
 	// AfterCutoff: the migration is over; the cookie was only expired.
 	AfterCutoff
 	// Failed: the legacy store, the Ledger or the sign-in failed (see
-	// Event.Err); nobody was signed in.
+	// Event.Err); nobody was signed in, and the legacy cookie is left in
+	// place for a later request.
 	Failed
 )
 
@@ -174,16 +175,20 @@ func (m *Migrator) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// migrate deals with the legacy cookie c of r.
+// migrate deals with the legacy cookie c of r. The response expires the
+// cookie, unless the migration failed: a legacy store that is down for a
+// moment must not cost the user a session a later request could migrate.
 func (m *Migrator) migrate(w http.ResponseWriter, r *http.Request, c *http.Cookie) {
-	// Browsers refuse a prefixed cookie without Secure, even to delete it.
-	prefixed := hasPrefixFold(m.cfg.CookieName, "__Secure-") || hasPrefixFold(m.cfg.CookieName, "__Host-")
-	expired := &http.Cookie{Name: m.cfg.CookieName, Path: m.cfg.CookiePath, Domain: m.cfg.CookieDomain,
-		MaxAge: -1, Secure: r.TLS != nil || prefixed, HttpOnly: true}
-	w.Header().Add("Set-Cookie", expired.String())
 	key := ledgerKey(m.cfg.CookieName, c.Value)
 	e := Event{Time: m.cfg.Now(), Legacy: key[:16]}
 	e.Outcome, e.UserID, e.Err = m.outcome(r, c, key, e.Time)
+	if e.Outcome != Failed {
+		// Browsers refuse a prefixed cookie without Secure, even to delete it.
+		prefixed := hasPrefixFold(m.cfg.CookieName, "__Secure-") || hasPrefixFold(m.cfg.CookieName, "__Host-")
+		expired := &http.Cookie{Name: m.cfg.CookieName, Path: m.cfg.CookiePath, Domain: m.cfg.CookieDomain,
+			MaxAge: -1, Secure: r.TLS != nil || prefixed, HttpOnly: true}
+		w.Header().Add("Set-Cookie", expired.String())
+	}
 	m.cfg.OnEvent(e)
 }
 

@@ -336,3 +336,28 @@ func TestI13MigrationKeepsNoAnonymousData(t *testing.T) {
 		t.Fatalf("the anonymous session's value %q reached the signed-in session", kept)
 	}
 }
+
+// TestI9LegacyStoreDown: when the legacy store cannot answer, nobody is
+// signed in, the failure is reported, and the legacy cookie stays for a
+// later request to migrate.
+func TestI9LegacyStoreDown(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "scs.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, legacyStore{boltstore.NewWithCleanupInterval(db, 0), false}, time.Now().Add(time.Hour))
+	legacy := signedIn(t, e)
+	if err := db.Close(); err != nil { // the legacy store is now down
+		t.Fatal(err)
+	}
+	res := e.do(legacy)
+	if got := bodyOf(t, res); got != "user= recent=false" {
+		t.Fatalf("body %q, want nobody signed in", got)
+	}
+	if e.events.count(migrate.Failed) != 1 || e.events.all[0].Err == nil {
+		t.Fatalf("events %v, want one failure with its error", e.events.all)
+	}
+	if c := cookieNamed(res, "session"); c != nil {
+		t.Fatalf("legacy cookie expired although the migration could not be tried: %v", c)
+	}
+}
