@@ -42,7 +42,11 @@
 // legacy cookie stolen before the switch signs its thief in, once, as it
 // would have in the legacy library; a legacy cookie an attacker planted in
 // a victim's browser (their own, to have the victim act in the attacker's
-// account) signs the victim in as the attacker. Nothing the request's
+// account) signs the victim in as the attacker. sessionguard's revocations
+// (RevokeOthers after a password change, RevokeAll) do not reach sessions
+// still in the legacy store: the user function of a Source should refuse
+// (return no user for) accounts disabled or whose credentials changed
+// since the switch. Nothing the request's
 // anonymous sessionguard session held is kept (invariant I13), and the
 // cut-off bounds the window.
 //

@@ -38,7 +38,8 @@ type Source interface {
 type Config struct {
 	// Source reads the legacy sessions. Required.
 	Source Source
-	// CookieName names the legacy session cookie. Required.
+	// CookieName names the legacy session cookie. Required; it must differ
+	// from sessionguard's cookie name.
 	CookieName string
 	// CookiePath and CookieDomain are the legacy cookie's Path and Domain,
 	// so that the response can expire it. Defaults "/" and none.

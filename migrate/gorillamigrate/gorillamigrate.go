@@ -58,6 +58,9 @@ type Config struct {
 	Store sessions.Store
 	// User returns the user signed in on a legacy session, or "" when
 	// nobody is. Required. An error fails the migration of that session.
+	// Return "" too for a user who must not be signed in any more
+	// (deleted, disabled, or whose password changed since the switch):
+	// sessionguard's revocations do not reach the legacy store.
 	User func(*sessions.Session) (string, error)
 }
 

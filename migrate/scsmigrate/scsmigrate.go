@@ -59,7 +59,10 @@ type Config struct {
 	HashTokenInStore bool
 	// User returns the user signed in on a legacy session, given its
 	// values, or "" when nobody is. Required. An error fails the migration
-	// of that session (it is not signed in).
+	// of that session (it is not signed in). Return "" too for a user who
+	// must not be signed in any more (deleted, disabled, or whose password
+	// changed since the switch): sessionguard's revocations do not reach
+	// the legacy store.
 	User func(values map[string]any) (string, error)
 }
 
