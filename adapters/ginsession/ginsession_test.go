@@ -169,32 +169,43 @@ func TestI10ChangeAfterBody(t *testing.T) {
 }
 
 // TestI9StoreFailure: when the session cannot be loaded, no later handler
-// runs, the error handler answers, and with ErrorHandler the error is in
-// c.Errors for gin's error middleware.
+// runs and the error handler answers; with ErrorHandler the error is also
+// in c.Errors for gin's error middleware.
 func TestI9StoreFailure(t *testing.T) {
-	m := sessiontest.NewManager(session.Config{ErrorHandler: ginsession.ErrorHandler(nil)})
-	cookie := m.Login("alice")
-	m.Close() // the store is now unreachable
-	var seen []error
-	ran := false
-	r := gin.New()
-	r.Use(func(c *gin.Context) {
-		c.Next()
-		for _, e := range c.Errors {
-			seen = append(seen, e.Err)
-		}
-	})
-	r.Use(ginsession.Middleware(m.Manager))
-	r.GET("/", func(c *gin.Context) { ran = true })
-	req := httptest.NewRequest("GET", "/", nil)
-	req.AddCookie(cookie)
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, req)
-	if w.Code != http.StatusServiceUnavailable || ran {
-		t.Fatalf("status %d, handler ran: %v; want 503 without the handler", w.Code, ran)
-	}
-	if len(seen) != 1 || !errors.Is(seen[0], session.ErrStore) {
-		t.Fatalf("c.Errors = %v, want one session.ErrStore", seen)
+	for _, tc := range []struct {
+		name    string
+		handler func(http.ResponseWriter, *http.Request, error)
+		errors  int // in c.Errors
+	}{
+		{"ginsession.ErrorHandler", ginsession.ErrorHandler(nil), 1},
+		{"default error handler", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := sessiontest.NewManager(session.Config{ErrorHandler: tc.handler})
+			cookie := m.Login("alice")
+			m.Close() // the store is now unreachable
+			var seen []error
+			ran := false
+			r := gin.New()
+			r.Use(func(c *gin.Context) {
+				c.Next()
+				for _, e := range c.Errors {
+					seen = append(seen, e.Err)
+				}
+			})
+			r.Use(ginsession.Middleware(m.Manager))
+			r.GET("/", func(c *gin.Context) { ran = true })
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(cookie)
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			if w.Code != http.StatusServiceUnavailable || ran {
+				t.Fatalf("status %d, handler ran: %v; want 503 without the handler", w.Code, ran)
+			}
+			if len(seen) != tc.errors || len(seen) == 1 && !errors.Is(seen[0], session.ErrStore) {
+				t.Fatalf("c.Errors = %v, want %d session.ErrStore", seen, tc.errors)
+			}
+		})
 	}
 }
 
