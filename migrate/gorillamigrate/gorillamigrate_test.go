@@ -275,3 +275,48 @@ func TestConcurrentUseMigratesOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSeveralInstancesShareTheLedger: with two instances behind one load
+// balancer, a copied CookieStore cookie is refused by the second only when
+// they share the Ledger; a StoreLedger over the shared sessionguard store
+// does that.
+func TestSeveralInstancesShareTheLedger(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		shared     bool
+		migrations int
+	}{
+		{"a memory ledger per instance", false, 2},
+		{"StoreLedger over the shared store", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hash := securecookie.GenerateRandomKey(32)
+			legacyStore := sessions.NewCookieStore(hash)
+			manager := sessiontest.NewManager(session.Config{}) // its store is the one both instances share
+			defer manager.Close()
+			ev := new(events)
+			instance := func() http.Handler {
+				cfg := migrate.Config{CookieName: legacyName, Cutoff: time.Now().Add(time.Hour), OnEvent: ev.add}
+				if tc.shared {
+					cfg.Ledger = migrate.StoreLedger(manager.Store)
+				}
+				m, err := gorillamigrate.New(gorillamigrate.Config{Config: cfg, Store: legacyStore,
+					User: func(s *sessions.Session) (string, error) { u, _ := s.Values["user"].(string); return u, nil }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return manager.Handler(m.Handler(http.NotFoundHandler()))
+			}
+			e := &env{store: legacyStore}
+			legacy := e.legacyCookie(t, "user=alice")
+			for _, app := range []http.Handler{instance(), instance()} {
+				r := httptest.NewRequest("GET", "/", nil)
+				r.AddCookie(legacy)
+				app.ServeHTTP(httptest.NewRecorder(), r)
+			}
+			if got := ev.count(migrate.Migrated); got != tc.migrations {
+				t.Fatalf("%d migrations, want %d (events %v)", got, tc.migrations, ev.all)
+			}
+		})
+	}
+}
