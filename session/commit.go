@@ -289,6 +289,9 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		}
 		if s.action == actLogin {
 			next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
+			if s.notRecent {
+				next.AuthTime = time.Time{} // NotRecent
+			}
 			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), maxUserAgent)
 			next.IdleTimeout, next.Deadline = s.m.cfg.IdleTimeout, now.Add(s.m.cfg.AbsoluteTimeout)
 			if s.remember {

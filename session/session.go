@@ -44,6 +44,8 @@ type Session struct {
 	remember bool
 	carry    []string // keys Login carries over (Carry)
 
+	notRecent bool // Login with NotRecent: no sign-in time
+
 	committed   bool      // the header is written: no more changes
 	presented   bool      // the request carried a session cookie
 	stale       bool      // it carried only cookies that will never work again
@@ -258,6 +260,8 @@ func (s *Session) AuthTime() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case s.action == actLogin && s.notRecent:
+		return time.Time{}
 	case s.action == actLogin:
 		return s.loaded
 	case s.action == actLogout, s.rec == nil:
