@@ -2,8 +2,8 @@ package redisstore
 
 import (
 	"context"
-	"fmt"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
