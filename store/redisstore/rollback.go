@@ -75,8 +75,9 @@ func newGuard(s *Store, interval time.Duration, log *slog.Logger) *guard {
 
 // counterTTL is how long a store's counter outlives its last check: long
 // enough that a live store's counter never expires (which would read as a
-// loss), short enough that those of stores gone for good do.
-func (g *guard) counterTTL() time.Duration { return max(time.Hour, 100*g.interval) }
+// loss, and sign everyone out), short enough that the counters of stores
+// gone for good do not pile up.
+func (g *guard) counterTTL() time.Duration { return max(24*time.Hour, 100*g.interval) }
 
 // start runs a check every interval until close.
 func (g *guard) start() {
