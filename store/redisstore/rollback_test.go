@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -354,4 +355,48 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// TestI14EvictionLosesRevocation shows what Open's policy check prevents:
+// under allkeys-lru and memory pressure, Redis evicts alice's index (not
+// read since she signed in) while the thief keeps her session in use, and
+// revoking all her sessions then ends none. The store here comes from New,
+// which does not check.
+func TestI14EvictionLosesRevocation(t *testing.T) {
+	srv := redistest.Start(t, "--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
+	client := newClient(t, srv)
+	ctx := t.Context()
+	st := redisstore.New(client, redisstore.Options{})
+	stolen := newRecord(t, "alice")
+	if err := st.Create(ctx, stolen); err != nil {
+		t.Fatal(err)
+	}
+	junk := strings.Repeat("x", 4096)
+	evicted := false
+	for i := 0; i < 20000 && !evicted; i++ {
+		if err := client.Set(ctx, "cache:"+strconv.Itoa(i), junk, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Get(ctx, stolen.Key); err != nil {
+			t.Fatalf("the thief's session was evicted first (%v); the demonstration needs it kept", err)
+		}
+		n, err := client.Exists(ctx, st.IndexKey("alice")).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evicted = n == 0
+	}
+	if !evicted {
+		t.Fatal("the index was never evicted")
+	}
+	n, err := st.RevokeUser(ctx, "alice", "", store.Reason(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(ctx, stolen.Key); n != 0 || err != nil {
+		t.Fatalf("RevokeUser ended %d, and the stolen session reads %v; this test expects the eviction to defeat the revocation", n, err)
+	}
+	if _, err := redisstore.Open(ctx, client, redisstore.Options{}); !errors.Is(err, redisstore.ErrUnsafeConfig) {
+		t.Fatalf("Open on this server: %v, want ErrUnsafeConfig", err)
+	}
 }
