@@ -65,8 +65,7 @@ func OpenStore(ctx context.Context, spec string) (store.Store, io.Closer, error)
 		// for one that goes back in time until the closer runs.
 		st, err := redisstore.Open(pctx, client, redisstore.Options{})
 		if err != nil {
-			client.Close()
-			return nil, nil, fmt.Errorf("Redis at %s: %w", opts.Addr, err)
+			return nil, nil, errors.Join(fmt.Errorf("--store redis://%s: %w", opts.Addr, err), client.Close())
 		}
 		return st, closerFunc(func() error {
 			err := st.Close()
