@@ -198,15 +198,18 @@ func (g *guard) check(ctx context.Context) error {
 	v, why := g.judge(o, g.run, acked)
 	floor := o.floor
 	if v != keep {
-		if floor, err = g.update(ctx, node, o, v == raise); err != nil {
+		// A witness's evidence raises the floor whatever others did; an
+		// instance without it raises only if nobody has acted on the new
+		// run since it looked.
+		if floor, err = g.update(ctx, node, o, v == raise, g.run != ""); err != nil {
 			return fmt.Errorf("redisstore: rollback check: %w", err)
 		}
 	}
 	switch {
-	case v == raise:
+	case v == raise && floor > o.floor:
 		g.log.Error("redisstore: Redis went back in time; every session written before now is treated as ended",
 			"server", o.addr, "run_id", o.run, "why", why, "floor", floor)
-	case v == accept && o.exists:
+	case v == accept && o.exists && floor == o.floor:
 		g.log.Info("redisstore: Redis changed and nothing was lost", "server", o.addr, "run_id", o.run, "why", why)
 	case floor > g.floor.Load() && g.run != "":
 		g.log.Error("redisstore: another instance found that Redis went back in time; every session written before the floor is treated as ended",
@@ -290,10 +293,14 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 
 // update records o's run in the epoch hash, if it still holds the run o
 // read (another instance may have acted meanwhile), and, with raise, sets
-// the floor to the server's time; it returns the floor in force.
-func (g *guard) update(ctx context.Context, node *redis.Client, o observation, raise bool) (int64, error) {
+// the floor to the server's time, even if another instance has acted when
+// force is set; it returns the floor in force.
+func (g *guard) update(ctx context.Context, node *redis.Client, o observation, raise, force bool) (int64, error) {
 	mode := "accept"
-	if raise {
+	switch {
+	case raise && force:
+		mode = "force"
+	case raise:
 		mode = "raise"
 	}
 	f, err := epochScript.Run(ctx, node, []string{g.s.epochKey()}, mode, o.storedRun, o.run).Int64()
@@ -304,16 +311,17 @@ func (g *guard) update(ctx context.Context, node *redis.Client, o observation, r
 }
 
 // epochScript updates the epoch hash. "accept" sets run to ARGV[3] if it
-// is still ARGV[2]; "raise" sets run and moves the floor up to the
+// is still ARGV[2]; "raise" does the same and moves the floor up to the
 // server's time plus one millisecond, so that every record stamped until
-// now is below it. It returns the floor.
+// now is below it; "force" raises whatever run holds. It returns the
+// floor.
 //
 //	KEYS: epoch
 //	ARGV: mode, expected run, new run
 var epochScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'run') or ''
 local floor = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') or 0
-if ARGV[1] == 'raise' then
+if ARGV[1] == 'force' or (ARGV[1] == 'raise' and cur == ARGV[2]) then
   local t = redis.call('TIME')
   local f = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1
   if f > floor then floor = f end

@@ -400,3 +400,41 @@ func TestI14EvictionLosesRevocation(t *testing.T) {
 		t.Fatalf("Open on this server: %v, want ErrUnsafeConfig", err)
 	}
 }
+
+// TestI14RoundTrips: the rollback watch costs requests no round trip. A
+// read is one HMGET; a write that ends sessions carries its counter's
+// INCR in its own pipeline.
+func TestI14RoundTrips(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	rt := &roundTrips{}
+	client.AddHook(rt)
+	ctx := t.Context()
+	st := openWatched(t, client, redisstore.Options{}, nil)
+	if err := redisstore.LoadScripts(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecord(t, "alice")
+	if err := st.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	ops := []struct {
+		name string
+		op   func() error
+		cmds string
+	}{
+		{"Get", func() error { _, err := st.Get(ctx, rec.Key); return err }, "hmget"},
+		{"RevokeUser", func() error { _, err := st.RevokeUser(ctx, "alice", "", store.Reason(5)); return err }, "evalsha+incr"},
+		{"Delete", func() error { return st.Delete(ctx, rec.Key, store.Reason(3)) }, "evalsha+incr"},
+	}
+	for _, op := range ops {
+		n, cmds := rt.measure(func() {
+			if err := op.op(); err != nil {
+				t.Fatalf("%s: %v", op.name, err)
+			}
+		})
+		if n != 1 || len(cmds) != 1 || cmds[0] != op.cmds {
+			t.Errorf("%s: %d round trips %v, want 1: %s", op.name, n, cmds, op.cmds)
+		}
+	}
+}
