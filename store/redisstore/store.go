@@ -124,8 +124,9 @@ const DefaultWaitTimeout = time.Second
 var ErrNotReplicated = fmt.Errorf("redisstore: write not acknowledged by enough replicas: %w", store.ErrNotDurable)
 
 // A Store keeps sessions in Redis. It implements [store.Store]. Build one
-// with [New]; its zero value is not usable. A Store is safe for concurrent
-// use. It does not own its client: close the client when done with both.
+// with [Open] (or [New], which checks nothing); its zero value is not
+// usable. A Store is safe for concurrent use. It does not own its client:
+// close the store (which stops Open's rollback watch), then the client.
 type Store struct {
 	client       redis.UniversalClient
 	prefix       string
