@@ -60,8 +60,9 @@ type guard struct {
 	floor   atomic.Int64 // the floor in force, server ms; 0 for none
 	acked   atomic.Int64 // the bumps of the counter ending writes saw acknowledged
 
-	mu  sync.Mutex // serialises checks; guards run
-	run string     // the run_id this process last checked, "" before the first check
+	mu     sync.Mutex // serialises checks; guards run and policy
+	run    string     // the run_id this process last checked, "" before the first check
+	policy string     // the maxmemory-policy last reported, "" for noeviction or unknown
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -140,6 +141,7 @@ type observation struct {
 	startMs   int64  // when the server started, by its clock (to the second)
 	promoted  bool   // a replica promoted during this run (second_repl_offset set)
 	lossless  bool   // AOF with appendfsync always, and not promoted
+	policy    string // maxmemory-policy, "" when CONFIG is refused
 	exists    bool   // the epoch hash exists
 	storedRun string
 	floor     int64
@@ -216,6 +218,7 @@ func (g *guard) check(ctx context.Context) error {
 			"server", o.addr, "run_id", o.run, "floor", floor)
 	}
 	g.raiseTo(floor)
+	g.checkPolicy(o)
 	if o.counter < acked {
 		// The lost bumps are covered by the floor: they are no evidence
 		// against the data from now on. Bumps acknowledged since the read
@@ -224,6 +227,21 @@ func (g *guard) check(ctx context.Context) error {
 	}
 	g.run = o.run
 	return nil
+}
+
+// checkPolicy reports, once per change, a primary whose eviction policy
+// was changed after Open to one that can evict session keys: Open refused
+// such a server, but cannot refuse it now.
+func (g *guard) checkPolicy(o observation) {
+	bad := o.policy
+	if bad == "noeviction" {
+		bad = ""
+	}
+	if bad != "" && bad != g.policy {
+		g.log.Error("redisstore: Redis now has an evicting maxmemory-policy: it can drop a user's session index, "+
+			"so that revoking the user's sessions misses some; set maxmemory-policy noeviction", "server", o.addr, "maxmemory-policy", bad)
+	}
+	g.policy = bad
 }
 
 // primary returns a client of the server holding the epoch key.
@@ -246,7 +264,7 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 		return observation{}, nil, err
 	}
 	var info *redis.StringCmd
-	var fsync *redis.MapStringStringCmd
+	var fsync, policy *redis.MapStringStringCmd
 	var epoch *redis.SliceCmd
 	var tm *redis.TimeCmd
 	var counter *redis.StringCmd
@@ -254,6 +272,7 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		info = p.Info(ctx, "server", "persistence", "replication")
 		fsync = p.ConfigGet(ctx, "appendfsync")
+		policy = p.ConfigGet(ctx, "maxmemory-policy")
 		epoch = p.HMGet(ctx, g.s.epochKey(), "run", "floor")
 		counter = p.Get(ctx, g.counter)
 		ttl = p.PExpire(ctx, g.counter, g.counterTTL())
@@ -279,6 +298,9 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 	o.startMs = now.Add(-time.Duration(up+1) * time.Second).UnixMilli()
 	o.promoted = fields["second_repl_offset"] != "" && fields["second_repl_offset"] != "-1"
 	o.lossless = fields["aof_enabled"] == "1" && fsync.Err() == nil && fsync.Val()["appendfsync"] == "always" && !o.promoted
+	if policy.Err() == nil {
+		o.policy = policy.Val()["maxmemory-policy"]
+	}
 	e := epoch.Val()
 	o.storedRun = str(e[0])
 	o.floor, _ = strconv.ParseInt(str(e[1]), 10, 64)

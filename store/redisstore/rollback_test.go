@@ -438,3 +438,33 @@ func TestI14RoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestI14EvictionPolicyChangedLater: a policy changed to an evicting one
+// after Open is reported by the watch, once.
+func TestI14EvictionPolicyChangedLater(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	var logs bytes.Buffer
+	st := openWatched(t, client, redisstore.Options{}, &logs)
+	ctx := t.Context()
+	for _, step := range []struct {
+		policy string
+		want   int // reports so far
+	}{
+		{"noeviction", 0},
+		{"volatile-lru", 1},
+		{"volatile-lru", 1},
+		{"noeviction", 1},
+		{"allkeys-lru", 2},
+	} {
+		if err := client.ConfigSet(ctx, "maxmemory-policy", step.policy).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CheckRollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(logs.String(), "evicting maxmemory-policy"); got != step.want {
+			t.Fatalf("after %s: %d reports, want %d; log:\n%s", step.policy, got, step.want, logs.String())
+		}
+	}
+}
