@@ -2,10 +2,27 @@ module github.com/sessionguard/sessionguard/bench
 
 go 1.26.0
 
-replace github.com/sessionguard/sessionguard => ../
+require (
+	github.com/sessionguard/sessionguard v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/boltstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/pgstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/redisstore v0.0.0-00010101000000-000000000000
+)
+
+replace github.com/sessionguard/sessionguard => ..
+
+replace github.com/sessionguard/sessionguard/store/boltstore => ../store/boltstore
+
+replace github.com/sessionguard/sessionguard/store/pgstore => ../store/pgstore
+
+replace github.com/sessionguard/sessionguard/store/redisstore => ../store/redisstore
+
+replace github.com/sessionguard/sessionguard/internal/testsupport => ../internal/testsupport
 
 require (
 	github.com/alexedwards/scs/boltstore v0.0.0-20251002162104-209de6e426de
+	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/postgresstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
@@ -13,12 +30,10 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionguard/sessionguard v0.0.0
 	go.etcd.io/bbolt v1.5.0
 )
 
 require (
-	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect

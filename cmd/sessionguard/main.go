@@ -15,7 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sessionguard/sessionguard/internal/cli"
+	"github.com/sessionguard/sessionguard/cmd/sessionguard/internal/cli"
 )
 
 func main() {

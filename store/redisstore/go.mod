@@ -1,0 +1,20 @@
+module github.com/sessionguard/sessionguard/store/redisstore
+
+go 1.26.0
+
+require (
+	github.com/sessionguard/sessionguard v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
+)
+
+replace github.com/sessionguard/sessionguard => ../..
+
+replace github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
+
+require github.com/redis/go-redis/v9 v9.23.0
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
