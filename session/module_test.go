@@ -202,3 +202,42 @@ func TestStoresNeverImportSession(t *testing.T) {
 		})
 	}
 }
+
+// TestLibraryModulesLeaveOutTheBrowser: the browser driver (chromedp),
+// which the command needs for `sessionguard audit --browser`, is in the
+// module graph of no library module (the core, the stores, metrics; the
+// audit module checks its own), each taken alone as a user's build takes
+// it. The command's module is checked too, to show that the test can see
+// chromedp where it is.
+func TestLibraryModulesLeaveOutTheBrowser(t *testing.T) {
+	root := repoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, "go.work")); err != nil {
+		t.Skip("not in a checkout of the repository (no go.work): the other modules are not here")
+	}
+	stores, err := filepath.Glob(filepath.Join(root, "store", "*", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := map[string]bool{".": false, "metrics": false, filepath.Join("cmd", "sessionguard"): true}
+	for _, mod := range stores {
+		rel, err := filepath.Rel(root, filepath.Dir(mod))
+		if err != nil {
+			t.Fatal(err)
+		}
+		browser[rel] = false
+	}
+	for dir, want := range browser {
+		t.Run(dir, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-m", "all")
+			cmd.Dir = filepath.Join(root, dir)
+			cmd.Env = append(os.Environ(), "GOWORK=off")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list -m all: %v\n%s", err, out)
+			}
+			if got := strings.Contains(string(out), "github.com/chromedp/"); got != want {
+				t.Errorf("chromedp in the module graph: %v, want %v\n%s", got, want, out)
+			}
+		})
+	}
+}

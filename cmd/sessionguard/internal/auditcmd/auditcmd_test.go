@@ -300,12 +300,12 @@ func docFlags(t *testing.T, file, start, end string, re *regexp.Regexp) []string
 func TestFlagsDocumented(t *testing.T) {
 	want := helpFlags(t)
 	// README table rows: | `--login PATH` | … |, several flags per cell.
-	readme := docFlags(t, "../../README.md", "## Auditing any application", "\n## ",
+	readme := docFlags(t, "../../../../README.md", "## Auditing any application", "\n## ",
 		regexp.MustCompile("`(--[a-z][a-z-]+|-[a-zA-Z])\\b"))
 	if !slices.Equal(readme, want) {
 		t.Errorf("README audit flags differ from sessionguard audit -h:\nREADME: %v\n-h:     %v", readme, want)
 	}
-	pkg := docFlags(t, "../../audit/doc.go", "# Command line", "\n// # ",
+	pkg := docFlags(t, "../../../../audit/doc.go", "# Command line", "\n// # ",
 		regexp.MustCompile(`(?m)^//\t(--[a-z][a-z-]+|-[a-zA-Z])\b`))
 	if !slices.Equal(pkg, want) {
 		t.Errorf("audit package doc flags differ from sessionguard audit -h:\ndoc: %v\n-h:  %v", pkg, want)
