@@ -10,16 +10,6 @@ require (
 	github.com/sessionguard/sessionguard/store/redisstore v0.0.0-00010101000000-000000000000
 )
 
-replace github.com/sessionguard/sessionguard => ..
-
-replace github.com/sessionguard/sessionguard/store/boltstore => ../store/boltstore
-
-replace github.com/sessionguard/sessionguard/store/pgstore => ../store/pgstore
-
-replace github.com/sessionguard/sessionguard/store/redisstore => ../store/redisstore
-
-replace github.com/sessionguard/sessionguard/internal/testsupport => ../internal/testsupport
-
 require (
 	github.com/alexedwards/scs/boltstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
@@ -43,4 +33,15 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ..
+	github.com/sessionguard/sessionguard/internal/testsupport => ../internal/testsupport
+	github.com/sessionguard/sessionguard/store/boltstore => ../store/boltstore
+	github.com/sessionguard/sessionguard/store/pgstore => ../store/pgstore
+	github.com/sessionguard/sessionguard/store/redisstore => ../store/redisstore
 )

@@ -6,7 +6,8 @@
 # scripts/modules.sh lists, so a module in the tree is always tested.
 # Also checks that every module other than the core requires the core or
 # another module of the repository through a replace directive, so that
-# GOWORK=off works inside it (see the README's "Working across modules").
+# GOWORK=off works inside it (see the README's "Working across the
+# modules"), and that every go.mod and go.sum is tidy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tree=$(./scripts/modules.sh)
@@ -32,6 +33,14 @@ for m in $tree; do
 			status=1
 		fi
 	done
+done
+# Tidy: go.mod and go.sum say exactly what each module needs.
+for m in $tree; do
+	if ! out=$(cd "$m" && GOWORK=off go mod tidy -diff 2>&1); then
+		echo "check-modules: $m/go.mod or go.sum is not tidy; run (cd $m && GOWORK=off go mod tidy):" >&2
+		echo "$out" >&2
+		status=1
+	fi
 done
 [ $status -eq 0 ] && echo "check-modules: $(echo "$tree" | wc -l) modules, all in go.work" >&2
 exit $status

@@ -14,24 +14,6 @@ require (
 	github.com/sessionguard/sessionguard/store/sqlitestore v0.0.0-00010101000000-000000000000
 )
 
-replace github.com/sessionguard/sessionguard => ../..
-
-replace github.com/sessionguard/sessionguard/store/boltstore => ../../store/boltstore
-
-replace github.com/sessionguard/sessionguard/store/pgstore => ../../store/pgstore
-
-replace github.com/sessionguard/sessionguard/store/redisstore => ../../store/redisstore
-
-replace github.com/sessionguard/sessionguard/store/sqlitestore => ../../store/sqlitestore
-
-replace github.com/sessionguard/sessionguard/metrics => ../../metrics
-
-replace github.com/sessionguard/sessionguard/audit => ../../audit
-
-replace github.com/sessionguard/sessionguard/audit/auditbrowser => ../../audit/auditbrowser
-
-replace github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
-
 require (
 	github.com/chromedp/cdproto v0.159.3
 	github.com/chromedp/chromedp v0.23.0
@@ -68,4 +50,19 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ../..
+	github.com/sessionguard/sessionguard/audit => ../../audit
+	github.com/sessionguard/sessionguard/audit/auditbrowser => ../../audit/auditbrowser
+	github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
+	github.com/sessionguard/sessionguard/metrics => ../../metrics
+	github.com/sessionguard/sessionguard/store/boltstore => ../../store/boltstore
+	github.com/sessionguard/sessionguard/store/pgstore => ../../store/pgstore
+	github.com/sessionguard/sessionguard/store/redisstore => ../../store/redisstore
+	github.com/sessionguard/sessionguard/store/sqlitestore => ../../store/sqlitestore
 )

@@ -4,8 +4,6 @@ go 1.26.0
 
 require github.com/sessionguard/sessionguard v0.0.0-00010101000000-000000000000
 
-replace github.com/sessionguard/sessionguard => ../..
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -19,3 +17,8 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace github.com/sessionguard/sessionguard => ../..

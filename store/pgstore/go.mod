@@ -7,10 +7,6 @@ require (
 	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
 )
 
-replace github.com/sessionguard/sessionguard => ../..
-
-replace github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
-
 require github.com/jackc/pgx/v5 v5.12.0
 
 require (
@@ -20,4 +16,12 @@ require (
 	github.com/stretchr/testify v1.12.1 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ../..
+	github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
 )

@@ -7,10 +7,6 @@ require (
 	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
 )
 
-replace github.com/sessionguard/sessionguard => ../..
-
-replace github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
-
 require modernc.org/sqlite v1.62.0
 
 require (
@@ -24,4 +20,12 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ../..
+	github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
 )
