@@ -103,7 +103,7 @@ type sessionLayer interface {
 // New builds the application.
 func New(cfg Config) (*App, error) {
 	if (cfg.Store == nil && cfg.BaselineUser == "") || cfg.Accounts == nil {
-		return nil, errors.New("demo: Config.Store and Config.Accounts are required")
+		return nil, errors.New("app: Config.Store and Config.Accounts are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -116,7 +116,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
 	if _, err := rand.Read(a.key[:]); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, fmt.Errorf("app: %w", err)
 	}
 	switch {
 	case cfg.BaselineUser != "":
@@ -133,7 +133,7 @@ func New(cfg Config) (*App, error) {
 		}
 		m, err := session.New(cfg.Store, sc)
 		if err != nil {
-			return nil, fmt.Errorf("demo: %w", err)
+			return nil, fmt.Errorf("app: %w", err)
 		}
 		a.manager = m
 		a.layer = secureLayer{m}
@@ -214,7 +214,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code i
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var b strings.Builder
 	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
-		a.cfg.Logger.Error("demo: rendering page", "page", name, "error", err)
+		a.cfg.Logger.Error("app: rendering page", "page", name, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -298,7 +298,7 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if d := max(a.throttle.wait(acctKey), a.throttle.wait(cliKey)); d > 0 {
 		secs := int(math.Ceil(d.Seconds()))
 		a.cfg.OnSignIn(SignInThrottled)
-		a.cfg.Logger.Warn("demo: sign-in refused: too many failures", append(logAttrs, "retry_after_s", secs)...)
+		a.cfg.Logger.Warn("app: sign-in refused: too many failures", append(logAttrs, "retry_after_s", secs)...)
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
 		p.Error = "Too many failed sign-ins. Try again in " + plural(secs, "second") + "."
 		a.render(w, r, "login", http.StatusTooManyRequests, p)
@@ -308,7 +308,7 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		a.throttle.fail(acctKey)
 		a.throttle.fail(cliKey)
 		a.cfg.OnSignIn(SignInFailed)
-		a.cfg.Logger.Warn("demo: sign-in failed: wrong user name or password", logAttrs...)
+		a.cfg.Logger.Warn("app: sign-in failed: wrong user name or password", logAttrs...)
 		p.Error = "Wrong user name or password."
 		a.render(w, r, "login", http.StatusUnauthorized, p)
 		return
@@ -316,7 +316,7 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	a.throttle.succeed(acctKey)
 	a.throttle.succeed(cliKey)
 	if err := a.layer.login(w, r, name, r.PostFormValue("remember") != ""); err != nil {
-		a.cfg.Logger.Error("demo: sign-in", "error", err)
+		a.cfg.Logger.Error("app: sign-in", "error", err)
 		http.Error(w, "could not sign in", http.StatusInternalServerError)
 		return
 	}
@@ -473,7 +473,7 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
 
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	if err := a.layer.logout(w, r); err != nil {
-		a.cfg.Logger.Error("demo: sign-out", "error", err)
+		a.cfg.Logger.Error("app: sign-out", "error", err)
 		http.Error(w, "could not sign out", http.StatusInternalServerError)
 		return
 	}
@@ -482,7 +482,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
-	a.cfg.Logger.Error("demo: session store", "error", err)
+	a.cfg.Logger.Error("app: session store", "error", err)
 	http.Error(w, "session service unavailable", http.StatusServiceUnavailable)
 }
 

@@ -90,7 +90,7 @@ func (b *Browser) Do(ctx context.Context, method, rawURL string, form url.Values
 			return nil, err
 		}
 		if !IsLoopback(req.URL.Hostname()) {
-			return nil, fmt.Errorf("demo browser: refusing non-loopback address %s", req.URL.Host)
+			return nil, fmt.Errorf("loopback browser: refusing non-loopback address %s", req.URL.Host)
 		}
 		if form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -135,7 +135,7 @@ func (b *Browser) Do(ctx context.Context, method, rawURL string, form url.Values
 		}
 		rawURL, method, form = next.String(), http.MethodGet, nil
 	}
-	return nil, fmt.Errorf("demo browser: too many redirects")
+	return nil, fmt.Errorf("loopback browser: too many redirects")
 }
 
 var formAction = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
