@@ -5,5 +5,5 @@
 # each of them, and scripts/check-modules.sh holds go.work to this list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' -printf '%h\n' |
-	sed 's#^\./##' | LC_ALL=C sort | awk '$0 == "." { print; next } { rest[++n] = $0 } END { for (i = 1; i <= n; i++) print rest[i] }'
+find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' |
+	sed 's#/go\.mod$##; s#^\./##' | LC_ALL=C sort | awk '$0 == "." { print; next } { rest[++n] = $0 } END { for (i = 1; i <= n; i++) print rest[i] }'

@@ -110,9 +110,6 @@ func TestCoreModuleRequiresNothing(t *testing.T) {
 // as a user's program would use a release: its module graph is exactly
 // the program's module and the core module.
 func TestCoreModuleGraph(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: builds a program")
-	}
 	dir := t.TempDir()
 	files := map[string]string{
 		"go.mod": "module example.com/user\n\ngo 1.25.0\n\nrequire " + coreModule + " v0.0.0\n\nreplace " +
