@@ -31,10 +31,11 @@ func backoff(attempt int) {
 }
 
 // commit saves the session and sets the response headers in h. It runs once,
-// just before the response header is written (invariant I10). Store writes
+// just before the response header is written (invariant I10); cookie says
+// whether that response can still carry a cookie. Store writes
 // use a context that outlives a client that hung up, so that a half-done
 // sign-in is not abandoned between the store and the cookie.
-func (s *Session) commit(h http.Header) error {
+func (s *Session) commit(h http.Header, cookie bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
@@ -46,7 +47,7 @@ func (s *Session) commit(h http.Header) error {
 	now := s.loaded
 	var err error
 	var ctx context.Context
-	if s.action != actNone || len(s.ops) > 0 || s.touch || s.rotateDue {
+	if s.action != actNone || len(s.ops) > 0 || s.touch || s.rotateDue || s.markSeen {
 		ctx = context.WithoutCancel(s.req.Context())
 		now = s.m.cfg.Now()
 	}
@@ -57,9 +58,9 @@ func (s *Session) commit(h http.Header) error {
 		err = s.commitRotate(ctx, h, now)
 	case s.rec == nil:
 		err = s.commitCreate(ctx, h, now)
-	case s.rotateDue:
+	case s.rotateDue && s.canRotate(cookie):
 		err = s.commitPeriodic(ctx, h, now)
-	case len(s.ops) > 0 || s.touch:
+	case len(s.ops) > 0 || s.touch || s.markSeen:
 		err = s.commitUpdate(ctx, h, now)
 	}
 	if err != nil {
@@ -147,7 +148,7 @@ func (s *Session) commitCreate(ctx context.Context, h http.Header, now time.Time
 	if err != nil {
 		return err
 	}
-	token := newToken()
+	token := s.m.newToken()
 	rec := &store.Record{
 		Key: storeKey(token), Created: now, LastSeen: now,
 		IdleTimeout: s.m.cfg.IdleTimeout, Deadline: now.Add(s.m.cfg.AbsoluteTimeout),
@@ -211,7 +212,7 @@ func (s *Session) afterConflict(ctx context.Context, h http.Header, key string, 
 		s.dropped(key, store.ErrGone)
 		return nil, nil, true, nil
 	case fresh.Successor != "":
-		return nil, nil, true, s.forwardUpdate(ctx, h, fresh.Successor, now)
+		return nil, nil, true, s.forwardOrReuse(ctx, h, fresh, now)
 	}
 	return fresh, vals, false, nil
 }
@@ -231,19 +232,22 @@ func (s *Session) commitUpdate(ctx context.Context, h http.Header, now time.Time
 		next := *base
 		next.LastSeen = now
 		next.Expires = expiresAt(&next)
-		if len(s.ops) > 0 {
-			data, err := s.encode(vals)
-			if err != nil {
-				return err
-			}
-			next.Data = data
+		data, seen, err := s.updateData(base, vals)
+		if err != nil {
+			return err
 		}
-		err := s.m.store.Update(ctx, &next)
+		if attempt > 1 && len(s.ops) == 0 && !seen {
+			// Another request wrote the record, refreshing it, and the mark
+			// this request was to make is there.
+			return nil
+		}
+		next.Data = data
+		err = s.m.store.Update(ctx, &next)
 		switch {
 		case err == nil:
 			s.rec, s.vals = &next, vals
 			return nil
-		case errors.Is(err, store.ErrConflict) && len(s.ops) == 0:
+		case errors.Is(err, store.ErrConflict) && len(s.ops) == 0 && !seen:
 			// Only the idle refresh was due, and another request just wrote
 			// the record, which refreshed it.
 			return nil
@@ -276,7 +280,7 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		if err != nil {
 			return err
 		}
-		token := newToken()
+		token := s.m.newToken()
 		next := &store.Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
 		if s.action == actRenew && base != nil {
 			// A renewal continues the same session: revoking it must also
@@ -285,6 +289,9 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		}
 		if s.action == actLogin {
 			next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
+			if s.notRecent {
+				next.AuthTime = time.Time{} // NotRecent
+			}
 			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), maxUserAgent)
 			next.IdleTimeout, next.Deadline = s.m.cfg.IdleTimeout, now.Add(s.m.cfg.AbsoluteTimeout)
 			if s.remember {

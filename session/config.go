@@ -120,6 +120,23 @@ type Config struct {
 	// server never issued.
 	Guessing GuessingConfig
 
+	// Keys, when set, makes every token this server issues carry a tag, a
+	// MAC of its random part under a sub-key of the current key, so that
+	// any instance sharing the keys tells a token it issued from an
+	// invented one without asking the store: an invented token is refused
+	// before the store is asked and counts as a guess (Guessing), while a
+	// token it issued counts as a guess never, even once the store has
+	// forgotten it (an expired session swept, a Redis key dropped by its
+	// TTL). Every instance must have the same keys, kept across restarts
+	// (a key file or an environment variable: [ReadKeysFile],
+	// [KeysFromEnv]). To rotate, make a new key current and keep the old
+	// one listed until every session issued under it has ended
+	// (RememberAbsoluteTimeout after the change): a token whose key is no
+	// longer listed is refused. Tokens without a tag, issued before keys
+	// were set, keep working. Default nil: tokens carry no tag, and only
+	// the store tells an issued token from a guess.
+	Keys *Keys
+
 	// ClientBinding decides what happens when a session is used from a
 	// client whose User-Agent differs from the one that created or signed
 	// in to it. Default BindNone.
@@ -157,7 +174,14 @@ type CookieConfig struct {
 	InsecureWithoutSecure bool
 }
 
-// RotationConfig configures periodic rotation (invariants I11, I12).
+// RotationConfig configures periodic rotation (invariants I3, I11, I12).
+//
+// A rotation never starts on a request whose response can no longer carry
+// the new cookie: a hijacked connection (a WebSocket upgrade writes its
+// own response), or a request whose context is done (the client went
+// away, or an [http.TimeoutHandler] already answered). The first request
+// that presents a rotated-in token records that it did, with one
+// conditional write per rotation (merged with the request's own changes).
 type RotationConfig struct {
 	// Every, when positive, gives a signed-in session a fresh token once
 	// its current token is this old, on the first request after that, which
@@ -169,21 +193,35 @@ type RotationConfig struct {
 	Every time.Duration
 	// Grace is how long a token replaced by a rotation keeps working: a
 	// client whose requests carry a token rotated away less than Grace ago
-	// is never signed out, whatever its parallelism. A rotated-away token
-	// presented after Grace (and before the old session would have expired)
-	// means two parties hold the session, as OAuth 2.0 refresh-token
-	// rotation reasons (RFC 9700 §4.14.2): the whole session ends, with an
-	// [EventTokenReuse] and the reason [EndReuse]. Default 30 seconds; it
-	// may exceed Every. Setting it without Every is refused.
+	// is never signed out, whatever its parallelism, its retries, or how
+	// many rotations old the token is. Forwarding never crosses a change of
+	// authentication: after a sign-in, [Session.Renew],
+	// [Session.RevokeOthers], a logout or a revocation, every older token
+	// of the session is dead, inside its grace window or not.
+	//
+	// A rotated-away token presented after Grace (and before the old
+	// session would have expired) is evidence that two parties hold the
+	// session only if a client presented a later token of it: then the
+	// whole session ends, with an [EventTokenReuse] and the reason
+	// [EndReuse], as OAuth 2.0 refresh-token rotation reasons (RFC 9700
+	// §4.14.2). When no client ever presented the successor (its reply was
+	// lost on the network, dropped by a timeout, or answered with an error
+	// by a store that had made the write), the holder of the old token is
+	// handed a fresh successor instead, with an [EventReissued]; requests
+	// it sent with the old token before that reply arrived are served for
+	// another Grace. Default 30 seconds; it may exceed Every, and must not
+	// exceed IdleTimeout. Setting it without Every is refused.
 	Grace time.Duration
 }
 
 // GuessingConfig configures the detection of token guessing (WSTG-SESS-03):
 // a client presenting many tokens this server never issued is guessing,
 // or trying a fixation ID. Expired and signed-out tokens do not count:
-// honest browsers hold them. Tokens count only while the store can tell
-// them apart: one it has forgotten entirely (a day after a sign-out, or
-// once an expired record is swept) counts as never issued.
+// honest browsers hold them. Without [Config.Keys], tokens count only
+// while the store can tell them apart: one it has forgotten entirely (a
+// day after a sign-out, or once an expired record is swept) counts as
+// never issued. With keys, a token whose tag verifies never counts, and
+// one whose tag fails is refused before the store is asked.
 type GuessingConfig struct {
 	// Limit is how many never-issued or malformed tokens one client may
 	// present within Window before an [EventTokenGuessing] is raised.
@@ -195,7 +233,9 @@ type GuessingConfig struct {
 	// Cooldown, when positive, refuses requests that carry a session
 	// cookie from a client past Limit for this long, with
 	// [ErrTooManyBadTokens] (429 Too Many Requests with Retry-After from
-	// [DefaultErrorHandler]). Default 0: events only. Refused when
+	// [DefaultErrorHandler]), unless the cookie holds a token whose tag
+	// verifies (Config.Keys): that one is served, and the rest of the
+	// request's tokens ignored. Default 0: events only. Refused when
 	// detection is off.
 	Cooldown time.Duration
 	// Clients bounds how many clients are counted at once; the least
@@ -375,6 +415,9 @@ func (c Config) withDefaults() (Config, error) {
 	if g.Key == nil {
 		clientIP, bits := c.ClientIP, g.IPv6Prefix
 		g.Key = func(r *http.Request) string { return groupIPv6(clientIP(r), bits) }
+	}
+	if c.Keys != nil && c.Keys.Len() == 0 {
+		return c, configError("Keys", "holds no key: make it with NewKeys, ParseKeys, ReadKeysFile or KeysFromEnv")
 	}
 	if c.ClientBinding > BindUserAgentStrict {
 		return c, configError("ClientBinding", "unknown value %d", c.ClientBinding)

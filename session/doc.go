@@ -33,7 +33,9 @@
 //     [Manager.RevokeAll] or [Manager.Revoke] returns, no session it ended
 //     can be used, whatever renews or rotates at the same time (I11).
 //   - A token replaced by a periodic rotation and used after its grace
-//     window ends the whole session, with an [EventTokenReuse] (I12).
+//     window, once a later token of the session was presented, ends the
+//     whole session, with an [EventTokenReuse]; a successor no client ever
+//     presented is handed to the old token's holder instead (I12).
 //   - Nothing of the anonymous session reaches the signed-in one unless the
 //     application names it with [Carry] (I13).
 //
@@ -115,12 +117,27 @@
 // narrows what a token stolen without anyone noticing is worth. Nothing
 // about the sign-in changes, so, unlike a sign-in or a renewal, the old
 // token keeps working for [RotationConfig.Grace], serving the new session
-// to the requests the browser sent before it had the new cookie; a logout
-// through either token ends both. After the grace window the old token is
-// evidence that two parties hold the session, as OAuth 2.0 refresh-token
-// rotation reasons (RFC 9700 §4.14.2): the whole session ends, with an
-// [EventTokenReuse] and the reason [EndReuse]. Sign-ins, [Session.Renew]
-// and [Session.Logout] never leave a grace window.
+// to the requests the browser sent before it had the new cookie, however
+// many rotations old it is; a logout through any of them ends them all.
+// Sign-ins, [Session.Renew], [Session.RevokeOthers], logouts and
+// revocations never leave a grace window: every token older than them is
+// dead at once (I3, I11).
+//
+// After the grace window the old token is evidence that two parties hold
+// the session, as OAuth 2.0 refresh-token rotation reasons (RFC 9700
+// §4.14.2), on one condition: that a client presented a later token of the
+// session. The first request carrying a rotated-in token records that it
+// did, in the session's own record. With that proof the whole session
+// ends, with an [EventTokenReuse] and the reason [EndReuse]; the same
+// holds when the successor's holder shows up after the old token's holder
+// was given a fresh successor. Without it, the successor never reached
+// anyone: its reply was lost on the network, dropped by an
+// [http.TimeoutHandler], or replaced by an error from a store that made
+// the write but could not confirm it. The old token's holder is then
+// handed a fresh successor, with an [EventReissued], and is not signed
+// out. A rotation never starts on a response that cannot carry the
+// cookie: after [http.Hijacker.Hijack] (a WebSocket upgrade), or once the
+// request's context is done.
 //
 // # Signing out elsewhere
 //
@@ -150,11 +167,16 @@
 // # Events
 //
 // Every step of a session's life (created, login, renewed, logout,
-// revoked, merged, rotated, session limit) and every suspicious input or
-// failure (unknown, expired or dead tokens, token reuse, duplicate session
-// cookies, a session ID in a URL, a Secure cookie over plain HTTP, store
-// failures, undecodable values) is an [Event] sent to [Config.OnEvent]. By
-// default events are logged with log/slog at their [EventKind.Level];
+// revoked, merged, rotated, reissued, session limit, a tagged token the
+// store has forgotten) and every suspicious input or failure (unknown,
+// expired or dead tokens, token reuse, duplicate session cookies, a
+// session ID in a URL, a Secure cookie over plain HTTP, store failures,
+// undecodable values) is an [Event] sent to [Config.OnEvent]. By default
+// events are logged with log/slog at their [Event.Level]: the cookie of a
+// session that ended in the ordinary way (signed out, here or elsewhere,
+// revoked, timed out, over the session bound) is Info, while a token
+// renewed away (what a replayed fixation ID looks like) and token reuse
+// are Warn.
 // [LogEvents] is that sink, to call from your own function when you also
 // count or alert. Events name sessions by a short [store.Fingerprint] of
 // the store key, never by token.
@@ -163,7 +185,11 @@
 //
 // Each client's never-issued and malformed tokens are counted in bounded
 // memory ([Config.Guessing]); expired and signed-out tokens are not, since
-// honest browsers hold them. Past [GuessingConfig.Limit] an
+// honest browsers hold them. Without [Config.Keys] only the store tells
+// them apart, and only while it remembers a token: once an expired
+// session is swept, or a signed-out one's reason is forgotten a day later
+// ([store.ReasonTTL]), its cookie counts as a guess. With keys, a token
+// this server issued never counts (see Keys). Past [GuessingConfig.Limit] an
 // [EventTokenGuessing] is raised, and with [GuessingConfig.Cooldown] the
 // client's requests that carry a session cookie are refused with 429 for a
 // while. Clients are told apart by [GuessingConfig.Key], by default
@@ -171,6 +197,51 @@
 // [TrustedProxyClientIP] believes X-Forwarded-For only from the proxies you
 // name. [Config.ClientBinding] reports, or refuses, a session used from
 // another User-Agent than the one it was issued to.
+//
+// # Keys
+//
+// [Config.Keys] is a key set shared by every instance of the application
+// and kept across restarts, loaded from a key file ([ReadKeysFile]) or an
+// environment variable ([KeysFromEnv]): base64 keys of 32 random bytes
+// (`openssl rand -base64 32`), the current one first. With it, every token
+// issued carries a tag after its 32 random bytes: 16 bytes of HMAC-SHA256
+// under a sub-key of the current key, 64 characters in all. The random
+// bytes are still the token's whole secret (256 bits); the store keeps
+// SHA-256 of the whole token, so a dump of it yields no cookie, and
+// records made before keys were set keep their keys.
+//
+// Before the store is asked, the tag is checked against every key of the
+// set:
+//
+//   - A tag that verifies: this server issued the token. It is looked up,
+//     and if the store no longer holds it (an expired session swept, a
+//     Redis key dropped by its TTL) an [EventForgottenToken] is raised; it
+//     never counts as a guess. During a client's guessing cool-down such a
+//     token is still served, so a colleague behind a guesser's address
+//     keeps a session, while nothing else that client sends reaches the
+//     store.
+//   - A tag that fails: the token was invented, or tagged under a key
+//     since removed. It is refused without a store round trip, with an
+//     [EventUnknownToken], and counts as a guess.
+//   - No tag (43 characters): a token issued before keys were set. It is
+//     looked up as before, so those sessions keep working; if the store
+//     does not know it, it counts as a guess, as it did before keys were
+//     set. Sending tokens of the old form therefore costs an attacker the
+//     same count, and in a cool-down reaches the store no more than any
+//     other guess does.
+//
+// To rotate, put a new key first and keep the old one listed until every
+// session issued under it has ended (RememberAbsoluteTimeout after the
+// change, 30 days by default); each listed key costs one HMAC when a
+// forged token is checked, so keep at most a few ([MaxKeys]). Removing
+// Keys again, or going back to a release without them, leaves tagged
+// tokens looked up by the store alone. Give each deployment (staging,
+// production) keys of its own.
+//
+// The same set serves the application: [Keys.Derive] returns the set for
+// a purpose ("myapp/signed-url"), whose [Keys.Sign] and [Keys.Verify]
+// sign with the current key and verify under every listed one. One key
+// file thus covers the library and the application, and rotates both.
 //
 // # Stores
 //

@@ -29,7 +29,8 @@ const (
 	// instance by an administrator ([Manager.RevokeAll]).
 	EndAllSessionsEnded
 	// EndReuse: a token replaced by a periodic rotation was used after its
-	// grace window, so two parties held the session; all of it was ended.
+	// grace window while a later token of the session had been presented
+	// too, so two parties held the session; all of it was ended.
 	EndReuse
 	// EndLimit: the user signed in on more devices than
 	// [Config.MaxSessionsPerUser] allows; the least recently used session

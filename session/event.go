@@ -20,9 +20,13 @@ const (
 	EventMerged                       // a save raced another request and was merged by replay
 	EventRotated                      // a periodic rotation gave the session a fresh token (Config.Rotation)
 	EventLimit                        // a sign-in went past Config.MaxSessionsPerUser; the least recently used session ended
+	// A token rotated away came back after its grace window, but no client
+	// had presented a later token of its session, so it is no proof of
+	// theft (a lost reply): its holder was given a fresh successor (I12).
+	EventReissued
 
 	// Suspicious input (invariants I1 and I2).
-	EventUnknownToken    // a cookie held a token the store does not know, or a malformed one
+	EventUnknownToken    // a cookie held a token the store does not know, a malformed one, or one whose tag fails (Config.Keys)
 	EventExpiredToken    // a cookie held the token of a session past a deadline
 	EventDeadToken       // a cookie held a token that was logged out, renewed or revoked
 	EventDuplicateCookie // several session cookies in one request (cookie tossing)
@@ -30,7 +34,7 @@ const (
 	EventReauthRequired  // RequireRecentAuth refused a stale or missing sign-in
 	EventTokenGuessing   // a client presented more never-issued tokens than Config.Guessing.Limit
 	EventClientChanged   // a session was used from another User-Agent (Config.ClientBinding)
-	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window; the session was ended (I12)
+	EventTokenReuse      // a token replaced by a periodic rotation was used after its grace window while a later token had been presented; the session was ended (I12)
 	EventInsecureCookie  // a __Host-/Secure cookie was set on a plain-HTTP request to a host browsers will not store it for
 
 	// Failures.
@@ -39,6 +43,12 @@ const (
 	EventWriteAfterCommit // a change made after the response headers was refused (I10)
 	EventTooLarge         // a commit was refused: the values exceed Config.MaxDataSize
 	EventBadValue         // a stored value no longer decodes; the session loaded, that key reports ErrUndecodable
+
+	// EventForgottenToken: a cookie held a token whose tag proves this
+	// server issued it (Config.Keys), but the store no longer holds it:
+	// the session expired and was swept, or ended long ago. Lifecycle, not
+	// a guess.
+	EventForgottenToken
 )
 
 var eventNames = [...]string{
@@ -50,6 +60,7 @@ var eventNames = [...]string{
 	EventMerged:           "merged",
 	EventRotated:          "rotated",
 	EventLimit:            "session-limit",
+	EventReissued:         "reissued",
 	EventUnknownToken:     "unknown-token",
 	EventExpiredToken:     "expired-token",
 	EventDeadToken:        "dead-token",
@@ -65,6 +76,7 @@ var eventNames = [...]string{
 	EventWriteAfterCommit: "write-after-commit",
 	EventTooLarge:         "too-large",
 	EventBadValue:         "bad-value",
+	EventForgottenToken:   "forgotten-token",
 }
 
 // String returns the kind's stable name, such as "unknown-token".
@@ -77,7 +89,7 @@ func (k EventKind) String() string {
 
 // Suspicious reports whether the kind signals hostile input or a failure
 // rather than normal operation.
-func (k EventKind) Suspicious() bool { return k >= EventUnknownToken }
+func (k EventKind) Suspicious() bool { return k >= EventUnknownToken && k != EventForgottenToken }
 
 // An Event describes one step of a session's life or one suspicious input.
 // It never holds a token: sessions are named by [store.Fingerprint].
@@ -87,7 +99,7 @@ type Event struct {
 	// Session is the fingerprint of the session concerned, if any.
 	Session string
 	// NewSession is the fingerprint of the session that replaced it, for
-	// EventLogin and EventRenewed.
+	// EventLogin, EventRenewed, EventRotated and EventReissued.
 	NewSession string
 	// UserID is the signed-in user concerned, if known.
 	UserID string
@@ -137,8 +149,9 @@ func (e Event) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// Level is the log level an event deserves: Error for a store failure,
-// Warn for the other suspicious kinds, Info for the lifecycle.
+// Level is the log level a kind of event deserves when nothing else is
+// known: Error for a store failure, Warn for the other suspicious kinds,
+// Info for the lifecycle. [Event.Level] refines it by the end reason.
 func (k EventKind) Level() slog.Level {
 	switch {
 	case k == EventStoreError:
@@ -149,8 +162,31 @@ func (k EventKind) Level() slog.Level {
 	return slog.LevelInfo
 }
 
+// Level is the log level the event deserves: its [EventKind.Level], except
+// that a cookie of a session that ended in the ordinary way
+// (EventDeadToken or EventExpiredToken with the reason EndTimeout,
+// EndSignedOut, EndSignedOutElsewhere, EndCredentialsChanged,
+// EndAllSessionsEnded or EndLimit) is Info: a user coming back after being
+// signed out elsewhere is no attack. A token renewed away (no reason: a
+// replayed fixation ID looks like that) or ended by reuse stays Warn.
+func (e Event) Level() slog.Level {
+	if (e.Kind == EventDeadToken || e.Kind == EventExpiredToken) && e.Reason.ordinary() {
+		return slog.LevelInfo
+	}
+	return e.Kind.Level()
+}
+
+// ordinary reports whether r is a way sessions end in normal operation.
+func (r EndReason) ordinary() bool {
+	switch r {
+	case EndTimeout, EndSignedOut, EndSignedOutElsewhere, EndCredentialsChanged, EndAllSessionsEnded, EndLimit:
+		return true
+	}
+	return false
+}
+
 // LogEvents returns an event sink that logs each event to l at its
-// [EventKind.Level], as the message "session event" with the event as a
+// [Event.Level], as the message "session event" with the event as a
 // group. It is what a Manager does when Config.OnEvent is nil, with
 // whatever slog.Default() is when the event happens. To log and also count
 // or alert, compose functions:
@@ -165,7 +201,7 @@ func LogEvents(l *slog.Logger) func(Event) {
 }
 
 func logEvent(l *slog.Logger, e Event) {
-	l.LogAttrs(context.Background(), e.Kind.Level(), "session event", slog.Any("event", e))
+	l.LogAttrs(context.Background(), e.Level(), "session event", slog.Any("event", e))
 }
 
 func (m *Manager) emit(e Event) {

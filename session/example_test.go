@@ -5,6 +5,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"time"
 
@@ -159,4 +160,45 @@ func ExampleManager_RequireRecentAuth() {
 	fmt.Println(w.Code, w.Header().Get("Location"))
 	// Output:
 	// 303 /login?next=/account/password
+}
+
+// Every instance loads the same keys, here from an environment variable
+// (a key file works the same with session.ReadKeysFile). Tokens then carry
+// a tag: an invented token is refused before the store is asked, and a
+// token this server issued never counts as a guess.
+func ExampleKeysFromEnv() {
+	// In production the variable is set by the deployment, for instance
+	// SESSIONGUARD_KEYS="$(openssl rand -base64 32),<the previous key>".
+	os.Setenv("SESSIONGUARD_KEYS", "l1yRj1BoqHdm0AvM8Ghrfg4wHuySZ0ob2Sxdku1eM3g=, N+1Ep1J4FEWNq6k9y6nrwuH3GOOVr0m5/Ou9YeX9jt8=")
+	keys, err := session.KeysFromEnv("SESSIONGUARD_KEYS")
+	if err != nil {
+		log.Fatal(err) // refuse to start without keys rather than run without them
+	}
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, err := session.New(store, session.Config{Keys: keys, OnEvent: func(session.Event) {}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.From(r).Put("seen", true)
+	}))
+	c := cookieFrom(serve(app, "GET", "/", nil))
+	fmt.Println(keys, "token length", len(c.Value))
+	// Output: session.Keys(2 keys) token length 64
+}
+
+// The application signs its own data with the same key set, under a
+// purpose of its own, so that one key file serves the library and the
+// application and rotating it rotates both.
+func ExampleKeys_Derive() {
+	keys, err := session.ParseKeys("l1yRj1BoqHdm0AvM8Ghrfg4wHuySZ0ob2Sxdku1eM3g=")
+	if err != nil {
+		log.Fatal(err)
+	}
+	notices := keys.Derive("myapp/notice")
+	msg := []byte("reason=signed-out")
+	sig := notices.Sign(msg)
+	fmt.Println(notices.Verify(msg, sig), keys.Derive("myapp/url").Verify(msg, sig))
+	// Output: true false
 }

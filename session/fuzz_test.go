@@ -2,6 +2,11 @@ package session
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -52,30 +57,118 @@ func FuzzCookieTokens(f *testing.F) {
 	})
 }
 
-func FuzzValidToken(f *testing.F) {
-	f.Add(newToken())
+// fuzzKeys is the key set of the token fuzz tests and seeds: fixed, so
+// that the seeds stay meaningful.
+var fuzzKeys = func() *Keys {
+	k, err := NewKeys(bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// refTag is the token tag computed with crypto/hmac, against which the
+// stack-only implementation is checked.
+func refTag(k *Keys, i int, random []byte) []byte {
+	sub := derive(&k.secrets[i], tokenPurpose)
+	mac := hmac.New(sha256.New, sub[:])
+	mac.Write(random)
+	return mac.Sum(nil)[:tagBytes]
+}
+
+func FuzzToken(f *testing.F) {
+	seedStrings(f, "token")
+	f.Add(issueToken(nil))
+	f.Add(issueToken(fuzzKeys))
 	f.Add(strings.Repeat("A", 43))
-	f.Add(strings.Repeat("_", 43))
+	f.Add(strings.Repeat("_", 64))
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		var raw [tokenBytes]byte
+		var raw [signedBytes + 3]byte
 		n, err := decodeToken(s, raw[:])
-		canonical := err == nil && n == tokenBytes && encodeToken(raw[:]) == s
+		canonical := err == nil && (n == tokenBytes || n == signedBytes) && encodeToken(raw[:n]) == s
 		if validToken(s) != canonical {
 			t.Fatalf("validToken(%q) = %v, but canonical decoding says %v", s, validToken(s), canonical)
+		}
+		if got := storeKey(s); got != hex.EncodeToString(sha256Of(s)) {
+			t.Fatalf("storeKey(%q) is not the hex SHA-256 of the token", s)
 		}
 		if !validToken(s) {
 			return
 		}
 		// A valid token has exactly one spelling.
-		if len(s) != tokenLen {
+		if len(s) != tokenLen && len(s) != signedLen {
 			t.Fatalf("valid token of length %d", len(s))
 		}
-		var b [tokenBytes]byte
-		if n, err := decodeToken(s, b[:]); err != nil || n != tokenBytes || encodeToken(b[:]) != s {
-			t.Fatalf("valid token %q does not round-trip", s)
+		if c := checkToken(nil, s); c != tokenUnchecked {
+			t.Fatalf("without keys, %q checks as %d", s, c)
+		}
+		want := tokenUnchecked
+		if n == signedBytes {
+			want = tokenForged
+			for i := range fuzzKeys.secrets {
+				if hmac.Equal(refTag(fuzzKeys, i, raw[:tokenBytes]), raw[tokenBytes:n]) {
+					want = tokenIssued
+				}
+			}
+		}
+		if got := checkToken(fuzzKeys, s); got != want {
+			t.Fatalf("checkToken(%q) = %d, want %d", s, got, want)
 		}
 	})
+}
+
+func FuzzParseKeys(f *testing.F) {
+	seedStrings(f, "keys")
+	f.Add("")
+	f.Add("# only a comment")
+	f.Fuzz(func(t *testing.T, text string) {
+		k, err := ParseKeys(text)
+		if err != nil {
+			if !errors.Is(err, ErrKeys) {
+				t.Fatalf("error %v does not wrap ErrKeys", err)
+			}
+			for _, field := range strings.Fields(text) {
+				if len(field) >= 8 && strings.Contains(err.Error(), field) {
+					t.Fatalf("the error %q repeats the input", err)
+				}
+			}
+			return
+		}
+		if k.Len() < 1 || k.Len() > MaxKeys || len(k.token) != k.Len() {
+			t.Fatalf("parsed %d keys (%d token keys)", k.Len(), len(k.token))
+		}
+		if !k.Verify([]byte("x"), k.Sign([]byte("x"))) {
+			t.Fatal("a parsed set does not verify its own signature")
+		}
+		if tok := issueToken(k); checkToken(k, tok) != tokenIssued {
+			t.Fatal("a parsed set does not verify its own token")
+		}
+	})
+}
+
+func sha256Of(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:]
+}
+
+// seedStrings adds every file of testdata/seed/<dir> to f's corpus as a
+// string.
+func seedStrings(f *testing.F, dir string) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "seed", dir, "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(paths) == 0 {
+		f.Fatalf("no seeds in testdata/seed/%s", dir)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
 }
 
 func FuzzDecodeValues(f *testing.F) {
@@ -127,13 +220,25 @@ func TestWriteSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := encodeToken(bytes.Repeat([]byte{0xab}, tokenBytes))
+	random := bytes.Repeat([]byte{0xcd}, tokenBytes)
+	signed := encodeToken(append(append([]byte(nil), random...), refTag(fuzzKeys, 0, random)...))
+	signedOld := encodeToken(append(append([]byte(nil), random...), refTag(fuzzKeys, 1, random)...))
+	forged := encodeToken(append(append([]byte(nil), random...), make([]byte, tagBytes)...))
 	seeds := map[string][]byte{
 		"values/basic":      vals,
+		"values/meta":       joinData(recordMeta{flags: metaUnseen | metaReissued}, vals),
 		"record/basic":      recBytes,
 		"record/rotated":    rotatedBytes,
 		"cookie/single":     []byte(DefaultCookieName + "=" + tok),
 		"cookie/duplicates": []byte(DefaultCookieName + "=" + tok + "; other=1; " + DefaultCookieName + "=\"" + tok + "\"\n" + DefaultCookieName + "=bad"),
 		"cookie/malformed":  []byte(DefaultCookieName + "=;;; =x; " + DefaultCookieName),
+		"cookie/signed":     []byte(DefaultCookieName + "=" + signed + "; " + DefaultCookieName + "=" + tok),
+		"token/unsigned":    []byte(tok),
+		"token/signed":      []byte(signed),
+		"token/signed-old":  []byte(signedOld),
+		"token/forged":      []byte(forged),
+		"keys/two":          []byte("# current\n" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, KeySize)) + "\n# old\n" + base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{2}, KeySize)) + "\n"),
+		"keys/env":          []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, KeySize)) + "," + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, KeySize))),
 	}
 	for name, want := range seeds {
 		path := filepath.Join("testdata", "seed", name)

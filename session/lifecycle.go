@@ -51,7 +51,7 @@ func (s *Session) Login(userID string, opts ...LoginOption) error {
 	if err := s.lifecycle(actLogin); err != nil {
 		return err
 	}
-	s.newUser, s.remember, s.carry = userID, false, nil
+	s.newUser, s.remember, s.carry, s.notRecent = userID, false, nil, false
 	for _, o := range opts {
 		o(s)
 	}

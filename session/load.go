@@ -39,7 +39,13 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if m.guard != nil && m.cfg.Guessing.Cooldown > 0 {
 		guessKey = m.cfg.Guessing.Key(r)
 		if until := m.guard.blockedUntil(guessKey, s.loaded); !until.IsZero() {
-			return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
+			// In a cool-down only tokens whose tag verifies are looked at:
+			// issued here, they are no guesses, so a client behind the
+			// guesser's address keeps its session, and nothing else
+			// reaches the store.
+			if tokens = m.onlyIssued(tokens); len(tokens) == 0 {
+				return nil, &TooManyBadTokensError{RetryAfter: until.Sub(s.loaded)}
+			}
 		}
 	}
 	if total > 1 {
@@ -64,6 +70,14 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	}
 	for _, tok := range tokens {
 		key := storeKey(tok)
+		check := checkToken(m.cfg.Keys, tok)
+		if check == tokenForged {
+			// Invented (or tagged under a key since removed): a guess,
+			// refused before the store is asked.
+			bad++
+			m.emitReq(r, Event{Kind: EventUnknownToken, Session: store.Fingerprint(key), Err: errBadTag})
+			continue
+		}
 		rec, err := m.store.Get(r.Context(), key)
 		switch {
 		case err == nil:
@@ -74,6 +88,9 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 			}
 			nlive++
 			live, liveToken = rec, tok
+		case errors.Is(err, store.ErrNotFound) && check == tokenIssued:
+			// Issued here, forgotten by the store: it ended long ago.
+			m.emitReq(r, Event{Kind: EventForgottenToken, Session: store.Fingerprint(key)})
 		case errors.Is(err, store.ErrNotFound):
 			bad++
 			m.emitReq(r, Event{Kind: EventUnknownToken, Session: store.Fingerprint(key)})
@@ -143,7 +160,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	}
 	s.rec, s.token, s.vals = live, liveToken, vals
 	s.touch = s.loaded.Sub(live.LastSeen) >= m.cfg.TouchInterval
-	s.rotateDue = m.rotationDue(s, live)
+	s.rotateDue = s.reissue || m.rotationDue(s, live)
 	return s, nil
 }
 

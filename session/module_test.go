@@ -202,26 +202,31 @@ func TestStoresNeverImportSession(t *testing.T) {
 
 // TestLibraryModulesLeaveOutTheBrowser: the browser driver (chromedp),
 // which the command needs for `sessionguard audit --browser`, is in the
-// module graph of no library module (the core, the stores, metrics; the
-// audit module checks its own), each taken alone as a user's build takes
-// it. The command's module is checked too, to show that the test can see
+// module graph of no library module (the core, the stores, metrics, the
+// router adapters, the migrations; the audit module checks its own), each
+// taken alone as a user's build takes it. The command's module is checked too, to show that the test can see
 // chromedp where it is.
 func TestLibraryModulesLeaveOutTheBrowser(t *testing.T) {
 	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "go.work")); err != nil {
 		t.Skip("not in a checkout of the repository (no go.work): the other modules are not here")
 	}
-	stores, err := filepath.Glob(filepath.Join(root, "store", "*", "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	browser := map[string]bool{".": false, "metrics": false, filepath.Join("cmd", "sessionguard"): true}
-	for _, mod := range stores {
-		rel, err := filepath.Rel(root, filepath.Dir(mod))
+	browser := map[string]bool{filepath.Join("cmd", "sessionguard"): true}
+	for _, pattern := range []string{"go.mod", "metrics/go.mod", "store/*/go.mod", "adapters/*/go.mod", "migrate/go.mod", "migrate/*/go.mod"} {
+		mods, err := filepath.Glob(filepath.Join(root, pattern))
 		if err != nil {
 			t.Fatal(err)
 		}
-		browser[rel] = false
+		for _, mod := range mods {
+			rel, err := filepath.Rel(root, filepath.Dir(mod))
+			if err != nil {
+				t.Fatal(err)
+			}
+			browser[rel] = false
+		}
+	}
+	if len(browser) < 7 {
+		t.Fatalf("found %d modules (%v): the repository's layout changed", len(browser), browser)
 	}
 	for dir, want := range browser {
 		t.Run(dir, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,11 +36,15 @@ type Session struct {
 
 	rotateDue bool // the token is older than Config.Rotation.Every
 	forwarded bool // the cookie's token was rotated; rec is its successor
+	reissue   bool // rotateDue hands the holder of an old token a successor (I12)
+	markSeen  bool // the cookie's token, made by a rotation, is presented for the first time
 
 	action   action
 	newUser  string
 	remember bool
 	carry    []string // keys Login carries over (Carry)
+
+	notRecent bool // Login with NotRecent: no sign-in time
 
 	committed   bool      // the header is written: no more changes
 	presented   bool      // the request carried a session cookie
@@ -163,10 +168,14 @@ func (s *Session) GetString(key string) string {
 // Put stores v under key. v must be one of the built-in types (see
 // [RegisterJSON]) or a registered one; otherwise Put returns an error
 // wrapping [ErrUnsupportedType]. Slices are copied. Put on a request with no
-// session creates one when the response is committed.
+// session creates one when the response is committed. Keys beginning with
+// "\x00sessionguard." are the session layer's own; Put refuses them.
 func (s *Session) Put(key string, v any) error {
 	if s == nil {
 		return ErrNoSession
+	}
+	if strings.HasPrefix(key, reservedPrefix) {
+		return errReservedKey
 	}
 	val, err := valueOf(v)
 	if err != nil {
@@ -251,6 +260,8 @@ func (s *Session) AuthTime() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case s.action == actLogin && s.notRecent:
+		return time.Time{}
 	case s.action == actLogin:
 		return s.loaded
 	case s.action == actLogout, s.rec == nil:

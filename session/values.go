@@ -310,10 +310,15 @@ func appendValue(b []byte, v value) []byte {
 	return b
 }
 
-// decodeValues decodes what encodeValues produced. It never panics; any
+// decodeValues decodes what encodeValues produced, leaving out the record's
+// metadata entry if there is one (see splitData). It never panics; any
 // malformed input, including keys out of order or repeated, gives an error
 // wrapping store.ErrCorrupt.
 func decodeValues(data []byte) (values, error) {
+	_, data, err := splitData(data)
+	if err != nil {
+		return nil, err
+	}
 	if len(data) == 0 {
 		return nil, nil
 	}

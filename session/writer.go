@@ -22,9 +22,10 @@ type responseWriter struct {
 }
 
 // commit runs the session commit; on failure the error handler answers and
-// the handler's own response is discarded.
-func (rw *responseWriter) commit() bool {
-	if err := rw.s.commit(rw.w.Header()); err != nil {
+// the handler's own response is discarded. cookie says whether the
+// response the commit precedes can carry a cookie.
+func (rw *responseWriter) commit(cookie bool) bool {
+	if err := rw.s.commit(rw.w.Header(), cookie); err != nil {
 		rw.failed = true
 		rw.wroteHeader = true
 		rw.s.m.fail(rw.w, rw.s.req, err)
@@ -48,7 +49,7 @@ func (rw *responseWriter) WriteHeader(code int) {
 		rw.w.WriteHeader(code)
 		return
 	}
-	if !rw.commit() {
+	if !rw.commit(true) {
 		return
 	}
 	rw.wroteHeader = true
@@ -105,11 +106,12 @@ func (rw *responseWriter) Flush() { _ = rw.FlushError() }
 
 // Hijack commits the session to the store, then hands over the connection.
 // The response the hijacker writes is its own: it does not carry the
-// session cookie, so a handler that upgrades a connection should not change
-// the session first.
+// session cookie, so a handler that upgrades a connection should not sign
+// in, renew or log out first, and no periodic rotation starts on it
+// (invariant I12).
 func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !rw.wroteHeader {
-		if !rw.commit() {
+		if !rw.commit(false) {
 			return nil, nil, errCommitFailed
 		}
 		rw.wroteHeader = true
@@ -127,6 +129,6 @@ func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
 // finish commits a session whose handler returned without writing.
 func (rw *responseWriter) finish() {
 	if !rw.wroteHeader && !rw.failed {
-		rw.commit()
+		rw.commit(true)
 	}
 }
