@@ -1,18 +1,26 @@
 # sessionguard: make test runs everything CI runs. See README.md.
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Every module of the repository: the main one and the nested ones (bench/,
-# e2e/), since ./... stops at module boundaries.
-MODULES := . $(patsubst %/go.mod,%,$(wildcard */go.mod))
+# Every module of the repository, however deep (scripts/modules.sh finds
+# every go.mod): ./... stops at module boundaries, so each is run in its own
+# directory. Each runs with GOWORK=off, as its users will build it: its own
+# go.mod, with replace directives to the repository's other modules.
+MODULES := $(shell ./scripts/modules.sh)
+EACH = GOWORK=off; export GOWORK; for m in $(MODULES); do
 
-.PHONY: test deps fmt-check vet lint fuzz fuzz-short bench load soak
+.PHONY: test modules deps fmt-check vet lint fuzz fuzz-short bench load soak
 
-test: deps fmt-check lint
-	@for m in $(MODULES); do \
+test: modules deps fmt-check lint
+	@$(EACH) \
 		echo "== go test -race $$m/..."; \
 		(cd $$m && $(GO) test -race -count=1 -timeout 20m ./...) || exit 1; \
 	done
 	@$(MAKE) --no-print-directory fuzz-short
+
+# Fails when a go.mod in the tree is missing from go.work (or the reverse),
+# or requires a module of the repository without a replace directive.
+modules:
+	@./scripts/check-modules.sh
 
 deps:
 	@./scripts/test-deps.sh
@@ -21,11 +29,13 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# go vet checks each module against its go directive (stdversion): the core
+# module's is Go 1.25.
 vet:
-	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@$(EACH) (cd $$m && $(GO) vet ./...) || exit 1; done
 
 lint: vet
-	@for m in $(MODULES); do (cd $$m && $(STATICCHECK) ./...) || exit 1; done
+	@$(EACH) (cd $$m && $(STATICCHECK) ./...) || exit 1; done
 
 # Short seeded fuzzing for make test; make fuzz for the long run.
 fuzz-short:
@@ -47,4 +57,5 @@ load:
 # against the reference app on bolt and on Redis, for SOAK_DURATION per
 # store (default 2m); make test runs the same test for 3 seconds.
 soak: deps
-	@SESSIONGUARD_SOAK=$${SOAK_DURATION:-2m} $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 60m ./demo
+	@cd cmd/sessionguard && SESSIONGUARD_SOAK=$${SOAK_DURATION:-2m} \
+		$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 60m ./internal/app

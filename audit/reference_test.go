@@ -25,7 +25,8 @@ func TestReferenceApp(t *testing.T) {
 	}
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "sessionguard")
-	build := exec.Command("go", "build", "-o", bin, "github.com/sessionguard/sessionguard/cmd/sessionguard")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "cmd", "sessionguard") // a module of its own
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building sessionguard: %v\n%s", err, out)
 	}

@@ -2,10 +2,17 @@ module github.com/sessionguard/sessionguard/bench
 
 go 1.26.0
 
-replace github.com/sessionguard/sessionguard => ../
+require (
+	github.com/sessionguard/sessionguard v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/boltstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/pgstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/redisstore v0.0.0-00010101000000-000000000000
+)
 
 require (
 	github.com/alexedwards/scs/boltstore v0.0.0-20251002162104-209de6e426de
+	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/postgresstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
@@ -13,12 +20,10 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionguard/sessionguard v0.0.0
 	go.etcd.io/bbolt v1.5.0
 )
 
 require (
-	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
@@ -28,4 +33,15 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ..
+	github.com/sessionguard/sessionguard/internal/testsupport => ../internal/testsupport
+	github.com/sessionguard/sessionguard/store/boltstore => ../store/boltstore
+	github.com/sessionguard/sessionguard/store/pgstore => ../store/pgstore
+	github.com/sessionguard/sessionguard/store/redisstore => ../store/redisstore
 )

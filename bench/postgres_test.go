@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/pgtest"
 	"github.com/sessionguard/sessionguard/store/pgstore"
-	"github.com/sessionguard/sessionguard/store/pgstore/pgtest"
 )
 
 // queryCounter counts the queries a pgx connection sends. With pgx's

@@ -14,8 +14,8 @@ import (
 	redigo "github.com/gomodule/redigo/redis"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // roundTrips counts the go-redis calls and pipelines: one each is one round

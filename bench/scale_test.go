@@ -15,12 +15,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 	"github.com/sessionguard/sessionguard/store/memstore"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // record returns a signed-in record as the manager would store it, with

@@ -3,8 +3,9 @@
 # redis-server for the Redis store's tests, postgresql for the PostgreSQL
 # store's (the tests run initdb and postgres from /usr/lib/postgresql/*/bin
 # themselves; no system cluster is used), and chromium for the browser
-# tests (e2e/ and the auditor's --browser sign-in). With CI set, a package that cannot be installed is an
-# error; elsewhere it is a warning and the tests that need it skip.
+# tests (cmd/sessionguard/internal/e2e and the auditor's --browser
+# sign-in). With CI set, a package that cannot be installed is an error;
+# elsewhere it is a warning and the tests that need it skip.
 set -u
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)

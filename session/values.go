@@ -74,7 +74,7 @@ var jsonTypes struct {
 // encoding/json under name. The name, not the Go type name, is what is
 // stored, so renaming the type does not break existing sessions; the name
 // must be unique and stay the same for the life of the stored sessions.
-// Get returns a T (not a *T). Call it from an init function. It panics if
+// [Value] returns a T (not a *T). Call it from an init function. It panics if
 // name or T is already registered, or T is a built-in type.
 //
 // RegisterJSON is safe for concurrent use.

@@ -12,7 +12,9 @@
 // step that concurrent renewals cannot escape ([Store.RevokeUser]).
 //
 // Package store/storetest checks every part of the contract; a store is
-// done when it passes it. This package imports only the standard library.
+// done when it passes it. This package imports only the standard library
+// and the module's own internal/wire (the record encoding, itself standard
+// library only).
 package store
 
 import (

@@ -7,6 +7,12 @@
 //	sessionguard version
 //
 // See the README and `sessionguard COMMAND -h` for each command's flags.
+//
+// The command is a module of its own
+// (github.com/sessionguard/sessionguard/cmd/sessionguard), so that what it
+// needs (every store's driver, Prometheus, the browser driver chromedp)
+// reaches no user of the library. In a checkout, the repository's go.work
+// lets `go run ./cmd/sessionguard` work from the root.
 package main
 
 import (
@@ -15,7 +21,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sessionguard/sessionguard/internal/cli"
+	"github.com/sessionguard/sessionguard/cmd/sessionguard/internal/cli"
 )
 
 func main() {

@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/pgtest"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/pgstore"
-	"github.com/sessionguard/sessionguard/store/pgstore/pgtest"
 )
 
 // pg is one PostgreSQL server for the whole package; each test gets a

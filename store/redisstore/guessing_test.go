@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // TestI1_TTLExpiredTokensAreNotGuesses: Redis drops expired sessions by

@@ -13,10 +13,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/session"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // Persistence configurations of the rollback tests. Snapshots are taken

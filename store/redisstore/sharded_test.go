@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // reasonRevoked stands for a reason the session layer defines, above

@@ -3,7 +3,7 @@ package sqlitestore_test
 import (
 	"testing"
 
-	"github.com/sessionguard/sessionguard/internal/managerflow"
+	"github.com/sessionguard/sessionguard/internal/testsupport/managerflow"
 	"github.com/sessionguard/sessionguard/store/sqlitestore"
 )
 

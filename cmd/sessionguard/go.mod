@@ -1,0 +1,68 @@
+module github.com/sessionguard/sessionguard/cmd/sessionguard
+
+go 1.26.0
+
+require (
+	github.com/sessionguard/sessionguard v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/audit v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/audit/auditbrowser v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/metrics v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/boltstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/pgstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/redisstore v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/store/sqlitestore v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/chromedp/cdproto v0.159.3
+	github.com/chromedp/chromedp v0.23.0
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/prometheus/client_golang v1.25.0
+	github.com/redis/go-redis/v9 v9.23.0
+	golang.org/x/crypto v0.59.0
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+	modernc.org/sqlite v1.62.0 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ../..
+	github.com/sessionguard/sessionguard/audit => ../../audit
+	github.com/sessionguard/sessionguard/audit/auditbrowser => ../../audit/auditbrowser
+	github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
+	github.com/sessionguard/sessionguard/metrics => ../../metrics
+	github.com/sessionguard/sessionguard/store/boltstore => ../../store/boltstore
+	github.com/sessionguard/sessionguard/store/pgstore => ../../store/pgstore
+	github.com/sessionguard/sessionguard/store/redisstore => ../../store/redisstore
+	github.com/sessionguard/sessionguard/store/sqlitestore => ../../store/sqlitestore
+)

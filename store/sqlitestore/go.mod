@@ -1,0 +1,31 @@
+module github.com/sessionguard/sessionguard/store/sqlitestore
+
+go 1.26.0
+
+require (
+	github.com/sessionguard/sessionguard v0.0.0-00010101000000-000000000000
+	github.com/sessionguard/sessionguard/internal/testsupport v0.0.0-00010101000000-000000000000
+)
+
+require modernc.org/sqlite v1.62.0
+
+require (
+	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+)
+
+// The repository's own modules come from this checkout, so that GOWORK=off
+// works here (see "Working across the modules" in the README). A build
+// that uses this module as a dependency ignores these lines.
+replace (
+	github.com/sessionguard/sessionguard => ../..
+	github.com/sessionguard/sessionguard/internal/testsupport => ../../internal/testsupport
+)
