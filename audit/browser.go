@@ -36,7 +36,7 @@ type env struct {
 	hidden  []string        // values never shown at all (the password, header values), every encoding
 
 	allowOrigins []string    // other origins that may receive the credentials
-	csrfHeader   string      // --csrf-header: where CSRF tokens go back
+	csrfHeader   string      // Target.CSRFHeader: where CSRF tokens go back
 	header       http.Header // sent with every request
 
 	obs observations // marks of the framework, from every response
@@ -276,7 +276,7 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		switch resp.StatusCode {
 		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 			if body != nil && !b.env.mayReceiveCredentials(u, next) {
-				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; pass --allow-origin %s to allow it",
+				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; add %s to Target.AllowOrigins to allow it",
 					ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next), origin(next))
 			}
 		default:

@@ -170,14 +170,14 @@ var catalog = []checkInfo{
 	{
 		id: IDIdleTimeout, topic: "Idle timeout", name: "IdleTimeout", severity: SeverityMedium,
 		title:       "Session survives the idle time",
-		description: "Opt-in with --idle-wait: the auditor signs in, waits that long without any request, and fails the check if the session still works.",
+		description: "Opt-in with Target.IdleWait: the auditor signs in, waits that long without any request, and fails the check if the session still works.",
 		remediation: "Enforce an idle timeout on the server (on every load of the session record), for example 30 minutes for ASVS level 2.",
 		refs:        []Reference{refWSTG07, refA332, refNIST, refCWE613},
 	},
 	{
 		id: IDAbsoluteTimeout, topic: "Absolute timeout", name: "AbsoluteTimeout", severity: SeverityMedium,
 		title:       "Session never ends while it is in use",
-		description: "Opt-in with --absolute-wait: the auditor signs in and keeps the session busy (a request to the check page every minute, or every tenth of the wait if that is shorter) for that long, and fails the check if the session still works at the end.",
+		description: "Opt-in with Target.AbsoluteWait: the auditor signs in and keeps the session busy (a request to the check page every minute, or every tenth of the wait if that is shorter) for that long, and fails the check if the session still works at the end.",
 		remediation: "Enforce an absolute timeout on the server, counted from sign-in and not extended by activity, for example 12 hours for ASVS level 2; the user then signs in again.",
 		refs:        []Reference{refWSTG07, refA332, refNIST, refCWE613},
 	},

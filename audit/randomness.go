@@ -19,11 +19,11 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 	c := newCheck(IDTokenRandomness)
 	n := a.t.Samples
 	if n < 0 {
-		c.skip("not run: --samples 0")
+		c.skip("not run: turned off (Target.Samples)")
 		return c
 	}
 	if n < minSamples {
-		c.skip(fmt.Sprintf("not run: --samples %d is fewer than the %d the analysis needs", n, minSamples))
+		c.skip(fmt.Sprintf("not run: Target.Samples %d is fewer than the %d the analysis needs", n, minSamples))
 		return c
 	}
 	tokens, source, err := a.collectTokens(ctx, n)
@@ -63,7 +63,7 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 	case ta.bitBits < 0:
 		c.add("FIPS 140-2 tests not run: the alphabet does not decode to bits")
 	case f.blocks == 0:
-		c.add("FIPS 140-2 tests not run: %d bits collected, a block is %d (raise --samples)", ta.streamBits, fipsBlock)
+		c.add("FIPS 140-2 tests not run: %d bits collected, a block is %d (raise Target.Samples)", ta.streamBits, fipsBlock)
 	default:
 		c.add("FIPS 140-2 on %d block(s) of %d bits: %d failed (monobit %d, poker %d, runs %d, long run %d); first block: %d ones, poker %.2f",
 			f.blocks, fipsBlock, f.failedBlocks, f.monobit, f.poker, f.runs, f.longRun, f.firstMonobit, f.firstPoker)
@@ -89,7 +89,7 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 
 // errNoBrowserSamples: the tokens come only from sign-ins, which run in a
 // browser; that many browser sign-ins are not made.
-var errNoBrowserSamples = errors.New("the session cookie is issued only at sign-in, and the sign-in runs in a browser (--browser): collecting the samples would take that many browser sign-ins; not tested")
+var errNoBrowserSamples = errors.New("the session cookie is issued only at sign-in, and the sign-in runs in a browser (Target.SignIn): collecting the samples would take that many browser sign-ins; not tested")
 
 // collectTokens gathers n fresh session tokens, each from a new client:
 // from a visit to the login page when the server issues the session

@@ -28,7 +28,7 @@ const (
 type Severity int
 
 // Severities, lowest first. [SeverityNone] is only meaningful as a
-// threshold: --fail-on none never fails.
+// threshold: a report fails no threshold of SeverityNone.
 const (
 	SeverityNone Severity = iota
 	SeverityLow
@@ -165,6 +165,8 @@ type Report struct {
 	// Requests is the number of HTTP requests the audit sent.
 	Requests int     `json:"requests"`
 	Checks   []Check `json:"checks"`
+
+	rename func(Hint) string // set by RenameHints
 }
 
 // Check returns the check with the given ID.

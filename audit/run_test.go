@@ -249,14 +249,14 @@ func TestCouldNotAudit(t *testing.T) {
 		text    string
 	}{
 		{name: "unreachable", base: closedURL, wantErr: ErrUnreachable, text: "connection refused"},
-		{name: "wrong password", app: &good, target: Target{Password: "not-the-password"}, wantErr: ErrSignIn, text: "wrong --user or --password"},
+		{name: "wrong password", app: &good, target: Target{Password: "not-the-password"}, wantErr: ErrSignIn, text: "wrong Target.User or Target.Password"},
 		{name: "wrong user", app: &good, target: Target{User: "mallory"}, wantErr: ErrSignIn},
 		{name: "no login page", app: &good, target: Target{LoginPath: "/signin"}, wantErr: ErrNoLoginForm, text: "404"},
 		{name: "no user-name field", app: &good, target: Target{UserField: "login"}, wantErr: ErrNoLoginForm, text: `no field named "login"`},
 		{name: "public check page", app: &good, target: Target{CheckPath: "/", Expect: "Welcome"}, wantErr: ErrPublicCheckPage},
 		{name: "named cookie not set", app: &good, target: Target{Cookies: []string{"PHPSESSID"}}, wantErr: ErrNoSessionCookie, text: "PHPSESSID"},
 		{name: "expected text never shown", app: &good, target: Target{Expect: "Bienvenue"}, wantErr: ErrSignIn},
-		{name: "sign-in renders the dashboard itself and no --check", app: &app{anonSession: true, renew: true}, wantErr: ErrSignIn, text: "pass --check"},
+		{name: "sign-in renders the dashboard itself and no --check", app: &app{anonSession: true, renew: true}, wantErr: ErrSignIn, text: "set Target.CheckPath"},
 		{name: "bad base URL", base: "ftp://example.com", wantErr: ErrBadTarget},
 	}
 	for _, tc := range tests {

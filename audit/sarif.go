@@ -141,7 +141,7 @@ func securitySeverity(s Severity) string {
 	return map[Severity]string{SeverityCritical: "9.5", SeverityHigh: "8.0", SeverityMedium: "5.5", SeverityLow: "3.0"}[s]
 }
 
-func sarifRules() []sarifRule {
+func sarifRules(rep *Report) []sarifRule {
 	rules := make([]sarifRule, 0, len(catalog))
 	for _, ci := range catalog {
 		var refText, refMD []string
@@ -159,10 +159,10 @@ func sarifRules() []sarifRule {
 			ID:               ci.id,
 			Name:             ci.name,
 			ShortDescription: sarifText{ci.title},
-			FullDescription:  sarifText{ci.description},
+			FullDescription:  sarifText{rep.text(ci.description)},
 			Help: sarifMultiformat{
-				Text:     ci.description + "\n\nRemediation: " + ci.remediation + "\n\nReferences:\n" + strings.Join(refText, "\n"),
-				Markdown: ci.description + "\n\n**Remediation:** " + ci.remediation + "\n\n**References:**\n" + strings.Join(refMD, "\n"),
+				Text:     rep.text(ci.description) + "\n\nRemediation: " + rep.text(ci.remediation) + "\n\nReferences:\n" + strings.Join(refText, "\n"),
+				Markdown: rep.text(ci.description) + "\n\n**Remediation:** " + rep.text(ci.remediation) + "\n\n**References:**\n" + strings.Join(refMD, "\n"),
 			},
 			HelpURI:              ci.refs[0].URL,
 			DefaultConfiguration: sarifConfig{Level: sarifLevel(ci.severity)},
@@ -182,7 +182,7 @@ func sarifRules() []sarifRule {
 // not be performed. executionSuccessful is false when the verdict is
 // [VerdictCouldNotAudit].
 func WriteSARIF(w io.Writer, rep *Report) error {
-	rules := sarifRules()
+	rules := sarifRules(rep)
 	index := map[string]int{}
 	for i, r := range rules {
 		index[r.ID] = i

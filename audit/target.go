@@ -230,10 +230,10 @@ func (t *Target) validate() (*url.URL, error) {
 		return nil, fmt.Errorf("%w: logout method %q (want GET or POST)", ErrBadTarget, t.LogoutMethod)
 	}
 	if (t.LoginJSONPath != "" || t.SignIn != nil) && t.CheckPath == "" {
-		return nil, fmt.Errorf("%w: a JSON or browser sign-in needs a check page (--check PATH) that shows --expect when signed in", ErrBadTarget)
+		return nil, fmt.Errorf("%w: a JSON or browser sign-in needs a check page (set Target.CheckPath) that shows Target.Expect when signed in", ErrBadTarget)
 	}
 	if t.LoginJSONPath != "" && t.SignIn != nil {
-		return nil, fmt.Errorf("%w: a JSON sign-in and a sign-in driver (--browser) cannot be combined", ErrBadTarget)
+		return nil, fmt.Errorf("%w: a JSON sign-in and a sign-in driver (Target.SignIn) cannot be combined", ErrBadTarget)
 	}
 	if h := t.CSRFHeader; h != "" && (strings.ContainsAny(h, " :\r\n\t") || http.CanonicalHeaderKey(h) == "Cookie") {
 		return nil, fmt.Errorf("%w: CSRF header %q is not a header name", ErrBadTarget, h)

@@ -1,7 +1,3 @@
-// Package auditcmd is the command line of "sessionguard audit": flag
-// parsing, the choice of report format, messages and the exit status. The
-// audit itself is [audit.Run]; its package documentation lists every flag,
-// check, output format and exit status.
 package auditcmd
 
 import (
@@ -318,7 +314,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	t.Progress = stderr
 	t.Transport = h.transport
 	if err := t.Validate(); err != nil {
-		return fail("%v", strings.TrimPrefix(err.Error(), audit.ErrBadTarget.Error()+": "))
+		return fail("%v", flagText(strings.TrimPrefix(err.Error(), audit.ErrBadTarget.Error()+": ")))
 	}
 	sev, err := audit.ParseSeverity(failOn.Value())
 	if err != nil {
@@ -326,6 +322,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 
 	rep, err := audit.Run(ctx, t)
+	rep.RenameHints(flagHint)
 	var werr error
 	switch format.Value() {
 	case "json":
@@ -347,13 +344,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	switch {
 	case errors.Is(err, audit.ErrNotFinished):
-		cliflag.Errorf(stderr, []string{"the report holds the checks that finished; raise --max-time to give the others time"}, "%v", err)
+		cliflag.Errorf(stderr, []string{"the report holds the checks that finished; raise --max-time to give the others time"}, "%v", flagText(err.Error()))
 	case err != nil:
 		var hints []string
 		if h := hint(err); h != "" {
 			hints = append(hints, h)
 		}
-		cliflag.Errorf(stderr, hints, "could not audit: %v", err)
+		cliflag.Errorf(stderr, hints, "could not audit: %v", flagText(err.Error()))
 	}
 	return rep.ExitCode(sev)
 }
