@@ -15,6 +15,7 @@ const (
 	IDCookiePrefix       = "cookie-prefix"
 	IDCookiePath         = "cookie-path"
 	IDCookieLifetime     = "cookie-lifetime"
+	IDForgeableCookie    = "forgeable-cookie"
 	IDTokenRandomness    = "token-randomness"
 	IDCacheControl       = "cache-control"
 	IDIdleTimeout        = "idle-timeout"
@@ -69,6 +70,7 @@ var (
 	refCWE331  = Reference{"CWE-331", "https://cwe.mitre.org/data/definitions/331.html"}
 	refCWE352  = Reference{"CWE-352", "https://cwe.mitre.org/data/definitions/352.html"}
 	refCSRFCS  = Reference{"OWASP CSRF Prevention Cheat Sheet: login CSRF", "https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#possible-csrf-vulnerabilities-in-login-forms"}
+	refCWE565  = Reference{"CWE-565", "https://cwe.mitre.org/data/definitions/565.html"}
 	refCWE525  = Reference{"CWE-525", "https://cwe.mitre.org/data/definitions/525.html"}
 	refFIPS    = Reference{"FIPS 140-2 §4.9.1", "https://csrc.nist.gov/publications/detail/fips/140/2/final"}
 	refNIST    = Reference{"NIST SP 800-63B §7.1", "https://pages.nist.gov/800-63-3/sp800-63b.html#sec7"}
@@ -152,6 +154,13 @@ var catalog = []checkInfo{
 		description: "After a sign-in that did not tick any \"remember me\" box, the session cookie as the browser stores it must have no Max-Age or Expires, so that closing the browser ends the session on a shared computer.",
 		remediation: "Issue the session cookie without Max-Age or Expires; make it persistent only when the user asks to be remembered, with a server-side absolute timeout either way.",
 		refs:        []Reference{refWSTG02, refCWE539},
+	},
+	{
+		id: IDForgeableCookie, topic: "Session cookies cannot be forged", name: "ForgeableCookie", severity: SeverityMedium,
+		title:       "A cookie the session rests on can be written by anyone",
+		description: "Every cookie whose removal signs the user out carries part of the session. One whose value is the same at every sign-in and is the user name in the clear (user=alice, or its base64) without a signature, or a few guessable characters (logged_in=1), can be written by anyone: the session then rests on it as much as on a secret. A value that is merely the same at two sign-ins (a signed cookie whose timestamp is in seconds, a per-account token) is not forgeable for that.",
+		remediation: "Rest the session on a secret the server issued and holds (the session ID); keep who the user is in the server-side session, not in a cookie of its own, or sign it (HMAC) and check the signature on every request.",
+		refs:        []Reference{refWSTG02, refCWE565},
 	},
 	{
 		id: IDTokenRandomness, topic: "Token randomness", name: "TokenRandomness", severity: SeverityHigh,

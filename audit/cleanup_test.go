@@ -35,7 +35,7 @@ func TestLeavesNothingBehind(t *testing.T) {
 		{name: "secure app, logout form found on the dashboard", app: secureApp},
 		{name: "vulnerable app", app: vulnerableApp},
 		{name: "tokens only from sign-ins (25 samples)", app: app{renew: true, httpOnly: true, loginRedirect: "/dashboard", logoutMethod: "POST", logoutLink: true},
-			target: Target{Samples: 25}},
+			target: Target{Samples: 25, MaxSignIns: 60}},
 		{name: "logout only through --logout", app: app{anonSession: true, renew: true, loginRedirect: "/dashboard", logoutMethod: "GET"},
 			target: Target{LogoutPath: "/logout"}},
 		{name: "no way to log out", app: app{anonSession: true, renew: true, loginRedirect: "/dashboard"}, leftOpen: true},

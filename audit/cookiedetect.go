@@ -2,7 +2,9 @@ package audit
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -63,17 +65,22 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 	// both times is not a secret.
 	second := a.env.newBrowser("victim")
 	res2, err := a.signInChecked(ctx, second, a.loginURL)
+	if err == nil && !res2.ok {
+		err = a.secondSignInFailed(res2)
+	}
 	if err != nil {
 		return err
 	}
-	a.static = map[string]string{}
-	if res2.ok {
-		for _, n := range a.cookies {
-			v1, _ := victim.jar.value(a.checkURL, n)
-			v2, _ := second.jar.value(a.checkURL, n)
-			if v1 == v2 {
-				a.static[n] = v1
-			}
+	a.static, a.forgeable = map[string]string{}, map[string]string{}
+	for _, n := range a.cookies {
+		v1, _ := victim.jar.value(a.checkURL, n)
+		v2, _ := second.jar.value(a.checkURL, n)
+		if v1 != v2 {
+			continue
+		}
+		a.static[n] = v1
+		if why := forgeable(v1, a.t.User); why != "" {
+			a.forgeable[n] = why
 		}
 	}
 	// The session cookie proper: the first that varies.
@@ -96,11 +103,14 @@ func (a *auditor) detectCookie(ctx context.Context, victim *browser, res *signIn
 	return nil
 }
 
-// plantKnown gives b the session cookies an attacker knows without
-// stealing anything: those whose value is the same at every sign-in.
+// plantKnown gives b the session cookies an attacker can write without
+// stealing anything: the forgeable ones. A value that is merely the same
+// at two sign-ins (a signed cookie whose timestamp is in seconds) is not
+// attacker-known: the attacker never saw it.
 func (a *auditor) plantKnown(b *browser) {
 	for _, n := range a.cookies {
-		if v, ok := a.static[n]; ok {
+		if _, ok := a.forgeable[n]; ok {
+			v := a.static[n]
 			path := "/"
 			if k, _, ok := a.victim.jar.stored(a.checkURL, n); ok {
 				path = k.path
@@ -114,12 +124,113 @@ func (a *auditor) plantKnown(b *browser) {
 func (a *auditor) knownNote() string {
 	var parts []string
 	for _, n := range a.cookies {
-		if v, ok := a.static[n]; ok {
-			parts = append(parts, n+"="+v)
+		if _, ok := a.forgeable[n]; ok {
+			parts = append(parts, n+"="+a.static[n])
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return " plus " + strings.Join(parts, "; ") + " (the same at every sign-in, so known to the attacker)"
+	return " plus " + strings.Join(parts, "; ") + " (forgeable, so known to the attacker)"
+}
+
+// forgeable says why a session cookie whose value was the same at two
+// sign-ins can be written by anyone, or "" when it cannot be told: a
+// value that holds the user name in the clear (user=alice, or base64 of
+// it) and carries no signature, or a value so short it can be guessed
+// (logged_in=1). A long value with a signature or no visible meaning
+// (a signed cookie in the same second, a per-account token) is not
+// forgeable for all that.
+func forgeable(v, user string) string {
+	if len(v) <= 8 {
+		return fmt.Sprintf("%d characters, the same at every sign-in: guessable", len(v))
+	}
+	if looksSigned(v) {
+		return ""
+	}
+	for _, d := range decodings(v) {
+		if user != "" && strings.Contains(strings.ToLower(d), strings.ToLower(user)) {
+			return "the user name in the clear, with no signature, the same at every sign-in: anyone can write it"
+		}
+	}
+	return ""
+}
+
+// looksSigned reports whether v ends in what looks like a MAC: a segment
+// of 16 or more base64url or hex characters after '.', '--' or '|' (Flask
+// and itsdangerous, JWT, express-session, Rails, gorilla/securecookie).
+func looksSigned(v string) bool {
+	if u, err := url.QueryUnescape(v); err == nil {
+		v = u
+	}
+	for _, sep := range []string{".", "--", "|"} {
+		i := strings.LastIndex(v, sep)
+		if i <= 0 {
+			continue
+		}
+		tail := strings.TrimRight(v[i+len(sep):], "=")
+		if len(tail) >= 16 && strings.Trim(tail, alphaBase64URL+alphaBase64) == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// decodings are v as sent, URL-decoded, and base64-decoded where it
+// decodes.
+func decodings(v string) []string {
+	out := []string{v}
+	if u, err := url.QueryUnescape(v); err == nil && u != v {
+		out = append(out, u)
+	}
+	for _, s := range slices.Clone(out) {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				out = append(out, string(b))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// secondSignInFailed says why the second sign-in of the set-up failed,
+// naming the audit's own wrong-password probe when it came between the
+// two: an account that locks after one failure is locked by it.
+func (a *auditor) secondSignInFailed(res *signInResult) error {
+	seen := res.submit.describe() + "; " + a.signedInNote(false, res.check)
+	if words := lockWords(res); words != "" {
+		seen += "; the page says " + strconvQuote(words)
+	}
+	if a.t.NoWrongPasswordProbe {
+		return fmt.Errorf("%w: the first sign-in worked, a second one failed (%s): the application may allow one session at a time or limit sign-ins",
+			ErrSignIn, seen)
+	}
+	return fmt.Errorf("%w: %w: the first sign-in worked, then the audit's wrong-password probe failed as meant, then the same sign-in failed (%s): the probe probably locked the account; unlock it and set Target.NoWrongPasswordProbe",
+		ErrSignIn, ErrAccountLocked, seen)
+}
+
+// checkForgeable reports the session cookies anyone can write: a finding
+// of its own, not fixation (which is about an ID the attacker held).
+func (a *auditor) checkForgeable() Check {
+	c := newCheck(IDForgeableCookie)
+	var forged []string
+	for _, n := range a.cookies {
+		switch why, forged1 := a.forgeable[n]; {
+		case forged1:
+			forged = append(forged, n)
+			c.add("%s=%s: %s; removing it signs the user out, so the session rests on it", n, a.static[n], why)
+		case a.static[n] != "":
+			c.add("%s: the same value at two sign-ins, but signed or of no visible meaning (a signed value within the same second, a per-account token): not forgeable from outside", n)
+		default:
+			c.add("%s: a new value at every sign-in", n)
+		}
+	}
+	if len(forged) > 0 {
+		c.fail(SeverityMedium)
+		c.add("anyone can write %s: the session must rest on a secret the server issued", strings.Join(forged, ", "))
+		return c
+	}
+	c.result(StatusPass)
+	return c
 }

@@ -35,12 +35,15 @@ func (c urlCarrier) apply(u *url.URL, id string) *url.URL {
 	return &v
 }
 
+// urlCarrierNames are the names frameworks have used for URL sessions.
+var urlCarrierNames = []string{"session", "sid", "PHPSESSID", "JSESSIONID"}
+
 // urlCarriers lists the carriers tried: the session cookie's own name and
 // the names frameworks have used for URL sessions.
 func (a *auditor) urlCarriers() []urlCarrier {
 	var out []urlCarrier
 	seen := map[string]bool{}
-	for _, n := range []string{a.cookie, "session", "sid", "PHPSESSID", "JSESSIONID"} {
+	for _, n := range append([]string{a.cookie}, urlCarrierNames...) {
 		if !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
 			out = append(out, urlCarrier{name: n})

@@ -133,6 +133,9 @@ type appServer struct {
 	sessions map[string]*appSession
 	key      []byte
 	requests int
+	// signIns counts the requests that carried the password field, right
+	// or wrong: the sign-ins the audit made, as the server saw them.
+	signIns int
 	// sign-in rate limit
 	windowStart time.Time
 	inWindow    int
@@ -188,6 +191,13 @@ func newApp(t testing.TB, cfg app) *appServer {
 	s.Server = httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// signInsSeen is how many sign-ins the server has seen.
+func (s *appServer) signInsSeen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signIns
 }
 
 func (s *appServer) newToken() string {
@@ -446,6 +456,11 @@ func (s *appServer) csrfOK(r *http.Request) bool {
 
 func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 	if r.Method == http.MethodPost || s.cfg.getForm && r.FormValue(s.cfg.passField) != "" {
+		if r.FormValue(s.cfg.passField) != "" {
+			s.mu.Lock()
+			s.signIns++
+			s.mu.Unlock()
+		}
 		if s.cfg.dropSignIn {
 			panic(http.ErrAbortHandler)
 		}

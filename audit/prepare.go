@@ -38,6 +38,9 @@ func (a *auditor) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if why := unfinishedStep(res.submit); why != "" {
+		return unfinishedErr(res.submit, why)
+	}
 	if a.checkURL == nil {
 		// No Target.CheckPath: the page the sign-in lands on.
 		if a.isLoginPage(res.submit) && res.submit.status < 300 && a.showsText(res.submit) {
@@ -59,6 +62,9 @@ func (a *auditor) prepare(ctx context.Context) error {
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	if !ok {
+		if why := unfinishedStep(check); why != "" {
+			return unfinishedErr(check, why)
+		}
 		if res.submit.hops[0].status == http.StatusForbidden {
 			return fmt.Errorf("%w: %w: %s, then %s does not show %q", ErrSignIn, ErrSignInForbidden, res.submit.describe(), check.describe(), a.t.Expect)
 		}
@@ -78,6 +84,7 @@ func (a *auditor) prepare(ctx context.Context) error {
 			ErrPublicCheckPage, vp.describe(), a.t.Expect)
 	}
 	signal += "; without cookies: " + vp.describe()
+	a.visitorStatus = vp.status
 
 	if a.t.NoWrongPasswordProbe {
 		signal += "; wrong-password probe not run (Target.NoWrongPasswordProbe)"

@@ -27,7 +27,7 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 		return c
 	}
 	tokens, source, err := a.collectTokens(ctx, n)
-	if errors.Is(err, errNoBrowserSamples) {
+	if errors.Is(err, errNoBrowserSamples) || errors.Is(err, ErrSignInBudget) {
 		c.skip(err.Error())
 		return c
 	}
@@ -102,6 +102,12 @@ func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, e
 		source = "from fresh sign-ins (no session cookie before sign-in)"
 		if a.t.SignIn != nil {
 			return nil, source, errNoBrowserSamples
+		}
+		if left := a.signInsLeft(); left < n {
+			if left < minSamples {
+				return nil, source, fmt.Errorf("%w: not run: the session cookie is issued only at sign-in, and the %d sign-ins left of Target.MaxSignIns are fewer than the %d samples the analysis needs", ErrSignInBudget, left, minSamples)
+			}
+			n = left
 		}
 	}
 	tokens := make([]string, n)

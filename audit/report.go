@@ -162,6 +162,10 @@ type Report struct {
 	// what it shows (cookie names, headers, error pages); omitted when
 	// nothing points to one.
 	Framework *Framework `json:"framework,omitempty"`
+	// SignIns is the number of sign-ins the audit made: requests that
+	// carried the credentials, the wrong-password probe included (at most
+	// Target.MaxSignIns).
+	SignIns int `json:"signIns"`
 	// Requests is the number of HTTP requests the audit sent.
 	Requests int     `json:"requests"`
 	Checks   []Check `json:"checks"`

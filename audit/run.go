@@ -27,11 +27,15 @@ type auditor struct {
 	cookie     string            // the session cookie: the first of cookies that varies between sign-ins
 	cookies    []string          // every cookie whose removal signs the user out; cookie first
 	static     map[string]string // session cookies with the same value at two sign-ins
+	forgeable  map[string]string // of those, the ones anyone can write, and why
 	cookiePath string
 	token      string   // the session cookie's value after the baseline sign-in
 	victim     *browser // the baseline sign-in, whose jar the cookie checks read
 	checkPage  *page    // the check page as the signed-in victim saw it
 	signal     string   // how signed in was told from not, for the report
+	// visitorStatus is what the check page answered a visitor without
+	// cookies at the start: the control of later refusals.
+	visitorStatus int
 
 	warnMu sync.Mutex
 	warns  []string
@@ -40,7 +44,8 @@ type auditor struct {
 	live   []*browser // browsers that may hold a signed-in session
 	// Sessions of the test account: signed in, and not closed again.
 	created, leftOpen atomic.Int64
-	noLogout          atomic.Bool // a session was left open for want of a way to log out
+	signIns           atomic.Int64 // requests that carried the credentials
+	noLogout          atomic.Bool  // a session was left open for want of a way to log out
 
 	// preLoginTok is the session cookie a fresh visitor gets before
 	// signing in, if any (found by the fixation probe).
@@ -75,6 +80,10 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.Target = base.String()
 	a := newAuditor(target, base)
 	defer func() { rep.Requests = int(min(a.env.requests.Load(), a.env.maxRequests)) }()
+	defer func() { rep.SignIns = int(a.signIns.Load()) }()
+	if err := a.checkBudget(); err != nil {
+		return couldNotAudit(rep, err)
+	}
 
 	defer func() { rep.Warnings = a.warnings() }()
 	runCtx, cancel := context.WithTimeout(ctx, a.waits())
@@ -228,6 +237,7 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 		{ids: []string{IDCookieSecure, IDCookieHTTPOnly, IDCookieSameSite, IDCookiePrefix, IDCookiePath, IDCookieLifetime}, weight: 0,
 			run: func(context.Context) map[string]Check { return a.cookieChecks() }},
 		{ids: []string{IDCacheControl}, weight: 0, run: noCtx(IDCacheControl, a.checkCacheControl)},
+		{ids: []string{IDForgeableCookie}, weight: 0, run: noCtx(IDForgeableCookie, a.checkForgeable)},
 		{ids: []string{IDLogoutInvalidation}, weight: 1, run: single(IDLogoutInvalidation, a.checkLogout)},
 		{ids: []string{IDTokenRandomness}, weight: 4, run: single(IDTokenRandomness, a.checkRandomness)},
 		{ids: []string{IDIdleTimeout}, weight: 1, extra: a.t.IdleWait, run: single(IDIdleTimeout, a.checkIdle)},

@@ -38,6 +38,7 @@ type sarifRunProps struct {
 	SessionsLeftOpen int        `json:"sessionsLeftOpen"`
 	Framework        *Framework `json:"framework,omitempty"`
 	Requests         int        `json:"requests"`
+	SignIns          int        `json:"signIns"`
 }
 
 type sarifTool struct {
@@ -193,7 +194,7 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 		Properties: sarifRunProps{
 			Target: rep.Target, Verdict: rep.Verdict, Summary: rep.Summary,
 			SessionCookie: rep.SessionCookie, SessionCookies: rep.SessionCookies, SignedInSignal: rep.SignedInSignal,
-			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Framework: rep.Framework, Requests: rep.Requests,
+			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Framework: rep.Framework, Requests: rep.Requests, SignIns: rep.SignIns,
 		},
 	}
 	inv := sarifInvocation{ExecutionSuccessful: rep.Verdict != VerdictCouldNotAudit, ToolExecutionNotifications: []sarifNotification{}}

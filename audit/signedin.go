@@ -20,11 +20,16 @@ func (a *auditor) signedInAt(ctx context.Context, b *browser, u *url.URL) (bool,
 	}
 	ok := a.showsSignedIn(p)
 	b.signedIn = b.signedIn || ok
+	if !ok {
+		if err := a.refusingAll(ctx, p); err != nil {
+			return false, p, err
+		}
+	}
 	return ok, p, nil
 }
 
 func (a *auditor) showsSignedIn(p *page) bool {
-	if p.status < 200 || p.status > 299 || a.isLoginPage(p) {
+	if p.status < 200 || p.status > 299 || a.isLoginPage(p) || unfinishedStep(p) != "" {
 		return false
 	}
 	return a.showsText(p)

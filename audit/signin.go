@@ -179,6 +179,9 @@ func (a *auditor) signInJSON(ctx context.Context, b *browser, u *url.URL, passwo
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the JSON sign-in: %v", ErrBadTarget, err)
 	}
+	if err := a.spendSignIn(); err != nil {
+		return nil, err
+	}
 	sub, err := b.do(ctx, http.MethodPost, a.jsonURL, body, "application/json")
 	a.track(b)
 	if errors.Is(err, ErrUnsafeSignIn) || isRefused(err) || errors.Is(err, ErrRedirectLoop) {
@@ -202,6 +205,9 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 		LoginURL: p.url, User: a.t.User, Password: password,
 		UserField: a.t.UserField, PasswordField: a.t.PasswordField,
 		Cookies: b.jar.all(p.url), AllowOrigins: slices.Clone(a.env.allowOrigins), Header: a.env.header.Clone(),
+	}
+	if err := a.spendSignIn(); err != nil {
+		return nil, err
 	}
 	a.env.requests.Add(1)
 	resp, err := a.t.SignIn.SignIn(ctx, req)

@@ -89,6 +89,9 @@ func (a *auditor) submitLogin(ctx context.Context, b *browser, p *page, lf *logi
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the form: %v", ErrNoLoginForm, err)
 	}
+	if err := a.spendSignIn(); err != nil {
+		return nil, err
+	}
 	sub, err := b.do(ctx, method, target, body, ct)
 	a.track(b) // whatever came of it, the server may hold a session now
 	if errors.Is(err, ErrUnsafeSignIn) || isRefused(err) || errors.Is(err, ErrRedirectLoop) {
@@ -105,6 +108,10 @@ func (a *auditor) submitLogin(ctx context.Context, b *browser, p *page, lf *logi
 func (a *auditor) signInVictim(ctx context.Context, c *Check) (*browser, *signInResult, bool) {
 	victim := a.env.newBrowser("victim")
 	res, err := a.signInChecked(ctx, victim, a.loginURL)
+	if errors.Is(err, ErrSignInBudget) {
+		c.skip(fmt.Sprintf("not run: %v", err))
+		return nil, nil, false
+	}
 	if err != nil {
 		c.errorf("signing in: %v", err)
 		return nil, nil, false

@@ -64,6 +64,14 @@ type Target struct {
 	// User.
 	Expect string
 
+	// MaxSignIns bounds the sign-ins of the audit: every request that
+	// carries the credentials, the wrong-password probe included. Default
+	// DefaultMaxSignIns. The fixation checks get the budget first: an
+	// audit whose budget cannot cover them is not done ([ErrSignInBudget]);
+	// the other checks then use what is left, and are skipped with the
+	// reason when it runs out.
+	MaxSignIns int
+
 	// NoWrongPasswordProbe skips the sign-in with a deliberately wrong
 	// password that shows what a failed sign-in looks like (for accounts
 	// that lock after failures).
@@ -246,6 +254,12 @@ func (t *Target) validate() (*url.URL, error) {
 	}
 	if t.Samples == 0 {
 		t.Samples = DefaultSamples
+	}
+	if t.MaxSignIns < 0 {
+		return nil, fmt.Errorf("%w: negative sign-in budget", ErrBadTarget)
+	}
+	if t.MaxSignIns == 0 {
+		t.MaxSignIns = DefaultMaxSignIns
 	}
 	if t.Concurrency <= 0 {
 		t.Concurrency = DefaultConcurrency

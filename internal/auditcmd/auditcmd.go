@@ -165,6 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		timeout   = waitFlag(audit.DefaultTimeout)
 		maxTime   = waitFlag(audit.DefaultMaxTime)
 		conc      = countFlag(audit.DefaultConcurrency)
+		signIns   = countFlag(audit.DefaultMaxSignIns)
 		verbose   bool
 		caCert    string
 		proxy     string
@@ -199,6 +200,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.BoolVar(&t.NoWrongPasswordProbe, "no-wrong-password-probe", false, "skip the sign-in with a wrong password that shows what a failed sign-in looks like (for accounts that lock)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
 	fs.Var(&maxTime, "max-time", "`DURATION` allowed for the whole audit, --idle-wait and --absolute-wait not included; then the checks not finished are errors")
+	fs.Var(&signIns, "max-sign-ins", "at most `N` sign-ins (requests carrying the password, the wrong-password probe included); the fixation checks get them first")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
 	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
@@ -311,6 +313,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		t.SignIn = d
 	}
 	t.Concurrency = max(int(conc), 1)
+	if signIns == 0 {
+		return fail("--max-sign-ins must be more than 0")
+	}
+	t.MaxSignIns = int(signIns)
 	t.Progress = stderr
 	t.Transport = h.transport
 	if err := t.Validate(); err != nil {
@@ -375,6 +381,8 @@ func hint(err error) string {
 		return "--check must name a page only a signed-in user sees, and --expect text only it shows"
 	case errors.Is(err, audit.ErrNoSessionCookie):
 		return "name the session cookie with --cookie"
+	case errors.Is(err, audit.ErrSignInBudget):
+		return "every request carrying the password counts as a sign-in; raise --max-sign-ins if the account and its rate limits allow it"
 	case errors.Is(err, audit.ErrUnsafeSignIn):
 		return "the credentials were not sent; see the message for the flag that allows it, if the target is yours and that is intended"
 	}

@@ -38,6 +38,7 @@
 //	--password-field NAME the login form's password field (default: detected)
 //	--timeout DURATION    per request (default 10s)
 //	--max-time DURATION   the whole audit, --idle-wait and --absolute-wait not included (default 10m)
+//	--max-sign-ins N      at most N sign-ins, the wrong-password probe included (default 25)
 //	--concurrency N       requests in flight while sampling (default 4)
 //	--allow-password-in-url  submit a login form sent by GET (noted in the report)
 //	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)

@@ -26,6 +26,7 @@ var fieldFlags = map[string]struct{ flag, arg string }{
 	"Timeout":              {"--timeout", "DURATION"},
 	"MaxTime":              {"--max-time", "DURATION"},
 	"Concurrency":          {"--concurrency", "N"},
+	"MaxSignIns":           {"--max-sign-ins", "N"},
 	"AllowPasswordInURL":   {"--allow-password-in-url", ""},
 	"AllowOrigins":         {"--allow-origin", "ORIGIN"},
 	"Header":               {"-H", "'Name: value'"},
