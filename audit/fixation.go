@@ -126,7 +126,11 @@ func (a *auditor) signInAndOut(ctx context.Context, r *fixationRun, victim *brow
 		return false
 	}
 	still, _, err := a.signedIn(ctx, victim)
-	if err != nil || still {
+	if err != nil {
+		r.incomplete = append(r.incomplete, fmt.Sprintf("%s: after logging out: %v", label, err))
+		return false
+	}
+	if still {
 		r.fix.add("%s: not tried, logging out (%s) did not sign the browser out", label, p.describe())
 		return false
 	}
