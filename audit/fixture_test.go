@@ -189,7 +189,7 @@ type appServer struct {
 	requests int
 	// signIns counts the requests that carried the password field, right
 	// or wrong: the sign-ins the audit made, as the server saw them.
-	signIns int
+	signIns  int
 	failures int  // failed sign-ins, for lockAfterFailures
 	blocked  bool // forbidAllAfterLogout, once tripped
 	// sign-in rate limit
