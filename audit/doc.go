@@ -228,9 +228,15 @@
 // signed-cookie sessions) then carries the fix in that framework's terms
 // with a short snippet: PHP, Express (express-session, passport 0.6.0 or
 // later), Flask-Session 0.7 or later, Flask's signed cookie, Django,
-// Servlet, Spring Security, Rack, Rails, Laravel, Go scs, gorilla/sessions;
-// generic advice when the framework is not recognised or has no fix of
-// its own.
+// Servlet, Spring Security, Rack, Rails, Laravel, Go scs, gorilla/sessions,
+// sessionguard (its __Host-sid cookie with a 256-bit token, stored with its
+// defaults) and plain Go net/http (told how sessionguard's Session.Login
+// fixes it, beside scs); generic advice when the framework is not
+// recognised or has no fix of its own. The fix for the fixation checks
+// never says to move the session's data into the new session: the
+// signed-in session starts empty, and only the values the application
+// names (a shopping cart) are carried over, because anything else in the
+// anonymous session may have been put there by the attacker.
 //
 // Except while collecting token samples, requests go one at a time; the
 // report counts them. Sampling adds one request per token when the
@@ -290,7 +296,8 @@
 //	  "sessionsLeftOpen": 0,              // of which it could not sign out
 //	  "framework": {                      // omitted when nothing points to one, or could not audit
 //	    "id": "express",                  // php, express, flask-session, flask, django, servlet,
-//	                                      // spring-security, rack, rails, laravel, scs, gorilla, mojolicious
+//	                                      // spring-security, rack, rails, laravel, scs, gorilla, mojolicious,
+//	                                      // sessionguard, go (Go net/http without a session library seen)
 //	    "name": "Express (express-session)",
 //	    "confidence": "high",             // high | medium | low
 //	    "evidence": ["session cookie connect.sid (express-session's default name)"]
