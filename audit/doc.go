@@ -58,9 +58,13 @@
 // another site's page cannot.
 //
 // Target.SignIn signs in through a [SignInDriver]; package auditbrowser
-// (which only the command links) drives headless Chromium: it opens the login page, waits for a
-// password field (a form built by script works), types the user name and
-// password, submits, and waits until the page leaves the form. The
+// (which only the command links) drives headless Chromium: it opens the
+// login page, waits for a password field (a form built by script works),
+// finds the fields as a password manager does, in a <form> or not (type,
+// autocomplete, labels, placeholder, position; never a search or
+// newsletter box), types the user name and password key by key (real
+// input events), presses the button next to them (a form's submit button,
+// or a button wired by onclick) and waits until the page leaves the form. The
 // browser starts with the cookies the actor holds (an attacker's planted
 // ID), and the audit takes back the cookies it holds afterwards; every
 // other request, the attacker's included, is plain HTTP. In the browser,

@@ -307,7 +307,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if browser {
 		d := &auditbrowser.Driver{Chrome: chrome, Proxy: t.Proxy, Insecure: t.Insecure}
 		if err := d.Check(t); err != nil {
-			return fail("--browser: %v", err)
+			return fail("--browser: %v", flagText(err.Error()))
 		}
 		defer d.Close()
 		t.SignIn = d

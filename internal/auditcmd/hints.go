@@ -1,6 +1,10 @@
 package auditcmd
 
-import "github.com/sessionguard/sessionguard/audit"
+import (
+	"strings"
+
+	"github.com/sessionguard/sessionguard/audit"
+)
 
 // fieldFlags names the flag, with its value's placeholder, that sets each
 // [audit.Target] field. The audit library speaks of its Target fields; the
@@ -55,5 +59,9 @@ func flagHint(h audit.Hint) string {
 	return f.flag
 }
 
-// flagText is s with the library's hints said with flags.
-func flagText(s string) string { return audit.RenameHints(s, flagHint) }
+// flagText is s with the library's hints said with flags, the browser
+// driver's setting included.
+func flagText(s string) string {
+	s = strings.NewReplacer("set Driver.Chrome", "pass --chrome PATH", "Driver.Chrome", "--chrome").Replace(s)
+	return audit.RenameHints(s, flagHint)
+}
