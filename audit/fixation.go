@@ -117,8 +117,17 @@ func (a *auditor) signInAndOut(ctx context.Context, r *fixationRun, victim *brow
 	}
 	act, err := a.logoutAction(res)
 	if err != nil || act == nil {
-		r.fix.add("%s: not tried, no way to log out is known (set Target.LogoutPath)", label)
-		return false
+		// No way to log out: the browser as it would be after a logout
+		// that ends the session, keeping every other cookie.
+		first := victim.clone("victim")
+		first.signedIn = true
+		a.track(first) // the first session, closed when the check is done
+		for _, n := range a.cookies {
+			victim.jar.remove(n)
+		}
+		victim.signedIn = false
+		r.fix.add("%s: the victim's browser signs in (%s); without a known logout, the session cookies are dropped and the others kept: %s", label, res.submit.describe(), cookieList(victim.jar, a.checkURL))
+		return true
 	}
 	p, err := a.logout(ctx, victim, act)
 	if err != nil {

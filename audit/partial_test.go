@@ -47,6 +47,8 @@ var partialCases = []struct {
 		verdict: VerdictNoFixationFound, exit: 0, want: map[string]Status{IDFixation: StatusPass}},
 	{name: "renewal only on a browser's first sign-in (device cookie)", app: base(app{anonSession: true, renew: true, deviceCookie: true}),
 		verdict: VerdictVulnerable, exit: 1, want: map[string]Status{IDFixation: StatusFail}},
+	{name: "renewal only on a browser's first sign-in, no logout link: the session cookies dropped instead", app: app{anonSession: true, renew: true, deviceCookie: true, httpOnly: true, loginRedirect: "/dashboard"},
+		verdict: VerdictVulnerable, exit: 1, want: map[string]Status{IDFixation: StatusFail}},
 	{name: "renewal on every sign-in, device cookie or not", app: base(app{anonSession: true, renew: true, deviceCookie: true, deviceRenews: true}),
 		verdict: VerdictNoFixationFound, exit: 0, want: map[string]Status{IDFixation: StatusPass}},
 	{name: "guest cart_token becomes the signed-in sid", app: base(app{guestCookie: "cart_token", guestToSession: true, renew: true}),

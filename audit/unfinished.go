@@ -34,18 +34,19 @@ var (
 // Laravel Fortify, ASP.NET Identity, Spring Security, Keycloak, Okta,
 // Microsoft, Google).
 var (
-	otpWords          = regexp.MustCompile(`(?i)\b(verification|authentication|security|one[- ]time|sign[- ]in|login|6-digit|six-digit)\s+(code|passcode|password|pin)\b|\btwo[- ](factor|step)\b|\b2-step\b|\b2fa\b|\bmfa\b|\bauthenticator app\b|\btotp\b|\bbackup code\b|\brecovery code\b|\bwe (sent|texted|emailed) (you )?a code\b|\benter the code\b`)
+	otpWords          = regexp.MustCompile(`(?i)\b(verification|authentication|security|one[- ]time|sign[- ]in|login|6-digit|six-digit)\s+(code|passcode|password|pin)\b|\btwo[- ](factor|step)\b|\b2-step\b|\b2fa\b|\bmfa\b|\bauthenticator app\b|\btotp\b|\bbackup codes?\b|\brecovery codes?\b|\bwe (sent|texted|emailed) (you )?a code\b|\benter the code\b`)
 	approveWords      = regexp.MustCompile(`(?i)\bcheck your (phone|device|mobile)\b|\bapprove (the |this )?(sign[- ]in|login|request)\b|\bwaiting for (your )?approval\b|\b(sent|pushed) (a |you a )?(push )?notification\b|\bopen (the|your) .{0,20}app to (approve|confirm)\b|\bnumber matching\b`)
 	interstitialWords = regexp.MustCompile(`(?i)\b(trust|remember) this (device|browser|computer)\b|\bstay signed in\?|\bdon'?t ask again\b|\b(allow|grant|authori[sz]e) .{0,40}\baccess\b|\bwants to access your\b|\bterms of (service|use)\b.{0,60}\b(accept|agree)\b|\b(accept|agree to) (the )?terms\b`)
 	newPasswordWords  = regexp.MustCompile(`(?i)\b(change|update|reset|choose|set) (your |a )?(new )?password\b|\bpassword (has )?expired\b|\bnew password\b`)
 	lockPhrases       = regexp.MustCompile(`(?i)[^.!?\n]{0,60}\b(locked|lock(ed)? out|too many (failed )?(attempts|sign-ins|logins)|temporarily (blocked|disabled|suspended)|account (is )?(disabled|suspended|blocked))\b[^.!?\n]{0,60}`)
+	searchNames       = regexp.MustCompile(`(?i)search|query|^q$|filter|newsletter`)
 	otpNames          = regexp.MustCompile(`(?i)otp|totp|mfa|2fa|two.?factor|one.?time|passcode|verif|auth.?code|security.?code|token|^code$|_code$|-code$|challenge`)
 )
 
 // input is an <input> of a page, wherever it stands (a form or none).
 type input struct {
-	typ, name, id, auto, mode string
-	maxLen                    int
+	typ, name, id, auto, mode, placeholder string
+	maxLen                                 int
 }
 
 // inputsOf lists the visible inputs of an HTML page.
@@ -63,7 +64,7 @@ func inputsOf(body []byte) []input {
 			return true
 		}
 		in := input{typ: strings.ToLower(cmpOr(attrOr(n, "type"), "text")), name: attrOr(n, "name"), id: attrOr(n, "id"),
-			auto: strings.ToLower(attrOr(n, "autocomplete")), mode: strings.ToLower(attrOr(n, "inputmode"))}
+			auto: strings.ToLower(attrOr(n, "autocomplete")), mode: strings.ToLower(attrOr(n, "inputmode")), placeholder: attrOr(n, "placeholder")}
 		in.maxLen, _ = strconv.Atoi(attrOr(n, "maxlength"))
 		switch in.typ {
 		case "hidden", "submit", "button", "image", "reset", "checkbox", "radio", "search":
@@ -102,8 +103,14 @@ func unfinishedStep(p *page) string {
 			return fmt.Sprintf("it asks for the password again (a lock screen or re-authentication%s)", nameOf(in))
 		}
 	}
+	// A code asked for in words needs a field to type it in, among few:
+	// a dashboard with a search box that mentions its two-factor setting
+	// asks for nothing.
+	codeField := len(inputs) <= 3 && slices.ContainsFunc(inputs, func(in input) bool {
+		return in.typ != "email" && !searchNames.MatchString(in.name) && !searchNames.MatchString(in.id) && !searchNames.MatchString(in.placeholder)
+	})
 	switch {
-	case len(inputs) > 0 && otpWords.MatchString(text):
+	case codeField && otpWords.MatchString(text):
 		return "it asks for a one-time code" + wordsOf(otpWords, text)
 	case approveWords.MatchString(text):
 		return "it waits for the sign-in to be approved on another device" + wordsOf(approveWords, text)
