@@ -101,19 +101,62 @@
 // The session is carried by every cookie whose removal signs the user out
 // (each cookie is tried, however many the site sets; Target.Cookies
 // names them instead). A second, separate sign-in shows which of them have
-// the same value every time (a user=alice companion): those are not
-// secrets, and every attack adds them to what the attacker holds. The
+// the same value every time. Of those, the forgeable ones (a plain
+// user=alice companion) are known to anyone, and every attack adds them
+// to what the attacker holds; a signed value that repeats (Flask's signed
+// cookie within one second) is not, since the attacker never saw it. The
 // session cookie proper is the first cookie of the set whose value
-// varies; fixation and logout are tested on the whole set.
+// varies; fixation and logout are tested on the whole set. A second
+// sign-in that fails where the first worked stops the audit.
 //
 // Before any check runs the auditor signs in, establishes the signal, and
 // finds the session cookies. If any of this fails the audit stops with an
 // error wrapping [ErrUnreachable], [ErrRedirectLoop], [ErrRefused],
 // [ErrNoLoginForm], [ErrUnsafeSignIn], [ErrSignIn] (or
-// [ErrSignInForbidden], a 403 on the sign-in), [ErrPublicCheckPage],
+// [ErrSignInForbidden], a 403 on the sign-in, or [ErrAccountLocked]),
+// [ErrSignInUnfinished], [ErrSignInBudget], [ErrPublicCheckPage],
 // [ErrNoSessionCookie] or [ErrBadTarget]; the report's verdict is then
 // [VerdictCouldNotAudit] and every check is "error". An audit that could
 // not sign in never reports a pass.
+//
+// # A sign-in not finished is not a sign-in
+//
+// A page that asks for more input is not signed in, even if it names the
+// user: a one-time code (an input with autocomplete="one-time-code", a
+// short numeric field named like otp, token or code, or the words the
+// common frameworks use: "verification code", "two-factor", "authenticator
+// app", "recovery codes"), "approve the sign-in on your phone", a consent
+// or "trust this device" page, a forced password change, or a page that
+// asks for the password again (a lock screen "Welcome back, alice"). Such a
+// sign-in stops the audit with [ErrSignInUnfinished], naming the step (the
+// requests that led there) and what it asks for. A login form shown again
+// (a user-name field beside the password) is a failed sign-in, told by
+// the check page as before. When the sign-in works, fails after the
+// audit's own wrong-password probe and keeps failing, the error says the
+// probe probably locked the account ([ErrAccountLocked]). An answer of
+// 403, 401 or 423 that says "not signed in" is checked against a control:
+// when a visitor without cookies, who got something else at the start,
+// now gets the same, the application refuses everything (a lockout, a
+// firewall) and the attempt is not completed, so the check cannot pass.
+//
+// # Sign-ins
+//
+// A sign-in is every request that carries the credentials: each form or
+// JSON submission, each run of a sign-in driver, the wrong-password probe
+// and login-csrf's cross-site submission. Each one can trip a rate
+// limit, lock the account, raise an alert or send a one-time code, so the
+// audit makes at most Target.MaxSignIns of them (default
+// [DefaultMaxSignIns]), and every report gives the number made (signIns).
+// The fixation checks get the budget first: setting up takes two or three
+// (the sign-in, the wrong-password probe, a second sign-in), fixation up
+// to four, fixation-url one per link; an audit whose budget cannot cover
+// them stops before any request with [ErrSignInBudget]. The other checks
+// use what is left and are skipped with the reason when it runs out; no
+// check passes for want of sign-ins. Token samples come from anonymous
+// visits of the login page when the cookie issued there is the one that
+// carries the signed-in session; when the application issues IDs only at
+// sign-in, token-randomness samples as many sign-ins as the budget leaves
+// and is skipped, with the reason, when that is fewer than 20.
 //
 // Every session the audit signs in is signed out again as soon as it is no
 // longer needed (after each check, each token sample at once), through the
@@ -137,20 +180,39 @@
 // the time budget allows. Token values in evidence are
 // masked ("k3Jd…Qw").
 //
-//   - fixation (critical; WSTG-SESS-03, ASVS 3.2.1, CWE-384): two probes.
+//   - fixation (critical; WSTG-SESS-03, ASVS 3.2.1, CWE-384): three probes.
 //     A fresh attacker opens the login page and the victim's browser gets
-//     exactly the attacker's cookies; or the victim's browser gets a session
-//     ID the attacker invented (same length and alphabet as a real one).
-//     The victim signs in; the attacker replays what it held before, plus
-//     the session cookies known to everyone (the same at every sign-in).
-//     Fails if the attacker is signed in as the victim.
+//     exactly the attacker's cookies; or the victim's browser gets a
+//     session ID the attacker invented (same length and alphabet as a real
+//     one); or, as the first, in a browser that signed in and out before
+//     and keeps what the application left there (a device cookie that
+//     makes later sign-ins keep the ID; without a known logout, its
+//     session cookies are dropped and the others kept). The victim signs
+//     in; the attacker replays, deliberately and more than once: while the
+//     victim's sign-in redirects (an attacker polling the application wins
+//     the race with the victim's next page and receives an ID renewed
+//     late), after the victim's first page, and a second later (an old ID
+//     kept working for a while, as session_regenerate_id(false) or the
+//     PHP manual's lost-session recipe do). A value is attacker-known only
+//     when the attacker saw it before the sign-in: every cookie the victim
+//     holds afterwards whose value the attacker held, whatever its name (a
+//     guest cart_token become the sid), goes into the replay under its new
+//     name, and the evidence says so rather than "renewed". The forgeable
+//     cookies (see forgeable-cookie) are added; a value merely the same at
+//     two sign-ins (Flask's signed cookie within one second) is not. Fails
+//     if the attacker is signed in as the victim.
 //   - fixation-url (critical; WSTG-SESS-03, ASVS 3.1.1, CWE-384, CWE-598):
 //     the victim opens the login page from a link carrying an ID (a fresh
 //     valid one when the site issues IDs before sign-in, else an invented
 //     one) as ?NAME= for the session cookie's name, session, sid, PHPSESSID
-//     and JSESSIONID, and as a ;jsessionid= path parameter, and signs in
-//     through the page as served. Fails if the attacker, using the ID in the
-//     URL or as the session cookie, is signed in as the victim.
+//     and JSESSIONID, as a ;jsessionid= path parameter, and, when the
+//     session rests on several cookies that vary (ColdFusion's CFID and
+//     CFTOKEN), with all of them at once under their own names; and signs
+//     in through the page as served. Fails if the attacker, using the IDs
+//     in the URL or as the session cookies, is signed in as the victim,
+//     also when the victim does not look signed in afterwards (a session
+//     kept only in URLs, lost on the next page): the attacker's signed-in
+//     replay is the proof.
 //   - adopts-unknown-id (medium; ASVS 3.2.1): fails if the server echoes an
 //     invented ID in Set-Cookie, keeps it without issuing a new one where a
 //     fresh visitor gets one, or still uses it after sign-in.
@@ -186,6 +248,13 @@
 //     (sent to every subdomain) or a Path wider than the application's base
 //     path; cookie-lifetime fails for a persistent cookie (Max-Age or
 //     Expires) after a sign-in that left every "remember me" box unticked.
+//   - forgeable-cookie (medium; WSTG-SESS-02, CWE-565): a cookie the
+//     session rests on (its removal signs the user out) that anyone can
+//     write: the same at two sign-ins and the user name in the clear
+//     (user=alice, or its base64) without a signature, or a few guessable
+//     characters (logged_in=1). A finding of its own, with the reason in
+//     the evidence, not fixation. A value that is the same at two sign-ins
+//     but signed or of no visible meaning is not forgeable.
 //   - token-randomness (WSTG-SESS-01, ASVS 3.2.2): Target.Samples fresh tokens,
 //     each from a new client (a visit to the login page when the site issues
 //     the cookie before sign-in, else a sign-in), with at most Target.Concurrency
@@ -202,7 +271,13 @@
 //     repeated tokens. Fails (high) below 64 bits, fails (medium) when the
 //     FIPS tests fail in two blocks or in the only block, warns (fail, low)
 //     below 128 bits. A token that is a hash of a counter looks random from
-//     outside; no black-box test can tell.
+//     outside; no black-box test can tell. The session is judged as a
+//     whole: when several cookies that vary carry it, each is analysed and
+//     their entropy adds up, and a part that fails the FIPS tests (a
+//     counter CFID) is no biased generator when the parts that pass carry
+//     128 bits (a random CFTOKEN). A signed JWT is a signed statement, not
+//     a random ID: the check is skipped with that reason (an unsigned one,
+//     alg none, fails).
 //   - cache-control (low; WSTG-ATHN-06, ASVS 8.2.1): the check page as the
 //     signed-in user sees it must carry Cache-Control: no-store.
 //   - idle-timeout (medium; WSTG-SESS-07, ASVS 3.3.2): opt-in with
@@ -274,7 +349,7 @@
 //
 // Text (the default) starts with the verdict — "VULNERABLE to session
 // fixation", "no fixation found" or "could not audit: REASON" — then the
-// target, session cookie, check page, framework and request count, a table
+// target, session cookie, check page, framework, request and sign-in counts, a table
 // of checks with their result and severity, and for each finding its
 // evidence, remediation, the fix in the framework's terms and references
 // (OWASP WSTG, ASVS, CWE-384 and others);
@@ -306,6 +381,7 @@
 //	    "confidence": "high",             // high | medium | low
 //	    "evidence": ["session cookie connect.sid (express-session's default name)"]
 //	  },
+//	  "signIns": 14,                      // requests that carried the credentials (at most MaxSignIns)
 //	  "requests": 187,
 //	  "checks": [{
 //	    "id": "fixation",                 // a check ID above
