@@ -169,7 +169,7 @@ func looksSigned(v string) bool {
 			continue
 		}
 		tail := strings.TrimRight(v[i+len(sep):], "=")
-		if len(tail) >= 16 && strings.Trim(tail, alphaBase64URL+alphaBase64) == "" {
+		if len(tail) >= 16 && strings.Trim(tail, alphaBase64URL+"+/") == "" {
 			return true
 		}
 	}

@@ -49,7 +49,7 @@ type fixationRun struct {
 // value the attacker held before, whatever its name, is attacker-known
 // and goes into the replay under its new name.
 func (a *auditor) checkFixation(ctx context.Context) (fix, adopt Check) {
-	fix, adopt = newCheck(IDFixation), newCheck(IDAdoptsUnknownID)
+	fix = newCheck(IDFixation)
 	r := &fixationRun{fix: &fix}
 	a.probeVisited(ctx, r, false)
 	adopt = a.probeInvented(ctx, r)
