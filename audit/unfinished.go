@@ -60,7 +60,13 @@ func inputsOf(body []byte) []input {
 	}
 	var out []input
 	walk(doc, func(n *html.Node) bool {
-		if n.Type != html.ElementNode || n.DataAtom != atom.Input {
+		if n.Type != html.ElementNode {
+			return true
+		}
+		if hiddenElement(n) {
+			return false // a closed dialog, a hidden modal: nothing asked yet
+		}
+		if n.DataAtom != atom.Input {
 			return true
 		}
 		in := input{typ: strings.ToLower(cmpOr(attrOr(n, "type"), "text")), name: attrOr(n, "name"), id: attrOr(n, "id"),
@@ -74,6 +80,27 @@ func inputsOf(body []byte) []input {
 		return true
 	})
 	return out
+}
+
+// hiddenElement reports whether n and what it holds are not shown: the
+// hidden attribute, aria-hidden, display:none, a <template>, a <dialog>
+// that is not open.
+func hiddenElement(n *html.Node) bool {
+	if _, ok := attr(n, "hidden"); ok || attrOr(n, "aria-hidden") == "true" {
+		return true
+	}
+	style := strings.ReplaceAll(strings.ToLower(attrOr(n, "style")), " ", "")
+	if strings.Contains(style, "display:none") || strings.Contains(style, "visibility:hidden") {
+		return true
+	}
+	switch n.DataAtom {
+	case atom.Template:
+		return true
+	case atom.Dialog:
+		_, open := attr(n, "open")
+		return !open
+	}
+	return false
 }
 
 // unfinishedStep says why page p is a step of a sign-in that is not

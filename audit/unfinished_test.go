@@ -28,6 +28,8 @@ func TestUnfinishedStep(t *testing.T) {
 		{"dashboard mentioning two-factor, with a search box", `<input type=text name=q placeholder=Search><h1>Welcome alice</h1><p>Two-factor authentication: on</p>`, ""},
 		{"dashboard with a trust-device setting but no form", `<h1>Welcome alice</h1><p>Remember this device: manage your devices</p>`, ""},
 		{"plain dashboard", `<h1>Welcome alice</h1><a href=/logout>Log out</a>`, ""},
+		{"dashboard with a hidden re-authentication modal", `<h1>Welcome alice</h1><div class="modal" style="display: none"><input type=password name=confirm></div><dialog><input type=password></dialog>`, ""},
+		{"dashboard with an open re-authentication dialog", `<h1>Welcome alice</h1><dialog open><p>Session locked</p><input type=password name=pw></dialog>`, "password again"},
 	}
 	u, _ := url.Parse("http://app.test/step")
 	for _, tc := range tests {
