@@ -228,7 +228,8 @@ func (a *auditor) runChecks(parent, runCtx context.Context) map[string]Check {
 		absWeight = 1
 	}
 	steps := []step{
-		{ids: []string{IDFixation, IDAdoptsUnknownID}, weight: 2, run: func(ctx context.Context) map[string]Check {
+		// Three probes, each with a replay a moment after the sign-in.
+		{ids: []string{IDFixation, IDAdoptsUnknownID}, weight: 3, extra: 3 * replayWait, run: func(ctx context.Context) map[string]Check {
 			fix, adopt := a.checkFixation(ctx)
 			return map[string]Check{IDFixation: fix, IDAdoptsUnknownID: adopt}
 		}},
