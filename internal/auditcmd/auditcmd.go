@@ -373,6 +373,10 @@ func hint(err error) string {
 		return "is the application running and reachable at BASE_URL?"
 	case errors.Is(err, audit.ErrNoLoginForm):
 		return "pass --login with the page holding the sign-in form, and --user-field/--password-field if its fields are not detected"
+	case errors.Is(err, audit.ErrSignInUnfinished):
+		return "the sign-in needs a step the audit cannot take (a one-time code, an approval, a choice, a new password): audit with a test account that signs in with the password alone, or finish the pending step once by hand"
+	case errors.Is(err, audit.ErrAccountLocked):
+		return "unlock the test account, then run again with --no-wrong-password-probe so that the audit never submits a wrong password"
 	case errors.Is(err, audit.ErrSignInForbidden):
 		return "a 403 on the sign-in usually means a CSRF token or an Origin/Referer check refused it, not a wrong password: is the token in a field of the form, or set by script? does a proxy or -H header change the origin?"
 	case errors.Is(err, audit.ErrSignIn):

@@ -19,6 +19,7 @@ import (
 // request carrying the password field.
 type deferApp struct {
 	fixed    bool
+	otp      bool // a one-time code is asked for after the password
 	mu       sync.Mutex
 	sessions map[string]*deferSession
 	signIns  int
@@ -29,8 +30,8 @@ type deferSession struct {
 	pending bool
 }
 
-func newDeferApp(t *testing.T, fixed bool) (*deferApp, string) {
-	a := &deferApp{fixed: fixed, sessions: map[string]*deferSession{}}
+func newDeferApp(t *testing.T, fixed, otp bool) (*deferApp, string) {
+	a := &deferApp{fixed: fixed, otp: otp, sessions: map[string]*deferSession{}}
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return a, srv.URL
@@ -79,6 +80,8 @@ func (a *deferApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			set(id)
 		}
 		fmt.Fprint(w, `<form method="post"><input name="username" autocomplete="username"><input type="password" name="password"><button>Sign in</button></form>`)
+	case r.URL.Path == "/dashboard" && a.otp && a.sessions[id] != nil && a.sessions[id].user != "":
+		fmt.Fprint(w, `<p>Hi alice, enter the code we sent you</p><form method="post" action="/verify"><input name="code" autocomplete="one-time-code" inputmode="numeric"></form>`)
 	case r.URL.Path == "/dashboard" && a.sessions[id] != nil && a.sessions[id].user != "":
 		fmt.Fprint(w, `<h1>Welcome alice</h1><form method="post" action="/logout"><button>Log out</button></form>`)
 	case r.URL.Path == "/dashboard":
@@ -107,20 +110,23 @@ func TestSignInsThroughTheCommand(t *testing.T) {
 	tests := []struct {
 		name    string
 		fixed   bool
+		otp     bool
 		args    []string
 		exit    int
 		verdict string
 		stderr  string
 	}{
-		{"deferred renewal, JSON", false, []string{"--format", "json"}, 1, "vulnerable", ""},
-		{"renewal at sign-in, JSON", true, []string{"--format", "json"}, 0, "no-fixation-found", ""},
-		{"renewal at sign-in, text", true, []string{"--format", "text"}, 0, "", ""},
-		{"budget below the fixation checks", true, []string{"--format", "json", "--max-sign-ins", "5"}, 2, "could-not-audit", "raise --max-sign-ins"},
+		{"deferred renewal, JSON", false, false, []string{"--format", "json"}, 1, "vulnerable", ""},
+		{"renewal at sign-in, JSON", true, false, []string{"--format", "json"}, 0, "no-fixation-found", ""},
+		{"renewal at sign-in, text", true, false, []string{"--format", "text"}, 0, "", ""},
+		{"budget below the fixation checks", true, false, []string{"--format", "json", "--max-sign-ins", "5"}, 2, "could-not-audit", "raise --max-sign-ins"},
+		{"a one-time code after the password", true, true, []string{"--format", "json"}, 2, "could-not-audit", "sign-in not finished: the sign-in stopped at POST /login → 303 → GET /dashboard → 200: it asks for a one-time code"},
+		{"a one-time code after the password: the hint", true, true, []string{"--format", "json"}, 2, "could-not-audit", "hint: the sign-in needs a step the audit cannot take"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			app, base := newDeferApp(t, tc.fixed)
+			app, base := newDeferApp(t, tc.fixed, tc.otp)
 			var out, errOut bytes.Buffer
 			args := append([]string{"--user", "alice", "--samples", "0"}, tc.args...)
 			code := Main(context.Background(), append(args, base), &out, &errOut, env)
