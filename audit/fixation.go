@@ -155,7 +155,12 @@ func (a *auditor) signInAndReplay(ctx context.Context, r *fixationRun, victim *b
 			a.replay(ctx, r, victim, held, label, when, fl)
 		}
 	}
-	victim.onRedirect = func() { replay("while the victim's sign-in redirects") }
+	victim.onRedirect = func() {
+		if !r.hijacked {
+			fl.add(actorVictim, actorApplication, "submits the login form; the answer is a redirect, not followed yet")
+		}
+		replay("while the victim's sign-in redirects")
+	}
 	res, err := a.signInChecked(ctx, victim, a.loginURL)
 	victim.onRedirect = nil
 	if err != nil {
