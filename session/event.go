@@ -39,6 +39,7 @@ const (
 	EventWriteAfterCommit // a change made after the response headers was refused (I10)
 	EventTooLarge         // a commit was refused: the values exceed Config.MaxDataSize
 	EventBadValue         // a stored value no longer decodes; the session loaded, that key reports ErrUndecodable
+	EventSignInRevoked    // a sign-in was refused: the user's sessions were revoked after its request began (I11)
 )
 
 var eventNames = [...]string{
@@ -65,6 +66,7 @@ var eventNames = [...]string{
 	EventWriteAfterCommit: "write-after-commit",
 	EventTooLarge:         "too-large",
 	EventBadValue:         "bad-value",
+	EventSignInRevoked:    "sign-in-revoked",
 }
 
 // String returns the kind's stable name, such as "unknown-token".

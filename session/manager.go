@@ -142,8 +142,9 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		m.emitReq(r, Event{Kind: EventTooLarge, Err: err})
-	case errors.Is(err, ErrTooManyBadTokens):
-		// Reported once, when the client crossed the threshold.
+	case errors.Is(err, ErrTooManyBadTokens), errors.Is(err, ErrSignInRevoked):
+		// Reported once, when the client crossed the threshold, or when
+		// the sign-in was refused.
 	default:
 		m.emitReq(r, Event{Kind: EventStoreError, Err: err})
 	}

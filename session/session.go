@@ -40,6 +40,10 @@ type Session struct {
 	newUser  string
 	remember bool
 	carry    []string // keys Login carries over (Carry)
+	// revoked holds, per user, the revocation this request made itself
+	// (RevokeOthers, or RevokeAll with the request's context), which its
+	// own sign-in is not refused for; see ownRevocation.
+	revoked map[string]*ownRevocation
 
 	committed   bool      // the header is written: no more changes
 	presented   bool      // the request carried a session cookie

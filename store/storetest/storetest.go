@@ -35,7 +35,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Forwarding", s.forwarding)
 	t.Run("Reasons", s.reasons)
 	t.Run("Revoke", s.revoke)
-	t.Run("UserCounter", s.userCounter)
+	t.Run("SignIn", s.signIn)
+	t.Run("Marks", s.marks)
+	t.Run("Bound", s.bound)
 }
 
 // suite carries the store factory to the groups of subtests.
