@@ -174,18 +174,24 @@ func ReasonOf(err error) (Reason, bool) {
 //     taken, it fails as Rotate (or Create) would, writing nothing.
 //     3. it creates Record at version 1 and tombstones OldKey with
 //     ReasonRenewed, as Rotate with a zero graceUntil.
-//     4. if Limit > 0 and the user then has more than Limit live lineages
-//     (the new one included), it ends, with LimitReason, whole lineages
-//     (every record, forwarders included, as RevokeLineage) in order of
-//     last use, least recent first, until Limit remain; but it never ends
+//     4. if Limit > 0, it bounds the user's lineages: with N the number
+//     of the user's lineages in its index (the new one included, and
+//     lineages whose records all expired but that it has not removed
+//     yet), it goes through the user's lineages last used before start,
+//     other than the new one, least recently used first, while N > Limit:
+//     an expired one is dropped from the index (N-1), a live one is ended
+//     whole, with LimitReason (every record, forwarders included, as
+//     RevokeLineage), and listed in SignedIn.Ended (N-1). It never ends
 //     the new lineage, nor a lineage last used at or after start (a
 //     concurrent sign-in that began later than this one, or a session in
 //     use meanwhile): when those alone are over Limit, the user stays over
-//     it until a later sign-in. It ends no more than it must: a lineage
-//     is live while one of its records is, and a lineage whose records
-//     all expired neither counts nor needs ending (a store may drop it
-//     from its index on the way). Ties in last use may go either way.
-//     It returns the user's live lineages after all this ([SignedIn]).
+//     it until a later sign-in. A store that knows exactly which
+//     lineages are live may count only those (N is then exact); either
+//     way no live lineage is ended while the user's live lineages number
+//     Limit or fewer, except that an expired lineage last used after a
+//     live one, still indexed, may count against it. Ties in last use may
+//     go either way.
+//     It returns N after all this ([SignedIn.Sessions]).
 //     Record.UserID "" is an error (an anonymous record is made with
 //     Create), as is a nil Record.
 //     SignIn writes no mark and needs no listing of the user's records:
