@@ -71,9 +71,12 @@ func (m *Metrics) Observe(e session.Event) {
 	m.events.WithLabelValues(e.Kind.String()).Inc()
 }
 
-// InstrumentStore returns a store that times every call of st. When st
-// can count its sessions ([store.Counter]: the memory, bolt, PostgreSQL
-// and SQLite stores), it also registers the gauge
+// InstrumentStore returns a store that times every call of st, the sign-in
+// write ([store.Store.SignIn]) included: it makes the same calls to st, in
+// the same order, as the session layer would without it (its tests check
+// this). When st can count its sessions ([store.Counter]: the memory,
+// bolt, PostgreSQL and SQLite stores), the returned store is a Counter
+// too, and InstrumentStore registers the gauge
 // sessionguard_active_sessions, read from st when the metrics are
 // scraped; it panics if that gauge is registered already. Redis does not
 // count: it would have to scan every key.
