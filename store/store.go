@@ -11,6 +11,22 @@
 // in flight, indexes records by user, and revokes a user's sessions in one
 // step that concurrent renewals cannot escape ([Store.RevokeUser]).
 //
+// # The sign-in write
+//
+// Every sign-in goes through one method, [Store.SignIn], which does in one
+// atomic step what a sign-in needs of the store: it refuses a sign-in
+// whose request began before a revocation of the user (the user's mark,
+// written by RevokeUser on the store's clock, against the request's start
+// computed on the same clock from [SignIn.Elapsed]), makes the record,
+// ends the request's earlier one, keeps the user within [SignIn.Limit] by
+// ending the least recently used sessions (never one newer than the
+// sign-in), and counts the user's sessions ([SignedIn.Sessions], where
+// [UnknownCount] is an answer). Because it is part of the [Store]
+// interface, a wrapper (metrics, tracing, an application's own) must
+// implement it and so cannot drop it without the compiler saying so; the
+// contract has no optional interface on a request path. [Counter] stays
+// optional: only a gauge reads it.
+//
 // Package store/storetest checks every part of the contract; a store is
 // done when it passes it. This package imports only the standard library.
 package store
