@@ -60,10 +60,10 @@ func (f *refusal) handler(w http.ResponseWriter, r *http.Request, err error) {
 	session.DefaultErrorHandler(w, r, err)
 }
 
-func (f *refusal) get() (error, session.EndReason) {
+func (f *refusal) get() (session.EndReason, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.err, f.ended
+	return f.ended, f.err
 }
 
 // twoInstances returns two managers on one store, b's clock skew off a's:
@@ -91,7 +91,7 @@ func checkRefused(t *testing.T, e *env, resp *httptest.ResponseRecorder, refused
 	if resp.Code != http.StatusConflict {
 		t.Errorf("status %d, want 409 from DefaultErrorHandler", resp.Code)
 	}
-	err, ended := refused.get()
+	ended, err := refused.get()
 	if !errors.Is(err, session.ErrSignInRevoked) || errors.Is(err, session.ErrStore) {
 		t.Errorf("the error handler got %v, want ErrSignInRevoked (and not ErrStore)", err)
 	}
@@ -149,7 +149,7 @@ func TestI11SignInInProgressRefusedAfterRevokeOthers(t *testing.T) {
 				if c := sessionCookie(t, resp, a.cookie); c != nil && c.Value != "" && c.MaxAge >= 0 && a.user(c.Value) != "" {
 					t.Fatalf("the sign-in that began before RevokeOthers left a session (status %d)", resp.Code)
 				}
-				if err, ended := refused.get(); !errors.Is(err, session.ErrSignInRevoked) || ended != session.EndSignedOutElsewhere {
+				if ended, err := refused.get(); !errors.Is(err, session.ErrSignInRevoked) || ended != session.EndSignedOutElsewhere {
 					t.Errorf("error handler: %v, Ended() %v; want ErrSignInRevoked, %v", err, ended, session.EndSignedOutElsewhere)
 				}
 			})
@@ -175,7 +175,7 @@ func TestI11SignInAfterRevocationStands(t *testing.T) {
 					t.Errorf("a sign-in after the revocation: user %q, want alice", u)
 				}
 			}
-			if err, _ := refused.get(); err != nil {
+			if _, err := refused.get(); err != nil {
 				t.Errorf("error handler called: %v", err)
 			}
 		})
@@ -338,7 +338,7 @@ func TestI11OwnRevocationDoesNotHideAnother(t *testing.T) {
 			if c := sessionCookie(t, resp, a.cookie); c != nil && c.Value != "" && c.MaxAge >= 0 && a.user(c.Value) != "" {
 				t.Fatalf("the sign-in survived a revocation made after its request began (status %d)", resp.Code)
 			}
-			if err, _ := refused.get(); !errors.Is(err, session.ErrSignInRevoked) {
+			if _, err := refused.get(); !errors.Is(err, session.ErrSignInRevoked) {
 				t.Errorf("error handler: %v, want ErrSignInRevoked", err)
 			}
 		})

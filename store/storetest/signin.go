@@ -206,9 +206,9 @@ func (s suite) marks(t *testing.T) {
 		pastMargin()
 		// A request that began just now, after the revocation: it stands.
 		mustSignIn(t, st, signIn(newRecord(t, "alice"), nil, 0))
-		// One whose request began a second before now, and so before the
-		// revocation: refused, whatever the time it reaches the store.
-		_, err := st.SignIn(t.Context(), signIn(newRecord(t, "alice"), nil, time.Second))
+		// One whose request began two seconds before now, and so before
+		// the revocation: refused, whatever the time it reaches the store.
+		_, err := st.SignIn(t.Context(), signIn(newRecord(t, "alice"), nil, 2*time.Second))
 		checkRevokedSince(t, "a request that began before the revocation", err, reasonRevoked)
 		// The latest revocation's reason is told.
 		if _, err := st.RevokeUser(t.Context(), "alice", "", reasonRevoked+1); err != nil {
