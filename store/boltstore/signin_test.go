@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/sessionguard/sessionguard/store"
+	"github.com/sessionguard/sessionguard/store/storetest"
 )
 
 // TestSignInKeepsTheLineageIndex: the lineage buckets follow every write,
@@ -114,4 +116,15 @@ func checkEmpty(t *testing.T, db *bbolt.DB, buckets ...[]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func BenchmarkSignIn(b *testing.B) {
+	storetest.BenchmarkSignIn(b, func(b *testing.B, now func() time.Time) store.Store {
+		s, err := Open(filepath.Join(b.TempDir(), "sessions.db"), Options{Now: now, SweepInterval: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }

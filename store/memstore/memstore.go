@@ -37,6 +37,7 @@
 package memstore
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,9 @@ type Store struct {
 	// records ("") are not indexed. Empty entries are removed, so a user
 	// who signed out everywhere costs nothing.
 	byUser map[string]map[string]*lineage
+	// lru orders each user's lineages by last use, least recent first, for
+	// the bound of a sign-in: its elements are lineage keys.
+	lru map[string]*list.List
 	// marks holds each user's latest revocation mark (RevokeUser), until
 	// store.MarkTTL after it.
 	marks map[string]mark
@@ -117,6 +121,7 @@ func New(opts Options) *Store {
 		records:    make(map[string]*store.Record),
 		tombstones: make(map[string]tombstone),
 		byUser:     make(map[string]map[string]*lineage),
+		lru:        make(map[string]*list.List),
 		marks:      make(map[string]mark),
 		now:        now,
 		stop:       make(chan struct{}),
@@ -133,7 +138,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	wasOpen := s.open
 	s.open = false
-	s.records, s.tombstones, s.byUser, s.marks = nil, nil, nil, nil
+	s.records, s.tombstones, s.byUser, s.lru, s.marks = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	if s.stop == nil {
 		return nil // the zero value: no sweeper was started
@@ -507,10 +512,12 @@ func later(a, b time.Time) time.Time {
 }
 
 // lineage is one lineage of a user in the index: the keys of its stored
-// records and its last use on the store's clock.
+// records, its last use on the store's clock, and its place in the user's
+// lru list.
 type lineage struct {
 	keys map[string]struct{}
 	used time.Time
+	elem *list.Element
 }
 
 // index adds rec, which has a UserID, to the index, and makes now its
@@ -521,10 +528,17 @@ func (s *Store) index(rec *store.Record, now time.Time) {
 		lineages = make(map[string]*lineage)
 		s.byUser[rec.UserID] = lineages
 	}
+	order := s.lru[rec.UserID]
+	if order == nil {
+		order = list.New()
+		s.lru[rec.UserID] = order
+	}
 	l := lineages[rec.LineageKey()]
 	if l == nil {
-		l = &lineage{keys: make(map[string]struct{})}
+		l = &lineage{keys: make(map[string]struct{}), elem: order.PushBack(rec.LineageKey())}
 		lineages[rec.LineageKey()] = l
+	} else {
+		order.MoveToBack(l.elem)
 	}
 	l.keys[rec.Key] = struct{}{}
 	l.used = now
@@ -543,8 +557,10 @@ func (s *Store) unindex(rec *store.Record) {
 	delete(l.keys, rec.Key)
 	if len(l.keys) == 0 {
 		delete(lineages, rec.LineageKey())
+		s.lru[rec.UserID].Remove(l.elem)
 	}
 	if len(lineages) == 0 {
 		delete(s.byUser, rec.UserID)
+		delete(s.lru, rec.UserID)
 	}
 }

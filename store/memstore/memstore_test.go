@@ -387,3 +387,11 @@ func TestCloseDuringUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func BenchmarkSignIn(b *testing.B) {
+	storetest.BenchmarkSignIn(b, func(b *testing.B, now func() time.Time) store.Store {
+		s := New(Options{Now: now, SweepInterval: time.Hour})
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

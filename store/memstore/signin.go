@@ -1,11 +1,9 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/sessionguard/sessionguard/store"
@@ -115,38 +113,59 @@ func (s *Store) revokedSince(userID string, in *store.SignIn, start, now time.Ti
 }
 
 // bound ends the least recently used lineages of rec's user past limit,
-// never rec's own nor one last used at or after start, and tells how many
-// remain. Within the bound it looks at no lineage: the index's size is an
-// upper bound on the live ones. s.mu must be held for writing.
+// never rec's own nor one last used at or after start, as the contract
+// says: the index's size is the count, and each lineage it goes through,
+// least recently used first (the user's lru list), is ended if live and
+// dropped if expired. It looks at no lineage it does not end, but for
+// rec's own. s.mu must be held for writing.
 func (s *Store) bound(rec *store.Record, limit int, reason store.Reason, start, now time.Time) store.SignedIn {
 	lineages := s.byUser[rec.UserID]
-	if limit <= 0 || len(lineages) <= limit {
-		return store.SignedIn{Sessions: len(lineages)}
+	n := len(lineages)
+	var ended []string
+	for limit > 0 && n > limit {
+		lk := s.leastUsed(rec.UserID, rec.LineageKey(), start)
+		if lk == "" {
+			break // only newer lineages are left: over the bound for now
+		}
+		if s.lineageLive(lineages[lk], now) {
+			s.endLineage(rec.UserID, lk, reason, now)
+			ended = append(ended, lk)
+		} else {
+			s.dropLineage(rec.UserID, lk)
+		}
+		n--
 	}
-	type candidate struct {
-		key  string
-		used time.Time
-	}
-	var cands []candidate
-	live := 0
-	for lk, l := range lineages {
-		if !s.lineageLive(l, now) {
+	return store.SignedIn{Sessions: n, Ended: ended}
+}
+
+// leastUsed returns the least recently used lineage of userID last used
+// before start, other than skip, or "" if there is none. s.mu must be
+// held.
+func (s *Store) leastUsed(userID, skip string, start time.Time) string {
+	lineages := s.byUser[userID]
+	for e := s.lru[userID].Front(); e != nil; e = e.Next() {
+		lk := e.Value.(string)
+		if lk == skip {
 			continue
 		}
-		live++
-		if lk != rec.LineageKey() && l.used.Before(start) {
-			cands = append(cands, candidate{lk, l.used})
+		if !lineages[lk].used.Before(start) {
+			return "" // in order of use: the rest are newer
+		}
+		return lk
+	}
+	return ""
+}
+
+// dropLineage removes userID's lineage lk, whose records have all
+// expired, with its records, as the sweeper would. s.mu must be held for
+// writing.
+func (s *Store) dropLineage(userID, lk string) {
+	for key := range s.byUser[userID][lk].keys {
+		if rec := s.records[key]; rec != nil {
+			s.unindex(rec)
+			delete(s.records, key)
 		}
 	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		return cmp.Or(a.used.Compare(b.used), cmp.Compare(a.key, b.key))
-	})
-	var ended []string
-	for _, c := range cands[:min(max(live-limit, 0), len(cands))] {
-		s.endLineage(rec.UserID, c.key, reason, now)
-		ended = append(ended, c.key)
-	}
-	return store.SignedIn{Sessions: live - len(ended), Ended: ended}
 }
 
 // lineageLive reports whether one of l's records is live at now.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/sqlitestore"
+	"github.com/sessionguard/sessionguard/store/storetest"
 )
 
 // testClock is a settable store clock.
@@ -175,4 +176,15 @@ func TestOpenUpgradesTheFirstSchema(t *testing.T) {
 		t.Errorf("Ended %v, want %v", out.Ended, want)
 	}
 	checkLineages(t, path)
+}
+
+func BenchmarkSignIn(b *testing.B) {
+	storetest.BenchmarkSignIn(b, func(b *testing.B, now func() time.Time) store.Store {
+		s, err := sqlitestore.Open(filepath.Join(b.TempDir(), "s.db"), sqlitestore.Options{Now: now, SweepInterval: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -57,6 +57,9 @@
 //   - Rotate onto a key that is already taken fails with
 //     [store.ErrExists] and leaves the record holding that key untouched.
 //
+// [BenchmarkSignIn] measures a store's sign-in within the bound on a
+// user's sessions and at it, for stores whose clock can be set.
+//
 // # Requirements on the store under test
 //
 // Subtests run one after another, never in parallel, so newStore may hand
