@@ -389,12 +389,12 @@ func TestI14EvictionLosesRevocation(t *testing.T) {
 	if !evicted {
 		t.Fatal("the index was never evicted")
 	}
-	n, err := st.RevokeUser(ctx, "alice", "", store.Reason(6))
+	rev, err := st.RevokeUser(ctx, "alice", "", store.Reason(6))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Get(ctx, stolen.Key); n != 0 || err != nil {
-		t.Fatalf("RevokeUser ended %d, and the stolen session reads %v; this test expects the eviction to defeat the revocation", n, err)
+	if _, err := st.Get(ctx, stolen.Key); rev.Ended != 0 || err != nil {
+		t.Fatalf("RevokeUser ended %d, and the stolen session reads %v; this test expects the eviction to defeat the revocation", rev.Ended, err)
 	}
 	if _, err := redisstore.Open(ctx, client, redisstore.Options{}); !errors.Is(err, redisstore.ErrUnsafeConfig) {
 		t.Fatalf("Open on this server: %v, want ErrUnsafeConfig", err)
