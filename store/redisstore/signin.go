@@ -17,7 +17,7 @@ import (
 // the old one, and ends the least recently used lineages past in.Limit,
 // reading only those (see the package documentation). In the sharded
 // layout it is the ordered steps of the package documentation ("Sign-in
-// on a sharded cluster"): three round trips, two more at the bound.
+// on a sharded cluster"): two round trips, two more past the bound.
 func (s *Store) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, error) {
 	if err := checkSignIn(in); err != nil {
 		return store.SignedIn{}, err
@@ -58,10 +58,10 @@ func (s *Store) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, e
 // application's clock, Elapsed+SignInMargin in microseconds, and the own
 // revocation's mark and prior in microseconds ("" when none).
 type signing struct {
-	in        *store.SignIn
-	w         written
-	now       time.Time
-	back      int64
+	in         *store.SignIn
+	w          written
+	now        time.Time
+	back       int64
 	own, prior string
 }
 
@@ -133,9 +133,9 @@ func signInErr(code int64) error {
 // signInSharded is the sign-in on the sharded layout, whose record keys
 // are in other slots than the user's: (1) in the user's slot, the mark's
 // check and the new record's index entries, which a revocation from then
-// on selects; (2) the old record's retirement, in its slot; (3) the new
-// record, which a revocation that selected its entry meanwhile has
-// preempted; (4) when the first step found the user over the bound, the
+// on selects; (2) the old record's retirement, in its slot, and (3) the
+// new record, which a revocation that selected its entry meanwhile has
+// preempted, in one pipeline; (4) when the first step found the user over the bound, the
 // choice of the lineages to end, marked as a revocation's selection is;
 // (5) their records' tombstones, in one pipeline.
 func (s *Store) signInSharded(ctx context.Context, sg *signing) (store.SignedIn, error) {
@@ -192,31 +192,25 @@ func (s *Store) signInSharded(ctx context.Context, sg *signing) (store.SignedIn,
 	return s.boundSharded(ctx, sg, start)
 }
 
-// signInWrite is steps (2) and (3) of signInSharded. On a failure the
-// new entry is taken back when indexed is set (unless a revocation
-// selected it meanwhile).
+// signInWrite is steps (2) and (3) of signInSharded, in one pipeline: the
+// new key was found free in step (1). If the old record cannot be
+// retired, the new record, which no client has seen, is ended and its
+// entry taken back; if the new record cannot be made, the entry is taken
+// back (unless a revocation selected it meanwhile) and the old record
+// stays retired: the sign-in failed.
 func (s *Store) signInWrite(ctx context.Context, sg *signing, indexed bool) error {
 	in, w := sg.in, sg.w
-	unregister := func() {
-		if indexed {
-			// Failing that, the entry names no record until its score
-			// passes: ListUser skips it, a revocation tombstones the key.
-			_ = s.eval(ctx, unregisterScript, []string{w.index, w.lineages}, w.key).Err()
-		}
-	}
+	create := &scriptCall{script: createScript, keys: []string{s.recordKey(w.key)},
+		args: []any{ms(sg.now), w.data, w.expires, w.index, w.score, w.key, w.lineage}}
+	calls := []*scriptCall{create}
+	var retire *scriptCall
 	if in.OldKey != "" {
-		code, err := s.eval(ctx, retireScript, []string{s.recordKey(in.OldKey)},
-			ms(sg.now), in.OldVersion, s.floor(store.ReasonRenewed, sg.now), "", w.key, in.OldVersion+1, w.index).Int64()
-		if err == nil {
-			err = statusErr(code)
-		}
-		if err != nil {
-			unregister()
-			return s.failOr("sign in: retire", err)
-		}
+		retire = &scriptCall{script: retireScript, keys: []string{s.recordKey(in.OldKey)},
+			args: []any{ms(sg.now), in.OldVersion, s.floor(store.ReasonRenewed, sg.now), "", w.key, in.OldVersion + 1, w.index}}
+		calls = append(calls, retire)
 	}
-	code, err := s.eval(ctx, createScript, []string{s.recordKey(w.key)},
-		ms(sg.now), w.data, w.expires, w.index, w.score, w.key, w.lineage).Int64()
+	s.evalAll(ctx, calls)
+	code, err := create.cmd.Int64()
 	switch {
 	case err != nil:
 	case code >= stPreempted:
@@ -224,11 +218,31 @@ func (s *Store) signInWrite(ctx context.Context, sg *signing, indexed bool) erro
 	default:
 		err = statusErr(code)
 	}
-	if err != nil {
-		unregister()
-		return s.failOr("sign in: create", err)
+	var retireErr error
+	if retire != nil {
+		var rc int64
+		if rc, retireErr = retire.cmd.Int64(); retireErr == nil {
+			retireErr = statusErr(rc)
+		}
 	}
-	return nil
+	if err == nil && retireErr == nil {
+		return nil
+	}
+	var undo []*scriptCall
+	if err == nil {
+		undo = append(undo, &scriptCall{script: deleteScript, keys: []string{s.recordKey(w.key)},
+			args: []any{ms(sg.now), int(store.ReasonRenewed), s.floor(store.ReasonRenewed, sg.now)}})
+	}
+	if indexed {
+		undo = append(undo, &scriptCall{script: unregisterScript, keys: []string{w.index, w.lineages}, args: []any{w.key}})
+	}
+	// Failing that, the new record's token never left: it ends at its
+	// Expires, and its entry names no live record once it is ended.
+	s.evalAll(ctx, undo)
+	if retireErr != nil {
+		return s.failOr("sign in: retire", retireErr)
+	}
+	return s.failOr("sign in: create", err)
 }
 
 // boundSharded is steps (4) and (5) of signInSharded. A lineage is
