@@ -58,8 +58,10 @@ type Options struct {
 	// an error wrapping [ErrNotReplicated], and the session layer fails
 	// the request closed (a logout answers an error, not "signed out").
 	// The write itself is not undone: it stands on the primary, and
-	// reaches the replicas when they catch up. Other writes (sign-ins,
-	// value changes, idle refreshes) never wait. Default 0: no waiting,
+	// reaches the replicas when they catch up. A sign-in (SignIn) waits
+	// when it replaces an earlier record or bounds the user's sessions,
+	// since it ends sessions too. Other writes (a sign-in that does
+	// neither, value changes, idle refreshes) never wait. Default 0: no waiting,
 	// and a failover can lose the last writes (see the package
 	// documentation). It needs a client that sends a pipeline to one
 	// server: a *redis.Client, as redis.NewClient and
