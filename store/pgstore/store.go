@@ -166,9 +166,19 @@ const (
 
 	sqlMark = `SELECT o_mark, o_prior FROM sessionguard_mark($1, $2)`
 
-	sqlSweep = `DELETE FROM sessionguard_sessions WHERE key IN (
+	// sqlSweep deletes a batch of dead rows and the lineages of the
+	// expired records among them that have no live record left.
+	sqlSweep = `WITH d AS (DELETE FROM sessionguard_sessions WHERE key IN (
 	SELECT key FROM sessionguard_sessions WHERE expires <= $1 ORDER BY expires LIMIT $2
-	FOR UPDATE SKIP LOCKED) AND expires <= $1`
+	FOR UPDATE SKIP LOCKED) AND expires <= $1 RETURNING user_id, lineage),
+	l AS (DELETE FROM sessionguard_lineages l USING d
+		WHERE d.user_id IS NOT NULL AND l.user_id = d.user_id AND l.lineage = d.lineage
+		AND NOT EXISTS (SELECT 1 FROM sessionguard_sessions s WHERE s.user_id = d.user_id
+			AND s.lineage = d.lineage AND s.gone IS NULL AND s.expires + 0 > $1))
+	SELECT count(*) FROM d`
+
+	// sqlSweepMarks deletes the revocation marks older than store.MarkTTL.
+	sqlSweepMarks = `DELETE FROM sessionguard_marks WHERE mark <= clock_timestamp() - ` + markTTL
 )
 
 // opError adds the operation and the session's fingerprint to err (never
