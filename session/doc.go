@@ -161,7 +161,7 @@
 // compares. A sign-in made by the same request after it revoked
 // (RevokeOthers on a sign-in, or RevokeAll with the request's context)
 // stands. A sign-in whose request began less than [store.SignInMargin]
-// (a second) after a revocation returned is refused as well.
+// (250 milliseconds) after a revocation returned is refused as well.
 //
 // A request whose cookie names an ended session can ask [Session.Ended]
 // why — signed out, signed out elsewhere, credentials changed, all

@@ -136,9 +136,10 @@ func TestI11SignInInProgressRefusedAfterRevokeOthers(t *testing.T) {
 	for _, path := range signInPaths {
 		for _, skew := range []time.Duration{-7 * time.Minute, 7 * time.Minute} {
 			t.Run(path+"/"+skew.String(), func(t *testing.T) {
-				a, b, _, refused := twoInstances(t, skew)
+				a, b, clkA, refused := twoInstances(t, skew)
 				victim := b.token(b.do(loginHandler("alice"), b.req("POST", "/login")))
 				release, done := inFlightSignIn(t, a, path)
+				clkA.advance(2 * time.Second) // the password check
 				b.do(func(w http.ResponseWriter, r *http.Request) {
 					if _, err := session.From(r).RevokeOthers(r.Context(), session.EndSignedOutElsewhere); err != nil {
 						t.Error(err)
@@ -311,7 +312,7 @@ func TestI11OwnRevocationDoesNotHideAnother(t *testing.T) {
 		{"own-before-and-after-another", []func(*http.Request){revokeOthers}, []func(*http.Request){revokeOthers}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a, b, _, refused := twoInstances(t, -3*time.Minute)
+			a, b, clkA, refused := twoInstances(t, -3*time.Minute)
 			paused, proceed := make(chan struct{}), make(chan struct{})
 			done := make(chan *httptest.ResponseRecorder, 1)
 			go func() {
@@ -330,6 +331,7 @@ func TestI11OwnRevocationDoesNotHideAnother(t *testing.T) {
 				}, a.req("POST", "/login"))
 			}()
 			<-paused
+			clkA.advance(2 * time.Second) // the request is slow
 			if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
 				t.Fatal(err)
 			}

@@ -120,8 +120,9 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 // for [store.MarkTTL] (an hour); a sign-in compares it with when its
 // request began, measured on its own instance's clock as a duration, so
 // that instances whose clocks disagree still agree on the order. A
-// sign-in whose request began less than [store.SignInMargin] (a second)
-// after the revocation returned is refused too; the user signs in again.
+// sign-in whose request began less than [store.SignInMargin] (250
+// milliseconds) after the revocation is refused too; the user signs in
+// again.
 func (m *Manager) RevokeAll(ctx context.Context, userID string, reason EndReason) (int, error) {
 	rev, err := m.revokeExcept(ctx, userID, "", reason)
 	if s := FromContext(ctx); err == nil && s != nil && s.m == m {
