@@ -257,10 +257,11 @@ func (s suite) marks(t *testing.T) {
 		// Keeping a lineage still marks.
 		kept := newRecord(t, "alice")
 		mustCreate(t, st, kept)
+		began := time.Now()
 		if _, err := st.RevokeUser(t.Context(), "alice", kept.Key, reasonRevoked); err != nil {
 			t.Fatal(err)
 		}
-		_, err := st.SignIn(t.Context(), signIn(newRecord(t, "alice"), nil, 5*time.Second))
+		_, err := st.SignIn(t.Context(), signIn(newRecord(t, "alice"), nil, time.Since(began)))
 		checkRevokedSince(t, "after RevokeUser keeping a lineage", err, reasonRevoked)
 		mustGet(t, st, kept.Key)
 	})
@@ -285,6 +286,7 @@ func (s suite) marks(t *testing.T) {
 		st := s.store(t)
 		other := newRecord(t, "alice")
 		mustCreate(t, st, other)
+		began := time.Now() // the requests below begin before every revocation
 		own, err := st.RevokeUser(t.Context(), "alice", "", reasonRevoked)
 		if err != nil {
 			t.Fatal(err)
@@ -298,13 +300,13 @@ func (s suite) marks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in = signIn(newRecord(t, "alice"), nil, 5*time.Second)
+		in = signIn(newRecord(t, "alice"), nil, time.Since(began))
 		in.Own = &own
 		_, err = st.SignIn(t.Context(), in)
 		checkRevokedSince(t, "own mark overtaken by another revocation", err, reasonRevoked+1)
 		// And so does an earlier one that came after the request began: the
 		// own revocation's Prior.
-		in = signIn(newRecord(t, "alice"), nil, 5*time.Second)
+		in = signIn(newRecord(t, "alice"), nil, time.Since(began))
 		in.Own = &later
 		_, err = st.SignIn(t.Context(), in)
 		if !errors.Is(err, store.ErrRevokedSince) {
@@ -388,10 +390,11 @@ func (s suite) bound(t *testing.T) {
 		st := s.store(t)
 		// newer's sign-in reached the store after older's request began:
 		// older's write, slower, must not end it, at any bound.
+		olderBegan := time.Now().Add(-time.Second)
 		newer := newRecord(t, "alice")
 		mustSignIn(t, st, signIn(newer, nil, 0))
 		older := newRecord(t, "alice")
-		out := mustSignIn(t, st, &store.SignIn{Record: older, Elapsed: 3 * time.Second, Limit: 1, LimitReason: reasonLimit})
+		out := mustSignIn(t, st, &store.SignIn{Record: older, Elapsed: time.Since(olderBegan), Limit: 1, LimitReason: reasonLimit})
 		if out.Ended != nil {
 			t.Errorf("Ended = %s, want none: the other session is newer", short(out.Ended))
 		}
