@@ -65,10 +65,11 @@ type Revocation struct {
 	Ended int
 	// Mark is the user's revocation mark it wrote, on the store's clock
 	// read once the records are ended (PostgreSQL: clock_timestamp(), not
-	// the statement's start), as the store keeps it: given back in [SignIn.Own], it compares equal to
-	// the stored mark. Marks of one user only grow: a mark is later than
-	// the one it replaces, even when the clock did not move (the store
-	// adds the smallest step it keeps, a microsecond or a nanosecond).
+	// the statement's start), as the store keeps it: given back in
+	// [SignIn.Own], it compares equal to the stored mark. Marks of one
+	// user only grow: a mark is later than the one it replaces, even when
+	// the clock did not move (the store adds the smallest step it keeps, a
+	// microsecond or a nanosecond).
 	Mark time.Time
 	// Prior is the mark it replaced, or the zero time when the user had
 	// none (or it was older than MarkTTL).
@@ -109,8 +110,9 @@ type SignIn struct {
 	// mark it wrote does not refuse the sign-in, but its Prior does, like
 	// any other mark, when it is at or after start.
 	Own *Revocation
-	// Limit bounds the user's live lineages after the write, the new one
-	// included. Zero or negative: no bound.
+	// Limit bounds the user's lineages after the write, the new one
+	// included, as step 4 of the [Store] contract says. Zero or negative:
+	// no bound.
 	Limit int
 	// LimitReason is the reason kept by the tombstones of the records the
 	// bound ends.
