@@ -115,9 +115,16 @@ func checkRefused(t *testing.T, e *env, resp *httptest.ResponseRecorder, refused
 // and is told why.
 func TestI11SignInInProgressRefusedAfterRevokeAll(t *testing.T) {
 	for _, path := range signInPaths {
-		for _, skew := range []time.Duration{-7 * time.Minute, 7 * time.Minute} {
-			t.Run(path+"/"+skew.String(), func(t *testing.T) {
+		for _, skew := range []time.Duration{-7 * time.Minute, 0, 7 * time.Minute} {
+			name := path + "/" + skew.String()
+			if skew == 0 {
+				name = path + "/same-instance"
+			}
+			t.Run(name, func(t *testing.T) {
 				a, b, clkA, refused := twoInstances(t, skew)
+				if skew == 0 {
+					b = a // the revocation is made by the signing-in instance
+				}
 				release, done := inFlightSignIn(t, a, path)
 				clkA.advance(2 * time.Second) // the password check
 				if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
@@ -168,6 +175,12 @@ func TestI11SignInAfterRevocationStands(t *testing.T) {
 			a, b, _, refused := twoInstances(t, skew)
 			if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
 				t.Fatal(err)
+			}
+			// On the instance that revoked, at once; on the other, once
+			// store.SignInMargin has passed.
+			tok := b.token(b.do(loginHandler("alice"), b.req("POST", "/login")))
+			if u := b.user(tok); u != "alice" {
+				t.Errorf("a sign-in at once on the instance that revoked: user %q, want alice", u)
 			}
 			time.Sleep(store.SignInMargin + 100*time.Millisecond)
 			for _, e := range []*env{a, b} {

@@ -141,6 +141,7 @@ func (m *Manager) revokeExcept(ctx context.Context, userID, keepLineage string, 
 	if err != nil {
 		return rev, storeError("revoke", err)
 	}
+	m.recent.note(userID, rev, time.Now())
 	if rev.Ended > 0 {
 		m.emit(Event{Kind: EventRevoked, UserID: userID, Count: rev.Ended, Reason: reason})
 	}
