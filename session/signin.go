@@ -99,8 +99,9 @@ func (s *Session) signInRefused(err error) error {
 // SignInMargin. A sign-in of the user on another instance, or one that
 // began before, is judged by the store alone.
 type recentRevocations struct {
-	mu     sync.Mutex
-	byUser map[string]recentRevocation
+	mu      sync.Mutex
+	byUser  map[string]recentRevocation
+	pruneAt int // the size at which note next forgets old entries
 }
 
 type recentRevocation struct {
@@ -109,15 +110,21 @@ type recentRevocation struct {
 }
 
 // note records rev, a revocation of userID that returned at returned, and
-// forgets those older than store.SignInMargin: past that, the margin no
-// longer covers their marks.
+// forgets those older than store.SignInMargin (past that, the margin no
+// longer covers their marks) now and then, so that the map holds about
+// the revocations of the last SignInMargin.
 func (r *recentRevocations) note(userID string, rev store.Revocation, returned time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for u, e := range r.byUser {
-		if returned.Sub(e.returned) > store.SignInMargin {
-			delete(r.byUser, u)
+	if len(r.byUser) >= r.pruneAt {
+		// Amortized: a burst of revocations does not go over the whole
+		// map at each one.
+		for u, e := range r.byUser {
+			if returned.Sub(e.returned) > store.SignInMargin {
+				delete(r.byUser, u)
+			}
 		}
+		r.pruneAt = max(64, 2*len(r.byUser))
 	}
 	if r.byUser == nil {
 		r.byUser = make(map[string]recentRevocation)
