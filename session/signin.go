@@ -133,7 +133,9 @@ func (r *recentRevocations) note(userID string, rev store.Revocation, returned t
 }
 
 // before returns the latest revocation of userID made by this Manager
-// that returned before began, or nil.
+// that returned before began, or nil. Its Prior is cleared: every mark up
+// to its own was written before it returned, so before began, and must not
+// refuse the sign-in either.
 func (r *recentRevocations) before(userID string, began time.Time) *store.Revocation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -141,5 +143,5 @@ func (r *recentRevocations) before(userID string, began time.Time) *store.Revoca
 	if !ok || !e.returned.Before(began) {
 		return nil
 	}
-	return &e.rev
+	return &store.Revocation{Ended: e.rev.Ended, Mark: e.rev.Mark}
 }
