@@ -160,8 +160,10 @@
 // its request began, measured on its own instance's clock, and the store
 // compares. A sign-in made by the same request after it revoked
 // (RevokeOthers on a sign-in, or RevokeAll with the request's context)
-// stands. A sign-in whose request began less than [store.SignInMargin]
-// (a second) after a revocation returned is refused as well.
+// stands, as does one whose request began after the revocation returned on
+// the same instance. On another instance, a sign-in whose request began
+// less than [store.SignInMargin] (250 milliseconds) after the revocation
+// is refused as well.
 //
 // A request whose cookie names an ended session can ask [Session.Ended]
 // why — signed out, signed out elsewhere, credentials changed, all

@@ -27,6 +27,7 @@ type Session struct {
 
 	mu     sync.Mutex
 	loaded time.Time     // when the request loaded the session
+	began  time.Time     // the same on time.Now, for Manager.recent
 	token  string        // token of the live session, "" if none
 	rec    *store.Record // the live record, nil if none
 	vals   values

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/sessionguard/sessionguard/store"
 )
@@ -64,6 +66,8 @@ func (s *Session) signIn(ctx context.Context, base, next *store.Record) error {
 			return store.RevokedSince(store.ReasonNone)
 		}
 		in.Own = &own.rev
+	} else {
+		in.Own = s.m.recent.before(next.UserID, s.began)
 	}
 	out, err := s.m.store.SignIn(ctx, in)
 	if err != nil {
@@ -85,4 +89,59 @@ func (s *Session) signInRefused(err error) error {
 	}
 	s.m.emitReq(s.req, Event{Kind: EventSignInRevoked, UserID: s.newUser, Reason: s.ended})
 	return fmt.Errorf("%w: %w", ErrSignInRevoked, err)
+}
+
+// recentRevocations remembers, for SignInMargin, the latest revocation this
+// Manager made of each user and when it returned, on time.Now. A sign-in
+// whose request began after it returned, in this process, passes it to the
+// store as its own ([store.SignIn.Own]): its mark does not refuse the
+// sign-in, which the store's clock, compared with a margin, would do for
+// SignInMargin. A sign-in of the user on another instance, or one that
+// began before, is judged by the store alone.
+type recentRevocations struct {
+	mu      sync.Mutex
+	byUser  map[string]recentRevocation
+	pruneAt int // the size at which note next forgets old entries
+}
+
+type recentRevocation struct {
+	rev      store.Revocation
+	returned time.Time
+}
+
+// note records rev, a revocation of userID that returned at returned, and
+// forgets those older than store.SignInMargin (past that, the margin no
+// longer covers their marks) now and then, so that the map holds about
+// the revocations of the last SignInMargin.
+func (r *recentRevocations) note(userID string, rev store.Revocation, returned time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.byUser) >= r.pruneAt {
+		// Amortized: a burst of revocations does not go over the whole
+		// map at each one.
+		for u, e := range r.byUser {
+			if returned.Sub(e.returned) > store.SignInMargin {
+				delete(r.byUser, u)
+			}
+		}
+		r.pruneAt = max(64, 2*len(r.byUser))
+	}
+	if r.byUser == nil {
+		r.byUser = make(map[string]recentRevocation)
+	}
+	r.byUser[userID] = recentRevocation{rev, returned}
+}
+
+// before returns the latest revocation of userID made by this Manager
+// that returned before began, or nil. Its Prior is cleared: every mark up
+// to its own was written before it returned, so before began, and must not
+// refuse the sign-in either.
+func (r *recentRevocations) before(userID string, began time.Time) *store.Revocation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byUser[userID]
+	if !ok || !e.returned.Before(began) {
+		return nil
+	}
+	return &store.Revocation{Ended: e.rev.Ended, Mark: e.rev.Mark}
 }

@@ -115,9 +115,16 @@ func checkRefused(t *testing.T, e *env, resp *httptest.ResponseRecorder, refused
 // and is told why.
 func TestI11SignInInProgressRefusedAfterRevokeAll(t *testing.T) {
 	for _, path := range signInPaths {
-		for _, skew := range []time.Duration{-7 * time.Minute, 7 * time.Minute} {
-			t.Run(path+"/"+skew.String(), func(t *testing.T) {
+		for _, skew := range []time.Duration{-7 * time.Minute, 0, 7 * time.Minute} {
+			name := path + "/" + skew.String()
+			if skew == 0 {
+				name = path + "/same-instance"
+			}
+			t.Run(name, func(t *testing.T) {
 				a, b, clkA, refused := twoInstances(t, skew)
+				if skew == 0 {
+					b = a // the revocation is made by the signing-in instance
+				}
 				release, done := inFlightSignIn(t, a, path)
 				clkA.advance(2 * time.Second) // the password check
 				if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
@@ -136,9 +143,10 @@ func TestI11SignInInProgressRefusedAfterRevokeOthers(t *testing.T) {
 	for _, path := range signInPaths {
 		for _, skew := range []time.Duration{-7 * time.Minute, 7 * time.Minute} {
 			t.Run(path+"/"+skew.String(), func(t *testing.T) {
-				a, b, _, refused := twoInstances(t, skew)
+				a, b, clkA, refused := twoInstances(t, skew)
 				victim := b.token(b.do(loginHandler("alice"), b.req("POST", "/login")))
 				release, done := inFlightSignIn(t, a, path)
+				clkA.advance(2 * time.Second) // the password check
 				b.do(func(w http.ResponseWriter, r *http.Request) {
 					if _, err := session.From(r).RevokeOthers(r.Context(), session.EndSignedOutElsewhere); err != nil {
 						t.Error(err)
@@ -165,8 +173,18 @@ func TestI11SignInAfterRevocationStands(t *testing.T) {
 	for _, skew := range []time.Duration{-7 * time.Minute, 7 * time.Minute} {
 		t.Run(skew.String(), func(t *testing.T) {
 			a, b, _, refused := twoInstances(t, skew)
-			if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
-				t.Fatal(err)
+			// Twice: the first mark, still within the margin, does not
+			// refuse the sign-in on b either.
+			for range 2 {
+				if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// On the instance that revoked, at once; on the other, once
+			// store.SignInMargin has passed.
+			tok := b.token(b.do(loginHandler("alice"), b.req("POST", "/login")))
+			if u := b.user(tok); u != "alice" {
+				t.Errorf("a sign-in at once on the instance that revoked: user %q, want alice", u)
 			}
 			time.Sleep(store.SignInMargin + 100*time.Millisecond)
 			for _, e := range []*env{a, b} {
@@ -311,7 +329,7 @@ func TestI11OwnRevocationDoesNotHideAnother(t *testing.T) {
 		{"own-before-and-after-another", []func(*http.Request){revokeOthers}, []func(*http.Request){revokeOthers}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a, b, _, refused := twoInstances(t, -3*time.Minute)
+			a, b, clkA, refused := twoInstances(t, -3*time.Minute)
 			paused, proceed := make(chan struct{}), make(chan struct{})
 			done := make(chan *httptest.ResponseRecorder, 1)
 			go func() {
@@ -330,6 +348,7 @@ func TestI11OwnRevocationDoesNotHideAnother(t *testing.T) {
 				}, a.req("POST", "/login"))
 			}()
 			<-paused
+			clkA.advance(2 * time.Second) // the request is slow
 			if _, err := b.m.RevokeAll(t.Context(), "alice", session.EndCredentialsChanged); err != nil {
 				t.Fatal(err)
 			}

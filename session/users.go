@@ -119,9 +119,11 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 // The refusal rests on a per-user mark the store keeps, on its own clock,
 // for [store.MarkTTL] (an hour); a sign-in compares it with when its
 // request began, measured on its own instance's clock as a duration, so
-// that instances whose clocks disagree still agree on the order. A
-// sign-in whose request began less than [store.SignInMargin] (a second)
-// after the revocation returned is refused too; the user signs in again.
+// that instances whose clocks disagree still agree on the order. On
+// another instance, a sign-in whose request began less than
+// [store.SignInMargin] (250 milliseconds) after the revocation is refused
+// too (the user signs in again); on the instance that revoked, a sign-in
+// whose request began after RevokeAll returned stands.
 func (m *Manager) RevokeAll(ctx context.Context, userID string, reason EndReason) (int, error) {
 	rev, err := m.revokeExcept(ctx, userID, "", reason)
 	if s := FromContext(ctx); err == nil && s != nil && s.m == m {
@@ -140,6 +142,7 @@ func (m *Manager) revokeExcept(ctx context.Context, userID, keepLineage string, 
 	if err != nil {
 		return rev, storeError("revoke", err)
 	}
+	m.recent.note(userID, rev, time.Now())
 	if rev.Ended > 0 {
 		m.emit(Event{Kind: EventRevoked, UserID: userID, Count: rev.Ended, Reason: reason})
 	}

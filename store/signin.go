@@ -37,14 +37,18 @@ func (e *RevokedSinceError) Is(target error) bool { return target == ErrRevokedS
 func RevokedSince(reason Reason) error { return &RevokedSinceError{Reason: reason} }
 
 // SignInMargin is subtracted from a sign-in's start as a store computes it
-// (see [SignIn.Elapsed]): it stands for the time the sign-in's write spent
-// between the caller's clock and the store's (the network, a connection
-// pool, a busy server). A write delayed by more than SignInMargin could
-// miss a revocation made in the first moments of its request; a sign-in
-// whose request began less than SignInMargin after a revocation returned
-// is refused although it could have stood. One second makes the first
-// very unlikely and the second harmless (the user signs in again).
-const SignInMargin = time.Second
+// (see [SignIn.Elapsed]). It stands for two latencies the store cannot
+// see: the time the sign-in's write spent between the caller's clock and
+// the store's (a connection pool, the network, a busy scheduler), and the
+// time a revocation's answer spent on its way back to its caller after
+// the store wrote its mark. A sign-in whose request began less than
+// SignInMargin after a revocation's mark is refused, although it could
+// have stood (its user signs in again); a write delayed by more than
+// SignInMargin could miss a revocation made in the first moments of its
+// request. 250 milliseconds is far more than a healthy store's latency
+// and far less than a person takes to sign in again after changing a
+// password.
+const SignInMargin = 250 * time.Millisecond
 
 // MarkTTL is how long, at least, a store keeps a user's revocation mark
 // after [Store.RevokeUser] wrote it. A sign-in whose request began more
@@ -59,11 +63,13 @@ const MarkTTL = time.Hour
 type Revocation struct {
 	// Ended is the number of records it ended.
 	Ended int
-	// Mark is the user's revocation mark it wrote, on the store's clock, as
-	// the store keeps it: given back in [SignIn.Own], it compares equal to
-	// the stored mark. Marks of one user only grow: a mark is later than
-	// the one it replaces, even when the clock did not move (the store
-	// adds the smallest step it keeps, a microsecond or a nanosecond).
+	// Mark is the user's revocation mark it wrote, on the store's clock
+	// read once the records are ended (PostgreSQL: clock_timestamp(), not
+	// the statement's start), as the store keeps it: given back in
+	// [SignIn.Own], it compares equal to the stored mark. Marks of one
+	// user only grow: a mark is later than the one it replaces, even when
+	// the clock did not move (the store adds the smallest step it keeps, a
+	// microsecond or a nanosecond).
 	Mark time.Time
 	// Prior is the mark it replaced, or the zero time when the user had
 	// none (or it was older than MarkTTL).
@@ -92,18 +98,21 @@ type SignIn struct {
 	//
 	//	start = now - Elapsed - SignInMargin
 	//
-	// with now read inside the atomic step (Redis: TIME in the script;
-	// PostgreSQL: clock_timestamp() in the statement; an embedded store:
-	// its own clock, Options.Now where it has one). A negative Elapsed
-	// counts as zero.
+	// with now the store's clock when the call reaches it, before it waits
+	// for any lock (Redis: TIME in the script, which runs alone;
+	// PostgreSQL: statement_timestamp(); an embedded store: its own clock,
+	// Options.Now where it has one, read on entry), so that a revocation
+	// that commits while the sign-in waits is after start. A negative
+	// Elapsed counts as zero.
 	Elapsed time.Duration
 	// Own, when not nil, is the result of the revocation this request made
 	// itself (a sign-in that also signs the user out everywhere else): the
 	// mark it wrote does not refuse the sign-in, but its Prior does, like
 	// any other mark, when it is at or after start.
 	Own *Revocation
-	// Limit bounds the user's live lineages after the write, the new one
-	// included. Zero or negative: no bound.
+	// Limit bounds the user's lineages after the write, the new one
+	// included, as step 4 of the [Store] contract says. Zero or negative:
+	// no bound.
 	Limit int
 	// LimitReason is the reason kept by the tombstones of the records the
 	// bound ends.

@@ -187,8 +187,8 @@ func ReasonOf(err error) (Reason, bool) {
 //     does nothing (and writes no mark).
 //   - SignIn is the only write that makes a signed-in user's record; see
 //     [SignIn] for its fields. In one atomic step, with now the store's
-//     clock read in that step and start = now - max(Elapsed, 0) -
-//     [SignInMargin]:
+//     clock when the call reached it (see [SignIn.Elapsed]) and start =
+//     now - max(Elapsed, 0) - [SignInMargin]:
 //     1. if Elapsed+SignInMargin >= MarkTTL, or the user's mark is at or
 //     after start and is not Own.Mark, or Own.Prior is at or after
 //     start, it fails with a [*RevokedSinceError] carrying the mark's

@@ -78,10 +78,12 @@ func (s *Store) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, e
 	}
 	fresh := *in.Record
 	fresh.Version = 1
+	// The request's start is reckoned from the arrival, not from when the
+	// write transaction runs: a revocation committed meanwhile counts.
+	start := stamp(s.opts.Now()) - int64(max(in.Elapsed, 0)) - int64(store.SignInMargin)
 	var out store.SignedIn
 	err := s.update(ctx, func(t *txn) error {
 		out = store.SignedIn{} // a group that fails is run again (see group.go)
-		start := t.now - int64(max(in.Elapsed, 0)) - int64(store.SignInMargin)
 		if err := t.revokedSince(fresh.UserID, in, start); err != nil {
 			return err
 		}

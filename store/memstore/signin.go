@@ -45,10 +45,16 @@ func (s *Store) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, e
 	if err := checkSignIn(ctx, in); err != nil {
 		return store.SignedIn{}, fmt.Errorf("memstore: sign in: %w", err)
 	}
+	if s.now == nil {
+		return store.SignedIn{}, fmt.Errorf("memstore: sign in: %w", ErrClosed)
+	}
+	// The request's start is reckoned from the arrival, not from when the
+	// lock is taken: a revocation that goes first counts.
+	arrived := s.now()
 	var out store.SignedIn
 	var err error
 	lerr := s.locked(ctx, "sign in", func(now time.Time) {
-		out, err = s.signIn(in, now)
+		out, err = s.signIn(in, arrived, now)
 	})
 	if lerr != nil {
 		return store.SignedIn{}, lerr
@@ -72,10 +78,11 @@ func checkSignIn(ctx context.Context, in *store.SignIn) error {
 	return nil
 }
 
-// signIn is SignIn with s.mu held for writing.
-func (s *Store) signIn(in *store.SignIn, now time.Time) (store.SignedIn, error) {
+// signIn is SignIn, which arrived at the store at arrived, with s.mu held
+// for writing.
+func (s *Store) signIn(in *store.SignIn, arrived, now time.Time) (store.SignedIn, error) {
 	rec := in.Record
-	start := now.Add(-max(in.Elapsed, 0) - store.SignInMargin)
+	start := arrived.Add(-max(in.Elapsed, 0) - store.SignInMargin)
 	if err := s.revokedSince(rec.UserID, in, start, now); err != nil {
 		return store.SignedIn{}, err
 	}

@@ -98,10 +98,12 @@ func (s *Store) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, e
 	if err != nil {
 		return store.SignedIn{}, opError("sign in", rec.Key, err)
 	}
+	// The request's start is reckoned from the arrival, not from when the
+	// write lock is taken: a revocation committed meanwhile counts.
+	start := s.now() - int64(max(in.Elapsed, 0)) - int64(store.SignInMargin)
 	var out store.SignedIn
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		start := now - int64(max(in.Elapsed, 0)) - int64(store.SignInMargin)
 		if err := revokedSince(ctx, tx, rec.UserID, in, start, now); err != nil {
 			return err
 		}
