@@ -138,3 +138,19 @@ func newPoolAt(t *testing.T, level string, onDatabase bool) *pgxpool.Pool {
 	}
 	return pool
 }
+
+// newPoolURL returns the URL of a fresh database of the shared server
+// with the schema created.
+func newPoolURL(t *testing.T) string {
+	t.Helper()
+	url := pg.Database(t)
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.New(pool, pgstore.Options{SweepInterval: -1}).CreateTable(t.Context()); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	return url
+}

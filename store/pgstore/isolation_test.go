@@ -3,6 +3,8 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,5 +139,70 @@ func TestSerializationRetriesAreBounded(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, rec.Key); err != nil {
 		t.Fatalf("the record after the failed deletes: %v, want it unchanged", err)
+	}
+}
+
+// flights counts the round trips on a pool's connections: each write to
+// the server that follows a read from it starts one.
+type flights struct{ n atomic.Int64 }
+
+func (f *flights) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: c, f: f, reading: true}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	f       *flights
+	reading bool // the last operation was a read (or none yet)
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	if c.reading {
+		c.f.n.Add(1)
+		c.reading = false
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	c.reading = true
+	return c.Conn.Read(p)
+}
+
+// TestRevokeIsOneRoundTrip: pinning a revocation to read committed (BEGIN,
+// the function, COMMIT) is sent as one pipeline: one round trip, as the
+// function call alone was.
+func TestRevokeIsOneRoundTrip(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(newPoolURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flights{}
+	cfg.ConnConfig.DialFunc = f.dial
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s := newStore(t, pool, pgstore.Options{SweepInterval: -1})
+	ctx := t.Context()
+	for pass := range 3 { // the first pass prepares the statements
+		rec := newRecord(t, "alice")
+		if err := s.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		before := f.n.Load()
+		n, err := s.RevokeLineage(ctx, "alice", rec.LineageKey(), store.Reason(3))
+		if err != nil || n != 1 {
+			t.Fatalf("RevokeLineage = %d, %v", n, err)
+		}
+		if got := f.n.Load() - before; pass > 0 && got != 1 {
+			t.Errorf("pass %d: RevokeLineage took %d round trips, want 1", pass, got)
+		}
 	}
 }

@@ -372,8 +372,10 @@
 // error wrapping [ErrUnsafeConfig] that names the server, the setting and
 // the fix. A server that refuses CONFIG (managed services often rename
 // it) is refused too, unless Options.InsecureSkipEvictionPolicyCheck says
-// that you have checked the policy yourself. The check is made at Open
-// only: a policy changed later is not seen (TestI14EvictionPolicy).
+// that you have checked the policy yourself (TestI14EvictionPolicy). A
+// policy changed later cannot be refused: the rollback watch reads it at
+// each check and logs an error when it becomes an evicting one
+// (TestI14EvictionPolicyChangedLater).
 //
 // # Redis going back in time
 //

@@ -60,8 +60,9 @@ type guard struct {
 	floor   atomic.Int64 // the floor in force, server ms; 0 for none
 	acked   atomic.Int64 // the bumps of the counter ending writes saw acknowledged
 
-	mu  sync.Mutex // serialises checks; guards run
-	run string     // the run_id this process last checked, "" before the first check
+	mu     sync.Mutex // serialises checks; guards run and policy
+	run    string     // the run_id this process last checked, "" before the first check
+	policy string     // the maxmemory-policy last reported, "" for noeviction or unknown
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -140,6 +141,7 @@ type observation struct {
 	startMs   int64  // when the server started, by its clock (to the second)
 	promoted  bool   // a replica promoted during this run (second_repl_offset set)
 	lossless  bool   // AOF with appendfsync always, and not promoted
+	policy    string // maxmemory-policy, "" when CONFIG is refused
 	exists    bool   // the epoch hash exists
 	storedRun string
 	floor     int64
@@ -198,21 +200,25 @@ func (g *guard) check(ctx context.Context) error {
 	v, why := g.judge(o, g.run, acked)
 	floor := o.floor
 	if v != keep {
-		if floor, err = g.update(ctx, node, o, v == raise); err != nil {
+		// A witness's evidence raises the floor whatever others did; an
+		// instance without it raises only if nobody has acted on the new
+		// run since it looked.
+		if floor, err = g.update(ctx, node, o, v == raise, g.run != ""); err != nil {
 			return fmt.Errorf("redisstore: rollback check: %w", err)
 		}
 	}
 	switch {
-	case v == raise:
+	case v == raise && floor > o.floor:
 		g.log.Error("redisstore: Redis went back in time; every session written before now is treated as ended",
 			"server", o.addr, "run_id", o.run, "why", why, "floor", floor)
-	case v == accept && o.exists:
+	case v == accept && o.exists && floor == o.floor:
 		g.log.Info("redisstore: Redis changed and nothing was lost", "server", o.addr, "run_id", o.run, "why", why)
 	case floor > g.floor.Load() && g.run != "":
 		g.log.Error("redisstore: another instance found that Redis went back in time; every session written before the floor is treated as ended",
 			"server", o.addr, "run_id", o.run, "floor", floor)
 	}
 	g.raiseTo(floor)
+	g.checkPolicy(o)
 	if o.counter < acked {
 		// The lost bumps are covered by the floor: they are no evidence
 		// against the data from now on. Bumps acknowledged since the read
@@ -221,6 +227,21 @@ func (g *guard) check(ctx context.Context) error {
 	}
 	g.run = o.run
 	return nil
+}
+
+// checkPolicy reports, once per change, a primary whose eviction policy
+// was changed after Open to one that can evict session keys: Open refused
+// such a server, but cannot refuse it now.
+func (g *guard) checkPolicy(o observation) {
+	bad := o.policy
+	if bad == "noeviction" {
+		bad = ""
+	}
+	if bad != "" && bad != g.policy {
+		g.log.Error("redisstore: Redis now has an evicting maxmemory-policy: it can drop a user's session index, "+
+			"so that revoking the user's sessions misses some; set maxmemory-policy noeviction", "server", o.addr, "maxmemory-policy", bad)
+	}
+	g.policy = bad
 }
 
 // primary returns a client of the server holding the epoch key.
@@ -243,7 +264,7 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 		return observation{}, nil, err
 	}
 	var info *redis.StringCmd
-	var fsync *redis.MapStringStringCmd
+	var fsync, policy *redis.MapStringStringCmd
 	var epoch *redis.SliceCmd
 	var tm *redis.TimeCmd
 	var counter *redis.StringCmd
@@ -251,6 +272,7 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		info = p.Info(ctx, "server", "persistence", "replication")
 		fsync = p.ConfigGet(ctx, "appendfsync")
+		policy = p.ConfigGet(ctx, "maxmemory-policy")
 		epoch = p.HMGet(ctx, g.s.epochKey(), "run", "floor")
 		counter = p.Get(ctx, g.counter)
 		ttl = p.PExpire(ctx, g.counter, g.counterTTL())
@@ -276,6 +298,9 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 	o.startMs = now.Add(-time.Duration(up+1) * time.Second).UnixMilli()
 	o.promoted = fields["second_repl_offset"] != "" && fields["second_repl_offset"] != "-1"
 	o.lossless = fields["aof_enabled"] == "1" && fsync.Err() == nil && fsync.Val()["appendfsync"] == "always" && !o.promoted
+	if policy.Err() == nil {
+		o.policy = policy.Val()["maxmemory-policy"]
+	}
 	e := epoch.Val()
 	o.storedRun = str(e[0])
 	o.floor, _ = strconv.ParseInt(str(e[1]), 10, 64)
@@ -290,10 +315,14 @@ func (g *guard) observe(ctx context.Context) (observation, *redis.Client, error)
 
 // update records o's run in the epoch hash, if it still holds the run o
 // read (another instance may have acted meanwhile), and, with raise, sets
-// the floor to the server's time; it returns the floor in force.
-func (g *guard) update(ctx context.Context, node *redis.Client, o observation, raise bool) (int64, error) {
+// the floor to the server's time, even if another instance has acted when
+// force is set; it returns the floor in force.
+func (g *guard) update(ctx context.Context, node *redis.Client, o observation, raise, force bool) (int64, error) {
 	mode := "accept"
-	if raise {
+	switch {
+	case raise && force:
+		mode = "force"
+	case raise:
 		mode = "raise"
 	}
 	f, err := epochScript.Run(ctx, node, []string{g.s.epochKey()}, mode, o.storedRun, o.run).Int64()
@@ -304,16 +333,17 @@ func (g *guard) update(ctx context.Context, node *redis.Client, o observation, r
 }
 
 // epochScript updates the epoch hash. "accept" sets run to ARGV[3] if it
-// is still ARGV[2]; "raise" sets run and moves the floor up to the
+// is still ARGV[2]; "raise" does the same and moves the floor up to the
 // server's time plus one millisecond, so that every record stamped until
-// now is below it. It returns the floor.
+// now is below it; "force" raises whatever run holds. It returns the
+// floor.
 //
 //	KEYS: epoch
 //	ARGV: mode, expected run, new run
 var epochScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'run') or ''
 local floor = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') or 0
-if ARGV[1] == 'raise' then
+if ARGV[1] == 'force' or (ARGV[1] == 'raise' and cur == ARGV[2]) then
   local t = redis.call('TIME')
   local f = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 1
   if f > floor then floor = f end

@@ -459,3 +459,71 @@ func TestI14RollbackAfterScriptFlush(t *testing.T) {
 		t.Errorf("bob's signed-out session after the restart: Get = %v, want ErrGone", err)
 	}
 }
+
+// TestI14RoundTrips: the rollback watch costs requests no round trip. A
+// read is one HMGET; a write that ends sessions carries its counter's
+// INCR in its own pipeline.
+func TestI14RoundTrips(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	rt := &roundTrips{}
+	client.AddHook(rt)
+	ctx := t.Context()
+	st := openWatched(t, client, redisstore.Options{}, nil)
+	if err := redisstore.LoadScripts(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecord(t, "alice")
+	if err := st.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	ops := []struct {
+		name string
+		op   func() error
+		cmds string
+	}{
+		{"Get", func() error { _, err := st.Get(ctx, rec.Key); return err }, "hmget"},
+		{"RevokeUser", func() error { _, err := st.RevokeUser(ctx, "alice", "", store.Reason(5)); return err }, "evalsha+incr"},
+		{"Delete", func() error { return st.Delete(ctx, rec.Key, store.Reason(3)) }, "evalsha+incr"},
+	}
+	for _, op := range ops {
+		n, cmds := rt.measure(func() {
+			if err := op.op(); err != nil {
+				t.Fatalf("%s: %v", op.name, err)
+			}
+		})
+		if n != 1 || len(cmds) != 1 || cmds[0] != op.cmds {
+			t.Errorf("%s: %d round trips %v, want 1: %s", op.name, n, cmds, op.cmds)
+		}
+	}
+}
+
+// TestI14EvictionPolicyChangedLater: a policy changed to an evicting one
+// after Open is reported by the watch, once.
+func TestI14EvictionPolicyChangedLater(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	var logs bytes.Buffer
+	st := openWatched(t, client, redisstore.Options{}, &logs)
+	ctx := t.Context()
+	for _, step := range []struct {
+		policy string
+		want   int // reports so far
+	}{
+		{"noeviction", 0},
+		{"volatile-lru", 1},
+		{"volatile-lru", 1},
+		{"noeviction", 1},
+		{"allkeys-lru", 2},
+	} {
+		if err := client.ConfigSet(ctx, "maxmemory-policy", step.policy).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CheckRollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(logs.String(), "evicting maxmemory-policy"); got != step.want {
+			t.Fatalf("after %s: %d reports, want %d; log:\n%s", step.policy, got, step.want, logs.String())
+		}
+	}
+}

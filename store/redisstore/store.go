@@ -29,7 +29,7 @@ type Options struct {
 	// puts every key of the store in one hash slot, so that every write is
 	// one atomic script even on a cluster, at the price of keeping all
 	// sessions on one shard (see the package documentation). Braces are
-	// allowed only as one non-empty tag; New panics on any other use.
+	// allowed only as one non-empty tag; New panics (Open fails) on any other use.
 	Prefix string
 
 	// TombstoneTTL is the least time a tombstone is kept after a logout, a
@@ -41,7 +41,7 @@ type Options struct {
 	// difference between the application and Redis cannot shorten the
 	// tombstone to nothing. A tombstone whose reason is above
 	// store.ReasonExpired (a sign-out, a revocation) is kept at least
-	// store.ReasonTTL whatever this is. New panics if it is negative.
+	// store.ReasonTTL whatever this is. New panics (Open fails) if it is negative.
 	TombstoneTTL time.Duration
 
 	// WaitReplicas, when above zero, makes the writes that end sessions
@@ -65,13 +65,14 @@ type Options struct {
 	// and a failover can lose the last writes (see the package
 	// documentation). It needs a client that sends a pipeline to one
 	// server: a *redis.Client, as redis.NewClient and
-	// redis.NewFailoverClient (Sentinel) return; New panics if it is set
+	// redis.NewFailoverClient (Sentinel) return; New panics (Open fails) if it is set
 	// with a ClusterClient or a Ring.
 	WaitReplicas int
 
 	// WaitTimeout bounds each WAIT of WaitReplicas. Default one second.
 	// Keep it below the client's ReadTimeout (three seconds by default),
-	// which bounds the reply's arrival too. New panics if it is negative.
+	// which bounds the reply's arrival too. New panics (Open fails) if it
+	// is negative.
 	WaitTimeout time.Duration
 
 	// InsecureSkipEvictionPolicyCheck makes Open skip its check that every
@@ -126,8 +127,9 @@ const DefaultWaitTimeout = time.Second
 var ErrNotReplicated = fmt.Errorf("redisstore: write not acknowledged by enough replicas: %w", store.ErrNotDurable)
 
 // A Store keeps sessions in Redis. It implements [store.Store]. Build one
-// with [New]; its zero value is not usable. A Store is safe for concurrent
-// use. It does not own its client: close the client when done with both.
+// with [Open] (or [New], which checks nothing); its zero value is not
+// usable. A Store is safe for concurrent use. It does not own its client:
+// close the store (which stops Open's rollback watch), then the client.
 type Store struct {
 	client       redis.UniversalClient
 	prefix       string
