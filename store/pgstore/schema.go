@@ -292,10 +292,12 @@ BEGIN
             WHERE x IS NOT NULL ORDER BY x LOOP
         PERFORM pg_advisory_xact_lock_shared(21319, hashtext(uid));
     END LOOP;
-    -- The database's clock, read after the lock: a revocation that held
-    -- it has committed its mark, which this statement's snapshot sees.
+    -- The request's start is reckoned from the statement's arrival, before
+    -- the lock: a revocation that commits while this call waits for it is
+    -- after the start. Its mark is read after the lock, once committed.
+    -- The new lineage is used at the database's clock after the lock.
+    v_start := statement_timestamp() - p_back * interval '1 microsecond';
     v_used := clock_timestamp();
-    v_start := v_used - p_back * interval '1 microsecond';
     SELECT m.mark, m.reason INTO v_mark FROM sessionguard_marks m WHERE m.user_id = p_user;
     IF FOUND AND v_mark.mark > v_used - ` + markTTL + ` AND v_mark.mark >= v_start
             AND v_mark.mark IS DISTINCT FROM p_own THEN

@@ -17,8 +17,9 @@ const sqlSignIn = `SELECT o_status, o_reason, o_sessions, o_ended
 // SignIn implements [store.Store.SignIn] in one transaction and one round
 // trip: a call of the schema's sessionguard_signin, at read committed
 // whatever the database's default (like the revocations), so that the
-// function sees the mark of a revocation it waited for. The function reads
-// the database's clock (clock_timestamp()), refuses a sign-in whose
+// function sees the mark of a revocation it waited for. The function
+// reckons the request's start from the statement's arrival
+// (statement_timestamp(), before any lock), refuses a sign-in whose
 // request began before the user's mark, writes the record, tombstones the
 // old one, and, past in.Limit, ends the least recently used lineages it
 // finds from the low end of the index on sessionguard_lineages (user_id,
