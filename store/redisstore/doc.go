@@ -199,12 +199,15 @@
 //
 //  1. In the user's slot, one script checks the mark and refuses if a
 //     revocation selected the old record, then lists the new record (its
-//     index, r and g entries), and answers the user's lineage count and
-//     the request's start on Redis's clock. The new key's fields are read
+//     index, r and g entries, its lineage scored an hour ahead, so that
+//     no other sign-in's bound ends it before its record exists), and
+//     answers the user's lineage count and the request's start on Redis's
+//     clock. The new key's fields are read
 //     in the same pipeline, so that a taken key fails here. From this
 //     step on, a revocation selects the new record.
-//  2. In one pipeline, the old record is retired and the new one written
-//     (refused if a revocation selected it meanwhile). If the old record
+//  2. In one pipeline, the old record is retired, the new one written
+//     (refused if a revocation selected it meanwhile), and its lineage's
+//     last use set to Redis's clock. If the old record
 //     cannot be retired, the new record, whose token no client has, is
 //     ended and its entry taken back.
 //  3. Only past the bound: in the user's slot, one script picks the

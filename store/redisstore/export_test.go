@@ -25,7 +25,7 @@ func (s *Store) Sharded() bool { return s.sharded }
 func LoadScripts(ctx context.Context, c redis.Scripter) error {
 	for _, sc := range []*redis.Script{createScript, updateScript, rotateScript, retireScript, registerScript,
 		unregisterScript, deleteScript, revokeScript, selectScript, endScript, fieldsScript, listScript,
-		scanScript, pruneScript, touchScript, signInScript, signInRegisterScript, boundScript} {
+		scanScript, pruneScript, touchScript, signInScript, signInRegisterScript, boundScript, settleScript} {
 		if err := sc.Load(ctx, c).Err(); err != nil {
 			return err
 		}

@@ -724,10 +724,23 @@ end
 local cur = redis.call('HGET', KEYS[2], ARGV[2])
 local r = dead_mark(cur)
 if r then return 256 + r end
-index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1], used)
+-- Used "an hour from now" until its record is written (settleScript):
+-- no other sign-in's bound ends a lineage whose record is on its way.
+index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1], used + MARK_TTL)
 local added = 1
 if cur then added = 0 end
 return {0, redis.call('ZCARD', sib(KEYS[1], 'r')), fmt(used - tonumber(ARGV[6])), added}
+`)
+
+// settleScript is sent with the sharded sign-in's second step, in the
+// same pipeline: the new lineage, registered as used in the future so
+// that no bound ends it before its record exists, is used now.
+//
+//	KEYS: index
+//	ARGV: lineage
+var settleScript = redis.NewScript(luaPrelude + `
+redis.call('ZADD', sib(KEYS[1], 'r'), 'XX', fmt(clock()), ARGV[1])
+return 0
 `)
 
 // boundScript is the sharded sign-in's last step, in the index's slot,

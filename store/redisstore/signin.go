@@ -203,6 +203,9 @@ func (s *Store) signInWrite(ctx context.Context, sg *signing, indexed bool) erro
 	create := &scriptCall{script: createScript, keys: []string{s.recordKey(w.key)},
 		args: []any{ms(sg.now), w.data, w.expires, w.index, w.score, w.key, w.lineage}}
 	calls := []*scriptCall{create}
+	if indexed {
+		calls = append(calls, &scriptCall{script: settleScript, keys: []string{w.index}, args: []any{w.key}})
+	}
 	var retire *scriptCall
 	if in.OldKey != "" {
 		retire = &scriptCall{script: retireScript, keys: []string{s.recordKey(in.OldKey)},
