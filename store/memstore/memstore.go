@@ -21,10 +21,11 @@
 //     bring back a session that was ended (invariants I3, I8). A tombstone
 //     is a key and a time; it never keeps the record's data.
 //   - A per-user index of lineages, each with its keys and its last use
-//     on the store's clock, kept in step with every write, answers ListUser
-//     without looking at other users' records and lets a sign-in
-//     ([Store.SignIn]) count the user's sessions and end the least
-//     recently used ones past the bound in the same step.
+//     on the store's clock, kept in step with every write and ordered by
+//     last use, answers ListUser without looking at other users' records
+//     and lets a sign-in ([Store.SignIn]) count the user's sessions and
+//     end the least recently used ones past the bound in the same step,
+//     without a pass over them.
 //   - [Store.RevokeUser] leaves a per-user revocation mark, on the
 //     store's clock ([Options.Now]), kept for [store.MarkTTL]; a sign-in
 //     whose request began before it is refused.
