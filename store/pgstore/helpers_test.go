@@ -73,7 +73,7 @@ func newStore(t *testing.T, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.S
 // truncate empties the store's tables.
 func truncate(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	if _, err := pool.Exec(t.Context(), "TRUNCATE sessionguard_sessions"); err != nil {
+	if _, err := pool.Exec(t.Context(), "TRUNCATE sessionguard_sessions, sessionguard_lineages, sessionguard_marks"); err != nil {
 		t.Fatalf("truncate: %v", err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/store"
@@ -63,10 +62,7 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-var (
-	_ store.Store       = (*Store)(nil)
-	_ store.UserCounter = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 // New returns a store on pool and starts its sweeper. It does no I/O: the
 // table must exist, made by [Store.CreateTable] or by a migration that
@@ -112,6 +108,7 @@ const (
 	statusGone     = 2
 	statusNotFound = 3
 	statusConflict = 4
+	statusRevoked  = 5 // sessionguard_signin: the user's mark refuses the sign-in
 )
 
 const (
@@ -126,37 +123,36 @@ const (
 		successor = EXCLUDED.successor, grace_until = EXCLUDED.grace_until, record = EXCLUDED.record
 	WHERE s.expires <= $8`
 
-	// sqlCreateCounting is sqlCreate, which also counts the user's live
-	// records over the user index (none for an anonymous record). Every
-	// part of a statement reads the same snapshot, so the count leaves out
-	// the row the statement inserts.
-	sqlCreateCounting = `WITH ins AS (` + sqlCreate + ` RETURNING 1)
-	SELECT (SELECT count(*) FROM ins),
-		(SELECT count(*) FROM sessionguard_sessions WHERE user_id = $2 AND gone IS NULL AND ` + liveAt8 + `)`
+	// sqlCreateUsed is sqlCreate, which also lists a signed-in record's
+	// lineage as used now.
+	sqlCreateUsed = `WITH ins AS (` + sqlCreate + ` RETURNING user_id, lineage),
+	used AS (` + sqlUsedIns + `)
+	SELECT count(*) FROM ins`
+
+	// sqlUsedIns and sqlUsedUp list the lineage of the record a
+	// statement's CTE ins or up wrote as used now (the database's clock).
+	sqlUsedIns = `INSERT INTO sessionguard_lineages AS l (user_id, lineage, last_use)
+		SELECT user_id, lineage, clock_timestamp() FROM ins WHERE user_id IS NOT NULL
+		ON CONFLICT (user_id, lineage) DO UPDATE SET last_use = GREATEST(l.last_use, EXCLUDED.last_use)`
+	sqlUsedUp = `INSERT INTO sessionguard_lineages AS l (user_id, lineage, last_use)
+		SELECT user_id, lineage, clock_timestamp() FROM up WHERE user_id IS NOT NULL
+		ON CONFLICT (user_id, lineage) DO UPDATE SET last_use = GREATEST(l.last_use, EXCLUDED.last_use)`
 
 	// The statements that look at one user's rows test their Expires as
 	// expires + 0, which no index holds: the planner then reads the user
 	// index alone. Given expires > $n, it would also read the expires index,
 	// which holds every live session, whenever its statistics lag behind a
 	// burst of sign-ins (TestPerUserStatementsUseTheUserIndex).
-	liveAt2  = `expires + 0 > $2`
-	liveAt8  = `expires + 0 > $8`
-	liveAt11 = `expires + 0 > $11`
+	liveAt2 = `expires + 0 > $2`
 
-	sqlUpdate = `UPDATE sessionguard_sessions SET version = version + 1, user_id = $3, lineage = $4,
+	sqlUpdate = `WITH up AS (UPDATE sessionguard_sessions SET version = version + 1, user_id = $3, lineage = $4,
 	expires = $5, successor = $6, grace_until = $7, record = $8
 	WHERE key = $1 AND version = $2 AND gone IS NULL AND expires > $9
-	RETURNING version`
+	RETURNING version, user_id, lineage),
+	used AS (` + sqlUsedUp + `)
+	SELECT version FROM up`
 
 	sqlRotate = `SELECT o_status, o_reason FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
-
-	// sqlRotateCounting is sqlRotate, which also counts the user's live
-	// records as they were when the statement began: the function's own
-	// writes are not seen, so the new record is not counted, and an old
-	// record of the same user is.
-	sqlRotateCounting = `SELECT o_status, o_reason,
-		(SELECT count(*) FROM sessionguard_sessions WHERE user_id = $4 AND gone IS NULL AND ` + liveAt11 + `)
-	FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 	sqlDelete = `UPDATE sessionguard_sessions SET gone = $2::smallint, version = 0, user_id = NULL, record = NULL,
 	successor = NULL, grace_until = NULL,
@@ -168,9 +164,21 @@ const (
 
 	sqlRevoke = `SELECT o_ended FROM sessionguard_revoke($1, $2, $3, $4, $5, $6)`
 
-	sqlSweep = `DELETE FROM sessionguard_sessions WHERE key IN (
+	sqlMark = `SELECT o_mark, o_prior FROM sessionguard_mark($1, $2)`
+
+	// sqlSweep deletes a batch of dead rows and the lineages of the
+	// expired records among them that have no live record left.
+	sqlSweep = `WITH d AS (DELETE FROM sessionguard_sessions WHERE key IN (
 	SELECT key FROM sessionguard_sessions WHERE expires <= $1 ORDER BY expires LIMIT $2
-	FOR UPDATE SKIP LOCKED) AND expires <= $1`
+	FOR UPDATE SKIP LOCKED) AND expires <= $1 RETURNING user_id, lineage),
+	l AS (DELETE FROM sessionguard_lineages l USING d
+		WHERE d.user_id IS NOT NULL AND l.user_id = d.user_id AND l.lineage = d.lineage
+		AND NOT EXISTS (SELECT 1 FROM sessionguard_sessions s WHERE s.user_id = d.user_id
+			AND s.lineage = d.lineage AND s.gone IS NULL AND s.expires + 0 > $1))
+	SELECT count(*) FROM d`
+
+	// sqlSweepMarks deletes the revocation marks older than store.MarkTTL.
+	sqlSweepMarks = `DELETE FROM sessionguard_marks WHERE mark <= clock_timestamp() - ` + markTTL
 )
 
 // opError adds the operation and the session's fingerprint to err (never
@@ -299,58 +307,29 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	return rec, nil
 }
 
-// Create stores rec at version 1 and sets rec.Version, in one statement.
-// It fails with [store.ErrExists] if a live record or a tombstone in force
-// holds rec.Key; a dead record or lapsed tombstone there is replaced.
+// Create stores rec at version 1 and sets rec.Version, in one statement,
+// which also lists a signed-in record's lineage as used. It fails with
+// [store.ErrExists] if a live record or a tombstone in force holds
+// rec.Key; a dead record or lapsed tombstone there is replaced.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
-	_, err := s.create(ctx, rec, false)
-	return err
-}
-
-// CreateCounting is [Store.Create], which also returns, for a signed-in
-// record, an upper bound on the user's sessions after the write (see
-// [store.UserCounter]): the same one statement, which counts the user's
-// live records over the user index.
-func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
-	return s.create(ctx, rec, true)
-}
-
-func (s *Store) create(ctx context.Context, rec *store.Record, counting bool) (int, error) {
 	if err := s.check(ctx, rec); err != nil {
-		return 0, fmt.Errorf("pgstore: create: %w", err)
+		return fmt.Errorf("pgstore: create: %w", err)
 	}
 	raw, err := encode(rec)
 	if err != nil {
-		return 0, opError("create", rec.Key, err)
+		return opError("create", rec.Key, err)
 	}
-	args := []any{rec.Key, nullable(rec.UserID), rec.LineageKey(), rec.Expires.UnixNano(),
-		nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now()}
-	var created, others int64
-	if counting {
-		err = s.pool.QueryRow(ctx, sqlCreateCounting, args...).Scan(&created, &others)
-	} else {
-		var tag pgconn.CommandTag
-		tag, err = s.pool.Exec(ctx, sqlCreate, args...)
-		created = tag.RowsAffected()
-	}
+	var created int64
+	err = s.pool.QueryRow(ctx, sqlCreateUsed, rec.Key, nullable(rec.UserID), rec.LineageKey(), rec.Expires.UnixNano(),
+		nullable(rec.Successor), nanos(rec.GraceUntil), raw, s.now()).Scan(&created)
 	if err != nil {
-		return 0, opError("create", rec.Key, err)
+		return opError("create", rec.Key, err)
 	}
 	if created == 0 {
-		return 0, opError("create", rec.Key, fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists))
+		return opError("create", rec.Key, fmt.Errorf("%w: a live record or a tombstone holds the key", store.ErrExists))
 	}
 	rec.Version = 1
-	return counted(rec.UserID, others), nil
-}
-
-// counted is what CreateCounting and RotateCounting answer: 0 for an
-// anonymous record, else others, the user's live records their statement
-// saw, which leaves out the record it writes, plus that record.
-func counted(userID string, others int64) int {
-	if userID == "" {
-		return 0
-	}
-	return int(others) + 1
+	return nil
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, in one
@@ -388,52 +367,44 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // old key is tombstoned with [store.ReasonRenewed]; otherwise the old
 // record stays, one version on, as a forwarder to next until graceUntil.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
-	_, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil, false)
-	return err
-}
-
-// RotateCounting is [Store.Rotate], which also returns, for a signed-in
-// next, an upper bound on the user's sessions after the write (see
-// [store.UserCounter]), counted in the same statement.
-func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
-	return s.rotate(ctx, oldKey, oldVersion, next, graceUntil, true)
-}
-
-func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time, counting bool) (int, error) {
 	if err := s.check(ctx, next); err != nil {
-		return 0, fmt.Errorf("pgstore: rotate: %w", err)
+		return fmt.Errorf("pgstore: rotate: %w", err)
 	}
 	raw, err := encode(next)
 	if err != nil {
-		return 0, opError("rotate", oldKey, err)
+		return opError("rotate", oldKey, err)
 	}
-	args := []any{oldKey, int64(oldVersion), next.Key, nullable(next.UserID),
-		next.LineageKey(), next.Expires.UnixNano(), nullable(next.Successor), nanos(next.GraceUntil), raw,
-		nanos(graceUntil), s.now()}
 	var status, reason int16
-	var others int64
-	if counting {
-		err = s.pool.QueryRow(ctx, sqlRotateCounting, args...).Scan(&status, &reason, &others)
-	} else {
-		err = s.pool.QueryRow(ctx, sqlRotate, args...).Scan(&status, &reason)
-	}
+	err = s.pool.QueryRow(ctx, sqlRotate, oldKey, int64(oldVersion), next.Key, nullable(next.UserID),
+		next.LineageKey(), next.Expires.UnixNano(), nullable(next.Successor), nanos(next.GraceUntil), raw,
+		nanos(graceUntil), s.now()).Scan(&status, &reason)
 	if err != nil {
-		return 0, opError("rotate", oldKey, err)
+		return opError("rotate", oldKey, err)
 	}
+	if err := statusErr(status, reason, next.Key); err != nil {
+		return opError("rotate", oldKey, err)
+	}
+	next.Version = 1
+	return nil
+}
+
+// statusErr maps a function's status to the contract's errors.
+func statusErr(status, reason int16, newKey string) error {
 	switch status {
 	case statusDone:
-		next.Version = 1
-		return counted(next.UserID, others), nil
+		return nil
 	case statusTaken:
-		return 0, opError("rotate", oldKey, fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), store.ErrExists))
+		return fmt.Errorf("new key %s: %w", store.Fingerprint(newKey), store.ErrExists)
 	case statusGone:
-		return 0, opError("rotate", oldKey, store.Gone(store.Reason(reason)))
+		return store.Gone(store.Reason(reason))
 	case statusNotFound:
-		return 0, opError("rotate", oldKey, store.ErrNotFound)
+		return store.ErrNotFound
 	case statusConflict:
-		return 0, opError("rotate", oldKey, store.ErrConflict)
+		return store.ErrConflict
+	case statusRevoked:
+		return store.RevokedSince(store.Reason(reason))
 	}
-	return 0, opError("rotate", oldKey, fmt.Errorf("unexpected status %d", status))
+	return fmt.Errorf("unexpected status %d", status)
 }
 
 // Delete ends the record of key with a tombstone that keeps reason, in one
@@ -508,33 +479,39 @@ func (s *Store) listUser(ctx context.Context, userID string) ([]*store.Record, e
 }
 
 // RevokeUser ends, with tombstones that keep reason, every record of
-// userID whose lineage is not keepLineage ("" keeps none), in one
-// transaction (one call of sessionguard_revoke), and returns how many live
-// records it ended. It waits for the rotations of the user's records in
-// flight and ends what they made; a rotation that comes after it finds its
-// old record ended. An empty userID revokes nothing.
-func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+// userID whose lineage is not keepLineage ("" keeps none), and writes the
+// user's revocation mark (sessionguard_marks, on the database's clock), in
+// one transaction and one round trip (calls of sessionguard_revoke and
+// sessionguard_mark). It returns how many live records it ended, the
+// mark and the prior mark. It waits for the rotations and sign-ins of
+// the user in flight and ends what they made; one that comes after it
+// finds its old record ended, or its sign-in refused by the mark. An
+// empty userID revokes nothing.
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (store.Revocation, error) {
 	return s.revoke(ctx, "revoke user", userID, keepLineage, false, reason)
 }
 
 // RevokeLineage is [Store.RevokeUser] for the records of userID whose
-// lineage is lineage, and only those.
+// lineage is lineage, and only those; it writes no mark.
 func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
-	return s.revoke(ctx, "revoke lineage", userID, lineage, true, reason)
+	rev, err := s.revoke(ctx, "revoke lineage", userID, lineage, true, reason)
+	return rev.Ended, err
 }
 
-func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only bool, reason store.Reason) (int, error) {
+func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only bool, reason store.Reason) (store.Revocation, error) {
 	if err := s.check(ctx, nil); err != nil {
-		return 0, fmt.Errorf("pgstore: %s: %w", op, err)
+		return store.Revocation{}, fmt.Errorf("pgstore: %s: %w", op, err)
 	}
 	if userID == "" || !text(userID) {
-		return 0, nil
+		return store.Revocation{}, nil
 	}
 	if !text(lineage) {
-		return 0, fmt.Errorf("pgstore: %s: %w", op, errText)
+		return store.Revocation{}, fmt.Errorf("pgstore: %s: %w", op, errText)
 	}
-	var n int32
+	var rev store.Revocation
 	err := retry(ctx, func() error {
+		var n int32
+		var mark, prior *time.Time
 		// sessionguard_revoke must read the user's records with a snapshot
 		// taken after it has waited for the rotations in flight, which
 		// only read committed gives: at repeatable read or serializable the
@@ -545,11 +522,25 @@ func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only boo
 		b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 		b.Queue(sqlRevoke, userID, lineage, only, int16(reason), s.now(), int64(store.ReasonTTL)).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+		if !only {
+			b.Queue(sqlMark, userID, int16(reason)).
+				QueryRow(func(row pgx.Row) error { return row.Scan(&mark, &prior) })
+		}
 		b.Queue("COMMIT")
-		return s.pool.SendBatch(ctx, b).Close()
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		rev = store.Revocation{Ended: int(n)}
+		if mark != nil {
+			rev.Mark = *mark
+		}
+		if prior != nil {
+			rev.Prior = *prior
+		}
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: %s: %w", op, err)
+		return store.Revocation{}, fmt.Errorf("pgstore: %s: %w", op, err)
 	}
-	return int(n), nil
+	return rev, nil
 }

@@ -111,11 +111,11 @@ func TestRevokeRacingRotations(t *testing.T) {
 		go func() {
 			defer close(done)
 			time.Sleep(time.Duration(round) * 5 * time.Millisecond)
-			n, err := s.RevokeUser(ctx, user, "", 5)
+			rev, err := s.RevokeUser(ctx, user, "", 5)
 			if err != nil {
 				errs <- fmt.Errorf("RevokeUser: %v", err)
 			}
-			if n != workers {
+			if n := rev.Ended; n != workers {
 				errs <- fmt.Errorf("RevokeUser ended %d records, want %d (one live head per chain)", n, workers)
 			}
 			// Right after the revocation, nothing of the user is live.
@@ -270,8 +270,8 @@ func TestNotText(t *testing.T) {
 		if recs, err := s.ListUser(ctx, user); err != nil || len(recs) != 0 {
 			t.Errorf("ListUser(%q) = %d, %v", user, len(recs), err)
 		}
-		if n, err := s.RevokeUser(ctx, user, "", 9); err != nil || n != 0 {
-			t.Errorf("RevokeUser(%q) = %d, %v", user, n, err)
+		if rev, err := s.RevokeUser(ctx, user, "", 9); err != nil || rev.Ended != 0 {
+			t.Errorf("RevokeUser(%q) = %d, %v", user, rev.Ended, err)
 		}
 		if _, err := s.Get(ctx, user); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Get(%q): %v, want ErrNotFound", user, err)

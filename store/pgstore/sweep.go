@@ -7,11 +7,15 @@ import (
 )
 
 // Sweep deletes the records past their Expires and the tombstones past
-// their end, in statements of at most a thousand rows each, found through
+// their end, with the lineages of the expired records that have no live
+// record left, in statements of at most a thousand rows each, found through
 // the index on expires, so it costs what it removes, not the size of the
 // table, and never holds many row locks for long. Rows another transaction
 // has locked are skipped, to be swept next time. It returns how many rows
-// it deleted; ctx is checked between statements.
+// it deleted; ctx is checked between statements. Last, it deletes the
+// revocation marks older than [store.MarkTTL], in one statement over the
+// marks table (one row per user revoked within the hour, or since the
+// last sweep).
 //
 // The background sweeper calls Sweep every Options.SweepInterval. Several
 // instances may sweep at once: they skip each other's rows.
@@ -21,13 +25,15 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return total, fmt.Errorf("pgstore: sweep: %w", err)
 		}
-		tag, err := s.pool.Exec(ctx, sqlSweep, s.now(), s.batch)
-		if err != nil {
+		var n int
+		if err := s.pool.QueryRow(ctx, sqlSweep, s.now(), s.batch).Scan(&n); err != nil {
 			return total, fmt.Errorf("pgstore: sweep: %w", err)
 		}
-		n := int(tag.RowsAffected())
 		total += n
 		if n < s.batch {
+			if _, err := s.pool.Exec(ctx, sqlSweepMarks); err != nil {
+				return total, fmt.Errorf("pgstore: sweep marks: %w", err)
+			}
 			return total, nil
 		}
 	}

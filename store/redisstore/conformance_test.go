@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -19,7 +20,7 @@ import (
 // rotation is also checked without a cluster.
 func TestConformance(t *testing.T) {
 	srv := redistest.Start(t)
-	client := newClient(t, srv)
+	client := newClientWaiting(t, srv, 10*time.Second)
 	for _, c := range []struct {
 		name    string
 		new     func(redis.UniversalClient, redisstore.Options) *redisstore.Store

@@ -29,6 +29,9 @@
 //	sg:s:{KEY}    one session: a hash, or its tombstone
 //	sg:u:{USER}   one user's index: a sorted set of record keys
 //	sg:l:{USER}   beside it, in the same slot: each listed record's lineage
+//	sg:r:{USER}   the user's lineages, scored by last use (Redis's clock, µs)
+//	sg:g:{USER}   each of those lineages' indexed record keys
+//	sg:m:{USER}   the user's revocation mark, kept an hour
 //
 // KEY is [store.Record.Key], the hex SHA-256 of the token: Redis never
 // holds a token, so a dump, a replica or a backup yields no usable cookie
@@ -69,6 +72,23 @@
 // and the records they name: the store never sends KEYS or SCAN. An
 // entry with no lineage (written by an earlier version of this package,
 // which kept none) counts as its own lineage.
+//
+// The sign-in write ([Store.SignIn]) needs three more keys per user, in
+// the same slot. The sorted set r holds the user's lineages, each scored
+// by its last use: Redis's clock (TIME, in microseconds) at the latest
+// Create, Update, Rotate or SignIn that wrote one of its records, set by
+// the script that writes the record, in the same round trip (a sharded
+// Update sends it in the same pipeline). The hash g maps each of those
+// lineages to ",KEY1,KEY2,", its record keys in the index (forwarders
+// included), so that a lineage can be ended whole without reading the
+// others. A lineage leaves both when its last record leaves the index. The
+// hash m holds the user's revocation mark: t, Redis's clock in
+// microseconds when [Store.RevokeUser] last ran (always above the mark it
+// replaced), and r, its reason; it expires [store.MarkTTL] after it was
+// written. An index written by an earlier version of this package has no
+// r and g: its lineages are counted, and ended by the bound, from the
+// first Create or Rotate that lists one of their records again, and are
+// otherwise left to expire.
 //
 // # Hash slots, and what is atomic where
 //
@@ -158,6 +178,48 @@
 // A prefix with a hash tag ("sg{sessions}:") gives the single-slot layout
 // on a cluster, with every operation atomic, at the price described above.
 //
+// # The sign-in write
+//
+// In the single-slot layout, [Store.SignIn] is one script, one round
+// trip: it reads TIME; refuses, writing nothing, a sign-in whose request
+// began (TIME minus Elapsed minus [store.SignInMargin]) at or before the
+// user's mark, unless the mark is the request's own revocation's; checks
+// and tombstones the old record; writes the new one with its index, r and
+// g entries; and, while r holds more lineages than the bound, ends the
+// least recently used lineage last used before the request began (ZRANGE
+// BYSCORE with LIMIT 0 1 at the low end of r), every record of it, with
+// the bound's reason. It reads the lineages it ends and nothing else of
+// the user's: a sign-in at the bound costs a few commands more than one
+// within it, whatever the number of the user's sessions. A sign-in that
+// began before a concurrent one reached Redis never ends it (its last use
+// is after the earlier one's start), so two sign-ins at once, at a bound
+// of one, leave the user both sessions rather than none.
+//
+// In the sharded layout the sign-in is ordered steps, like a rotation:
+//
+//  1. In the user's slot, one script checks the mark and refuses if a
+//     revocation selected the old record, then lists the new record (its
+//     index, r and g entries, its lineage scored an hour ahead, so that
+//     no other sign-in's bound ends it before its record exists), and
+//     answers the user's lineage count and the request's start on Redis's
+//     clock. The new key's fields are read
+//     in the same pipeline, so that a taken key fails here. From this
+//     step on, a revocation selects the new record.
+//  2. In one pipeline, the old record is retired, the new one written
+//     (refused if a revocation selected it meanwhile), and its lineage's
+//     last use set to Redis's clock. If the old record
+//     cannot be retired, the new record, whose token no client has, is
+//     ended and its entry taken back.
+//  3. Only past the bound: in the user's slot, one script picks the
+//     lineages to end as the single-slot script does, marks their entries
+//     as a revocation's selection does (none of them can be rotated from
+//     then on), and takes them out of r and g; then their records are
+//     tombstoned, each in its slot, in one pipeline.
+//
+// A failure between the steps of 3 leaves the selected records readable
+// until the next ListUser or revocation of the user tombstones them, as
+// after an interrupted sharded revocation.
+//
 // # Bounded work
 //
 // No script's work grows with the store. Get and Update touch one record.
@@ -186,20 +248,22 @@
 //	Delete                           1            1
 //	ListUser, per batch              1           2-3 (3 when it prunes)
 //	RevokeUser, RevokeLineage        1            2
+//	SignIn                           1            2
+//	SignIn, past the bound           1            4
 //
 // A store from [Open] adds one round trip per RollbackCheckInterval (two
 // seconds by default) and per instance, from a goroutine, never on a
 // request; and each write that ends sessions (Delete, Rotate, RevokeUser,
-// RevokeLineage) carries one more command, an INCR, in its own pipeline.
+// RevokeLineage, a SignIn that replaces or bounds) carries one more command, an INCR, in its own pipeline.
 //
 // A request that only reads its session costs one round trip; one that
-// writes, two (Get, Update). A sign-in is one Create (no cookie) or a Get
-// and a Rotate (from an anonymous session). The Store is a
-// [store.UserCounter]: the script that writes a signed-in record also
-// answers the size of the user's index (ZCARD, in the same round trip),
-// and the session layer lists the user's sessions to bound them
-// (Config.MaxSessionsPerUser) only when that size is over the bound. A
-// sign-out of a signed-in session revokes its lineage.
+// writes, two (Get, Update). A sign-in is one SignIn (no cookie), or a Get
+// and a SignIn (from an anonymous session): the same round trips at the
+// bound as within it, since the bound is kept inside the sign-in's script
+// (sharded: two more past the bound). A sign-out of a signed-in session
+// revokes its lineage. A SignIn that replaces an old record or bounds the
+// user counts as a write that ends sessions (the INCR above, and
+// Options.WaitReplicas).
 // An Update that moves a record to another user or past the deadline it is
 // indexed under costs three when sharded; the session layer never makes
 // one. After Redis restarts or fails over, each script costs one more

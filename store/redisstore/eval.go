@@ -87,6 +87,12 @@ func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []str
 			}
 			return nil
 		})
+		if bump != nil && bump.Err() == nil {
+			// Every bump that landed counts, that of a pipeline whose
+			// script the server did not hold (NOSCRIPT) too: counting
+			// fewer than landed would let a loss of as many go unseen.
+			s.guard.acknowledged()
+		}
 	}
 	run(false)
 	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
@@ -102,7 +108,6 @@ func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []str
 			cmd.SetErr(fmt.Errorf("redisstore: counting an ending write: %w", err))
 			return cmd
 		}
-		s.guard.acknowledged()
 	}
 	if wait == nil {
 		return cmd

@@ -25,7 +25,7 @@ func (s *Store) Sharded() bool { return s.sharded }
 func LoadScripts(ctx context.Context, c redis.Scripter) error {
 	for _, sc := range []*redis.Script{createScript, updateScript, rotateScript, retireScript, registerScript,
 		unregisterScript, deleteScript, revokeScript, selectScript, endScript, fieldsScript, listScript,
-		scanScript, pruneScript} {
+		scanScript, pruneScript, touchScript, signInScript, signInRegisterScript, boundScript, settleScript} {
 		if err := sc.Load(ctx, c).Err(); err != nil {
 			return err
 		}
@@ -37,12 +37,13 @@ func LoadScripts(ctx context.Context, c redis.Scripter) error {
 func (s *Store) RecordKey(key string) string      { return s.recordKey(key) }
 func (s *Store) IndexKey(userID string) string    { return s.indexKey(userID) }
 func (s *Store) LineagesKey(userID string) string { return s.lineagesKey(userID) }
+func (s *Store) MarkKey(userID string) string     { return s.markKey(userID) }
 
 // SelectOnly runs the first step of a sharded revocation of userID's
 // records outside keepLineage, and not the second, as a process that dies
 // between them would leave it.
 func (s *Store) SelectOnly(ctx context.Context, userID, keepLineage string, reason store.Reason) error {
-	return s.eval(ctx, selectScript, []string{s.indexKey(userID), s.lineagesKey(userID)},
+	return s.eval(ctx, selectScript, []string{s.indexKey(userID), s.lineagesKey(userID), s.markKey(userID)},
 		ms(time.Now()), "keep", keepLineage, int(reason)).Err()
 }
 

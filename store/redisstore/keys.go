@@ -72,3 +72,15 @@ func prefixHashTag(prefix string) (tagged, ok bool) {
 	i, j := strings.IndexByte(prefix, '{'), strings.IndexByte(prefix, '}')
 	return j > i+1, j > i+1
 }
+
+// markKey is the hash holding userID's revocation mark: {prefix}m:{hex
+// SHA-256 of userID}, in the index's slot, so that a sign-in's script
+// reads it in the step that writes the record. Beside it, in the same
+// slot, {prefix}r:{…} is the sorted set of the user's lineages scored by
+// last use (server microseconds) and {prefix}g:{…} the hash from each of
+// those lineages to its indexed record keys (",k1,k2,"); the scripts
+// derive those two from the index key.
+func (s *Store) markKey(userID string) string {
+	sum := sha256.Sum256([]byte(userID))
+	return s.prefix + "m:{" + hex.EncodeToString(sum[:]) + "}"
+}

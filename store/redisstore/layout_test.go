@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,7 +59,9 @@ func TestKeyLayout(t *testing.T) {
 	sum := sha256.Sum256([]byte("alice@example.com"))
 	index := "app1:u:{" + hex.EncodeToString(sum[:]) + "}"
 	lineages := "app1:l:{" + hex.EncodeToString(sum[:]) + "}"
-	want := []string{"app1:s:{" + alice.Key + "}", "app1:s:{" + anon.Key + "}", "app1:s:{" + dead.Key + "}", index, lineages}
+	byUse := "app1:r:{" + hex.EncodeToString(sum[:]) + "}"
+	records := "app1:g:{" + hex.EncodeToString(sum[:]) + "}"
+	want := []string{"app1:s:{" + alice.Key + "}", "app1:s:{" + anon.Key + "}", "app1:s:{" + dead.Key + "}", index, lineages, byUse, records}
 	slices.Sort(want)
 	got, err := look.Keys(ctx, "*").Result()
 	if err != nil {
@@ -73,6 +76,7 @@ func TestKeyLayout(t *testing.T) {
 			t.Errorf("key %q names the user", k)
 		}
 	}
+
 	if st.IndexKey("alice@example.com") != index || st.LineagesKey("alice@example.com") != lineages ||
 		st.RecordKey(alice.Key) != "app1:s:{"+alice.Key+"}" {
 		t.Errorf("RecordKey/IndexKey/LineagesKey disagree with the stored keys")
@@ -111,6 +115,26 @@ func TestKeyLayout(t *testing.T) {
 	}
 	if len(members) != 1 || members[0].Member != alice.Key || int64(members[0].Score) != alice.Deadline.UnixMilli() {
 		t.Errorf("index = %v, want %s scored by its deadline %d", members, alice.Key[:8], alice.Deadline.UnixMilli())
+	}
+	// The lineages by last use (server microseconds) and their records.
+	if used, err := look.ZScore(ctx, byUse, alice.Key).Result(); err != nil || math.Abs(used/1e6-float64(time.Now().Unix())) > 60 {
+		t.Errorf("ZSCORE %s = %v, %v; want the server's clock in microseconds", byUse, used, err)
+	}
+	if v, err := look.HGet(ctx, records, alice.Key).Result(); err != nil || v != ","+alice.Key+"," {
+		t.Errorf("HGET %s = %q, %v; want \",KEY,\"", records, v, err)
+	}
+	// RevokeUser's mark, beside them, kept an hour.
+	rev, err := st.RevokeUser(ctx, "alice@example.com", "", 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := "app1:m:{" + hex.EncodeToString(sum[:]) + "}"
+	f, err := look.HGetAll(ctx, mark).Result()
+	if err != nil || f["t"] != strconv.FormatInt(rev.Mark.UnixMicro(), 10) || f["r"] != "9" {
+		t.Errorf("HGETALL %s = %v, %v; want t the mark in microseconds, r 9", mark, f, err)
+	}
+	if ttl, err := look.PTTL(ctx, mark).Result(); err != nil || ttl < store.MarkTTL-time.Minute || ttl > store.MarkTTL {
+		t.Errorf("PTTL %s = %v, %v; want store.MarkTTL", mark, ttl, err)
 	}
 }
 

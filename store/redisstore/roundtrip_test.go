@@ -134,9 +134,9 @@ func checkRoundTrips(t *testing.T, client redis.UniversalClient, st *redisstore.
 		t.Fatal(err)
 	}
 	check("RevokeUser", want.revokeUser, func() error {
-		n, err := st.RevokeUser(ctx, "alice", "", store.ReasonNone)
-		if err == nil && n != 1 {
-			err = fmt.Errorf("ended %d records, want 1", n)
+		rev, err := st.RevokeUser(ctx, "alice", "", store.ReasonNone)
+		if err == nil && rev.Ended != 1 {
+			err = fmt.Errorf("ended %d records, want 1", rev.Ended)
 		}
 		return err
 	})

@@ -1,6 +1,12 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionguard/sessionguard/store"
+)
 
 // Status codes the scripts return; [statusErr] maps them to the errors of
 // package store. A tombstone's reason is added to stGone and stPreempted.
@@ -13,6 +19,7 @@ const (
 
 	stGone      = 256 // + reason: a tombstone holds the key (store.Gone)
 	stPreempted = 512 // + reason: a revocation tombstoned the key before its record was written
+	stRevoked   = 768 // + reason: the user's mark refuses the sign-in (store.RevokedSince)
 
 	// A script that adds an index entry also answers the size of the
 	// index after it, times countUnit, added to its status (stOK, or
@@ -60,7 +67,7 @@ func splitCount(code int64) (status int64, count int) {
 // [Store.Get] agree on whether a record is past its Expires. Numbers that
 // go back to Redis are passed through as the strings the client sent; Lua
 // only compares them, so no float formatting can change a timestamp.
-const luaPrelude = `
+var luaPrelude = "local MARK_TTL = " + strconv.FormatInt(store.MarkTTL.Microseconds(), 10) + `
 local function state(k, now)
   local f = redis.call('HMGET', k, 't', 'v', 'e', 'r', 'p', 'i', 'w')
   if f[1] then return 'gone', f end
@@ -106,16 +113,112 @@ local function put(k, d, e, i, x, w)
   redis.call('PEXPIREAT', k, e)
 end
 
+-- sib is the key beside the user index ik named by letter c: the
+-- lineages by last use (r), the records of each lineage (g), the
+-- revocation mark (m). They share the index's hash tag, so its slot.
+local function sib(ik, c)
+  return string.sub(ik, 1, #ik - 68) .. c .. string.sub(ik, -67)
+end
+
+-- clock is the server's clock in Unix microseconds: marks and last uses.
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+local function fmt(n) return string.format('%d', n) end
+
+-- write_mark writes the user's revocation mark in hash mk: the server's
+-- clock in microseconds, above the mark it replaces, with the reason,
+-- kept MARK_TTL. It returns the mark and the prior mark ("" when none
+-- younger than MARK_TTL).
+local function write_mark(mk, reason)
+  local now = clock()
+  local raw = tonumber(redis.call('HGET', mk, 't') or '')
+  local mark = now
+  if raw and mark <= raw then mark = raw + 1 end
+  local prior = ''
+  if raw and raw > now - MARK_TTL then prior = fmt(raw) end
+  redis.call('HSET', mk, 't', fmt(mark), 'r', reason)
+  redis.call('PEXPIRE', mk, fmt(MARK_TTL / 1000))
+  return fmt(mark), prior
+end
+
+-- revoked_since refuses (768 + reason, or 768) a sign-in whose request
+-- began at start (server microseconds) if the user's mark in mk is at or
+-- after it and is not own, or if own_prior is.
+local function revoked_since(mk, start, own, own_prior)
+  local f = redis.call('HMGET', mk, 't', 'r')
+  local t = tonumber(f[1] or '')
+  if t and t > clock() - MARK_TTL and t >= start and f[1] ~= own then
+    return 768 + (tonumber(f[2]) or 0)
+  end
+  if own_prior ~= '' and tonumber(own_prior) >= start then return 768 end
+  return nil
+end
+
+-- lineage_of reads a lineage entry's lineage; nil for one a sharded
+-- revocation selected (its lineage already left the last-use index).
+local function lineage_of(v)
+  if not v or string.sub(v, 1, 1) == '-' then return nil end
+  return string.match(v, '^([^|]*)')
+end
+
+-- forget takes member out of its lineage's record list in g, and the
+-- lineage out of r once no record of it is indexed.
+local function forget(ik, lin, member)
+  local gk = sib(ik, 'g')
+  local v = redis.call('HGET', gk, lin)
+  if v then
+    v = string.gsub(v, ',' .. member .. ',', ',', 1)
+    if v ~= ',' then
+      redis.call('HSET', gk, lin, v)
+      return
+    end
+    redis.call('HDEL', gk, lin)
+  end
+  redis.call('ZREM', sib(ik, 'r'), lin)
+end
+
 local function unindex(ik, lk, members)
   if #members > 0 then
+    local ents = redis.call('HMGET', lk, unpack(members))
+    for j, m in ipairs(members) do
+      local lin = lineage_of(ents[j])
+      if lin then forget(ik, lin, m) end
+    end
     redis.call('ZREM', ik, unpack(members))
     redis.call('HDEL', lk, unpack(members))
   end
 end
 
-local function index_add(ik, lk, member, score, lin, now)
+-- touch records a use of lineage lin at used (server microseconds): only
+-- of a lineage still indexed (a use never brings back an ended one).
+local function touch(ik, lin, used)
+  redis.call('ZADD', sib(ik, 'r'), 'XX', 'GT', fmt(used), lin)
+end
+
+-- expire_with keeps key k until at least at (Unix ms).
+local function expire_with(k, at)
+  if redis.call('PEXPIREAT', k, at, 'GT') == 0 then
+    redis.call('PEXPIREAT', k, at, 'NX')
+  end
+end
+
+local function index_add(ik, lk, member, score, lin, now, used)
   local added = redis.call('ZADD', ik, 'GT', score, member)
   redis.call('HSET', lk, member, lin)
+  local l = lineage_of(lin)
+  if l then
+    local gk, rk = sib(ik, 'g'), sib(ik, 'r')
+    local v = redis.call('HGET', gk, l) or ','
+    if not string.find(v, ',' .. member .. ',', 1, true) then
+      redis.call('HSET', gk, l, v .. member .. ',')
+    end
+    redis.call('ZADD', rk, 'GT', fmt(used or clock()), l)
+    expire_with(gk, score)
+    expire_with(rk, score)
+  end
   local n = redis.call('ZCARD', ik)
   if n == 1 and added == 1 then
     -- A new index, whose one entry is this one.
@@ -123,11 +226,7 @@ local function index_add(ik, lk, member, score, lin, now)
     redis.call('PEXPIREAT', lk, score)
     return 1
   end
-  for _, k in ipairs({ik, lk}) do
-    if redis.call('PEXPIREAT', k, score, 'GT') == 0 then
-      redis.call('PEXPIREAT', k, score, 'NX')
-    end
-  end
+  for _, k in ipairs({ik, lk}) do expire_with(k, score) end
   local stale = redis.call('ZRANGEBYSCORE', ik, '-inf', now, 'LIMIT', 0, 64)
   unindex(ik, lk, stale)
   return n - #stale
@@ -192,6 +291,21 @@ end
 redis.call('HDEL', KEYS[1], 's', 'g')
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'd', ARGV[4], 'e', ARGV[5], 'i', ARGV[6], 'x', x)
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+if #KEYS > 1 and ARGV[6] ~= '' then
+  local lin = lineage_of(ARGV[10])
+  if lin then touch(KEYS[2], lin, clock()) end
+end
+return 0
+`)
+
+// touchScript is the sharded Update's record of a use, in the index's
+// slot, sent in the Update's pipeline: it moves the lineage up the
+// last-use index if it is still there.
+//
+//	KEYS: index
+//	ARGV: lineage
+var touchScript = redis.NewScript(luaPrelude + `
+touch(KEYS[1], ARGV[1], clock())
 return 0
 `)
 
@@ -305,7 +419,10 @@ return 0
 // per entry. The record keys are derived from the prefix: the layout puts them
 // in the index's slot.
 //
-//	KEYS: index, lineages
+// In mode "keep" (RevokeUser) it also writes the user's revocation mark,
+// and answers {ended, mark, prior}; mode "only" answers {ended, "", ""}.
+//
+//	KEYS: index, lineages, mark
 //	ARGV: now, prefix, mode, lineage, reason, tombstone floor
 var revokeScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
@@ -332,7 +449,9 @@ for _, m in ipairs(members) do
   end
 end
 unindex(KEYS[1], KEYS[2], drop)
-return n
+if ARGV[3] ~= 'keep' then return {n, '', ''} end
+local mark, prior = write_mark(KEYS[3], ARGV[5])
+return {n, mark, prior}
 `)
 
 // selectScript is the sharded revocation's first step, in the index's
@@ -342,11 +461,16 @@ return n
 // the client to tombstone. From this step on, registerScript refuses to
 // rotate a selected record, so nothing can be made from it.
 //
-//	KEYS: index, lineages
+// The selected lineages leave the last-use index. In mode "keep"
+// (RevokeUser) it also writes the user's revocation mark; the reply
+// starts with the mark and the prior ("" and "" in mode "only").
+//
+//	KEYS: index, lineages, mark
 //	ARGV: now, mode, lineage, reason
 var selectScript = redis.NewScript(luaPrelude + `
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
-local out = {}
+local out = {'', ''}
+if ARGV[2] == 'keep' then out[1], out[2] = write_mark(KEYS[3], ARGV[4]) end
 for _, m in ipairs(members) do
   local v = redis.call('HGET', KEYS[2], m)
   local r = dead_mark(v)
@@ -362,6 +486,7 @@ for _, m in ipairs(members) do
     local sel
     if ARGV[2] == 'keep' then sel = (lin ~= ARGV[3]) else sel = (lin == ARGV[3]) end
     if sel then
+      forget(KEYS[1], lin, m)
       redis.call('HSET', KEYS[2], m, '-' .. ARGV[4] .. '|' .. exp)
       out[#out + 1] = m
       out[#out + 1] = ARGV[4]
@@ -493,4 +618,156 @@ return out
 var pruneScript = redis.NewScript(luaPrelude + `
 unindex(KEYS[1], KEYS[2], ARGV)
 return 0
+`)
+
+// luaBound is the session bound of a sign-in, shared by both layouts'
+// scripts: the user's lineages in r, least recently used first, last
+// used before start (server microseconds), while there are more than
+// limit. It reads only the lineages it ends (ZRANGE with a limit of one),
+// never the user's other sessions. endfn ends one lineage and reports
+// whether it was live; the lineage leaves r and g either way. It returns
+// the number of lineages left and the ended ones.
+const luaBound = `
+local function bound(ik, limit, start, endfn)
+  local rk, gk = sib(ik, 'r'), sib(ik, 'g')
+  local n = redis.call('ZCARD', rk)
+  local ended = {}
+  while limit > 0 and n > limit do
+    local c = redis.call('ZRANGE', rk, '-inf', '(' .. fmt(start), 'BYSCORE', 'LIMIT', 0, 1)
+    if #c == 0 then break end
+    local lin = c[1]
+    local members = {}
+    for m in string.gmatch(redis.call('HGET', gk, lin) or '', '[^,]+') do
+      members[#members + 1] = m
+    end
+    if endfn(lin, members) then ended[#ended + 1] = lin end
+    redis.call('ZREM', rk, lin)
+    redis.call('HDEL', gk, lin)
+    n = n - 1
+  end
+  return n, ended
+end
+`
+
+// signInScript is the single-slot sign-in (store.Store.SignIn), one
+// atomic step: the user's mark against the request's start on the
+// server's clock, the old record's check, the new record and its index
+// entries (its lineage used now), the old record's tombstone, and the
+// bound, which ends the least recently used lineages whole. A refusal
+// answers a status; a success {0, lineages left, ended lineage...}.
+//
+//	KEYS: new record, index, lineages, mark [, old record]
+//	ARGV: now, d, e, i, x, member, lineage entry, back (Elapsed +
+//	      SignInMargin, µs), own mark, own prior, old v, renewal floor,
+//	      limit, limit reason, limit floor, prefix, old member
+var signInScript = redis.NewScript(luaPrelude + luaBound + `
+local now = tonumber(ARGV[1])
+local used = clock()
+local start = used - tonumber(ARGV[8])
+local refused = revoked_since(KEYS[4], start, ARGV[9], ARGV[10])
+if refused then return refused end
+local f
+if #KEYS > 4 then
+  local st
+  st, f = state(KEYS[5], now)
+  if st == 'gone' then return gone(f) end
+  if st == 'none' then return 3 end
+  if f[2] ~= ARGV[11] then return 4 end
+end
+if not fresh(KEYS[1], now) then return 1 end
+if #KEYS > 4 then
+  bury(KEYS[5], f[3], '1', ARGV[12])
+  if f[6] and f[6] ~= '' then unindex(f[6], sib(f[6], 'l'), {ARGV[17]}) end
+end
+if tonumber(ARGV[3]) <= now then return {0, 0} end
+put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1], used)
+local n, ended = bound(KEYS[2], tonumber(ARGV[13]), start, function(lin, members)
+  local live = false
+  for _, m in ipairs(members) do
+    local rk = ARGV[16] .. 's:{' .. m .. '}'
+    local st, g = state(rk, now)
+    if st == 'live' and g[6] == KEYS[2] then
+      bury(rk, g[3], ARGV[14], ARGV[15])
+      live = true
+    end
+  end
+  unindex(KEYS[2], KEYS[3], members)
+  return live
+end)
+local out = {0, n}
+for _, l in ipairs(ended) do out[#out + 1] = l end
+return out
+`)
+
+// signInRegisterScript is the sharded sign-in's first step, in the
+// index's slot: the user's mark against the request's start (as
+// signInScript), a refusal if a revocation selected the old record, then
+// the new record's index entries, its lineage used now. It answers a
+// status, or {0, lineages in the index, the request's start (µs), 1 if
+// it added the entry}.
+//
+//	KEYS: index, lineages, mark
+//	ARGV: now, member ("" to check the marks only), score, lineage entry,
+//	      old member ("" for none), back (µs), own mark, own prior
+var signInRegisterScript = redis.NewScript(luaPrelude + `
+local used = clock()
+local refused = revoked_since(KEYS[3], used - tonumber(ARGV[6]), ARGV[7], ARGV[8])
+if refused then return refused end
+if ARGV[2] == '' then
+  return {0, redis.call('ZCARD', sib(KEYS[1], 'r')), fmt(used - tonumber(ARGV[6])), 0}
+end
+if ARGV[5] ~= '' then
+  local r = dead_mark(redis.call('HGET', KEYS[2], ARGV[5]))
+  if r then return 256 + r end
+end
+local cur = redis.call('HGET', KEYS[2], ARGV[2])
+local r = dead_mark(cur)
+if r then return 256 + r end
+-- Used "an hour from now" until its record is written (settleScript):
+-- no other sign-in's bound ends a lineage whose record is on its way.
+index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1], used + MARK_TTL)
+local added = 1
+if cur then added = 0 end
+return {0, redis.call('ZCARD', sib(KEYS[1], 'r')), fmt(used - tonumber(ARGV[6])), added}
+`)
+
+// settleScript is sent with the sharded sign-in's second step, in the
+// same pipeline: the new lineage, registered as used in the future so
+// that no bound ends it before its record exists, is used now.
+//
+//	KEYS: index
+//	ARGV: lineage
+var settleScript = redis.NewScript(luaPrelude + `
+redis.call('ZADD', sib(KEYS[1], 'r'), 'XX', fmt(clock()), ARGV[1])
+return 0
+`)
+
+// boundScript is the sharded sign-in's last step, in the index's slot,
+// run when the first step found the user over the bound: it selects the
+// lineages to end as signInScript's bound does, marks their entries as a
+// revocation's selection does (so that none can be rotated any more), and
+// answers {lineages left, then for each lineage: lineage, count, then
+// member and creation Expires of each of its records}, for the client to
+// tombstone them with endScript.
+//
+//	KEYS: index, lineages
+//	ARGV: limit, start (µs, as the first step answered it), reason
+var boundScript = redis.NewScript(luaPrelude + luaBound + `
+local out = {0}
+local n = bound(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), function(lin, members)
+  out[#out + 1] = lin
+  out[#out + 1] = #members
+  for _, m in ipairs(members) do
+    local v = redis.call('HGET', KEYS[2], m)
+    out[#out + 1] = m
+    out[#out + 1] = (v and string.match(v, '|(%d+)$')) or '0'
+    if v and not dead_mark(v) then
+      redis.call('HSET', KEYS[2], m, '-' .. ARGV[3] .. '|' .. out[#out])
+    end
+  end
+  return false
+end)
+out[1] = n
+return out
 `)

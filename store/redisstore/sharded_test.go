@@ -85,9 +85,9 @@ func TestShardedRevocationPreemptsCreation(t *testing.T) {
 	if err := st.RegisterOnly(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	n, err := st.RevokeUser(ctx, "alice", "", reasonRevoked)
-	if err != nil || n != 1 {
-		t.Fatalf("RevokeUser = %d, %v; want 1, nil", n, err)
+	rev, err := st.RevokeUser(ctx, "alice", "", reasonRevoked)
+	if err != nil || rev.Ended != 1 {
+		t.Fatalf("RevokeUser = %d, %v; want 1, nil", rev.Ended, err)
 	}
 	if err := st.Create(ctx, rec); !errors.Is(err, store.ErrExists) {
 		t.Errorf("Create after the revocation: %v, want ErrExists", err)

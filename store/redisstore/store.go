@@ -58,8 +58,10 @@ type Options struct {
 	// an error wrapping [ErrNotReplicated], and the session layer fails
 	// the request closed (a logout answers an error, not "signed out").
 	// The write itself is not undone: it stands on the primary, and
-	// reaches the replicas when they catch up. Other writes (sign-ins,
-	// value changes, idle refreshes) never wait. Default 0: no waiting,
+	// reaches the replicas when they catch up. A sign-in (SignIn) waits
+	// when it replaces an earlier record or bounds the user's sessions,
+	// since it ends sessions too. Other writes (a sign-in that does
+	// neither, value changes, idle refreshes) never wait. Default 0: no waiting,
 	// and a failover can lose the last writes (see the package
 	// documentation). It needs a client that sends a pipeline to one
 	// server: a *redis.Client, as redis.NewClient and
@@ -151,10 +153,7 @@ type Store struct {
 	guard *guard
 }
 
-var (
-	_ store.Store       = (*Store)(nil)
-	_ store.UserCounter = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 // New returns a store that keeps sessions through client, which may be a
 // *redis.Client (one server, or Sentinel through redis.NewFailoverClient),
@@ -277,31 +276,22 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // Create stores rec at version 1: one round trip, or two on a sharded
 // layout for a signed-in record (the index entry is written first).
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
-	_, err := s.CreateCounting(ctx, rec)
-	return err
-}
-
-// CreateCounting is [Store.Create], which also returns, for a signed-in
-// record, the number of entries in its user's index after the write (see
-// [store.UserCounter]): the same round trips as Create.
-func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	if !validKey(rec.Key) {
-		return 0, fmt.Errorf("%w: create %q", errBadKey, rec.Key)
+		return fmt.Errorf("%w: create %q", errBadKey, rec.Key)
 	}
 	now := time.Now()
 	w, err := s.write(rec, 1)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	keys := []string{s.recordKey(rec.Key)}
-	count := 0
 	if w.index != "" && w.expires > now.UnixMilli() {
 		if s.sharded {
-			if count, err = s.register(ctx, w, "", now); err != nil {
+			if _, err = s.register(ctx, w, "", now); err != nil {
 				if errors.Is(err, store.ErrGone) {
-					return 0, store.ErrExists // a revocation already holds the key
+					return store.ErrExists // a revocation already holds the key
 				}
-				return 0, err
+				return err
 			}
 		} else {
 			keys = append(keys, w.index, w.lineages)
@@ -309,17 +299,14 @@ func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, err
 	}
 	code, err := s.eval(ctx, createScript, keys, ms(now), w.data, w.expires, w.index, w.score, rec.Key, w.lineage).Int64()
 	if err != nil {
-		return 0, s.fail("create", err)
+		return s.fail("create", err)
 	}
-	code, n := splitCount(code)
+	code, _ = splitCount(code)
 	if err := statusErr(code); err != nil {
-		return 0, err
+		return err
 	}
 	rec.Version = 1
-	if w.index == "" {
-		return 0, nil
-	}
-	return max(count, n, 1), nil
+	return nil
 }
 
 // Update replaces the record at rec.Version: one round trip. On a sharded
@@ -340,7 +327,7 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 		keys = append(keys, w.index, w.lineages)
 	}
 	args := []any{ms(now), rec.Version, rec.Version + 1, w.data, w.expires, w.index, w.score, rec.Key, "0", w.lineage}
-	code, err := s.eval(ctx, updateScript, keys, args...).Int64()
+	code, err := s.update(ctx, keys, w, rec, args)
 	if err == nil && code == stNeedIndex {
 		if _, err := s.register(ctx, w, "", now); err != nil {
 			return err
@@ -358,6 +345,24 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	return nil
 }
 
+// update runs updateScript; on the sharded layout, a signed-in record's
+// use is recorded in its user's slot by touchScript, in the same pipeline
+// (one round trip), whether or not the update succeeds: a use of a
+// lineage that is no longer indexed changes nothing.
+func (s *Store) update(ctx context.Context, keys []string, w written, rec *store.Record, args []any) (int64, error) {
+	if !s.sharded || w.index == "" {
+		return s.eval(ctx, updateScript, keys, args...).Int64()
+	}
+	up := &scriptCall{script: updateScript, keys: keys, args: args}
+	touch := &scriptCall{script: touchScript, keys: []string{w.index}, args: []any{rec.LineageKey()}}
+	s.evalAll(ctx, []*scriptCall{up, touch})
+	code, err := up.cmd.Int64()
+	if err != nil {
+		return 0, err
+	}
+	return code, touch.cmd.Err()
+}
+
 // Rotate replaces oldKey at oldVersion by next: with a zero graceUntil the
 // old record is tombstoned with [store.ReasonRenewed], otherwise it stays
 // as a forwarder to next until its Expires. It is one atomic script, one
@@ -367,22 +372,8 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // second. A failure between the two loses next, never leaves the old
 // record live beside it without a forwarder's Successor.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
-	_, err := s.RotateCounting(ctx, oldKey, oldVersion, next, graceUntil)
+	_, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil)
 	return err
-}
-
-// RotateCounting is [Store.Rotate], which also returns, when next is
-// signed in, the number of entries in its user's index after the write
-// (see [store.UserCounter]): the same round trips as Rotate.
-func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
-	n, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil)
-	if err != nil {
-		return 0, err
-	}
-	if next.UserID == "" {
-		return 0, nil
-	}
-	return max(n, 1), nil
 }
 
 func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
