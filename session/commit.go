@@ -113,6 +113,9 @@ func (s *Session) encode(vals values) ([]byte, error) {
 	return data, nil
 }
 
+// commitLogout destroys the session. What the request wrote after Logout
+// (a "You have been signed out." flash) goes to a fresh anonymous session
+// with a new token (invariant I15), whose cookie replaces the old one.
 func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time) error {
 	if s.rec != nil {
 		if err := s.m.destroy(ctx, s.rec, EndSignedOut); err != nil {
@@ -120,13 +123,30 @@ func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time
 		}
 		s.m.emitReq(s.req, Event{Kind: EventLogout, Session: store.Fingerprint(s.rec.Key), UserID: s.rec.UserID})
 	}
-	s.rec, s.token, s.vals = nil, "", nil
-	s.m.setCookie(h, "", now.Add(-time.Hour), now)
+	s.rec, s.token, s.vals = nil, "", s.replayOnEmpty()
+	if err := s.commitCreate(ctx, h, now); err != nil {
+		return err
+	}
+	if s.rec == nil {
+		s.m.setCookie(h, "", now.Add(-time.Hour), now)
+	}
 	h.Set("Cache-Control", "no-store")
 	if s.m.cfg.ClearSiteDataOnLogout {
-		h.Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+		h.Set("Clear-Site-Data", clearSiteData(s.rec != nil))
 	}
 	return nil
+}
+
+// clearSiteData is the Clear-Site-Data value of a logout response. When the
+// response also sets a new session's cookie, "cookies" is left out: a
+// browser clears cookies when it receives the header, and whether that
+// happens before or after it stores the response's own Set-Cookie is not
+// specified, so the new session could be wiped with the old one.
+func clearSiteData(newSession bool) string {
+	if newSession {
+		return `"cache", "storage"`
+	}
+	return `"cache", "cookies", "storage"`
 }
 
 // commitCreate stores a new anonymous session if the request put values in
