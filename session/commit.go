@@ -66,6 +66,7 @@ func (s *Session) commit(h http.Header, cookie bool) error {
 	if err != nil {
 		return err
 	}
+	s.commitEndNote(h, now)
 	if s.stale && s.rec == nil && s.action != actLogout {
 		s.m.setCookie(h, "", now.Add(-time.Hour), now)
 		h.Set("Cache-Control", "no-store")

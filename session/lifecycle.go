@@ -55,6 +55,7 @@ func (s *Session) Login(userID string, opts ...LoginOption) error {
 	for _, o := range opts {
 		o(s)
 	}
+	s.renewCSRF()
 	return nil
 }
 
@@ -100,7 +101,8 @@ func (s *Session) Logout() error {
 	if err := s.lifecycle(actLogout); err != nil {
 		return err
 	}
-	s.ops, s.vals = nil, nil
+	s.ops = keepOnLogout(s.ops)
+	s.vals = s.replayOnEmpty()
 	return nil
 }
 

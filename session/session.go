@@ -49,7 +49,12 @@ type Session struct {
 	stale       bool      // it carried only cookies that will never work again
 	renewedAway bool      // its only token was just renewed by another request
 	ended       EndReason // why the session its cookie named has ended
-	notices     Notice    // what was ignored in the request
+	endedFP     string    // the fingerprint of that session
+
+	noteRead   bool      // Ended was asked: the end note is not handed on
+	noteParsed bool      // fromNote holds the request's end note
+	fromNote   EndReason // the reason the request's end note carries
+	notices    Notice    // what was ignored in the request
 }
 
 type action uint8
@@ -68,12 +73,15 @@ type op struct {
 	val   value
 	del   bool
 	clear bool
+	flash bool // val is one flash, appended to those under key
 }
 
 func (o op) apply(vals *values) {
 	switch {
 	case o.clear:
-		*vals = (*vals)[:0]
+		clearValues(vals)
+	case o.flash:
+		appendFlash(vals, o.key, o.val)
 	case o.del:
 		vals.del(o.key)
 	default:
@@ -125,7 +133,9 @@ func (s *Session) Keys() []string {
 	defer s.mu.Unlock()
 	keys := make([]string, 0, len(s.vals))
 	for _, e := range s.vals {
-		keys = append(keys, e.key)
+		if !strings.HasPrefix(e.key, reservedPrefix) {
+			keys = append(keys, e.key)
+		}
 	}
 	return keys
 }
@@ -213,8 +223,9 @@ func (s *Session) PopString(key string) string {
 	return v.s
 }
 
-// Clear removes every value. The session itself, and the signed-in user,
-// stay; use [Session.Logout] to sign out.
+// Clear removes every value, flashes included. The session itself, the
+// signed-in user and the CSRF token ([Session.CSRFToken]) stay; use
+// [Session.Logout] to sign out.
 func (s *Session) Clear() error {
 	if s == nil {
 		return ErrNoSession
