@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sessionguard/sessionguard/store"
@@ -415,7 +416,8 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 // operations applied.
 func (s *Session) loginValues(base *store.Record, vals values) values {
 	var out values
-	if base != nil && (base.UserID == "" || base.UserID == s.newUser) {
+	carrying := base != nil && (base.UserID == "" || base.UserID == s.newUser)
+	if carrying {
 		for _, k := range s.carry {
 			if v, ok := vals.get(k); ok {
 				out.set(k, v)
@@ -423,6 +425,9 @@ func (s *Session) loginValues(base *store.Record, vals values) values {
 		}
 	}
 	for _, o := range s.ops {
+		if o.flash && carrying && slices.Contains(s.carry, o.key) {
+			continue // vals already hold this request's flashes
+		}
 		o.apply(&out)
 	}
 	return out
