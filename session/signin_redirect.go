@@ -117,4 +117,3 @@ func signInURL(login *url.URL, r *http.Request) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
-
