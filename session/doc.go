@@ -147,12 +147,13 @@
 //	app := http.NewCrossOriginProtection().Handler(sessions.Handler(mux))
 //
 // Its limits: a request that carries neither Sec-Fetch-Site nor Origin is
-// let through. Browsers send one or the other on every unsafe request
-// since about 2020 (Sec-Fetch-Site everywhere since 2023), so that means
-// non-browser clients (which hold no victim's cookie, unless the
-// application gives its API cookie sessions) and old browsers. And a
-// proxy that rewrites Host must keep the original, or list the public
-// origin with AddTrustedOrigin.
+// let through. Current browsers send Sec-Fetch-Site (Chrome and Edge since
+// 2019, Firefox since 2021, Safari since 2023) and Origin on unsafe
+// requests, so what passes unchecked is non-browser clients and old
+// browsers; an old browser that sends Origin is judged by it, one that
+// sends neither is not protected at all. A proxy that rewrites Host must
+// keep the original, or the public origin must be listed with
+// AddTrustedOrigin. GET, HEAD and OPTIONS are never checked.
 //
 // Where those limits matter (old browsers in a managed fleet, a policy
 // that requires a synchroniser token, an API used with cookies by clients
