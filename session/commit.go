@@ -141,9 +141,9 @@ func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time
 
 // clearSiteData is the Clear-Site-Data value of a logout response. When the
 // response also sets a new session's cookie, "cookies" is left out: a
-// browser clears cookies when it receives the header, and whether that
-// happens before or after it stores the response's own Set-Cookie is not
-// specified, so the new session could be wiped with the old one.
+// browser clears cookies when it receives the header, and the order with
+// the response's own Set-Cookie is not specified; Chromium wipes them too
+// (e2e TestI15_BrowserClearSiteData), so the new session would be lost.
 func clearSiteData(newSession bool) string {
 	if newSession {
 		return `"cache", "storage"`
