@@ -184,3 +184,83 @@ func ExampleSafeNext() {
 	// /\evil.example         false
 	// https://evil.example/  false
 }
+
+// At sign-in, flashes an anonymous visitor's session held are dropped,
+// unless the application carries them; those the sign-in request adds are
+// kept.
+func ExampleCarryFlashes() {
+	sessions, closeStore := quietManager()
+	defer closeStore()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		session.From(r).AddInfo("Added to your cart.")
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		var opts []session.LoginOption
+		if r.FormValue("carry") != "" {
+			opts = append(opts, session.CarryFlashes())
+		}
+		s.Login("alice", opts...)
+		s.AddSuccess("Signed in.")
+	})
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		for _, f := range session.From(r).Flashes() {
+			fmt.Fprintf(w, "%q ", f.Message)
+		}
+	})
+	get, stop := browser(sessions.Handler(mux))
+	defer stop()
+	get("POST", "/cart", nil)
+	get("POST", "/login", nil)
+	fmt.Println(get("GET", "/", nil))
+	get("POST", "/cart", nil)
+	get("POST", "/login", url.Values{"carry": {"1"}})
+	fmt.Println(get("GET", "/", nil))
+	// Output:
+	// / "Signed in."
+	// / "Added to your cart." "Signed in."
+}
+
+// A script sends the token in a header; Check tells code, not only
+// middleware, whether a request may proceed.
+func ExampleCSRFProtection_Check() {
+	sessions, closeStore := quietManager()
+	defer closeStore()
+	csrf := session.NewCSRFProtection()
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			fmt.Fprint(w, session.From(r).CSRFToken())
+			return
+		}
+		if err := csrf.Check(r); err != nil {
+			http.Error(w, "refused", http.StatusForbidden)
+			return
+		}
+		fmt.Fprint(w, "accepted")
+	}))
+	srv := httptest.NewTLSServer(app)
+	defer srv.Close()
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, header := range []string{string(token), "forged"} {
+		req, _ := http.NewRequest("POST", srv.URL, nil)
+		req.Header.Set(session.CSRFHeader, header)
+		resp, err := client.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// 200 accepted
+	// 403 refused
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionguard/sessionguard/session"
 )
@@ -184,5 +185,27 @@ func TestI13FlashesOtherUser(t *testing.T) {
 	}, e.req("POST", "/login", bob))
 	if got := messages(e.flashes(e.token(rec))); !reflect.DeepEqual(got, []string{"mine"}) {
 		t.Fatalf("alice sees %q", got)
+	}
+}
+
+// TestFlashesAcrossRotation: a periodic rotation, whose record carries
+// metadata of the session layer, keeps flashes and the CSRF token.
+func TestFlashesAcrossRotation(t *testing.T) {
+	clk := newClock()
+	e := newEnv(t, newMem(t), session.Config{Now: clk.Now, IdleTimeout: time.Hour,
+		Rotation: session.RotationConfig{Every: time.Minute, Grace: 10 * time.Second}})
+	tok := e.signIn("alice", "test")
+	csrf, _ := e.csrfToken(tok)
+	e.do(addFlash("kept"), e.req("GET", "/", tok))
+	clk.advance(2 * time.Minute)
+	next := e.token(e.do(func(w http.ResponseWriter, r *http.Request) {}, e.req("GET", "/", tok)))
+	if next == tok {
+		t.Fatal("no rotation")
+	}
+	if got := messages(e.flashes(next)); !reflect.DeepEqual(got, []string{"kept"}) {
+		t.Fatalf("after rotation: %q", got)
+	}
+	if got := e.post(session.NewCSRFProtection(), "POST", csrf, "", next); got != 200 {
+		t.Fatalf("CSRF token refused after rotation: %d", got)
 	}
 }
