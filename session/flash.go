@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // A FlashLevel says how a [Flash] should be shown.
@@ -116,17 +117,21 @@ func (s *Session) Flashes() []Flash {
 	if !ok {
 		return nil
 	}
+	if v.k != kStrings {
+		_ = s.change(op{key: flashKey, del: true})
+		return nil
+	}
 	var out []Flash
-	if v.k == kStrings {
-		for _, f := range v.x.([]string) {
-			if f != "" {
-				out = append(out, Flash{Level: FlashLevel(f[0]), Message: f[1:]})
-			}
+	read := v.x.([]string)
+	for _, f := range read {
+		if f != "" {
+			out = append(out, Flash{Level: FlashLevel(f[0]), Message: f[1:]})
 		}
 	}
-	// A refused removal (ErrCommitted) is reported by its event; the
-	// flashes are still worth showing.
-	_ = s.change(op{key: flashKey, del: true})
+	// Only the flashes shown are removed: one another request adds
+	// meanwhile stays for the next page. A refused removal (ErrCommitted)
+	// is reported by its event; the flashes are still worth showing.
+	_ = s.change(op{key: flashKey, val: value{k: kStrings, x: read}, del: true, flash: true})
 	return out
 }
 
@@ -151,6 +156,27 @@ func appendFlash(vals *values, key string, v value) {
 	vals.set(key, value{k: kStrings, x: list})
 }
 
+// removeFlashes removes from the flashes under key one of each of those
+// in v, the ones a request showed.
+func removeFlashes(vals *values, key string, v value) {
+	old, ok := vals.get(key)
+	if !ok || old.k != kStrings {
+		vals.del(key)
+		return
+	}
+	list := slices.Clone(old.x.([]string))
+	for _, f := range v.x.([]string) {
+		if i := slices.Index(list, f); i >= 0 {
+			list = slices.Delete(list, i, i+1)
+		}
+	}
+	if len(list) == 0 {
+		vals.del(key)
+		return
+	}
+	vals.set(key, value{k: kStrings, x: list})
+}
+
 // clearValues removes every value but the CSRF token.
 func clearValues(vals *values) {
 	kept := (*vals)[:0]
@@ -167,7 +193,7 @@ func clearValues(vals *values) {
 func keepOnLogout(ops []op) []op {
 	var kept []op
 	for _, o := range ops {
-		if o.flash {
+		if o.flash && !o.del {
 			kept = append(kept, o)
 		}
 	}

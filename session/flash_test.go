@@ -209,3 +209,30 @@ func TestFlashesAcrossRotation(t *testing.T) {
 		t.Fatalf("CSRF token refused after rotation: %d", got)
 	}
 }
+
+// TestFlashesReadWhileAnotherAdds: a flash added by another request while
+// this one shows the flashes is not lost with those shown (I15).
+func TestFlashesReadWhileAnotherAdds(t *testing.T) {
+	e := newEnv(t, newMem(t), session.Config{})
+	tok := e.token(e.do(addFlash("old"), e.req("GET", "/")))
+	loaded, added, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var shown []string
+	go func() {
+		defer close(done)
+		e.do(func(w http.ResponseWriter, r *http.Request) {
+			close(loaded)
+			<-added
+			shown = messages(session.From(r).Flashes())
+		}, e.req("GET", "/", tok))
+	}()
+	<-loaded
+	e.do(addFlash("new"), e.req("GET", "/", tok))
+	close(added)
+	<-done
+	if !reflect.DeepEqual(shown, []string{"old"}) {
+		t.Fatalf("shown %q", shown)
+	}
+	if got := messages(e.flashes(tok)); !reflect.DeepEqual(got, []string{"new"}) {
+		t.Fatalf("next page: %q, want the flash added meanwhile", got)
+	}
+}

@@ -73,13 +73,15 @@ type op struct {
 	val   value
 	del   bool
 	clear bool
-	flash bool // val is one flash, appended to those under key
+	flash bool // val holds flashes, appended to those under key (or, with del, removed)
 }
 
 func (o op) apply(vals *values) {
 	switch {
 	case o.clear:
 		clearValues(vals)
+	case o.flash && o.del:
+		removeFlashes(vals, o.key, o.val)
 	case o.flash:
 		appendFlash(vals, o.key, o.val)
 	case o.del:
