@@ -242,7 +242,8 @@
 // why — signed out, signed out elsewhere, credentials changed, all
 // sessions ended, token reuse, session limit, timeout — for a day after
 // the fact ([store.ReasonTTL]), so a user coming back the next morning is
-// told. [Session.Notices] says what was ignored in the request: a session
+// told; the page that request redirects to can ask too (see Sending
+// visitors to the sign-in page). [Session.Notices] says what was ignored in the request: a session
 // ID in the URL, or a session cookie this server never issued.
 //
 // # Sensitive actions
