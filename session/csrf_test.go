@@ -178,3 +178,32 @@ func TestCSRFTokenSurvivesClear(t *testing.T) {
 		t.Fatalf("token refused after Clear: %d", got)
 	}
 }
+
+// TestCSRFTokenNotReadFromURL: a token in the query string, where logs and
+// Referer headers leak it, is not accepted.
+func TestCSRFTokenNotReadFromURL(t *testing.T) {
+	e := newEnv(t, newMem(t), session.Config{})
+	csrf, tok := e.csrfToken()
+	p := session.NewCSRFProtection()
+	for _, method := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+		r := withBody(e.req(method, "/change?"+session.CSRFField+"="+url.QueryEscape(csrf), tok), "")
+		if got := e.do(p.Handler(http.NotFoundHandler()).ServeHTTP, r).Code; got != http.StatusForbidden {
+			t.Errorf("%s with the token in the URL: %d", method, got)
+		}
+	}
+}
+
+// TestI15PutAfterLogoutAnonymous: Logout on a request without a session,
+// then Put, still keeps the value.
+func TestI15PutAfterLogoutAnonymous(t *testing.T) {
+	e := newEnv(t, newMem(t), session.Config{})
+	rec := e.do(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		if err := errors.Join(s.Logout(), s.Put("k", "v")); err != nil {
+			t.Fatal(err)
+		}
+	}, e.req("POST", "/logout"))
+	if got := e.do(whoami, e.req("GET", "/", e.token(rec))).Body.String(); got != "user= k=v" {
+		t.Fatalf("got %q", got)
+	}
+}
