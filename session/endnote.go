@@ -63,7 +63,7 @@ func (m *Manager) decodeEndNote(v string, now time.Time) EndReason {
 	if len(v) > 200 {
 		return EndNone
 	}
-	b, err := base64.RawURLEncoding.DecodeString(v)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(v)
 	if err != nil || len(b) < 3+8+32 {
 		return EndNone
 	}
