@@ -98,7 +98,11 @@ func endReasonOf(r store.Reason) EndReason {
 // [store.Fingerprint], signed with a key derived from [Config.Keys].
 // Without Keys each Manager signs with a random key of its own, so a note
 // set by one instance of the application is not readable by another (nor
-// after a restart): set Keys when several instances serve one site.
+// after a restart): set Keys when several instances serve one site. No
+// one can make a note without the key; one copied into another browser
+// (by someone who can set its cookies, which the default __Host- name
+// keeps sibling subdomains from doing) reads there only for the rest of
+// its few minutes, and says no more than one of the fixed reasons above.
 //
 // Calling Ended on the request that carries the dead cookie reads the
 // reason there; it is then not handed on.
