@@ -126,7 +126,8 @@ func (s *Session) Has(key string) bool {
 	return ok
 }
 
-// Keys returns the keys of the stored values in sorted order.
+// Keys returns the keys of the stored values in sorted order, without the
+// session layer's own (flashes, the CSRF token).
 func (s *Session) Keys() []string {
 	if s == nil {
 		return nil
