@@ -15,9 +15,9 @@
 //     renewed, destroyed, revoked, unknown tokens, merges and failures;
 //
 //   - store_seconds{op,result}: a histogram of store call latency by
-//     operation (get, create, update, rotate, delete, list_user,
-//     revoke_user, revoke_lineage, count) and result
-//     (ok, not_found, gone, conflict, exists, error).
+//     operation (get, create, update, rotate, sign_in, delete, list_user,
+//     revoke_user, revoke_lineage, count) and result (ok, not_found,
+//     gone, conflict, exists, revoked_since, error).
 //
 //   - active_sessions: live sessions, for stores that can count them
 //     cheaply (see [Metrics.InstrumentStore]).
@@ -71,9 +71,12 @@ func (m *Metrics) Observe(e session.Event) {
 	m.events.WithLabelValues(e.Kind.String()).Inc()
 }
 
-// InstrumentStore returns a store that times every call of st. When st
-// can count its sessions ([store.Counter]: the memory, bolt, PostgreSQL
-// and SQLite stores), it also registers the gauge
+// InstrumentStore returns a store that times every call of st, the sign-in
+// write ([store.Store.SignIn]) included: it makes the same calls to st, in
+// the same order, as the session layer would without it (its tests check
+// this). When st can count its sessions ([store.Counter]: the memory,
+// bolt, PostgreSQL and SQLite stores), the returned store is a Counter
+// too, and InstrumentStore registers the gauge
 // sessionguard_active_sessions, read from st when the metrics are
 // scraped; it panics if that gauge is registered already. Redis does not
 // count: it would have to scan every key.
@@ -132,6 +135,8 @@ func result(err error) string {
 		return "conflict"
 	case errors.Is(err, store.ErrExists):
 		return "exists"
+	case errors.Is(err, store.ErrRevokedSince):
+		return "revoked_since"
 	}
 	return "error"
 }
@@ -178,11 +183,11 @@ func (t *timedStore) ListUser(ctx context.Context, userID string) ([]*store.Reco
 	return recs, err
 }
 
-func (t *timedStore) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+func (t *timedStore) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (store.Revocation, error) {
 	start := time.Now()
-	n, err := t.st.RevokeUser(ctx, userID, keepLineage, reason)
+	rev, err := t.st.RevokeUser(ctx, userID, keepLineage, reason)
 	t.observe("revoke_user", start, err)
-	return n, err
+	return rev, err
 }
 
 func (t *timedStore) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
@@ -190,4 +195,11 @@ func (t *timedStore) RevokeLineage(ctx context.Context, userID, lineage string, 
 	n, err := t.st.RevokeLineage(ctx, userID, lineage, reason)
 	t.observe("revoke_lineage", start, err)
 	return n, err
+}
+
+func (t *timedStore) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, error) {
+	start := time.Now()
+	out, err := t.st.SignIn(ctx, in)
+	t.observe("sign_in", start, err)
+	return out, err
 }

@@ -303,68 +303,21 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 			return err
 		}
 		token := s.m.newToken()
-		next := &store.Record{Key: storeKey(token), Created: now, LastSeen: now, Data: data}
-		if s.action == actRenew && base != nil {
-			// A renewal continues the same session: revoking it must also
-			// end this record (invariant I11).
-			next.Lineage = base.LineageKey()
-		}
+		next := s.nextRecord(base, storeKey(token), data, now)
 		if s.action == actLogin {
-			next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
-			next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), maxUserAgent)
-			next.IdleTimeout, next.Deadline = s.m.cfg.IdleTimeout, now.Add(s.m.cfg.AbsoluteTimeout)
-			if s.remember {
-				next.IdleTimeout, next.Deadline = s.m.cfg.RememberIdleTimeout, now.Add(s.m.cfg.RememberAbsoluteTimeout)
-			}
+			err = s.signIn(ctx, base, next)
 		} else {
-			// A renewal changes the token, not the sign-in: the deadlines and
-			// the sign-in time stay.
-			next.UserID, next.AuthTime, next.Persistent = base.UserID, base.AuthTime, base.Persistent
-			next.IP, next.UserAgent = base.IP, base.UserAgent
-			next.IdleTimeout, next.Deadline = base.IdleTimeout, base.Deadline
-		}
-		next.Expires = expiresAt(next)
-		// count bounds the user's sessions after a sign-in when the store
-		// can tell in the same write (store.UserCounter); -1 when unknown.
-		count := -1
-		uc, counting := s.m.store.(store.UserCounter)
-		counting = counting && s.action == actLogin
-		switch {
-		case base == nil && counting:
-			count, err = uc.CreateCounting(ctx, next)
-		case base == nil:
-			err = s.m.store.Create(ctx, next)
-		case counting:
-			count, err = uc.RotateCounting(ctx, base.Key, base.Version, next, time.Time{})
-		default:
 			err = s.m.store.Rotate(ctx, base.Key, base.Version, next, time.Time{})
 		}
-		if err != nil && !errors.Is(err, store.ErrConflict) && s.landed(ctx, next, err) {
-			err, count = nil, -1
-		}
-		if err != nil || !counting {
-			count = -1
+		if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrRevokedSince) && s.landed(ctx, next, err) {
+			err = nil
 		}
 		if err == nil {
-			kind := EventLogin
-			if s.action == actRenew {
-				kind = EventRenewed
-			}
-			old := ""
-			if base != nil {
-				old = store.Fingerprint(base.Key)
-			}
-			s.rec, s.token, s.vals = next, token, vals
-			s.issueCookie(h, next, token, now)
-			s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
-			if kind == EventLogin && s.m.overLimit(count) {
-				if err := s.m.enforceLimit(ctx, next); err != nil {
-					// The sign-in itself stands; the bound is enforced again
-					// at the next one.
-					s.m.emitReq(s.req, Event{Kind: EventStoreError, UserID: next.UserID, Err: err})
-				}
-			}
+			s.rotated(h, base, next, token, vals, now)
 			return nil
+		}
+		if errors.Is(err, store.ErrRevokedSince) {
+			return s.signInRefused(err)
 		}
 		if base == nil || !merging(start, attempt) {
 			return storeError("rotate", err)
@@ -396,7 +349,9 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 				return nil
 			}
 			// The credentials were checked by this request, so the sign-in
-			// stands, in a session of its own.
+			// goes on, in a session of its own; unless a revocation of the
+			// user came after the request began, which the sign-in's write
+			// refuses (invariant I11).
 			base, vals = nil, s.replayOnEmpty()
 			continue
 		}
@@ -408,6 +363,46 @@ func (s *Session) commitRotate(ctx context.Context, h http.Header, now time.Time
 		// the old record dead.
 		base = fresh
 	}
+}
+
+// nextRecord is the record a sign-in or a renewal of base writes under
+// key.
+func (s *Session) nextRecord(base *store.Record, key string, data []byte, now time.Time) *store.Record {
+	next := &store.Record{Key: key, Created: now, LastSeen: now, Data: data}
+	if s.action == actLogin {
+		next.UserID, next.AuthTime, next.Persistent = s.newUser, now, s.remember
+		next.IP, next.UserAgent = s.m.cfg.ClientIP(s.req), truncate(s.req.UserAgent(), maxUserAgent)
+		next.IdleTimeout, next.Deadline = s.m.cfg.IdleTimeout, now.Add(s.m.cfg.AbsoluteTimeout)
+		if s.remember {
+			next.IdleTimeout, next.Deadline = s.m.cfg.RememberIdleTimeout, now.Add(s.m.cfg.RememberAbsoluteTimeout)
+		}
+	} else {
+		// A renewal continues the same session: revoking it must also end
+		// this record (invariant I11). It changes the token, not the
+		// sign-in: the deadlines and the sign-in time stay.
+		next.Lineage = base.LineageKey()
+		next.UserID, next.AuthTime, next.Persistent = base.UserID, base.AuthTime, base.Persistent
+		next.IP, next.UserAgent = base.IP, base.UserAgent
+		next.IdleTimeout, next.Deadline = base.IdleTimeout, base.Deadline
+	}
+	next.Expires = expiresAt(next)
+	return next
+}
+
+// rotated records the successful write of a sign-in or a renewal: the
+// session is next, under token, and the response carries its cookie.
+func (s *Session) rotated(h http.Header, base, next *store.Record, token string, vals values, now time.Time) {
+	kind := EventLogin
+	if s.action == actRenew {
+		kind = EventRenewed
+	}
+	old := ""
+	if base != nil {
+		old = store.Fingerprint(base.Key)
+	}
+	s.rec, s.token, s.vals = next, token, vals
+	s.issueCookie(h, next, token, now)
+	s.m.emitReq(s.req, Event{Kind: kind, Session: old, NewSession: store.Fingerprint(next.Key), UserID: next.UserID})
 }
 
 // loginValues returns the values a sign-in on base starts with: those

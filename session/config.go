@@ -69,12 +69,14 @@ type Config struct {
 
 	// MaxSessionsPerUser bounds the sessions one user may hold at once. A
 	// sign-in beyond it ends the user's least recently used sessions, with
-	// an [EventLimit] and the reason [EndLimit]. Concurrent sign-ins may
-	// exceed it briefly by no more than their number. Default 100; a
-	// negative value removes the bound. Enforcing it lists the user's
-	// sessions after a sign-in, unless the store is a store.UserCounter
-	// (every store of this module is) whose sign-in write says the user
-	// is within the bound: then it costs nothing more.
+	// an [EventLimit] and the reason [EndLimit], in the store's one
+	// sign-in write (store.Store.SignIn): no listing of the user's
+	// sessions. It never ends a session used, or signed in, after the
+	// signing-in request began (on the store's clock, less
+	// store.SignInMargin): two sign-ins at once, a double-clicked form,
+	// never sign each other out, and the bound may then be exceeded
+	// briefly, until a later sign-in. Default 100; a negative value
+	// removes the bound.
 	MaxSessionsPerUser int
 
 	// MaxDataSize bounds the encoded size of a session's values in bytes.
@@ -460,11 +462,17 @@ func validCookieName(name string) bool {
 
 // DefaultErrorHandler is the default [Config.ErrorHandler]: 413 Request
 // Entity Too Large for [ErrTooLarge], 429 Too Many Requests (with
-// Retry-After) for [ErrTooManyBadTokens], 503 Service Unavailable for
-// anything else. The body names no internal detail.
+// Retry-After) for [ErrTooManyBadTokens], 409 Conflict for
+// [ErrSignInRevoked] (nothing is down: the user signs in again), 503
+// Service Unavailable for anything else. The body names no internal
+// detail.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrTooLarge) {
 		http.Error(w, "session data too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if errors.Is(err, ErrSignInRevoked) {
+		http.Error(w, "sign-in cancelled: this account's sessions were just ended (for example after a password change); please sign in again", http.StatusConflict)
 		return
 	}
 	var tm *TooManyBadTokensError

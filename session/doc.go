@@ -31,7 +31,9 @@
 //     and never buffers the body (I10).
 //   - Revocation cannot be raced: once [Session.RevokeOthers],
 //     [Manager.RevokeAll] or [Manager.Revoke] returns, no session it ended
-//     can be used, whatever renews or rotates at the same time (I11).
+//     can be used, whatever renews or rotates at the same time, and no
+//     sign-in of the user whose request began before RevokeOthers or
+//     RevokeAll returned can stand: it fails with [ErrSignInRevoked] (I11).
 //   - A token replaced by a periodic rotation and used after its grace
 //     window, once a later token of the session was presented, ends the
 //     whole session, with an [EventTokenReuse]; a successor no client ever
@@ -236,7 +238,35 @@
 // index, so a session renewed, rotated or signed in again at the same
 // moment cannot escape it (I11). Listings hold an opaque ID, never a token.
 // [Config.MaxSessionsPerUser] (default 100) bounds a user's sessions: a
-// sign-in beyond it ends the least recently used.
+// sign-in beyond it ends the least recently used, in the store's sign-in
+// write itself, never a session newer than the sign-in.
+//
+// A sign-in in progress cannot escape [Session.RevokeOthers] or
+// [Manager.RevokeAll] either: a request that checked the old password and
+// called [Session.Login] just before the password changed on another
+// device (or another instance, whatever its clock) fails when it commits,
+// with [ErrSignInRevoked] given to [Config.ErrorHandler] (409 from
+// [DefaultErrorHandler]), and [Session.Ended] tells the revocation's
+// reason, typically [EndCredentialsChanged]:
+//
+//	ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+//		if errors.Is(err, session.ErrSignInRevoked) {
+//			// "Your password was just changed. Please sign in again."
+//			http.Redirect(w, r, "/login?changed=1", http.StatusSeeOther)
+//			return
+//		}
+//		session.DefaultErrorHandler(w, r, err)
+//	},
+//
+// The revocation leaves a per-user mark in the store, on the store's clock,
+// for [store.MarkTTL] (an hour); the sign-in's write carries how long ago
+// its request began, measured on its own instance's clock, and the store
+// compares. A sign-in made by the same request after it revoked
+// (RevokeOthers on a sign-in, or RevokeAll with the request's context)
+// stands, as does one whose request began after the revocation returned on
+// the same instance. On another instance, a sign-in whose request began
+// less than [store.SignInMargin] (250 milliseconds) after the revocation
+// is refused as well.
 //
 // A request whose cookie names an ended session can ask [Session.Ended]
 // why — signed out, signed out elsewhere, credentials changed, all

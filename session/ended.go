@@ -76,7 +76,11 @@ func endReasonOf(r store.Reason) EndReason {
 
 // Ended returns why the user's session has ended, or [EndNone] when it
 // has not (or the request had no cookie, or the store no longer
-// remembers). A sign-in page can use it to tell the user what happened:
+// remembers). On a sign-in refused because the user's sessions were
+// revoked while it ran ([ErrSignInRevoked], as the error handler sees it),
+// it returns that revocation's reason, or [EndAllSessionsEnded] when the
+// store kept none. A sign-in page can use it to tell the user what
+// happened:
 //
 //	switch session.From(r).Ended() {
 //	case session.EndCredentialsChanged:

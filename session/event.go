@@ -49,6 +49,7 @@ const (
 	// the session expired and was swept, or ended long ago. Lifecycle, not
 	// a guess.
 	EventForgottenToken
+	EventSignInRevoked // a sign-in was refused: the user's sessions were revoked after its request began (I11)
 )
 
 var eventNames = [...]string{
@@ -77,6 +78,7 @@ var eventNames = [...]string{
 	EventTooLarge:         "too-large",
 	EventBadValue:         "bad-value",
 	EventForgottenToken:   "forgotten-token",
+	EventSignInRevoked:    "sign-in-revoked",
 }
 
 // String returns the kind's stable name, such as "unknown-token".

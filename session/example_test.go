@@ -1,6 +1,8 @@
 package session_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -138,6 +140,36 @@ func ExampleSession_RevokeOthers() {
 	// signed out 1 other sessions; user="alice"
 	// phone: user=""
 	// laptop, renewed: user="alice"
+}
+
+// A sign-in whose request began before the user's sessions were revoked
+// (the password changed on another device, or another instance) is
+// refused when it commits: the error handler gets ErrSignInRevoked, and
+// Ended tells why.
+func ExampleErrSignInRevoked() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	var sessions *session.Manager
+	sessions, _ = session.New(store, session.Config{
+		OnEvent: func(session.Event) {},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, session.ErrSignInRevoked) {
+				fmt.Println("refused:", session.From(r).Ended())
+			}
+			session.DefaultErrorHandler(w, r, err)
+		},
+	})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ... the old password checks out ...
+		session.From(r).Login("alice")
+		// Meanwhile, on the user's phone, the password is changed.
+		sessions.RevokeAll(context.Background(), "alice", session.EndCredentialsChanged)
+	}))
+	res := serve(app, "POST", "/login", nil)
+	fmt.Println(res.Code, cookieFrom(res) == nil)
+	// Output:
+	// refused: credentials-changed
+	// 409 true
 }
 
 // Sensitive actions can demand a recent sign-in.

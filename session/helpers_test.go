@@ -24,6 +24,15 @@ func newMem(t testing.TB) *memstore.Store {
 	return st
 }
 
+// newMemAt returns a fresh memory store whose clock is clk, closed at the
+// end of the test.
+func newMemAt(t testing.TB, clk *clock) *memstore.Store {
+	t.Helper()
+	st := memstore.New(memstore.Options{Now: clk.Now})
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // events records every event a manager emits.
 type events struct {
 	mu   sync.Mutex
@@ -183,8 +192,8 @@ func (e *env) user(tokens ...string) string {
 // faultStore wraps a store and fails the operations switched on.
 type faultStore struct {
 	store.Store
-	failGet, failUpdate, failCreate, failRotate, failDelete atomic.Bool
-	gets, updates, creates, rotates, deletes                atomic.Int64
+	failGet, failUpdate, failCreate, failRotate, failDelete, failSignIn atomic.Bool
+	gets, updates, creates, rotates, deletes, signIns                   atomic.Int64
 }
 
 var errInjected = errors.New("injected store failure")
@@ -219,6 +228,14 @@ func (f *faultStore) Rotate(ctx context.Context, oldKey string, v uint64, next *
 		return errInjected
 	}
 	return f.Store.Rotate(ctx, oldKey, v, next, grace)
+}
+
+func (f *faultStore) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, error) {
+	f.signIns.Add(1)
+	if f.failSignIn.Load() {
+		return store.SignedIn{}, errInjected
+	}
+	return f.Store.SignIn(ctx, in)
 }
 
 func (f *faultStore) Delete(ctx context.Context, key string, reason store.Reason) error {

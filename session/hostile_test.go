@@ -246,7 +246,14 @@ func TestRetriedWriteThatLanded(t *testing.T) {
 	}
 }
 
-// notDurableStore makes every Rotate and Create, which do land, report
+func (s notDurableStore) SignIn(ctx context.Context, in *store.SignIn) (store.SignedIn, error) {
+	if _, err := s.Store.SignIn(ctx, in); err != nil {
+		return store.SignedIn{}, err
+	}
+	return store.SignedIn{}, fmt.Errorf("replicas: %w", store.ErrNotDurable)
+}
+
+// notDurableStore makes every Rotate, Create and SignIn, which do land, report
 // that their durability could not be confirmed.
 type notDurableStore struct{ store.Store }
 

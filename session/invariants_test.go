@@ -670,8 +670,8 @@ func TestI9_StoreFailureFailsClosed(t *testing.T) {
 		}
 	})
 	t.Run("login", func(t *testing.T) {
-		st.failRotate.Store(true)
-		defer st.failRotate.Store(false)
+		st.failSignIn.Store(true)
+		defer st.failSignIn.Store(false)
 		rec := e.do(loginHandler("alice"), e.req("POST", "/", tok))
 		if rec.Code != http.StatusServiceUnavailable || sessionCookie(t, rec, e.cookie) != nil {
 			t.Fatalf("failed rotation: %d, cookie %v", rec.Code, rec.Header().Get("Set-Cookie"))

@@ -24,6 +24,11 @@ type Manager struct {
 
 	warnedMu sync.Mutex
 	warned   map[string]struct{} // hosts warned about by warnPlainHTTP
+
+	// ownClock is set when Config.Now was given: a request's start for
+	// recent is then read from time.Now apart.
+	ownClock bool
+	recent   recentRevocations // this manager's latest revocations
 }
 
 // New returns a Manager that keeps sessions in st. It returns an error
@@ -34,11 +39,12 @@ func New(st store.Store, cfg Config) (*Manager, error) {
 	if st == nil {
 		return nil, fmt.Errorf("%w: nil store", ErrConfig)
 	}
+	ownClock := cfg.Now != nil
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{store: st, cfg: cfg}
+	m := &Manager{store: st, cfg: cfg, ownClock: ownClock}
 	if m.endKeys, err = endNoteKeys(cfg.Keys); err != nil {
 		return nil, err
 	}
@@ -120,10 +126,18 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		panic("session: Manager.Handler called with a nil handler")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var began time.Time
+		if m.ownClock {
+			began = time.Now()
+		}
 		s, err := m.load(r)
 		if err != nil {
 			m.fail(w, r, err)
 			return
+		}
+		s.began = began
+		if !m.ownClock {
+			s.began = s.loaded
 		}
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
 		s.req = r
@@ -147,8 +161,9 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		m.emitReq(r, Event{Kind: EventTooLarge, Err: err})
-	case errors.Is(err, ErrTooManyBadTokens):
-		// Reported once, when the client crossed the threshold.
+	case errors.Is(err, ErrTooManyBadTokens), errors.Is(err, ErrSignInRevoked):
+		// Reported once, when the client crossed the threshold, or when
+		// the sign-in was refused.
 	default:
 		m.emitReq(r, Event{Kind: EventStoreError, Err: err})
 	}

@@ -28,6 +28,7 @@ type Session struct {
 
 	mu     sync.Mutex
 	loaded time.Time     // when the request loaded the session
+	began  time.Time     // the same on time.Now, for Manager.recent
 	token  string        // token of the live session, "" if none
 	rec    *store.Record // the live record, nil if none
 	vals   values
@@ -43,6 +44,10 @@ type Session struct {
 	newUser  string
 	remember bool
 	carry    []string // keys Login carries over (Carry)
+	// revoked holds, per user, the revocation this request made itself
+	// (RevokeOthers, or RevokeAll with the request's context), which its
+	// own sign-in is not refused for; see ownRevocation.
+	revoked map[string]*ownRevocation
 
 	committed   bool      // the header is written: no more changes
 	presented   bool      // the request carried a session cookie

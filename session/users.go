@@ -105,28 +105,48 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 }
 
 // RevokeAll ends every session of userID, in one store operation that no
-// concurrent renewal, rotation or sign-in in progress can escape
-// (invariant I11): once it returns, none of them can be used. reason is
-// what [Session.Ended] later tells a request bearing one of their cookies:
-// [EndCredentialsChanged] after a password reset, [EndAllSessionsEnded]
-// when an administrator locks the account. It returns how many records it
-// ended.
+// concurrent renewal or rotation can escape, and refuses every sign-in of
+// the user whose request began before it returned, on any instance
+// (invariant I11): once it returns, none of those sessions can be used,
+// and such a sign-in fails with [ErrSignInRevoked]. A sign-in made by the
+// same request after RevokeAll (ctx is the request's context, as with
+// r.Context()) stands: a password reset may sign the user in again. reason
+// is what [Session.Ended] later tells a request bearing one of their
+// cookies, or a refused sign-in: [EndCredentialsChanged] after a password
+// reset, [EndAllSessionsEnded] when an administrator locks the account.
+// It returns how many records it ended.
+//
+// The refusal rests on a per-user mark the store keeps, on its own clock,
+// for [store.MarkTTL] (an hour); a sign-in compares it with when its
+// request began, measured on its own instance's clock as a duration, so
+// that instances whose clocks disagree still agree on the order. On
+// another instance, a sign-in whose request began less than
+// [store.SignInMargin] (250 milliseconds) after the revocation is refused
+// too (the user signs in again); on the instance that revoked, a sign-in
+// whose request began after RevokeAll returned stands.
 func (m *Manager) RevokeAll(ctx context.Context, userID string, reason EndReason) (int, error) {
-	return m.revokeExcept(ctx, userID, "", reason)
+	rev, err := m.revokeExcept(ctx, userID, "", reason)
+	if s := FromContext(ctx); err == nil && s != nil && s.m == m {
+		s.mu.Lock()
+		s.noteRevocation(userID, rev)
+		s.mu.Unlock()
+	}
+	return rev.Ended, err
 }
 
-func (m *Manager) revokeExcept(ctx context.Context, userID, keepLineage string, reason EndReason) (int, error) {
+func (m *Manager) revokeExcept(ctx context.Context, userID, keepLineage string, reason EndReason) (store.Revocation, error) {
 	if userID == "" {
-		return 0, ErrEmptyUser
+		return store.Revocation{}, ErrEmptyUser
 	}
-	n, err := m.store.RevokeUser(ctx, userID, keepLineage, reason.storeReason())
+	rev, err := m.store.RevokeUser(ctx, userID, keepLineage, reason.storeReason())
 	if err != nil {
-		return n, storeError("revoke", err)
+		return rev, storeError("revoke", err)
 	}
-	if n > 0 {
-		m.emit(Event{Kind: EventRevoked, UserID: userID, Count: n, Reason: reason})
+	m.recent.note(userID, rev, time.Now())
+	if rev.Ended > 0 {
+		m.emit(Event{Kind: EventRevoked, UserID: userID, Count: rev.Ended, Reason: reason})
 	}
-	return n, nil
+	return rev, nil
 }
 
 // Sessions lists the live sessions of the signed-in user, marking the
@@ -150,30 +170,38 @@ func (s *Session) Sessions(ctx context.Context) ([]Info, error) {
 
 // RevokeOthers signs the user out everywhere but here, as after a password
 // change: it ends every other session of the user now, in one store
-// operation that no concurrent renewal, rotation or sign-in in progress
-// can escape (invariant I11), and renews this one (a fresh token when the
-// response is committed), so that a copy of the current cookie taken
-// earlier is dead too. reason is what [Session.Ended] later tells the
-// other sessions' requests, typically [EndCredentialsChanged] or
-// [EndSignedOutElsewhere]. It returns how many records it ended.
+// operation that no concurrent renewal or rotation can escape, refuses
+// every other sign-in of the user whose request began before it returned
+// (invariant I11; see [Manager.RevokeAll]), and renews this one (a fresh
+// token when the response is committed), so that a copy of the current
+// cookie taken earlier is dead too. On a request that signs in
+// ([Session.Login], before or after RevokeOthers), every earlier session
+// of the user ends and the sign-in stands, unless someone else revoked the
+// user's sessions after this request began. reason is what
+// [Session.Ended] later tells the other sessions' requests, typically
+// [EndCredentialsChanged] or [EndSignedOutElsewhere]. It returns how many
+// records it ended.
 func (s *Session) RevokeOthers(ctx context.Context, reason EndReason) (int, error) {
 	if s == nil {
 		return 0, ErrNoSession
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.action == actLogin {
-		// The sign-in of this request starts a new session, made after this
-		// revocation: every earlier session of the user ends.
-		return s.m.revokeExcept(ctx, s.newUser, "", reason)
+	user, keep := s.newUser, ""
+	if s.action != actLogin {
+		if s.rec == nil || s.rec.UserID == "" || s.action == actLogout {
+			return 0, ErrEmptyUser
+		}
+		if err := s.lifecycle(actRenew); err != nil {
+			return 0, err
+		}
+		user, keep = s.rec.UserID, s.rec.LineageKey()
 	}
-	if s.rec == nil || s.rec.UserID == "" || s.action == actLogout {
-		return 0, ErrEmptyUser
+	rev, err := s.m.revokeExcept(ctx, user, keep, reason)
+	if err == nil {
+		s.noteRevocation(user, rev)
 	}
-	if err := s.lifecycle(actRenew); err != nil {
-		return 0, err
-	}
-	return s.m.revokeExcept(ctx, s.rec.UserID, s.rec.LineageKey(), reason)
+	return rev.Ended, err
 }
 
 // destroy ends rec for reason: with its whole lineage when it belongs to a
@@ -185,58 +213,4 @@ func (m *Manager) destroy(ctx context.Context, rec *store.Record, reason EndReas
 	}
 	_, err := m.store.RevokeLineage(ctx, rec.UserID, rec.LineageKey(), reason.storeReason())
 	return err
-}
-
-// overLimit reports whether a sign-in after which the store counted at
-// most count sessions of the user (-1: it could not tell) may have taken
-// the user over Config.MaxSessionsPerUser, so that enforceLimit must list
-// them. A store that is a store.UserCounter answers with the sign-in's own
-// write; then a user within the bound costs no listing.
-func (m *Manager) overLimit(count int) bool {
-	limit := m.cfg.MaxSessionsPerUser
-	return limit >= 0 && (count < 0 || count > limit)
-}
-
-// enforceLimit ends the least recently used sessions of rec's user beyond
-// Config.MaxSessionsPerUser, after the sign-in that made rec. Sessions are
-// counted by lineage: a rotated-away forwarder is part of its session.
-// Sign-ins running at the same time each count before the others' records
-// exist, so together they may exceed the bound by their number, briefly.
-func (m *Manager) enforceLimit(ctx context.Context, rec *store.Record) error {
-	limit := m.cfg.MaxSessionsPerUser
-	if limit < 0 {
-		return nil
-	}
-	recs, err := m.liveRecords(ctx, rec.UserID)
-	if err != nil {
-		return err
-	}
-	lastSeen := make(map[string]time.Time, len(recs))
-	for _, r := range recs {
-		if l := r.LineageKey(); r.LastSeen.After(lastSeen[l]) {
-			lastSeen[l] = r.LastSeen
-		}
-	}
-	if len(lastSeen) <= limit {
-		return nil
-	}
-	type lineage struct {
-		key  string
-		seen time.Time
-	}
-	order := make([]lineage, 0, len(lastSeen))
-	for k, t := range lastSeen {
-		if k != rec.LineageKey() {
-			order = append(order, lineage{k, t})
-		}
-	}
-	slices.SortFunc(order, func(a, b lineage) int { return a.seen.Compare(b.seen) })
-	for _, l := range order[:len(lastSeen)-limit] {
-		n, err := m.store.RevokeLineage(ctx, rec.UserID, l.key, EndLimit.storeReason())
-		if err != nil {
-			return storeError("limit", err)
-		}
-		m.emit(Event{Kind: EventLimit, Session: store.Fingerprint(l.key), UserID: rec.UserID, Count: n, Reason: EndLimit})
-	}
-	return nil
 }

@@ -11,6 +11,22 @@
 // in flight, indexes records by user, and revokes a user's sessions in one
 // step that concurrent renewals cannot escape ([Store.RevokeUser]).
 //
+// # The sign-in write
+//
+// Every sign-in goes through one method, [Store.SignIn], which does in one
+// atomic step what a sign-in needs of the store: it refuses a sign-in
+// whose request began before a revocation of the user (the user's mark,
+// written by RevokeUser on the store's clock, against the request's start
+// computed on the same clock from [SignIn.Elapsed]), makes the record,
+// ends the request's earlier one, keeps the user within [SignIn.Limit] by
+// ending the least recently used sessions (never one newer than the
+// sign-in), and counts the user's sessions ([SignedIn.Sessions], where
+// [UnknownCount] is an answer). Because it is part of the [Store]
+// interface, a wrapper (metrics, tracing, an application's own) must
+// implement it and so cannot drop it without the compiler saying so; the
+// contract has no optional interface on a request path. [Counter] stays
+// optional: only a gauge reads it.
+//
 // Package store/storetest checks every part of the contract; a store is
 // done when it passes it. This package imports only the standard library.
 package store
@@ -148,15 +164,60 @@ func ReasonOf(err error) (Reason, bool) {
 //     ListUser("") returns none: anonymous sessions are not indexed.
 //   - RevokeUser tombstones with reason, in one atomic step, every record
 //     of userID whose [Record.LineageKey] is not keepLineage ("" keeps
-//     none), and returns how many it ended. RevokeLineage does the same
-//     for the records of userID whose LineageKey is lineage, and only
-//     those. Because the per-user index is kept in the same atomic steps
-//     as every Create and Rotate, a session cannot escape a revocation by
+//     none), and in the same step writes the user's revocation mark: the
+//     store's clock at that step, later than the mark it replaces (see
+//     [Revocation]), kept with reason for at least [MarkTTL]. It returns
+//     how many records it ended, the mark and the prior mark.
+//     RevokeLineage tombstones with reason the records of userID whose
+//     LineageKey is lineage, and only those; it writes no mark. Because
+//     the per-user index is kept in the same atomic steps as every
+//     Create, Rotate and SignIn, a session cannot escape a revocation by
 //     being renewed or rotated at the same time: a Rotate of a revoked
 //     record fails, and a record created by a Rotate that went first is in
 //     the index when the revocation runs. Once either call returns, no
 //     record it selected, nor any record made from one, is live. userID ""
-//     does nothing.
+//     does nothing (and writes no mark).
+//   - SignIn is the only write that makes a signed-in user's record; see
+//     [SignIn] for its fields. In one atomic step, with now the store's
+//     clock when the call reached it (see [SignIn.Elapsed]) and start =
+//     now - max(Elapsed, 0) - [SignInMargin]:
+//     1. if Elapsed+SignInMargin >= MarkTTL, or the user's mark is at or
+//     after start and is not Own.Mark, or Own.Prior is at or after
+//     start, it fails with a [*RevokedSinceError] carrying the mark's
+//     reason (ReasonNone for the first case) and writes nothing. This
+//     check comes first: its error wins over every other.
+//     2. if OldKey is not "" and not live at OldVersion, or Record.Key is
+//     taken, it fails as Rotate (or Create) would, writing nothing.
+//     3. it creates Record at version 1 and tombstones OldKey with
+//     ReasonRenewed, as Rotate with a zero graceUntil.
+//     4. if Limit > 0, it bounds the user's lineages: with N the number
+//     of the user's lineages in its index (the new one included, and
+//     lineages whose records all expired but that it has not removed
+//     yet), it goes through the user's lineages last used before start,
+//     other than the new one, least recently used first, while N > Limit:
+//     an expired one is dropped from the index (N-1), a live one is ended
+//     whole, with LimitReason (every record, forwarders included, as
+//     RevokeLineage), and listed in SignedIn.Ended (N-1). It never ends
+//     the new lineage, nor a lineage last used at or after start (a
+//     concurrent sign-in that began later than this one, or a session in
+//     use meanwhile): when those alone are over Limit, the user stays over
+//     it until a later sign-in. A store that knows exactly which
+//     lineages are live may count only those (N is then exact); either
+//     way no live lineage is ended while the user's live lineages number
+//     Limit or fewer, except that an expired lineage last used after a
+//     live one, still indexed, may count against it. Ties in last use may
+//     go either way.
+//     It returns N after all this ([SignedIn.Sessions]).
+//     Record.UserID "" is an error (an anonymous record is made with
+//     Create), as is a nil Record.
+//     SignIn writes no mark and needs no listing of the user's records:
+//     stores keep, per user, the lineages ordered by last use (a sorted
+//     set; an index on (user, last use)), so that a sign-in at the bound
+//     costs a few index reads more than one within it.
+//   - The last use of a lineage is the store's clock at the latest
+//     Create, Update, Rotate or SignIn that wrote one of its records. It
+//     is the store's, not Record.LastSeen (the caller's clock, which may
+//     differ between the application's instances).
 //   - A tombstone makes Get, Update and Rotate of its key fail and Create
 //     of its key give ErrExists. It lasts until at least the Expires the
 //     record had when it ended, and at least [ReasonTTL] after it ended
@@ -166,8 +227,11 @@ func ReasonOf(err error) (Reason, bool) {
 //     expired from the instant now >= Expires; stores answer to Expires
 //     alone (the session layer also checks the idle and absolute
 //     deadlines).
-//   - A failed Create, Update or Rotate leaves the caller's Version as it
-//     was.
+//   - A failed Create, Update, Rotate or SignIn leaves the caller's
+//     Version as it was.
+//   - Create and Rotate check no mark: the session layer uses them for
+//     anonymous records and for renewals and rotations of a live record,
+//     never to sign a user in.
 //
 // Returned records belong to the caller, except Data, which callers treat
 // as read-only so that a store may share it. A store keeps no reference to
@@ -181,8 +245,9 @@ type Store interface {
 	Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *Record, graceUntil time.Time) error
 	Delete(ctx context.Context, key string, reason Reason) error
 	ListUser(ctx context.Context, userID string) ([]*Record, error)
-	RevokeUser(ctx context.Context, userID, keepLineage string, reason Reason) (int, error)
+	RevokeUser(ctx context.Context, userID, keepLineage string, reason Reason) (Revocation, error)
 	RevokeLineage(ctx context.Context, userID, lineage string, reason Reason) (int, error)
+	SignIn(ctx context.Context, in *SignIn) (SignedIn, error)
 }
 
 // A Record is one session as a [Store] keeps it: metadata the store and the
@@ -266,31 +331,14 @@ func Fingerprint(key string) string {
 }
 
 // A Counter is a [Store] that can count its live sessions cheaply, for a
-// gauge of active sessions. It is optional: callers discover it with a type
-// assertion. Count returns the number of live records, expired ones not yet
+// gauge of active sessions. It is optional (Redis cannot count without
+// scanning every key), and callers discover it with a type assertion: a
+// wrapper that does not forward it loses the gauge, never a guarantee or
+// a request's cost, since no request path asks for it. A wrapper that
+// wants the gauge implements Count when its inner store does, as
+// metrics.InstrumentStore does (its tests hold it to that). Count returns the number of live records, expired ones not yet
 // swept excluded where the store can tell cheaply (say so where it
 // cannot); forwarders left by a periodic rotation count as records.
 type Counter interface {
 	Count(ctx context.Context) (int, error)
-}
-
-// A UserCounter is a [Store] that tells, in the same step as a write that
-// makes a user's record, how many sessions the user has at most, so that
-// the session layer lists a user's sessions to bound them (Config.
-// MaxSessionsPerUser) only when they may be over the bound: on a networked
-// store, a sign-in then costs no round trip more than its write. It is
-// optional: callers discover it with a type assertion.
-//
-// CreateCounting is [Store.Create] and RotateCounting is [Store.Rotate],
-// with the same contract in every respect. When the write succeeds and the
-// record it makes has a UserID, they also return an upper bound on the
-// number of that user's live lineages ([Record.LineageKey]) after the
-// write, the new record's included: never less than the true number, and
-// at least 1. A store may count its index entries (a forwarder, or an
-// entry of a record that ended and was not yet pruned, then counts too),
-// so the bound may be well above the truth; only an undercount breaks the
-// contract. For an anonymous record, and with an error, the count is 0.
-type UserCounter interface {
-	CreateCounting(ctx context.Context, rec *Record) (int, error)
-	RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *Record, graceUntil time.Time) (int, error)
 }

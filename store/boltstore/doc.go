@@ -21,8 +21,10 @@
 //
 // The file is created with mode 0600 and holds these buckets:
 //
-//   - meta: the layout's name ("sessionguard-boltstore/1"). Open refuses a
-//     file of another layout, and a bbolt file that is not a session store
+//   - meta: the layout's name ("sessionguard-boltstore/2"). Open upgrades
+//     a file of the first layout in place (it indexes the lineages, taking
+//     each record's LastSeen for their last use), and refuses a file of
+//     another layout, and a bbolt file that is not a session store
 //     ([ErrNotStore]), instead of adding buckets to it.
 //   - records: store key → [store.Record.MarshalBinary], version included.
 //     The key is the hex SHA-256 of the session token: the file, like any
@@ -37,6 +39,17 @@
 //     this index, never by scanning the records.
 //   - expiry and tombstone-expiry: big-endian expiry time + key → empty,
 //     ordered by time, so the sweeper reads only what has expired.
+//   - lineages, lineage-use and lineage-keys: each signed-in lineage
+//     (length-prefixed user ID + lineage key) → its last use on the
+//     store's clock ([Options.Now]); the same ordered by last use (user +
+//     time + lineage → empty); and the records of each lineage. A
+//     sign-in at [store.SignIn.Limit] reads the user's least recently used
+//     lineages from lineage-use and stops at the first one it need not
+//     end: it never lists the user's sessions.
+//   - marks: user ID → the time of the user's latest [Store.RevokeUser]
+//     and its reason, kept for [store.MarkTTL] (the sweeper removes older
+//     ones). [Store.SignIn] refuses a sign-in whose request began before
+//     it.
 //
 // Every change to a record updates the records, the user index and the
 // expiry index in one bbolt transaction, [Store.Rotate] included: the old
@@ -44,7 +57,9 @@
 // a forwarder to the new one) and the new one created together or not at
 // all (invariant I3). [Store.RevokeUser] and [Store.RevokeLineage] read the
 // user's index entries and tombstone the records they select in one write
-// transaction too. bbolt runs write transactions one at a time, so a
+// transaction too, RevokeUser writing the user's mark in it; and
+// [Store.SignIn] checks the mark, writes, and ends the lineages past the
+// bound in one. bbolt runs write transactions one at a time, so a
 // revocation sees every record a Create or Rotate committed before it, and
 // a Rotate that comes after it finds its old record tombstoned: no session
 // escapes a revocation by being renewed at the same moment.

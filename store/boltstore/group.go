@@ -59,7 +59,7 @@ type writer struct {
 // gives without having changed anything that matters: the contract's
 // results, and errNoChange.
 func isResult(err error) bool {
-	for _, e := range []error{store.ErrConflict, store.ErrNotFound, store.ErrGone, store.ErrExists, errNoChange} {
+	for _, e := range []error{store.ErrConflict, store.ErrNotFound, store.ErrGone, store.ErrExists, store.ErrRevokedSince, errNoChange} {
 		if errors.Is(err, e) {
 			return true
 		}

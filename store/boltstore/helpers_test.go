@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -101,6 +102,8 @@ func checkFile(t *testing.T, db *bbolt.DB) fileCounts {
 		return s.run(tx, func(x *txn) error {
 			wantExpiry := map[string]bool{}
 			wantUsers := map[string]bool{}
+			wantLineageKeys := map[string]bool{}
+			lineages := map[string]bool{} // lineageKey entries the records imply
 			err := x.records.ForEach(func(k, v []byte) error {
 				n.records++
 				var rec store.Record
@@ -117,6 +120,8 @@ func checkFile(t *testing.T, db *bbolt.DB) fileCounts {
 				wantExpiry[string(expiryKey(stamp(rec.Expires), rec.Key))] = true
 				if rec.UserID != "" {
 					wantUsers[string(userKey(rec.UserID, rec.Key))] = true
+					wantLineageKeys[string(lineageRecordKey(rec.UserID, rec.LineageKey(), rec.Key))] = true
+					lineages[string(lineageKey(rec.UserID, rec.LineageKey()))] = true
 				}
 				return nil
 			})
@@ -146,6 +151,11 @@ func checkFile(t *testing.T, db *bbolt.DB) fileCounts {
 			if err := checkIndex("user", x.users, wantUsers, &n.users); err != nil {
 				return err
 			}
+			var lineageKeys int
+			if err := checkIndex("lineage keys", x.lineageKeys, wantLineageKeys, &lineageKeys); err != nil {
+				return err
+			}
+			checkLineages(t, x, lineages)
 			wantTomb := map[string]bool{}
 			err = x.tombstones.ForEach(func(k, v []byte) error {
 				n.tombstones++
@@ -185,4 +195,56 @@ func rawPut(t *testing.T, db *bbolt.DB, bucket []byte, key, v []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkLineages fails t unless the lineages bucket holds exactly the
+// lineages of the stored records, each with one last-use entry at its
+// stamp, and the last-use bucket nothing else.
+func checkLineages(t *testing.T, x *txn, want map[string]bool) {
+	t.Helper()
+	wantUse := map[string]bool{}
+	err := x.lineages.ForEach(func(k, v []byte) error {
+		if !want[string(k)] {
+			t.Errorf("lineages: stray entry %x", k)
+		}
+		delete(want, string(k))
+		if len(v) != stampSize {
+			t.Errorf("lineages: entry %x has %d bytes", k, len(v))
+			return nil
+		}
+		// k is the user's prefix and the lineage: the use key puts the
+		// stamp between them.
+		user, lk := splitLineageKey(t, k)
+		wantUse[string(useKey(user, readStamp(v), lk))] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		t.Errorf("lineages: missing entry %x", k)
+	}
+	err = x.lineageUse.ForEach(func(k, _ []byte) error {
+		if !wantUse[string(k)] {
+			t.Errorf("lineage use: stray entry %x", k)
+		}
+		delete(wantUse, string(k))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range wantUse {
+		t.Errorf("lineage use: missing entry %x", k)
+	}
+}
+
+// splitLineageKey reads back the user and lineage of a lineageKey.
+func splitLineageKey(t *testing.T, k []byte) (user, lineage string) {
+	t.Helper()
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) < n {
+		t.Fatalf("lineages: malformed key %x", k)
+	}
+	return string(k[w : w+int(n)]), string(k[w+int(n):])
 }

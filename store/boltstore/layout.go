@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The file holds six top-level buckets. Every write keeps them in step
+// The file holds ten top-level buckets. Every write keeps them in step
 // inside one bbolt transaction, so a crash leaves either all of a change or
 // none of it.
 var (
@@ -28,12 +28,31 @@ var (
 	// bucketTombExpiry indexes tombstones by their end the same way.
 	bucketTombExpiry = []byte("tombstone-expiry")
 
+	// bucketLineages holds each signed-in lineage's last use:
+	// lineageKey(userID, lineage) maps to the stamp of the store's clock
+	// at the latest write of one of its records.
+	bucketLineages = []byte("lineages")
+	// bucketLineageUse orders a user's lineages by last use:
+	// useKey(userID, stamp, lineage) maps to an empty value, so that the
+	// bound on a user's sessions reads the least recently used first.
+	bucketLineageUse = []byte("lineage-use")
+	// bucketLineageKeys lists the records of each lineage:
+	// lineageRecordKey(userID, lineage, key) maps to an empty value.
+	bucketLineageKeys = []byte("lineage-keys")
+	// bucketMarks holds each user's latest revocation mark: userID maps
+	// to the mark's stamp and the revocation's reason (one byte).
+	bucketMarks = []byte("marks")
+
 	keyFormat = []byte("format")
-	formatV1  = []byte("sessionguard-boltstore/1")
+	// formatV1 has the first six buckets; formatV2 adds the lineage
+	// buckets and the marks. Open upgrades a V1 file in place.
+	formatV1 = []byte("sessionguard-boltstore/1")
+	formatV2 = []byte("sessionguard-boltstore/2")
 )
 
 // dataBuckets are created with the file, after bucketMeta.
-var dataBuckets = [][]byte{bucketRecords, bucketTombstones, bucketUsers, bucketExpiry, bucketTombExpiry}
+var dataBuckets = [][]byte{bucketRecords, bucketTombstones, bucketUsers, bucketExpiry, bucketTombExpiry,
+	bucketLineages, bucketLineageUse, bucketLineageKeys, bucketMarks}
 
 // stampSize is the length of an encoded stamp.
 const stampSize = 8
@@ -80,4 +99,30 @@ func userPrefix(userID string) []byte {
 // userKey is the bucketUsers entry of the record key owned by userID.
 func userKey(userID, key string) []byte {
 	return append(userPrefix(userID), key...)
+}
+
+// lineageKey is the bucketLineages entry of userID's lineage: the user's
+// prefix, then the lineage key.
+func lineageKey(userID, lineage string) []byte {
+	return append(userPrefix(userID), lineage...)
+}
+
+// lineagePrefix starts the bucketLineageKeys entries of userID's lineage:
+// the lineage's length comes first, as the user's does.
+func lineagePrefix(userID, lineage string) []byte {
+	b := binary.AppendUvarint(userPrefix(userID), uint64(len(lineage)))
+	return append(b, lineage...)
+}
+
+// lineageRecordKey is the bucketLineageKeys entry of the record key in
+// userID's lineage.
+func lineageRecordKey(userID, lineage, key string) []byte {
+	return append(lineagePrefix(userID, lineage), key...)
+}
+
+// useKey is the bucketLineageUse entry of userID's lineage last used at
+// the stamp used.
+func useKey(userID string, used int64, lineage string) []byte {
+	b := appendStamp(userPrefix(userID), used)
+	return append(b, lineage...)
 }

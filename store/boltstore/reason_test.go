@@ -33,7 +33,8 @@ func TestReasonsSurviveReopen(t *testing.T) {
 	if err := s.Delete(ctx, deleted.Key, reasonSignedOut); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.RevokeUser(ctx, "alice", "", reasonSignedOut+1); err != nil || n != 1 {
+	if rev, err := s.RevokeUser(ctx, "alice", "", reasonSignedOut+1); err != nil || rev.Ended != 1 {
+		n := rev.Ended
 		t.Fatalf("RevokeUser = %d, %v; want 1, nil", n, err)
 	}
 	if err := s.Rotate(ctx, renewed.Key, 1, testRecord("next", "bob", now, time.Hour), time.Time{}); err != nil {

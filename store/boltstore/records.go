@@ -44,47 +44,19 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // [store.ErrExists] if a live record or a tombstone holds rec.Key; an
 // expired record or tombstone under the key is cleared first.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
-	_, err := s.CreateCounting(ctx, rec)
-	return err
-}
-
-// CreateCounting is [Store.Create], which also returns, for a signed-in
-// record, how many entries the user's index holds after the write, read
-// in the same transaction (see [store.UserCounter]).
-func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	next := *rec
 	next.Version = 1
-	n := 0
 	err := s.update(ctx, func(t *txn) error {
 		if err := t.claim(next.Key); err != nil {
 			return err
 		}
-		if err := t.putRecord(&next, nil); err != nil {
-			return err
-		}
-		n = t.userEntries(next.UserID)
-		return nil
+		return t.putRecord(&next, nil)
 	})
 	if err != nil {
-		return 0, opError("create", rec.Key, err)
+		return opError("create", rec.Key, err)
 	}
 	rec.Version = next.Version
-	return n, nil
-}
-
-// userEntries counts the index entries of userID: an upper bound on the
-// user's live lineages. It reads index keys only.
-func (t *txn) userEntries(userID string) int {
-	if userID == "" {
-		return 0
-	}
-	prefix := userPrefix(userID)
-	n := 0
-	c := t.users.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		n++
-	}
-	return n
+	return nil
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, then sets
@@ -122,30 +94,12 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 // [store.ErrExists], since renewing to the same key would keep a token an
 // attacker may hold.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
-	_, err := s.RotateCounting(ctx, oldKey, oldVersion, next, graceUntil)
-	return err
-}
-
-// RotateCounting is [Store.Rotate], which also returns, when next is
-// signed in, how many entries its user's index holds after the write, read
-// in the same transaction (see [store.UserCounter]).
-func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
-	if next.Key == oldKey {
-		return 0, opError("rotate", oldKey, fmt.Errorf("%w: the new key is the old one", store.ErrExists))
-	}
 	fresh := *next
 	fresh.Version = 1
-	n := 0
 	err := s.update(ctx, func(t *txn) error {
-		cur, err := t.lookup(oldKey)
+		cur, err := t.replaceable(oldKey, oldVersion, fresh.Key)
 		if err != nil {
 			return err
-		}
-		if cur.Version != oldVersion {
-			return fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, cur.Version, oldVersion)
-		}
-		if err := t.claim(fresh.Key); err != nil {
-			return fmt.Errorf("new key %s: %w", store.Fingerprint(fresh.Key), err)
 		}
 		if graceUntil.IsZero() {
 			if err := t.end(cur, store.ReasonRenewed); err != nil {
@@ -159,17 +113,32 @@ func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion ui
 				return err
 			}
 		}
-		if err := t.putRecord(&fresh, nil); err != nil {
-			return err
-		}
-		n = t.userEntries(fresh.UserID)
-		return nil
+		return t.putRecord(&fresh, nil)
 	})
 	if err != nil {
-		return 0, opError("rotate", oldKey, err)
+		return opError("rotate", oldKey, err)
 	}
 	next.Version = fresh.Version
-	return n, nil
+	return nil
+}
+
+// replaceable returns the record oldKey if it is live at oldVersion and
+// newKey can be claimed for its replacement, or the error Rotate gives.
+func (t *txn) replaceable(oldKey string, oldVersion uint64, newKey string) (*store.Record, error) {
+	if newKey == oldKey {
+		return nil, fmt.Errorf("%w: the new key is the old one", store.ErrExists)
+	}
+	cur, err := t.lookup(oldKey)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Version != oldVersion {
+		return nil, fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, cur.Version, oldVersion)
+	}
+	if err := t.claim(newKey); err != nil {
+		return nil, fmt.Errorf("new key %s: %w", store.Fingerprint(newKey), err)
+	}
+	return cur, nil
 }
 
 // Delete removes the record of key and tombstones the key with reason
@@ -196,74 +165,52 @@ func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) err
 }
 
 // RevokeUser tombstones with reason every record of userID whose lineage
-// ([store.Record.LineageKey]) is not keepLineage ("" keeps none), in one
-// transaction, and returns how many live records it ended. Every Create
-// and Rotate updates the user index in its own transaction, and bbolt runs
-// write transactions one at a time, so no record of the user can be made
-// or renewed while the revocation runs.
-func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
-	n, err := s.revoke(ctx, userID, func(rec *store.Record) bool { return rec.LineageKey() != keepLineage }, reason)
+// ([store.Record.LineageKey]) is not keepLineage ("" keeps none), and
+// writes the user's revocation mark, in one transaction; it returns how
+// many live records it ended and the mark. Every Create, Rotate and SignIn
+// updates the user index in its own transaction, and bbolt runs write
+// transactions one at a time, so no record of the user can be made or
+// renewed while the revocation runs.
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (store.Revocation, error) {
+	rev, err := s.revoke(ctx, userID, func(rec *store.Record) bool { return rec.LineageKey() != keepLineage }, reason, true)
 	if err != nil {
-		return 0, fmt.Errorf("boltstore: revoke user: %w", err)
+		return store.Revocation{}, fmt.Errorf("boltstore: revoke user: %w", err)
 	}
-	return n, nil
+	return rev, nil
 }
 
 // RevokeLineage tombstones with reason every record of userID whose
 // lineage is lineage, in one transaction, and returns how many live
 // records it ended.
 func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
-	n, err := s.revoke(ctx, userID, func(rec *store.Record) bool { return rec.LineageKey() == lineage }, reason)
+	rev, err := s.revoke(ctx, userID, func(rec *store.Record) bool { return rec.LineageKey() == lineage }, reason, false)
 	if err != nil {
 		return 0, fmt.Errorf("boltstore: revoke lineage: %w", err)
 	}
-	return n, nil
+	return rev.Ended, nil
 }
 
 // revoke ends, in one write transaction, the records of userID that ends
-// selects, reading them through the user index only.
-func (s *Store) revoke(ctx context.Context, userID string, ends func(*store.Record) bool, reason store.Reason) (int, error) {
+// selects, reading them through the user index only, and writes the
+// user's mark when mark is set.
+func (s *Store) revoke(ctx context.Context, userID string, ends func(*store.Record) bool, reason store.Reason, mark bool) (store.Revocation, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return store.Revocation{}, err
 	}
 	if userID == "" {
-		return 0, nil
+		return store.Revocation{}, nil
 	}
-	prefix := userPrefix(userID)
-	n := 0
+	var rev store.Revocation
 	err := s.update(ctx, func(t *txn) error {
-		n = 0 // a group that fails is run again (see group.go): count afresh
-		changed := false
-		// Collect first: ending a record deletes its index entry, which
-		// must not happen under the cursor.
-		var keys []string
-		c := t.users.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, string(k[len(prefix):]))
+		rev = store.Revocation{} // a group that fails is run again (see group.go): count afresh
+		n, changed, err := t.revoke(userID, ends, reason)
+		if err != nil {
+			return err
 		}
-		for _, key := range keys {
-			rec, err := t.record(key)
-			if err != nil {
-				return err
-			}
-			if rec == nil || rec.UserID != userID {
-				// A stale entry (ListUser prunes them): nothing to end.
-				if err := t.users.Delete(userKey(userID, key)); err != nil {
-					return fmt.Errorf("unindex user: %w", err)
-				}
-				changed = true
-				continue
-			}
-			if !ends(rec) {
-				continue
-			}
-			if t.live(stamp(rec.Expires)) {
-				n++
-			}
-			if err := t.end(rec, reason); err != nil {
-				return err
-			}
-			changed = true
+		rev.Ended = n
+		if mark {
+			rev.Mark, rev.Prior, err = t.writeMark(userID, reason)
+			return err
 		}
 		if !changed {
 			return errNoChange // nothing to commit, nor to sync
@@ -271,9 +218,47 @@ func (s *Store) revoke(ctx context.Context, userID string, ends func(*store.Reco
 		return nil
 	})
 	if err != nil && !errors.Is(err, errNoChange) {
-		return 0, err
+		return store.Revocation{}, err
 	}
-	return n, nil
+	return rev, nil
+}
+
+// revoke ends the records of userID that ends selects, and returns how
+// many of them were live and whether it changed anything.
+func (t *txn) revoke(userID string, ends func(*store.Record) bool, reason store.Reason) (n int, changed bool, err error) {
+	prefix := userPrefix(userID)
+	// Collect first: ending a record deletes its index entry, which must
+	// not happen under the cursor.
+	var keys []string
+	c := t.users.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, string(k[len(prefix):]))
+	}
+	for _, key := range keys {
+		rec, err := t.record(key)
+		if err != nil {
+			return 0, false, err
+		}
+		if rec == nil || rec.UserID != userID {
+			// A stale entry (ListUser prunes them): nothing to end.
+			if err := t.users.Delete(userKey(userID, key)); err != nil {
+				return 0, false, fmt.Errorf("unindex user: %w", err)
+			}
+			changed = true
+			continue
+		}
+		if !ends(rec) {
+			continue
+		}
+		if t.live(stamp(rec.Expires)) {
+			n++
+		}
+		if err := t.end(rec, reason); err != nil {
+			return 0, false, err
+		}
+		changed = true
+	}
+	return n, changed, nil
 }
 
 // ListUser returns the live records of userID, read through the user index

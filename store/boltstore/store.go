@@ -117,10 +117,7 @@ type Store struct {
 	groupHook func(n int, retried bool)
 }
 
-var (
-	_ store.Store       = (*Store)(nil)
-	_ store.UserCounter = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 // Open opens the store in the file at path, creating the file if it does
 // not exist (its directory must), and starts the sweeper. Only one process
@@ -155,11 +152,15 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // initBuckets creates the buckets of a new file, or checks that an existing
-// one is a store in the layout this code writes.
+// one is a store in the layout this code writes, upgrading a file of the
+// previous layout (formatV1) in place.
 func initBuckets(tx *bbolt.Tx) error {
+	upgrade := false
 	if meta := tx.Bucket(bucketMeta); meta != nil {
-		if f := meta.Get(keyFormat); !bytes.Equal(f, formatV1) {
-			return fmt.Errorf("%w: format %q, want %q", ErrNotStore, f, formatV1)
+		f := meta.Get(keyFormat)
+		upgrade = bytes.Equal(f, formatV1)
+		if !upgrade && !bytes.Equal(f, formatV2) {
+			return fmt.Errorf("%w: format %q, want %q", ErrNotStore, f, formatV2)
 		}
 	} else {
 		// A new file has no bucket at all; anything else belongs to
@@ -170,12 +171,8 @@ func initBuckets(tx *bbolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		meta, err := tx.CreateBucket(bucketMeta)
-		if err != nil {
+		if _, err := tx.CreateBucket(bucketMeta); err != nil {
 			return fmt.Errorf("create bucket %q: %w", bucketMeta, err)
-		}
-		if err := meta.Put(keyFormat, formatV1); err != nil {
-			return fmt.Errorf("write format: %w", err)
 		}
 	}
 	for _, name := range dataBuckets {
@@ -183,7 +180,35 @@ func initBuckets(tx *bbolt.Tx) error {
 			return fmt.Errorf("create bucket %q: %w", name, err)
 		}
 	}
+	if upgrade {
+		if err := indexLineages(tx); err != nil {
+			return fmt.Errorf("upgrade from %q: %w", formatV1, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if bytes.Equal(meta.Get(keyFormat), formatV2) {
+		return nil
+	}
+	if err := meta.Put(keyFormat, formatV2); err != nil {
+		return fmt.Errorf("write format: %w", err)
+	}
 	return nil
+}
+
+// indexLineages fills the lineage buckets from the records of a file of
+// the previous layout, taking each record's LastSeen for its lineage's last
+// use.
+func indexLineages(tx *bbolt.Tx) error {
+	return (&Store{opts: Options{Now: time.Now}}).run(tx, func(t *txn) error {
+		return t.records.ForEach(func(k, _ []byte) error {
+			rec, err := t.record(string(k))
+			if err != nil || rec.UserID == "" {
+				return err
+			}
+			t.now = stamp(rec.LastSeen)
+			return t.indexLineage(rec, nil)
+		})
+	})
 }
 
 // Path returns the file the store was opened on.

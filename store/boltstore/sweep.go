@@ -56,10 +56,15 @@ func (s *Store) sweepOnce(ctx context.Context) (removed, corrupt int, more bool,
 		removed, corrupt, more = 0, 0, false
 		due := t.dueEntries(s.batch)
 		n := len(due.records) + len(due.tombstones)
-		if n == 0 {
+		marks, err := t.sweepMarks(s.batch - n)
+		if err != nil {
+			return err
+		}
+		if n+marks == 0 {
 			return errNoChange
 		}
-		more = n >= s.batch
+		removed += marks
+		more = n+marks >= s.batch
 		for _, k := range due.records {
 			if len(k) < stampSize {
 				// Not written by this package; drop it.
@@ -166,4 +171,25 @@ func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 		case <-tick.C:
 		}
 	}
+}
+
+// sweepMarks removes up to n revocation marks older than store.MarkTTL and
+// returns how many. The marks bucket holds one entry per user revoked in
+// the last MarkTTL and sweep interval, so it is read whole.
+func (t *txn) sweepMarks(n int) (int, error) {
+	var due [][]byte
+	c := t.marks.Cursor()
+	for k, v := c.First(); k != nil && len(due) < n; k, v = c.Next() {
+		// A mark that does not decode is left: sign-ins of its user fail
+		// closed (store.ErrCorrupt) rather than forget a revocation.
+		if len(v) == markSize && !t.live(readStamp(v)+int64(store.MarkTTL)) {
+			due = append(due, bytes.Clone(k))
+		}
+	}
+	for _, k := range due {
+		if err := t.marks.Delete(k); err != nil {
+			return 0, fmt.Errorf("delete revocation mark: %w", err)
+		}
+	}
+	return len(due), nil
 }

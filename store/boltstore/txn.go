@@ -16,6 +16,7 @@ import (
 type txn struct {
 	tx                                             *bbolt.Tx
 	records, tombstones, users, expiry, tombExpiry *bbolt.Bucket
+	lineages, lineageUse, lineageKeys, marks       *bbolt.Bucket
 	now                                            int64 // stamp of the current time
 }
 
@@ -48,6 +49,8 @@ func (s *Store) run(tx *bbolt.Tx, fn func(*txn) error) error {
 	}{
 		{bucketRecords, &t.records}, {bucketTombstones, &t.tombstones}, {bucketUsers, &t.users},
 		{bucketExpiry, &t.expiry}, {bucketTombExpiry, &t.tombExpiry},
+		{bucketLineages, &t.lineages}, {bucketLineageUse, &t.lineageUse},
+		{bucketLineageKeys, &t.lineageKeys}, {bucketMarks, &t.marks},
 	} {
 		if *b.dst = tx.Bucket(b.name); *b.dst == nil {
 			return fmt.Errorf("%w: bucket %q is missing", store.ErrCorrupt, b.name)
@@ -195,7 +198,7 @@ func (t *txn) putRecord(rec, old *store.Record) error {
 			}
 		}
 	}
-	return nil
+	return t.indexLineage(rec, old)
 }
 
 // removeRecord deletes rec and its index entries.
@@ -211,7 +214,7 @@ func (t *txn) removeRecord(rec *store.Record) error {
 			return fmt.Errorf("unindex user: %w", err)
 		}
 	}
-	return nil
+	return t.unindexLineage(rec)
 }
 
 // end removes rec, stored and indexed, and tombstones its key with reason:

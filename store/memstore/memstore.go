@@ -20,10 +20,15 @@
 //     record's Expires, so an in-flight request can neither write to nor
 //     bring back a session that was ended (invariants I3, I8). A tombstone
 //     is a key and a time; it never keeps the record's data.
-//   - A per-user index, kept in step with every write, answers ListUser
-//     without looking at other users' records, and gives the size of the
-//     user's index after a sign-in's write ([store.UserCounter]), so that
-//     the session layer lists a user's sessions only past its bound.
+//   - A per-user index of lineages, each with its keys and its last use
+//     on the store's clock, kept in step with every write and ordered by
+//     last use, answers ListUser without looking at other users' records
+//     and lets a sign-in ([Store.SignIn]) count the user's sessions and
+//     end the least recently used ones past the bound in the same step,
+//     without a pass over them.
+//   - [Store.RevokeUser] leaves a per-user revocation mark, on the
+//     store's clock ([Options.Now]), kept for [store.MarkTTL]; a sign-in
+//     whose request began before it is refused.
 //   - A background goroutine sweeps expired records and tombstones out of
 //     memory every [Options.SweepInterval]. [Store.Close] stops it.
 //
@@ -33,6 +38,7 @@
 package memstore
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +64,9 @@ type Options struct {
 	// (one minute). It only bounds memory: expiry itself is checked on
 	// every read, so a longer interval never keeps a session alive.
 	SweepInterval time.Duration
+	// Now is the store's clock: expiry, the last use of a session and the
+	// revocation marks are read from it. Default time.Now. For tests.
+	Now func() time.Time
 }
 
 // A Store is an in-memory [store.Store]. Make one with [New] and stop it
@@ -76,19 +85,25 @@ type Store struct {
 	// until which it is held and why it ended. A key is never in records
 	// and tombstones at once.
 	tombstones map[string]tombstone
-	// byUser indexes the keys of records by UserID. Anonymous records ("")
-	// are not indexed. Empty inner maps are removed, so a user who signed
-	// out everywhere costs nothing.
-	byUser map[string]map[string]struct{}
+	// byUser indexes the records of each user by lineage. Anonymous
+	// records ("") are not indexed. Empty entries are removed, so a user
+	// who signed out everywhere costs nothing.
+	byUser map[string]map[string]*lineage
+	// lru orders each user's lineages by last use, least recent first, for
+	// the bound of a sign-in: its elements are lineage keys.
+	lru map[string]*list.List
+	// marks holds each user's latest revocation mark (RevokeUser), until
+	// store.MarkTTL after it.
+	marks map[string]mark
+	now   func() time.Time
 
 	stop chan struct{} // closed by Close to stop the sweeper
 	done chan struct{} // closed by the sweeper as it exits
 }
 
 var (
-	_ store.Store       = (*Store)(nil)
-	_ store.Counter     = (*Store)(nil)
-	_ store.UserCounter = (*Store)(nil)
+	_ store.Store   = (*Store)(nil)
+	_ store.Counter = (*Store)(nil)
 )
 
 // New returns an empty Store and starts its sweeper, which runs until
@@ -98,11 +113,18 @@ func New(opts Options) *Store {
 	if interval <= 0 {
 		interval = DefaultSweepInterval
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	s := &Store{
 		open:       true,
 		records:    make(map[string]*store.Record),
 		tombstones: make(map[string]tombstone),
-		byUser:     make(map[string]map[string]struct{}),
+		byUser:     make(map[string]map[string]*lineage),
+		lru:        make(map[string]*list.List),
+		marks:      make(map[string]mark),
+		now:        now,
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -117,7 +139,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	wasOpen := s.open
 	s.open = false
-	s.records, s.tombstones, s.byUser = nil, nil, nil
+	s.records, s.tombstones, s.byUser, s.lru, s.marks = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	if s.stop == nil {
 		return nil // the zero value: no sweeper was started
@@ -136,7 +158,10 @@ func (s *Store) Close() error {
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	now := time.Now()
+	if !s.open {
+		return 0
+	}
+	now := s.now()
 	n := 0
 	for _, rec := range s.records {
 		if !expired(rec, now) {
@@ -170,7 +195,7 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if !s.open {
 		return nil, fmt.Errorf("memstore: get: %w", ErrClosed)
 	}
-	rec, err := s.live(key, time.Now())
+	rec, err := s.live(key, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("memstore: get: %w", err)
 	}
@@ -180,36 +205,20 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 
 // Create implements [store.Store.Create].
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
-	_, err := s.CreateCounting(ctx, rec)
-	return err
-}
-
-// CreateCounting implements [store.UserCounter]: Create, which also
-// returns how many records the user's index holds after it.
-func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	if err := checkArgs(ctx, rec); err != nil {
-		return 0, fmt.Errorf("memstore: create: %w", err)
+		return fmt.Errorf("memstore: create: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.open {
-		return 0, fmt.Errorf("memstore: create: %w", ErrClosed)
+		return fmt.Errorf("memstore: create: %w", ErrClosed)
 	}
-	if err := s.free(rec.Key, time.Now()); err != nil {
-		return 0, fmt.Errorf("memstore: create: %w", err)
+	now := s.now()
+	if err := s.free(rec.Key, now); err != nil {
+		return fmt.Errorf("memstore: create: %w", err)
 	}
-	s.put(rec, 1)
-	return s.userCount(rec.UserID), nil
-}
-
-// userCount is the size of userID's index, 0 for an anonymous record: an
-// upper bound on the user's live lineages (it holds forwarders, and
-// records past their Expires that the sweeper has not reached).
-func (s *Store) userCount(userID string) int {
-	if userID == "" {
-		return 0
-	}
-	return len(s.byUser[userID])
+	s.put(rec, 1, now)
+	return nil
 }
 
 // Update implements [store.Store.Update].
@@ -222,57 +231,62 @@ func (s *Store) Update(ctx context.Context, rec *store.Record) error {
 	if !s.open {
 		return fmt.Errorf("memstore: update: %w", ErrClosed)
 	}
-	cur, err := s.live(rec.Key, time.Now())
+	now := s.now()
+	cur, err := s.live(rec.Key, now)
 	if err != nil {
 		return fmt.Errorf("memstore: update: %w", err)
 	}
 	if cur.Version != rec.Version {
 		return fmt.Errorf("memstore: update: %w", store.ErrConflict)
 	}
-	s.put(rec, rec.Version+1)
+	s.put(rec, rec.Version+1, now)
 	return nil
 }
 
 // Rotate implements [store.Store.Rotate]. It is atomic: every check is
 // made before anything changes, under one lock.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
-	_, err := s.RotateCounting(ctx, oldKey, oldVersion, next, graceUntil)
-	return err
-}
-
-// RotateCounting implements [store.UserCounter]: Rotate, which also
-// returns how many records next's user index holds after it.
-func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
 	if err := checkArgs(ctx, next); err != nil {
-		return 0, fmt.Errorf("memstore: rotate: %w", err)
+		return fmt.Errorf("memstore: rotate: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.open {
-		return 0, fmt.Errorf("memstore: rotate: %w", ErrClosed)
+		return fmt.Errorf("memstore: rotate: %w", ErrClosed)
 	}
-	now := time.Now()
-	old, err := s.live(oldKey, now)
+	now := s.now()
+	old, err := s.replaceable(oldKey, oldVersion, next.Key, now)
 	if err != nil {
-		return 0, fmt.Errorf("memstore: rotate: %w", err)
-	}
-	if old.Version != oldVersion {
-		return 0, fmt.Errorf("memstore: rotate: %w", store.ErrConflict)
-	}
-	// This also refuses next.Key == oldKey, since old is live: a renewal
-	// that kept the token would keep whatever an attacker fixed.
-	if err := s.free(next.Key, now); err != nil {
-		return 0, fmt.Errorf("memstore: rotate: new record: %w", err)
+		return fmt.Errorf("memstore: rotate: %w", err)
 	}
 	if graceUntil.IsZero() {
 		s.bury(oldKey, old, store.ReasonRenewed, now)
 	} else {
 		fwd := *old
 		fwd.Successor, fwd.GraceUntil = next.Key, graceUntil
-		s.put(&fwd, old.Version+1)
+		s.put(&fwd, old.Version+1, now)
 	}
-	s.put(next, 1)
-	return s.userCount(next.UserID), nil
+	s.put(next, 1, now)
+	return nil
+}
+
+// replaceable returns the record oldKey if it is live at oldVersion and
+// newKey is free for its replacement, or the error Rotate gives. s.mu must
+// be held.
+func (s *Store) replaceable(oldKey string, oldVersion uint64, newKey string, now time.Time) (*store.Record, error) {
+	old, err := s.live(oldKey, now)
+	if err != nil {
+		return nil, err
+	}
+	if old.Version != oldVersion {
+		return nil, store.ErrConflict
+	}
+	// This also refuses newKey == oldKey, since old is live: a renewal
+	// that kept the token would keep whatever an attacker fixed.
+	if err := s.free(newKey, now); err != nil {
+		return nil, fmt.Errorf("new record: %w", err)
+	}
+	return old, nil
 }
 
 // Delete implements [store.Store.Delete].
@@ -289,44 +303,84 @@ func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) err
 	// nothing: no tombstone is made for it, so requests with invented keys
 	// cannot grow the store.
 	if rec, ok := s.records[key]; ok {
-		s.bury(key, rec, reason, time.Now())
+		s.bury(key, rec, reason, s.now())
 	}
 	return nil
 }
 
-// RevokeUser implements [store.Store.RevokeUser], under one lock.
-func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
-	return s.revoke(ctx, "revoke user", userID, func(rec *store.Record) bool { return rec.LineageKey() != keepLineage }, reason)
+// RevokeUser implements [store.Store.RevokeUser], under one lock: it ends
+// the records and writes the user's mark in the same step.
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (store.Revocation, error) {
+	var rev store.Revocation
+	err := s.locked(ctx, "revoke user", func(now time.Time) {
+		if userID == "" {
+			return
+		}
+		rev.Ended = s.revoke(userID, func(l string) bool { return l != keepLineage }, reason, now)
+		rev.Mark, rev.Prior = s.mark(userID, reason, now)
+	})
+	return rev, err
 }
 
 // RevokeLineage implements [store.Store.RevokeLineage], under one lock.
 func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
-	return s.revoke(ctx, "revoke lineage", userID, func(rec *store.Record) bool { return rec.LineageKey() == lineage }, reason)
+	n := 0
+	err := s.locked(ctx, "revoke lineage", func(now time.Time) {
+		if userID != "" {
+			n = s.endLineage(userID, lineage, reason, now)
+		}
+	})
+	return n, err
 }
 
-func (s *Store) revoke(ctx context.Context, op, userID string, ends func(*store.Record) bool, reason store.Reason) (int, error) {
+// locked runs f under the write lock of an open store, with the store's
+// time.
+func (s *Store) locked(ctx context.Context, op string, f func(now time.Time)) error {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memstore: %s: %w", op, err)
+		return fmt.Errorf("memstore: %s: %w", op, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.open {
-		return 0, fmt.Errorf("memstore: %s: %w", op, ErrClosed)
+		return fmt.Errorf("memstore: %s: %w", op, ErrClosed)
 	}
+	f(s.now())
+	return nil
+}
+
+// revoke tombstones with reason every record of userID in a lineage ends
+// selects, and returns how many of them were live. s.mu must be held for
+// writing.
+func (s *Store) revoke(userID string, ends func(lineage string) bool, reason store.Reason, now time.Time) int {
 	if userID == "" {
-		return 0, nil
+		return 0
 	}
-	now := time.Now()
 	n := 0
-	for key := range s.byUser[userID] {
-		if rec := s.records[key]; rec != nil && ends(rec) {
+	for lk := range s.byUser[userID] {
+		if ends(lk) {
+			n += s.endLineage(userID, lk, reason, now)
+		}
+	}
+	return n
+}
+
+// endLineage tombstones with reason every record of userID's lineage lk,
+// and returns how many of them were live. s.mu must be held for writing.
+func (s *Store) endLineage(userID, lk string, reason store.Reason, now time.Time) int {
+	l := s.byUser[userID][lk]
+	if l == nil {
+		return 0
+	}
+	n := 0
+	for key := range l.keys {
+		if rec := s.records[key]; rec != nil {
 			if !expired(rec, now) {
 				n++
 			}
 			s.bury(key, rec, reason, now)
 		}
 	}
-	return n, nil
+	return n
 }
 
 // ListUser implements [store.Store.ListUser]. It looks only at userID's
@@ -341,18 +395,20 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 	if !s.open {
 		return nil, fmt.Errorf("memstore: list user: %w", ErrClosed)
 	}
-	keys := s.byUser[userID]
-	if len(keys) == 0 {
+	lineages := s.byUser[userID]
+	if len(lineages) == 0 {
 		return nil, nil
 	}
-	now := time.Now()
-	out := make([]*store.Record, 0, len(keys))
-	for key := range keys {
-		// The index holds only keys of stored records; an expired one stays
-		// indexed until it is swept, and is skipped here.
-		if rec := s.records[key]; rec != nil && !expired(rec, now) {
-			c := *rec
-			out = append(out, &c)
+	now := s.now()
+	out := make([]*store.Record, 0, len(lineages))
+	for _, l := range lineages {
+		for key := range l.keys {
+			// The index holds only keys of stored records; an expired one
+			// stays indexed until it is swept, and is skipped here.
+			if rec := s.records[key]; rec != nil && !expired(rec, now) {
+				c := *rec
+				out = append(out, &c)
+			}
 		}
 	}
 	return out, nil
@@ -410,9 +466,9 @@ func (s *Store) free(key string, now time.Time) error {
 }
 
 // put stores a copy of rec at version and sets rec.Version to it, keeping
-// the index in step: a record whose UserID changed moves to its new user.
-// s.mu must be held for writing.
-func (s *Store) put(rec *store.Record, version uint64) {
+// the index in step: a record whose UserID or lineage changed moves, and
+// its lineage's last use becomes now. s.mu must be held for writing.
+func (s *Store) put(rec *store.Record, version uint64, now time.Time) {
 	c := rec.Clone()
 	c.Version = version
 	if prev, ok := s.records[c.Key]; ok {
@@ -421,12 +477,7 @@ func (s *Store) put(rec *store.Record, version uint64) {
 	delete(s.tombstones, c.Key)
 	s.records[c.Key] = c
 	if c.UserID != "" {
-		keys := s.byUser[c.UserID]
-		if keys == nil {
-			keys = make(map[string]struct{})
-			s.byUser[c.UserID] = keys
-		}
-		keys[c.Key] = struct{}{}
+		s.index(c, now)
 	}
 	rec.Version = version
 }
@@ -461,15 +512,56 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// unindex removes rec from its user's index entry. s.mu must be held for
-// writing.
+// lineage is one lineage of a user in the index: the keys of its stored
+// records, its last use on the store's clock, and its place in the user's
+// lru list.
+type lineage struct {
+	keys map[string]struct{}
+	used time.Time
+	elem *list.Element
+}
+
+// index adds rec, which has a UserID, to the index, and makes now its
+// lineage's last use. s.mu must be held for writing.
+func (s *Store) index(rec *store.Record, now time.Time) {
+	lineages := s.byUser[rec.UserID]
+	if lineages == nil {
+		lineages = make(map[string]*lineage)
+		s.byUser[rec.UserID] = lineages
+	}
+	order := s.lru[rec.UserID]
+	if order == nil {
+		order = list.New()
+		s.lru[rec.UserID] = order
+	}
+	l := lineages[rec.LineageKey()]
+	if l == nil {
+		l = &lineage{keys: make(map[string]struct{}), elem: order.PushBack(rec.LineageKey())}
+		lineages[rec.LineageKey()] = l
+	} else {
+		order.MoveToBack(l.elem)
+	}
+	l.keys[rec.Key] = struct{}{}
+	l.used = now
+}
+
+// unindex removes rec from the index. s.mu must be held for writing.
 func (s *Store) unindex(rec *store.Record) {
 	if rec.UserID == "" {
 		return
 	}
-	keys := s.byUser[rec.UserID]
-	delete(keys, rec.Key)
-	if len(keys) == 0 {
+	lineages := s.byUser[rec.UserID]
+	l := lineages[rec.LineageKey()]
+	if l == nil {
+		return
+	}
+	delete(l.keys, rec.Key)
+	if len(l.keys) == 0 {
+		delete(lineages, rec.LineageKey())
+		s.lru[rec.UserID].Remove(l.elem)
+	}
+	if len(lineages) == 0 {
 		delete(s.byUser, rec.UserID)
+		delete(s.lru, rec.UserID)
 	}
 }

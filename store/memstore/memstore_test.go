@@ -67,7 +67,7 @@ func checkIndex(t *testing.T, s *Store) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	want := make(map[string]map[string]struct{})
+	want := make(map[string]map[string]map[string]struct{})
 	for key, rec := range s.records {
 		if key != rec.Key {
 			t.Errorf("record %s… stored under key %s…", rec.Key[:8], key[:8])
@@ -79,12 +79,25 @@ func checkIndex(t *testing.T, s *Store) {
 			continue
 		}
 		if want[rec.UserID] == nil {
-			want[rec.UserID] = make(map[string]struct{})
+			want[rec.UserID] = make(map[string]map[string]struct{})
 		}
-		want[rec.UserID][key] = struct{}{}
+		l := want[rec.UserID][rec.LineageKey()]
+		if l == nil {
+			l = make(map[string]struct{})
+			want[rec.UserID][rec.LineageKey()] = l
+		}
+		l[key] = struct{}{}
 	}
-	if !maps.EqualFunc(s.byUser, want, maps.Equal) {
-		t.Errorf("index = %v, want %v", s.byUser, want)
+	got := make(map[string]map[string]map[string]struct{})
+	for user, lineages := range s.byUser {
+		got[user] = make(map[string]map[string]struct{})
+		for lk, l := range lineages {
+			got[user][lk] = l.keys
+		}
+	}
+	sameLineages := func(a, b map[string]map[string]struct{}) bool { return maps.EqualFunc(a, b, maps.Equal) }
+	if !maps.EqualFunc(got, want, sameLineages) {
+		t.Errorf("index = %v, want %v", got, want)
 	}
 }
 
@@ -373,4 +386,12 @@ func TestCloseDuringUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+func BenchmarkSignIn(b *testing.B) {
+	storetest.BenchmarkSignIn(b, func(b *testing.B, now func() time.Time) store.Store {
+		s := New(Options{Now: now, SweepInterval: time.Hour})
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }

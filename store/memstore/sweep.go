@@ -14,7 +14,7 @@ func (s *Store) sweepEvery(interval time.Duration) {
 		case <-s.stop:
 			return
 		case <-tick.C:
-			s.sweep(time.Now())
+			s.sweep(s.now())
 		}
 	}
 }
@@ -37,6 +37,11 @@ func (s *Store) sweep(now time.Time) {
 	for key, t := range s.tombstones {
 		if !now.Before(t.until) {
 			delete(s.tombstones, key)
+		}
+	}
+	for user := range s.marks {
+		if _, ok := s.liveMark(user, now); !ok {
+			delete(s.marks, user)
 		}
 	}
 }

@@ -104,3 +104,35 @@ func closeStore(t *testing.T, s *Store) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+// TestSweeperRemovesMarks: a revocation mark refuses the sign-ins that
+// began before it for store.MarkTTL, then the sweeper forgets it; a
+// sign-in that began before it is refused all the same, for its age.
+func TestSweeperRemovesMarks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Options{})
+		defer closeStore(t, s)
+		ctx := t.Context()
+		if _, err := s.RevokeUser(ctx, "alice", "", store.ReasonExpired+3); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if _, err := s.SignIn(ctx, &store.SignIn{Record: record(t, "alice", time.Hour), Elapsed: 2 * time.Minute}); !errors.Is(err, store.ErrRevokedSince) {
+			t.Errorf("a sign-in that began before the mark: %v, want ErrRevokedSince", err)
+		}
+		time.Sleep(store.MarkTTL)
+		synctest.Wait()
+		s.mu.RLock()
+		marks := len(s.marks)
+		s.mu.RUnlock()
+		if marks != 0 {
+			t.Errorf("%d marks kept past MarkTTL, want 0", marks)
+		}
+		if _, err := s.SignIn(ctx, &store.SignIn{Record: record(t, "alice", time.Hour), Elapsed: store.MarkTTL}); !errors.Is(err, store.ErrRevokedSince) {
+			t.Errorf("a sign-in as old as MarkTTL: %v, want ErrRevokedSince", err)
+		}
+		if _, err := s.SignIn(ctx, &store.SignIn{Record: record(t, "alice", time.Hour)}); err != nil {
+			t.Errorf("a sign-in long after the mark: %v", err)
+		}
+	})
+}

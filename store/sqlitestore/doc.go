@@ -43,14 +43,20 @@
 // Options.BusyTimeout (five seconds by default) for the lock before it
 // fails.
 //
-// Each write is a single statement or a single transaction: Update
-// (conditional on the version) and Delete are one statement; Create adds
-// the record and, for a signed-in one, counts the user's live records
-// (the Store is a [store.UserCounter]) in one transaction; Rotate checks
-// the old record, creates the new one and tombstones, or forwards, the old
-// one in one transaction, which RotateCounting ends with the same count;
-// RevokeUser and RevokeLineage end the selected records in one
-// transaction. Since the write lock serializes them, no
+// Each write is a single statement or a single transaction: Create,
+// Update (conditional on the version) and Delete are one statement;
+// Rotate checks the old record, creates the new one and tombstones, or
+// forwards, the old one in one transaction; RevokeUser and RevokeLineage
+// end the selected records in one transaction, RevokeUser writing the
+// user's revocation mark (table sessionguard_marks, kept for
+// [store.MarkTTL]) in it; SignIn checks the mark, writes, and ends the
+// lineages past the bound in one. Triggers keep the table
+// sessionguard_lineages (each signed-in lineage and its last use, on the
+// store's clock, Options.Now) in step with every row written, so that a
+// sign-in at the bound reads the user's least recently used lineages over
+// the index on (user_id, used) without listing the user's sessions. A file
+// of the first schema gets these tables when it opens (PRAGMA
+// user_version 2). Since the write lock serializes them, no
 // renewal can interleave with a revocation. Commits use synchronous=FULL:
 // a write returns once it is on disk, and a crash at any point leaves the
 // file at the last commit. The tests kill a writing process with SIGKILL

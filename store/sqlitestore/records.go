@@ -11,7 +11,8 @@ import (
 )
 
 // schema is the table of a new file. A tombstone is a row with gone set
-// and no record; expires is its end.
+// and no record; expires is its end. The lineages table and its triggers
+// come with it (schemaV2).
 const schema = `
 CREATE TABLE sessionguard_sessions (
     key          TEXT PRIMARY KEY NOT NULL, -- hex SHA-256 of the session token (never the token)
@@ -28,25 +29,71 @@ CREATE INDEX sessionguard_sessions_user ON sessionguard_sessions (user_id) WHERE
 CREATE INDEX sessionguard_sessions_expires ON sessionguard_sessions (expires);
 `
 
+// schemaV2 adds, to a file of the first schema (PRAGMA user_version 0), the
+// last use of every row and of every signed-in lineage, on the store's
+// clock (Options.Now), and the users' revocation marks. Triggers keep the
+// lineages table in step with the rows: a write of a signed-in row makes
+// its lineage's last use its own, and a lineage goes with its last row.
+// Lineages of a file upgraded from the first schema start with last use 0,
+// as if used before any later write.
+const schemaV2 = `
+ALTER TABLE sessionguard_sessions ADD COLUMN used INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX sessionguard_sessions_lineage ON sessionguard_sessions (user_id, lineage) WHERE user_id IS NOT NULL;
+CREATE TABLE sessionguard_lineages (
+    user_id  TEXT NOT NULL,
+    lineage  TEXT NOT NULL,
+    used     INTEGER NOT NULL, -- Unix nanoseconds: the latest write of one of its rows
+    PRIMARY KEY (user_id, lineage)
+) WITHOUT ROWID;
+CREATE INDEX sessionguard_lineages_used ON sessionguard_lineages (user_id, used);
+CREATE TABLE sessionguard_marks (
+    user_id  TEXT PRIMARY KEY NOT NULL,
+    at       INTEGER NOT NULL, -- Unix nanoseconds: the latest RevokeUser of the user
+    reason   INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO sessionguard_lineages (user_id, lineage, used)
+    SELECT user_id, lineage, 0 FROM sessionguard_sessions WHERE user_id IS NOT NULL GROUP BY user_id, lineage;
+CREATE TRIGGER sessionguard_lineage_insert AFTER INSERT ON sessionguard_sessions
+WHEN NEW.user_id IS NOT NULL BEGIN
+    INSERT INTO sessionguard_lineages (user_id, lineage, used) VALUES (NEW.user_id, NEW.lineage, NEW.used)
+    ON CONFLICT (user_id, lineage) DO UPDATE SET used = max(used, excluded.used);
+END;
+CREATE TRIGGER sessionguard_lineage_update AFTER UPDATE ON sessionguard_sessions
+WHEN NEW.user_id IS NOT NULL BEGIN
+    INSERT INTO sessionguard_lineages (user_id, lineage, used) VALUES (NEW.user_id, NEW.lineage, NEW.used)
+    ON CONFLICT (user_id, lineage) DO UPDATE SET used = max(used, excluded.used);
+END;
+CREATE TRIGGER sessionguard_lineage_leave AFTER UPDATE ON sessionguard_sessions
+WHEN OLD.user_id IS NOT NULL AND (NEW.user_id IS NOT OLD.user_id OR NEW.lineage IS NOT OLD.lineage) BEGIN
+    DELETE FROM sessionguard_lineages WHERE user_id = OLD.user_id AND lineage = OLD.lineage
+    AND NOT EXISTS (SELECT 1 FROM sessionguard_sessions WHERE user_id = OLD.user_id AND lineage = OLD.lineage);
+END;
+CREATE TRIGGER sessionguard_lineage_delete AFTER DELETE ON sessionguard_sessions
+WHEN OLD.user_id IS NOT NULL BEGIN
+    DELETE FROM sessionguard_lineages WHERE user_id = OLD.user_id AND lineage = OLD.lineage
+    AND NOT EXISTS (SELECT 1 FROM sessionguard_sessions WHERE user_id = OLD.user_id AND lineage = OLD.lineage);
+END;
+PRAGMA user_version = 2;
+`
+
 const (
 	sqlGet = `SELECT version, expires, gone, successor, grace_until, record
 	FROM sessionguard_sessions WHERE key = ?`
 
 	// sqlInsert adds a record, replacing only a dead row (a record past its
 	// Expires or a lapsed tombstone).
+	// now (?8) is the row's last use.
 	sqlInsert = `INSERT INTO sessionguard_sessions
-	(key, version, user_id, lineage, expires, gone, successor, grace_until, record)
-	VALUES (?1, 1, ?2, ?3, ?4, NULL, ?5, ?6, ?7)
+	(key, version, user_id, lineage, expires, gone, successor, grace_until, record, used)
+	VALUES (?1, 1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8)
 	ON CONFLICT (key) DO UPDATE SET version = 1, user_id = excluded.user_id,
 		lineage = excluded.lineage, expires = excluded.expires, gone = NULL,
-		successor = excluded.successor, grace_until = excluded.grace_until, record = excluded.record
+		successor = excluded.successor, grace_until = excluded.grace_until, record = excluded.record,
+		used = excluded.used
 	WHERE sessionguard_sessions.expires <= ?8`
 
-	// sqlCountUser counts the live records of a user, over the user index.
-	sqlCountUser = `SELECT count(*) FROM sessionguard_sessions WHERE user_id = ? AND gone IS NULL AND expires > ?`
-
 	sqlUpdate = `UPDATE sessionguard_sessions SET version = version + 1, user_id = ?3, lineage = ?4,
-	expires = ?5, successor = ?6, grace_until = ?7, record = ?8
+	expires = ?5, successor = ?6, grace_until = ?7, record = ?8, used = ?9
 	WHERE key = ?1 AND version = ?2 AND gone IS NULL AND expires > ?9`
 
 	// sqlBury turns rows into tombstones that keep a reason (?1), lasting
@@ -58,8 +105,8 @@ const (
 
 	sqlDelete = sqlBury + ` WHERE key = ?4 AND gone IS NULL`
 
-	sqlForward = `UPDATE sessionguard_sessions SET version = version + 1, successor = ?2, grace_until = ?3
-	WHERE key = ?1`
+	sqlForward = `UPDATE sessionguard_sessions SET version = version + 1, successor = ?2, grace_until = ?3,
+	used = ?4 WHERE key = ?1`
 
 	sqlListUser = `SELECT version, successor, grace_until, record FROM sessionguard_sessions
 	WHERE user_id = ? AND gone IS NULL AND expires > ?`
@@ -191,41 +238,23 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 // [store.ErrExists] if a live record or a tombstone in force holds
 // rec.Key; a dead record or lapsed tombstone there is replaced.
 func (s *Store) Create(ctx context.Context, rec *store.Record) error {
-	_, err := s.CreateCounting(ctx, rec)
-	return err
-}
-
-// CreateCounting is [Store.Create], which also returns, for a signed-in
-// record, the number of the user's live records after the write (see
-// [store.UserCounter]), counted over the user index in the same
-// transaction.
-func (s *Store) CreateCounting(ctx context.Context, rec *store.Record) (int, error) {
 	if err := s.check(ctx, rec); err != nil {
-		return 0, fmt.Errorf("sqlitestore: create: %w", err)
+		return fmt.Errorf("sqlitestore: create: %w", err)
 	}
 	raw, err := encode(rec)
 	if err != nil {
-		return 0, opError("create", rec.Key, err)
+		return opError("create", rec.Key, err)
 	}
-	var n int
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		now := s.now()
-		if err := insert(ctx, tx, rec, raw, now); err != nil {
-			return err
-		}
-		n, err = countUser(ctx, tx, rec.UserID, now)
-		return err
-	})
-	if err != nil {
-		return 0, opError("create", rec.Key, err)
+	if err := insert(ctx, s.writer, rec, raw, s.now()); err != nil {
+		return opError("create", rec.Key, err)
 	}
 	rec.Version = 1
-	return n, nil
+	return nil
 }
 
 // insert adds rec (encoded as raw) at version 1, or fails with
 // [store.ErrExists] if a live record or a tombstone in force holds its key.
-func insert(ctx context.Context, tx *sql.Tx, rec *store.Record, raw []byte, now int64) error {
+func insert(ctx context.Context, tx execer, rec *store.Record, raw []byte, now int64) error {
 	res, err := tx.ExecContext(ctx, sqlInsert, rec.Key, nullable(rec.UserID), rec.LineageKey(),
 		rec.Expires.UnixNano(), nullable(rec.Successor), nanos(rec.GraceUntil), raw, now)
 	if err != nil {
@@ -237,14 +266,10 @@ func insert(ctx context.Context, tx *sql.Tx, rec *store.Record, raw []byte, now 
 	return nil
 }
 
-// countUser counts the live records of userID at now, 0 for "".
-func countUser(ctx context.Context, tx *sql.Tx, userID string, now int64) (int, error) {
-	if userID == "" {
-		return 0, nil
-	}
-	var n int
-	err := tx.QueryRowContext(ctx, sqlCountUser, userID, now).Scan(&n)
-	return n, err
+// execer is what insert writes through: the writer, or a write
+// transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // Update replaces the live record rec.Key if it is at rec.Version, in one
@@ -306,57 +331,49 @@ func ignoreDone(err error) error {
 // tombstoned with [store.ReasonRenewed]; otherwise the old record stays,
 // one version on, as a forwarder to next until graceUntil.
 func (s *Store) Rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) error {
-	_, err := s.rotate(ctx, oldKey, oldVersion, next, graceUntil, false)
-	return err
-}
-
-// RotateCounting is [Store.Rotate], which also returns, for a signed-in
-// next, the number of the user's live records after the write (see
-// [store.UserCounter]), counted in the same transaction.
-func (s *Store) RotateCounting(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time) (int, error) {
-	return s.rotate(ctx, oldKey, oldVersion, next, graceUntil, true)
-}
-
-func (s *Store) rotate(ctx context.Context, oldKey string, oldVersion uint64, next *store.Record, graceUntil time.Time, counting bool) (int, error) {
 	if err := s.check(ctx, next); err != nil {
-		return 0, fmt.Errorf("sqlitestore: rotate: %w", err)
+		return fmt.Errorf("sqlitestore: rotate: %w", err)
 	}
 	raw, err := encode(next)
 	if err != nil {
-		return 0, opError("rotate", oldKey, err)
+		return opError("rotate", oldKey, err)
 	}
-	var count int
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		old, err := s.lookup(ctx, tx, oldKey)
-		if err != nil {
+		if err := s.replace(ctx, tx, oldKey, oldVersion, next, raw, now); err != nil {
 			return err
-		}
-		if old.Version != oldVersion {
-			return fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, old.Version, oldVersion)
-		}
-		if next.Key == oldKey {
-			return fmt.Errorf("%w: the new key is the old one", store.ErrExists)
-		}
-		if err := insert(ctx, tx, next, raw, now); err != nil {
-			return fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), err)
 		}
 		if graceUntil.IsZero() {
 			_, err = tx.ExecContext(ctx, sqlDelete, int64(store.ReasonRenewed), now, int64(store.ReasonTTL), oldKey)
 		} else {
-			_, err = tx.ExecContext(ctx, sqlForward, oldKey, next.Key, graceUntil.UnixNano())
+			_, err = tx.ExecContext(ctx, sqlForward, oldKey, next.Key, graceUntil.UnixNano(), now)
 		}
-		if err != nil || !counting {
-			return err
-		}
-		count, err = countUser(ctx, tx, next.UserID, now)
 		return err
 	})
 	if err != nil {
-		return 0, opError("rotate", oldKey, err)
+		return opError("rotate", oldKey, err)
 	}
 	next.Version = 1
-	return count, nil
+	return nil
+}
+
+// replace checks that oldKey is live at oldVersion and inserts next in its
+// place; the caller then ends or forwards oldKey in the same transaction.
+func (s *Store) replace(ctx context.Context, tx *sql.Tx, oldKey string, oldVersion uint64, next *store.Record, raw []byte, now int64) error {
+	old, err := s.lookup(ctx, tx, oldKey)
+	if err != nil {
+		return err
+	}
+	if old.Version != oldVersion {
+		return fmt.Errorf("%w: stored version %d, loaded %d", store.ErrConflict, old.Version, oldVersion)
+	}
+	if next.Key == oldKey {
+		return fmt.Errorf("%w: the new key is the old one", store.ErrExists)
+	}
+	if err := insert(ctx, tx, next, raw, now); err != nil {
+		return fmt.Errorf("new key %s: %w", store.Fingerprint(next.Key), err)
+	}
+	return nil
 }
 
 // Delete ends the record of key with a tombstone that keeps reason. The
@@ -416,43 +433,63 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 }
 
 // RevokeUser ends, with tombstones that keep reason, every record of
-// userID whose lineage is not keepLineage ("" keeps none), in one
-// transaction, and returns how many live records it ended. Writes are
-// serialized by the file's write lock, so no rotation can interleave with
-// it. An empty userID revokes nothing.
-func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (int, error) {
+// userID whose lineage is not keepLineage ("" keeps none), and writes the
+// user's revocation mark, in one transaction; it returns how many live
+// records it ended and the mark. Writes are serialized by the file's write
+// lock, so no rotation or sign-in can interleave with it. An empty userID
+// revokes nothing.
+func (s *Store) RevokeUser(ctx context.Context, userID, keepLineage string, reason store.Reason) (store.Revocation, error) {
 	return s.revoke(ctx, "revoke user", userID, keepLineage, false, reason)
 }
 
-// RevokeLineage is [Store.RevokeUser] for the records of userID whose
-// lineage is lineage, and only those.
+// RevokeLineage ends, with tombstones that keep reason, the records of
+// userID whose lineage is lineage, and only those, and returns how many
+// live records it ended. It writes no mark.
 func (s *Store) RevokeLineage(ctx context.Context, userID, lineage string, reason store.Reason) (int, error) {
-	return s.revoke(ctx, "revoke lineage", userID, lineage, true, reason)
+	rev, err := s.revoke(ctx, "revoke lineage", userID, lineage, true, reason)
+	return rev.Ended, err
 }
 
-func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only bool, reason store.Reason) (int, error) {
+func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only bool, reason store.Reason) (store.Revocation, error) {
 	if err := s.check(ctx, nil); err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: %w", op, err)
+		return store.Revocation{}, fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
 	if userID == "" {
-		return 0, nil
+		return store.Revocation{}, nil
 	}
-	var ended int64
+	var rev store.Revocation
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		args := []any{int64(reason), s.now(), int64(store.ReasonTTL), userID, lineage, only}
-		res, err := tx.ExecContext(ctx, sqlRevokeLive, args...)
+		now := s.now()
+		n, err := revokeRows(ctx, tx, userID, lineage, only, reason, now)
 		if err != nil {
 			return err
 		}
-		if ended, err = res.RowsAffected(); err != nil {
-			return err
+		rev = store.Revocation{Ended: n}
+		if only {
+			return nil
 		}
-		// Records past their Expires end too, so that they tell why.
-		_, err = tx.ExecContext(ctx, sqlRevokeAll, args...)
+		rev.Mark, rev.Prior, err = writeMark(ctx, tx, userID, reason, now)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: %w", op, err)
+		return store.Revocation{}, fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
-	return int(ended), nil
+	return rev, nil
+}
+
+// revokeRows ends the records of userID whose lineage is lineage (only) or
+// is not lineage (!only), and returns how many of them were live.
+func revokeRows(ctx context.Context, tx *sql.Tx, userID, lineage string, only bool, reason store.Reason, now int64) (int, error) {
+	args := []any{int64(reason), now, int64(store.ReasonTTL), userID, lineage, only}
+	res, err := tx.ExecContext(ctx, sqlRevokeLive, args...)
+	if err != nil {
+		return 0, err
+	}
+	ended, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	// Records past their Expires end too, so that they tell why.
+	_, err = tx.ExecContext(ctx, sqlRevokeAll, args...)
+	return int(ended), err
 }

@@ -86,10 +86,11 @@ type Store struct {
 	closeErr  error
 }
 
-var (
-	_ store.Store       = (*Store)(nil)
-	_ store.UserCounter = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
+
+// schemaVersion is the PRAGMA user_version of the schema this code
+// writes; a file of the first schema (0) is upgraded when it opens.
+const schemaVersion = 2
 
 // dsn returns the data source name of path for modernc.org/sqlite, with
 // pragmas applied to every connection it opens.
@@ -184,6 +185,19 @@ func (s *Store) init() error {
 	}
 	switch id {
 	case applicationID:
+		var version int64
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+			return err
+		}
+		switch version {
+		case schemaVersion:
+		case 0:
+			if _, err := tx.ExecContext(ctx, schemaV2); err != nil {
+				return fmt.Errorf("upgrade the schema: %w", err)
+			}
+		default:
+			return fmt.Errorf("%w: schema version %d, want %d", ErrNotStore, version, schemaVersion)
+		}
 	case 0:
 		var tables int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
@@ -192,7 +206,7 @@ func (s *Store) init() error {
 		if tables > 0 {
 			return fmt.Errorf("%w: it holds %d tables or indexes and no store's mark", ErrNotStore, tables)
 		}
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
+		if _, err := tx.ExecContext(ctx, schema+schemaV2); err != nil {
 			return fmt.Errorf("create table: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, "PRAGMA application_id = "+strconv.Itoa(applicationID)); err != nil {

@@ -136,8 +136,8 @@ func TestTwoStoresOneFile(t *testing.T) {
 			})
 		}
 		time.Sleep(time.Duration(round) * 2 * time.Millisecond)
-		n, err := b.RevokeUser(ctx, user, "", 9)
-		if err != nil || n != chains {
+		rev, err := b.RevokeUser(ctx, user, "", 9)
+		if n := rev.Ended; err != nil || n != chains {
 			t.Errorf("round %d: RevokeUser = %d, %v; want %d (one live record per chain)", round, n, err, chains)
 		}
 		wg.Wait()

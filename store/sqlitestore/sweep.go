@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/sessionguard/sessionguard/store"
 )
 
-// Sweep deletes the records past their Expires and the tombstones past
-// their end, found through the index on expires, in transactions of at
+// Sweep deletes the records past their Expires, the tombstones past
+// their end and the revocation marks older than [store.MarkTTL], found through the index on expires, in transactions of at
 // most a thousand rows, so it costs what it removes, not the size of the
 // file, and never holds the write lock for long. It returns how many rows
 // it deleted; ctx is checked between transactions.
@@ -34,7 +36,12 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		}
 		total += int(n)
 		if int(n) < s.batch {
-			return total, nil
+			res, err := s.writer.ExecContext(ctx, sqlSweepMarks, s.now()-int64(store.MarkTTL))
+			if err != nil {
+				return total, fmt.Errorf("sqlitestore: sweep marks: %w", err)
+			}
+			n, err := res.RowsAffected()
+			return total + int(n), err
 		}
 	}
 }

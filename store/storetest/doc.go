@@ -33,7 +33,14 @@
 //
 // Each clause of the [store.Store] contract is one or more named subtests
 // (Create/…, Get/…, Update/…, Rotate/…, Delete/…, ListUser/…, Expiry/…,
-// Context/…, Concurrency/…), so a failure names the clause that broke.
+// Context/…, Concurrency/…, Revoke/…, SignIn/…, Marks/…, Bound/…), so a
+// failure names the clause that broke. Marks/… holds a store to the
+// revocation check of [store.Store.SignIn] on every path (no old record,
+// an anonymous one) and to the request-start semantics of
+// [store.SignIn.Elapsed]; Bound/… to the bound it keeps: least recently
+// used lineages first, whole lineages, expired ones not counted, never a
+// lineage newer than the sign-in, and 200 users signing in twice at once
+// at bound 1, none of whom may be left without a session.
 // Errors are compared with [errors.Is], so stores may wrap the sentinel
 // errors. Times are compared with [time.Time.Equal], to the nanosecond.
 //
@@ -50,12 +57,18 @@
 //   - Rotate onto a key that is already taken fails with
 //     [store.ErrExists] and leaves the record holding that key untouched.
 //
+// [BenchmarkSignIn] measures a store's sign-in within the bound on a
+// user's sessions and at it, for stores whose clock can be set.
+//
 // # Requirements on the store under test
 //
 // Subtests run one after another, never in parallel, so newStore may hand
 // out stores that share a backend (one Redis database flushed per call, for
 // instance). Expiry cases use records that expire 200ms after they are
 // written and then check them against the local clock, so the store must
-// compare Expires with a clock in step with the test's. The whole suite
-// takes well under a second against an in-memory store.
+// compare Expires with a clock in step with the test's, and keep its
+// revocation marks and last uses on a clock that advances with it. The
+// sign-in cases wait out [store.SignInMargin] several times: the whole
+// suite takes about ten seconds against an in-memory store, almost all of
+// it waiting.
 package storetest

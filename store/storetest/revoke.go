@@ -101,8 +101,8 @@ func (s suite) revoke(t *testing.T) {
 		if err := st.Rotate(t.Context(), kept.Key, 1, keptNext, time.Now().Add(time.Minute)); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
-		n, err := st.RevokeUser(t.Context(), "alice", kept.Key, reasonSignedOut)
-		if err != nil || n != 2 {
+		rev, err := st.RevokeUser(t.Context(), "alice", kept.Key, reasonSignedOut)
+		if n := rev.Ended; err != nil || n != 2 {
 			t.Fatalf("RevokeUser = %d, %v; want 2, nil", n, err)
 		}
 		checkReason(t, st, "revoked record", a.Key, reasonSignedOut)
@@ -114,13 +114,13 @@ func (s suite) revoke(t *testing.T) {
 		checkErr(t, "Rotate of a revoked record", st.Rotate(t.Context(), a.Key, 1, newRecord(t, "alice"), time.Time{}), store.ErrGone)
 		checkErr(t, "Update of a revoked record", st.Update(t.Context(), a), store.ErrGone)
 
-		n, err = st.RevokeUser(t.Context(), "alice", "", reasonSignedOut)
-		if err != nil || n != 2 {
+		rev, err = st.RevokeUser(t.Context(), "alice", "", reasonSignedOut)
+		if n := rev.Ended; err != nil || n != 2 {
 			t.Fatalf("RevokeUser keeping nothing = %d, %v; want 2, nil", n, err)
 		}
 		checkListed(t, st, "after RevokeUser keeping nothing", "alice")
-		if n, err := st.RevokeUser(t.Context(), "", "", reasonSignedOut); err != nil || n != 0 {
-			t.Errorf(`RevokeUser("") = %d, %v; want 0, nil`, n, err)
+		if rev, err := st.RevokeUser(t.Context(), "", "", reasonSignedOut); err != nil || rev != (store.Revocation{}) {
+			t.Errorf(`RevokeUser("") = %+v, %v; want nothing done`, rev, err)
 		}
 	})
 
@@ -203,7 +203,8 @@ func (s suite) revokeRacingRenewals(t *testing.T) {
 			})
 		}
 		time.Sleep(time.Duration(round%4) * time.Millisecond)
-		n, err := st.RevokeUser(t.Context(), "alice", kept, reasonSignedOut)
+		rev, err := st.RevokeUser(t.Context(), "alice", kept, reasonSignedOut)
+		n := rev.Ended
 		revoked.Store(true)
 		if err != nil {
 			close(stop)

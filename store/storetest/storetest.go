@@ -35,7 +35,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Forwarding", s.forwarding)
 	t.Run("Reasons", s.reasons)
 	t.Run("Revoke", s.revoke)
-	t.Run("UserCounter", s.userCounter)
+	t.Run("SignIn", s.signIn)
+	t.Run("Marks", s.marks)
+	t.Run("Bound", s.bound)
 }
 
 // suite carries the store factory to the groups of subtests.
@@ -56,7 +58,7 @@ func (s suite) store(t *testing.T) store.Store {
 
 // newKey returns a key shaped as the Manager makes them: the hex form of 32
 // random bytes, standing in for the SHA-256 of a token.
-func newKey(t *testing.T) string {
+func newKey(t testing.TB) string {
 	t.Helper()
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -71,7 +73,7 @@ func newKey(t *testing.T) string {
 // min(LastSeen+IdleTimeout, Deadline)) so that no store is tripped by a
 // record the Manager would never write. userID "" makes an anonymous record,
 // whose AuthTime is zero.
-func newRecord(t *testing.T, userID string) *store.Record {
+func newRecord(t testing.TB, userID string) *store.Record {
 	t.Helper()
 	now := time.Now()
 	data := make([]byte, 48)
