@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sessionguard/sessionguard/store"
@@ -66,6 +67,7 @@ func (s *Session) commit(h http.Header, cookie bool) error {
 	if err != nil {
 		return err
 	}
+	s.commitEndNote(h, now)
 	if s.stale && s.rec == nil && s.action != actLogout {
 		s.m.setCookie(h, "", now.Add(-time.Hour), now)
 		h.Set("Cache-Control", "no-store")
@@ -113,6 +115,9 @@ func (s *Session) encode(vals values) ([]byte, error) {
 	return data, nil
 }
 
+// commitLogout destroys the session. What the request wrote after Logout
+// (a "You have been signed out." flash) goes to a fresh anonymous session
+// with a new token (invariant I15), whose cookie replaces the old one.
 func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time) error {
 	if s.rec != nil {
 		if err := s.m.destroy(ctx, s.rec, EndSignedOut); err != nil {
@@ -120,13 +125,30 @@ func (s *Session) commitLogout(ctx context.Context, h http.Header, now time.Time
 		}
 		s.m.emitReq(s.req, Event{Kind: EventLogout, Session: store.Fingerprint(s.rec.Key), UserID: s.rec.UserID})
 	}
-	s.rec, s.token, s.vals = nil, "", nil
-	s.m.setCookie(h, "", now.Add(-time.Hour), now)
+	s.rec, s.token, s.vals = nil, "", s.replayOnEmpty()
+	if err := s.commitCreate(ctx, h, now); err != nil {
+		return err
+	}
+	if s.rec == nil {
+		s.m.setCookie(h, "", now.Add(-time.Hour), now)
+	}
 	h.Set("Cache-Control", "no-store")
 	if s.m.cfg.ClearSiteDataOnLogout {
-		h.Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+		h.Set("Clear-Site-Data", clearSiteData(s.rec != nil))
 	}
 	return nil
+}
+
+// clearSiteData is the Clear-Site-Data value of a logout response. When the
+// response also sets a new session's cookie, "cookies" is left out: a
+// browser clears cookies when it receives the header, and the order with
+// the response's own Set-Cookie is not specified; Chromium wipes them too
+// (e2e TestI15_BrowserClearSiteData), so the new session would be lost.
+func clearSiteData(newSession bool) string {
+	if newSession {
+		return `"cache", "storage"`
+	}
+	return `"cache", "cookies", "storage"`
 }
 
 // commitCreate stores a new anonymous session if the request put values in
@@ -392,7 +414,8 @@ func (s *Session) rotated(h http.Header, base, next *store.Record, token string,
 // operations applied.
 func (s *Session) loginValues(base *store.Record, vals values) values {
 	var out values
-	if base != nil && (base.UserID == "" || base.UserID == s.newUser) {
+	carrying := base != nil && (base.UserID == "" || base.UserID == s.newUser)
+	if carrying {
 		for _, k := range s.carry {
 			if v, ok := vals.get(k); ok {
 				out.set(k, v)
@@ -400,6 +423,9 @@ func (s *Session) loginValues(base *store.Record, vals values) values {
 		}
 	}
 	for _, o := range s.ops {
+		if o.flash && carrying && slices.Contains(s.carry, o.key) {
+			continue // vals already hold this request's flashes
+		}
 		o.apply(&out)
 	}
 	return out

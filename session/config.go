@@ -135,8 +135,11 @@ type Config struct {
 	// one listed until every session issued under it has ended
 	// (RememberAbsoluteTimeout after the change): a token whose key is no
 	// longer listed is refused. Tokens without a tag, issued before keys
-	// were set, keep working. Default nil: tokens carry no tag, and only
-	// the store tells an issued token from a guess.
+	// were set, keep working. Keys also sign the notes that carry why a
+	// session ended to the page after a redirect ([Session.Ended]), so
+	// that every instance reads them. Default nil: tokens carry no tag,
+	// only the store tells an issued token from a guess, and each Manager
+	// signs its notes with a random key of its own.
 	Keys *Keys
 
 	// ClientBinding decides what happens when a session is used from a

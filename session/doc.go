@@ -40,6 +40,10 @@
 //     presented is handed to the old token's holder instead (I12).
 //   - Nothing of the anonymous session reaches the signed-in one unless the
 //     application names it with [Carry] (I13).
+//   - Nothing written is dropped silently: a value put after
+//     [Session.Logout] lands in a fresh anonymous session, and the reason a
+//     session ended is readable on the page the user is redirected to
+//     (I15).
 //
 // # Getting started
 //
@@ -86,6 +90,88 @@
 // application names with [Carry]: whoever prepared the anonymous session
 // (an attacker, through any endpoint that writes to it) must not choose a
 // CSRF token or a return-to URL of the signed-in one.
+//
+// # Flashes
+//
+// A flash is a message for the next page the user sees, usually the one a
+// redirect leads to: [Session.AddFlash] (or [Session.AddInfo],
+// [Session.AddSuccess], [Session.AddWarning], [Session.AddError]) adds one
+// with its [FlashLevel], and [Session.Flashes] returns them, oldest first,
+// and forgets them:
+//
+//	s.AddSuccess("Profile saved.")
+//	http.Redirect(w, r, "/profile", http.StatusSeeOther)
+//
+//	// on /profile, in the layout template's data:
+//	data.Flashes = session.From(r).Flashes()
+//
+// Flashes survive redirects, renewals, rotations, sign-in and sign-out.
+// Those the request itself adds, before or after [Session.Login] or
+// [Session.Logout], are kept; at Login, those an anonymous session held
+// before the request are dropped (an attacker could have prepared them,
+// I13) unless the sign-in names [CarryFlashes]; at Logout, the signed-out
+// user's pending flashes go with the session. Flashes added after Logout
+// land in a fresh anonymous session (I15), which is how "You have been
+// signed out." reaches the sign-in page.
+//
+// # Sending visitors to the sign-in page
+//
+// [Manager.RequireSignIn] guards pages for signed-in users: it redirects a
+// signed-out visitor to the sign-in page with the page asked for in the
+// "next" query parameter ([NextParam]), never in the anonymous session,
+// whose contents an attacker may have chosen (I13). The sign-in handler
+// reads it with [Next], which checks it again with [SafeNext]: only a path
+// on this site, never "//host", "/\host", a scheme, a control character,
+// or more than [MaxNextLen] bytes (an open redirect, CWE-601).
+//
+// The request that still carries a dead cookie is the one that learns why
+// the session ended, and usually it is the one redirected. Its response
+// therefore also sets a short-lived signed cookie (see [Session.Ended])
+// that carries the reason to the sign-in page, where Ended reads it with
+// no work by the application. Only sessions the store reports as ended get
+// one, never unknown or invented tokens, and it is stored nowhere but in
+// the browser, so a flood of requests with such cookies grows nothing.
+// Sign the note with [Config.Keys] when several instances serve the site.
+//
+// # CSRF
+//
+// A cross-site request forgery makes the victim's browser send a request,
+// with the victim's session cookie, that the victim did not mean to send.
+// The session cookie's SameSite=Lax keeps it off cross-site POST
+// requests, but not off requests from a sibling subdomain (same site), nor
+// off top-level GETs: a GET must never change state.
+//
+// Protect forms with [http.CrossOriginProtection] (Go 1.25) first: it
+// refuses unsafe requests (anything but GET, HEAD and OPTIONS) that the
+// browser marks as cross-origin with Sec-Fetch-Site, or whose Origin does
+// not match the Host, and needs no token in any form:
+//
+//	app := http.NewCrossOriginProtection().Handler(sessions.Handler(mux))
+//
+// Its limits: a request that carries neither Sec-Fetch-Site nor Origin is
+// let through. Current browsers send Sec-Fetch-Site (Chrome and Edge since
+// 2019, Firefox since 2021, Safari since 2023) and Origin on unsafe
+// requests, so what passes unchecked is non-browser clients and old
+// browsers; an old browser that sends Origin is judged by it, one that
+// sends neither is not protected at all. A proxy that rewrites Host must
+// keep the original, or the public origin must be listed with
+// AddTrustedOrigin. GET, HEAD and OPTIONS are never checked.
+//
+// Where those limits matter (old browsers in a managed fleet, a policy
+// that requires a synchroniser token, an API used with cookies by clients
+// without Fetch metadata), add a per-session token: [CSRFProtection]
+// refuses unsafe requests without the token of [Session.CSRFToken], from
+// the form field [CSRFField] or the header [CSRFHeader], compared in
+// constant time. The token is kept in the session on the server, renewed
+// at every sign-in and sign-out and never carried across them, even when
+// named with [Carry] (I13): a token an attacker saw before the victim
+// signed in is worth nothing after. The two protections can be stacked:
+//
+//	csrf := session.NewCSRFProtection()
+//	app := http.NewCrossOriginProtection().Handler(sessions.Handler(csrf.Handler(mux)))
+//
+//	// in the form's template
+//	<input type="hidden" name="csrf_token" value="{{.CSRF}}"> // session.CSRFToken(r)
 //
 // # Commit
 //
@@ -186,7 +272,8 @@
 // why — signed out, signed out elsewhere, credentials changed, all
 // sessions ended, token reuse, session limit, timeout — for a day after
 // the fact ([store.ReasonTTL]), so a user coming back the next morning is
-// told. [Session.Notices] says what was ignored in the request: a session
+// told; the page that request redirects to can ask too (see Sending
+// visitors to the sign-in page). [Session.Notices] says what was ignored in the request: a session
 // ID in the URL, or a session cookie this server never issued.
 //
 // # Sensitive actions

@@ -74,13 +74,13 @@ func endReasonOf(r store.Reason) EndReason {
 	return EndReason(r)
 }
 
-// Ended returns why the session named by the request's cookie has ended,
-// or [EndNone] when it has not (or the request had no cookie, or the
-// store no longer remembers). On a sign-in refused because the user's
-// sessions were revoked while it ran ([ErrSignInRevoked], as the error
-// handler sees it), it returns that revocation's reason, or
-// [EndAllSessionsEnded] when the store kept none. A sign-in page can use
-// it to tell the user what happened:
+// Ended returns why the user's session has ended, or [EndNone] when it
+// has not (or the request had no cookie, or the store no longer
+// remembers). On a sign-in refused because the user's sessions were
+// revoked while it ran ([ErrSignInRevoked], as the error handler sees it),
+// it returns that revocation's reason, or [EndAllSessionsEnded] when the
+// store kept none. A sign-in page can use it to tell the user what
+// happened:
 //
 //	switch session.From(r).Ended() {
 //	case session.EndCredentialsChanged:
@@ -88,13 +88,43 @@ func endReasonOf(r store.Reason) EndReason {
 //	case session.EndTimeout:
 //		msg = "Your session timed out. Please sign in again."
 //	}
+//
+// The reason outlives the redirect (invariant I15). The request that
+// still carries the dead cookie usually redirects to the sign-in page
+// ([Manager.RequireSignIn]); its response then sets a second cookie, named
+// after the session cookie with "-ended" appended and with the same
+// attributes, that carries the reason for [EndedNoteTTL]. Ended reads it
+// on the pages that follow, with no work by the application, until it is
+// read once (the response removes it), or the user signs in. The cookie is
+// set only for a session the store reported as ended, never for an
+// unknown or invented token, so a flood of such requests writes nothing
+// anywhere; it holds the reason, an expiry and the ended session's
+// [store.Fingerprint], signed with a key derived from [Config.Keys].
+// Without Keys each Manager signs with a random key of its own, so a note
+// set by one instance of the application is not readable by another (nor
+// after a restart): set Keys when several instances serve one site. No
+// one can make a note without the key; one copied into another browser
+// (by someone who can set its cookies, which the default __Host- name
+// keeps sibling subdomains from doing) reads there only for the rest of
+// its few minutes, and says no more than one of the fixed reasons above.
+//
+// Calling Ended on the request that carries the dead cookie reads the
+// reason there; it is then not handed on.
 func (s *Session) Ended() EndReason {
 	if s == nil {
 		return EndNone
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ended
+	if s.ended != EndNone {
+		s.noteRead = true
+		return s.ended
+	}
+	if !s.noteParsed {
+		s.noteParsed = true
+		s.fromNote = s.endedNote()
+	}
+	return s.fromNote
 }
 
 // A Notice reports something the session layer ignored in the current

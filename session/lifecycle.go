@@ -55,6 +55,7 @@ func (s *Session) Login(userID string, opts ...LoginOption) error {
 	for _, o := range opts {
 		o(s)
 	}
+	s.renewCSRF()
 	return nil
 }
 
@@ -79,7 +80,18 @@ func (s *Session) Renew() error {
 // deleted and tombstoned, so a copy of the cookie replayed later is
 // anonymous, and the response expires the cookie (with Clear-Site-Data when
 // Config.ClearSiteDataOnLogout is set). Values written earlier in the
-// request are discarded with it.
+// request are discarded with it, flashes excepted ([Session.AddFlash]).
+//
+// A value put after Logout in the same request is not lost (invariant
+// I15): it lands in a fresh anonymous session, with a new token, whose
+// cookie the response sets instead of expiring the old one. That is how
+// the classic "You have been signed out." message reaches the next page:
+//
+//	s.Logout()
+//	s.AddFlash(session.FlashInfo, "You have been signed out.")
+//
+// Such a response sends Clear-Site-Data without "cookies", which would
+// wipe the new cookie along with the old one.
 func (s *Session) Logout() error {
 	if s == nil {
 		return ErrNoSession
@@ -89,7 +101,8 @@ func (s *Session) Logout() error {
 	if err := s.lifecycle(actLogout); err != nil {
 		return err
 	}
-	s.ops, s.vals = nil, nil
+	s.ops = keepOnLogout(s.ops)
+	s.vals = s.replayOnEmpty()
 	return nil
 }
 

@@ -82,7 +82,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		switch {
 		case err == nil:
 			if m.expired(rec, s.loaded) {
-				s.ended = EndTimeout
+				s.ended, s.endedFP = EndTimeout, store.Fingerprint(key)
 				m.emitReq(r, Event{Kind: EventExpiredToken, Session: store.Fingerprint(key), UserID: rec.UserID, Reason: EndTimeout})
 				continue
 			}
@@ -101,10 +101,10 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 				renewed = true
 				m.emitReq(r, Event{Kind: EventDeadToken, Session: store.Fingerprint(key)})
 			case store.ReasonExpired:
-				s.ended = EndTimeout
+				s.ended, s.endedFP = EndTimeout, store.Fingerprint(key)
 				m.emitReq(r, Event{Kind: EventExpiredToken, Session: store.Fingerprint(key), Reason: EndTimeout})
 			default:
-				s.ended = endReasonOf(why)
+				s.ended, s.endedFP = endReasonOf(why), store.Fingerprint(key)
 				m.emitReq(r, Event{Kind: EventDeadToken, Session: store.Fingerprint(key), Reason: s.ended})
 			}
 		default:

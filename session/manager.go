@@ -20,6 +20,8 @@ type Manager struct {
 	cfg   Config
 	guard *guessGuard // nil when Guessing.Limit < 0
 
+	endKeys *Keys // signs the notes that carry end reasons (Session.Ended)
+
 	warnedMu sync.Mutex
 	warned   map[string]struct{} // hosts warned about by warnPlainHTTP
 
@@ -43,6 +45,9 @@ func New(st store.Store, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{store: st, cfg: cfg, ownClock: ownClock}
+	if m.endKeys, err = endNoteKeys(cfg.Keys); err != nil {
+		return nil, err
+	}
 	if cfg.Cookie.InsecureWithoutSecure {
 		m.emit(Event{Kind: EventInsecureCookie, Detail: "INSECURE: the session cookie " + cfg.Cookie.Name +
 			" is sent without the Secure attribute; use this for plain-HTTP local development only"})

@@ -56,7 +56,12 @@ type Session struct {
 	stale       bool      // it carried only cookies that will never work again
 	renewedAway bool      // its only token was just renewed by another request
 	ended       EndReason // why the session its cookie named has ended
-	notices     Notice    // what was ignored in the request
+	endedFP     string    // the fingerprint of that session
+
+	noteRead   bool      // Ended was asked: the end note is not handed on
+	noteParsed bool      // fromNote holds the request's end note
+	fromNote   EndReason // the reason the request's end note carries
+	notices    Notice    // what was ignored in the request
 }
 
 type action uint8
@@ -75,12 +80,17 @@ type op struct {
 	val   value
 	del   bool
 	clear bool
+	flash bool // val holds flashes, appended to those under key (or, with del, removed)
 }
 
 func (o op) apply(vals *values) {
 	switch {
 	case o.clear:
-		*vals = (*vals)[:0]
+		clearValues(vals)
+	case o.flash && o.del:
+		removeFlashes(vals, o.key, o.val)
+	case o.flash:
+		appendFlash(vals, o.key, o.val)
 	case o.del:
 		vals.del(o.key)
 	default:
@@ -123,7 +133,8 @@ func (s *Session) Has(key string) bool {
 	return ok
 }
 
-// Keys returns the keys of the stored values in sorted order.
+// Keys returns the keys of the stored values in sorted order, without the
+// session layer's own (flashes, the CSRF token).
 func (s *Session) Keys() []string {
 	if s == nil {
 		return nil
@@ -132,7 +143,9 @@ func (s *Session) Keys() []string {
 	defer s.mu.Unlock()
 	keys := make([]string, 0, len(s.vals))
 	for _, e := range s.vals {
-		keys = append(keys, e.key)
+		if !strings.HasPrefix(e.key, reservedPrefix) {
+			keys = append(keys, e.key)
+		}
 	}
 	return keys
 }
@@ -220,8 +233,9 @@ func (s *Session) PopString(key string) string {
 	return v.s
 }
 
-// Clear removes every value. The session itself, and the signed-in user,
-// stay; use [Session.Logout] to sign out.
+// Clear removes every value, flashes included. The session itself, the
+// signed-in user and the CSRF token ([Session.CSRFToken]) stay; use
+// [Session.Logout] to sign out.
 func (s *Session) Clear() error {
 	if s == nil {
 		return ErrNoSession
