@@ -36,6 +36,12 @@ const (
 	// [Config.MaxSessionsPerUser] allows; the least recently used session
 	// was ended.
 	EndLimit
+	// EndStoreRolledBack: the store lost writes it had acknowledged (a
+	// Redis restarted from an older snapshot, a failover to a replica
+	// that missed the last writes), and this session may have been signed
+	// out or revoked in the lost window, so it was treated as ended
+	// rather than brought back (invariant I14).
+	EndStoreRolledBack
 	endReasons // the number of reasons
 )
 
@@ -49,6 +55,7 @@ var endReasonNames = [...]string{
 	EndAllSessionsEnded:   "all-sessions-ended",
 	EndReuse:              "token-reuse",
 	EndLimit:              "session-limit",
+	EndStoreRolledBack:    "store-rolled-back",
 }
 
 // String returns the reason's stable name, such as "signed-out".
@@ -63,11 +70,19 @@ func (r EndReason) String() string {
 var _ = [1]int{}[EndTimeout-EndReason(store.ReasonExpired)]
 
 // storeReason is r as a store keeps it.
-func (r EndReason) storeReason() store.Reason { return store.Reason(r) }
+func (r EndReason) storeReason() store.Reason {
+	if r == EndStoreRolledBack {
+		return store.ReasonRolledBack
+	}
+	return store.Reason(r)
+}
 
 // endReasonOf maps what a store kept to an EndReason. A renewal is not an
 // end: the browser was given the new token.
 func endReasonOf(r store.Reason) EndReason {
+	if r == store.ReasonRolledBack {
+		return EndStoreRolledBack
+	}
 	if r == store.ReasonRenewed || int(r) >= int(endReasons) {
 		return EndNone
 	}
