@@ -442,13 +442,6 @@ func (s *Session) replayOnEmpty() values {
 // maxUserAgent bounds the User-Agent kept in a record.
 const maxUserAgent = 256
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // landed reports whether a write of rec that returned an error took effect
 // all the same: a client library that retries a write whose reply was lost
 // gets store.ErrGone or store.ErrExists from its second attempt although the first one

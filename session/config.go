@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -27,6 +26,17 @@ const (
 	DefaultMaxDataSize = 64 << 10
 	// DefaultMaxSessionsPerUser bounds the sessions of one user.
 	DefaultMaxSessionsPerUser = 100
+	// DefaultMaxTouchInterval caps the default Config.TouchInterval, which
+	// is otherwise a thirtieth of the idle timeout.
+	DefaultMaxTouchInterval = time.Minute
+	// DefaultRotationGrace is Rotation.Grace when Rotation.Every is set.
+	DefaultRotationGrace = 30 * time.Second
+	// DefaultGuessLimit, DefaultGuessWindow, DefaultGuessClients and
+	// DefaultIPv6Prefix are the defaults of [GuessingConfig].
+	DefaultGuessLimit   = 20
+	DefaultGuessWindow  = 10 * time.Minute
+	DefaultGuessClients = 10000
+	DefaultIPv6Prefix   = 64
 	// insecureCookieName is the default name when Secure is turned off,
 	// since browsers refuse a __Host- cookie without Secure.
 	insecureCookieName = "sid"
@@ -106,16 +116,19 @@ type Config struct {
 	// call LogEvents's function from your own.
 	OnEvent func(Event)
 
-	// ClientIP extracts the client address recorded in a session's metadata
-	// and in events. Default: the host part of Request.RemoteAddr. Behind
-	// reverse proxies use [TrustedProxyClientIP]; never trust forwarding
-	// headers blindly.
+	// ClientIP extracts the client address recorded in a session's metadata,
+	// in events, and counted by the guessing detection. Default: the host
+	// part of Request.RemoteAddr, or, when TrustedProxies is set,
+	// [TrustedProxyClientIP] of those proxies (the address they forwarded).
+	// Never trust forwarding headers blindly.
 	ClientIP func(r *http.Request) string
 	// TrustedProxies lists the addresses of reverse proxies whose
-	// X-Forwarded-Proto header is believed. It only decides whether a
-	// request reached the application over HTTPS, for the
-	// [EventInsecureCookie] warning. Default none: a request is HTTPS when
-	// the server terminated TLS itself.
+	// forwarding headers are believed: X-Forwarded-Proto, to decide whether
+	// a request reached the application over HTTPS (for the
+	// [EventInsecureCookie] warning), and X-Forwarded-For, for the client's
+	// address when ClientIP is not set. Default none: a request is HTTPS
+	// when the server terminated TLS itself, and the client is the
+	// connection's peer.
 	TrustedProxies []netip.Prefix
 
 	// Guessing configures the detection of clients presenting tokens this
@@ -265,6 +278,29 @@ func configError(field, format string, args ...any) error {
 // withDefaults returns c with defaults filled in, or an error naming the
 // first offending field (invariant I7).
 func (c Config) withDefaults() (Config, error) {
+	for _, step := range []func(*Config) error{
+		(*Config).cookieDefaults,
+		(*Config).timeoutDefaults,
+		(*Config).rotationDefaults,
+		(*Config).limitDefaults,
+		(*Config).hookDefaults,
+		(*Config).guessingDefaults,
+	} {
+		if err := step(&c); err != nil {
+			return c, err
+		}
+	}
+	if c.Keys != nil && c.Keys.Len() == 0 {
+		return c, configError("Keys", "holds no key: make it with NewKeys, ParseKeys, ReadKeysFile or KeysFromEnv")
+	}
+	if c.ClientBinding > BindUserAgentStrict {
+		return c, configError("ClientBinding", "unknown value %d", c.ClientBinding)
+	}
+	return c, nil
+}
+
+// cookieDefaults fills in and checks Config.Cookie (invariant I7).
+func (c *Config) cookieDefaults() error {
 	ck := &c.Cookie
 	if ck.Name == "" {
 		ck.Name = DefaultCookieName
@@ -273,29 +309,29 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if !validCookieName(ck.Name) {
-		return c, configError("Cookie.Name", "%q is not a valid cookie name", ck.Name)
+		return configError("Cookie.Name", "%q is not a valid cookie name", ck.Name)
 	}
 	if ck.Path == "" {
 		ck.Path = "/"
 	}
 	if !strings.HasPrefix(ck.Path, "/") || strings.ContainsAny(ck.Path, ";\x00\r\n") {
-		return c, configError("Cookie.Path", "%q must start with / and hold no ';' or control bytes", ck.Path)
+		return configError("Cookie.Path", "%q must start with / and hold no ';' or control bytes", ck.Path)
 	}
 	if strings.ContainsAny(ck.Domain, ";, \x00\r\n") {
-		return c, configError("Cookie.Domain", "%q is not a valid domain", ck.Domain)
+		return configError("Cookie.Domain", "%q is not a valid domain", ck.Domain)
 	}
 	// Browsers match the prefixes case-insensitively (RFC 6265bis §4.1.3),
 	// so __HOST-sid gets the same constraints as __Host-sid.
 	hostPrefix := hasPrefixFold(ck.Name, "__Host-")
 	securePrefix := hostPrefix || hasPrefixFold(ck.Name, "__Secure-")
 	if hostPrefix && ck.Domain != "" {
-		return c, configError("Cookie.Domain", "a __Host- cookie must not have a Domain (it would be rejected by browsers)")
+		return configError("Cookie.Domain", "a __Host- cookie must not have a Domain (it would be rejected by browsers)")
 	}
 	if hostPrefix && ck.Path != "/" {
-		return c, configError("Cookie.Path", "a __Host- cookie must have Path=/, not %q", ck.Path)
+		return configError("Cookie.Path", "a __Host- cookie must have Path=/, not %q", ck.Path)
 	}
 	if securePrefix && ck.InsecureWithoutSecure {
-		return c, configError("Cookie.InsecureWithoutSecure", "cookie %q has a prefix that requires Secure; choose another Cookie.Name for plain-HTTP development", ck.Name)
+		return configError("Cookie.InsecureWithoutSecure", "cookie %q has a prefix that requires Secure; choose another Cookie.Name for plain-HTTP development", ck.Name)
 	}
 	switch ck.SameSite {
 	case 0, http.SameSiteDefaultMode:
@@ -303,12 +339,16 @@ func (c Config) withDefaults() (Config, error) {
 	case http.SameSiteLaxMode, http.SameSiteStrictMode:
 	case http.SameSiteNoneMode:
 		if ck.InsecureWithoutSecure {
-			return c, configError("Cookie.SameSite", "SameSite=None requires Secure, but InsecureWithoutSecure is set")
+			return configError("Cookie.SameSite", "SameSite=None requires Secure, but InsecureWithoutSecure is set")
 		}
 	default:
-		return c, configError("Cookie.SameSite", "unknown mode %d", ck.SameSite)
+		return configError("Cookie.SameSite", "unknown mode %d", ck.SameSite)
 	}
+	return nil
+}
 
+// timeoutDefaults fills in and checks the deadlines (invariant I5).
+func (c *Config) timeoutDefaults() error {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
@@ -330,45 +370,55 @@ func (c Config) withDefaults() (Config, error) {
 		{"TouchInterval", c.TouchInterval},
 	} {
 		if d.v < 0 {
-			return c, configError(d.name, "must not be negative, got %v", d.v)
+			return configError(d.name, "must not be negative, got %v", d.v)
 		}
 	}
 	if c.IdleTimeout < time.Second {
-		return c, configError("IdleTimeout", "%v is shorter than a second", c.IdleTimeout)
+		return configError("IdleTimeout", "%v is shorter than a second", c.IdleTimeout)
 	}
 	if c.AbsoluteTimeout < c.IdleTimeout {
-		return c, configError("AbsoluteTimeout", "%v is shorter than IdleTimeout %v", c.AbsoluteTimeout, c.IdleTimeout)
+		return configError("AbsoluteTimeout", "%v is shorter than IdleTimeout %v", c.AbsoluteTimeout, c.IdleTimeout)
 	}
 	if c.RememberIdleTimeout < c.IdleTimeout {
-		return c, configError("RememberIdleTimeout", "%v is shorter than IdleTimeout %v", c.RememberIdleTimeout, c.IdleTimeout)
+		return configError("RememberIdleTimeout", "%v is shorter than IdleTimeout %v", c.RememberIdleTimeout, c.IdleTimeout)
 	}
 	if c.RememberAbsoluteTimeout < c.RememberIdleTimeout {
-		return c, configError("RememberAbsoluteTimeout", "%v is shorter than RememberIdleTimeout %v", c.RememberAbsoluteTimeout, c.RememberIdleTimeout)
+		return configError("RememberAbsoluteTimeout", "%v is shorter than RememberIdleTimeout %v", c.RememberAbsoluteTimeout, c.RememberIdleTimeout)
 	}
 	if c.RememberAbsoluteTimeout < c.AbsoluteTimeout {
-		return c, configError("RememberAbsoluteTimeout", "%v is shorter than AbsoluteTimeout %v", c.RememberAbsoluteTimeout, c.AbsoluteTimeout)
+		return configError("RememberAbsoluteTimeout", "%v is shorter than AbsoluteTimeout %v", c.RememberAbsoluteTimeout, c.AbsoluteTimeout)
 	}
 	if c.TouchInterval == 0 {
-		c.TouchInterval = min(c.IdleTimeout/30, time.Minute)
+		c.TouchInterval = min(c.IdleTimeout/30, DefaultMaxTouchInterval)
 	}
 	if c.TouchInterval >= c.IdleTimeout/2 {
-		return c, configError("TouchInterval", "%v must be less than half of IdleTimeout %v", c.TouchInterval, c.IdleTimeout)
+		return configError("TouchInterval", "%v must be less than half of IdleTimeout %v", c.TouchInterval, c.IdleTimeout)
 	}
+	return nil
+}
+
+// rotationDefaults fills in and checks Config.Rotation.
+func (c *Config) rotationDefaults() error {
 	rot := &c.Rotation
 	if rot.Every < 0 || rot.Grace < 0 {
-		return c, configError("Rotation", "Every and Grace must not be negative")
+		return configError("Rotation", "Every and Grace must not be negative")
 	}
 	if rot.Every == 0 && rot.Grace != 0 {
-		return c, configError("Rotation.Grace", "%v does nothing without Rotation.Every", rot.Grace)
+		return configError("Rotation.Grace", "%v does nothing without Rotation.Every", rot.Grace)
 	}
 	if rot.Every > 0 {
 		if rot.Grace == 0 {
-			rot.Grace = 30 * time.Second
+			rot.Grace = DefaultRotationGrace
 		}
 		if rot.Grace > c.IdleTimeout {
-			return c, configError("Rotation.Grace", "%v is longer than IdleTimeout %v", rot.Grace, c.IdleTimeout)
+			return configError("Rotation.Grace", "%v is longer than IdleTimeout %v", rot.Grace, c.IdleTimeout)
 		}
 	}
+	return nil
+}
+
+// limitDefaults fills in and checks the bounds on sessions and their data.
+func (c *Config) limitDefaults() error {
 	if c.MaxSessionsPerUser == 0 {
 		c.MaxSessionsPerUser = DefaultMaxSessionsPerUser
 	}
@@ -376,8 +426,16 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxDataSize = DefaultMaxDataSize
 	}
 	if c.MaxDataSize < 0 || c.MaxDataSize > store.MaxRecordSize/2 {
-		return c, configError("MaxDataSize", "%d is outside 1..%d", c.MaxDataSize, store.MaxRecordSize/2)
+		return configError("MaxDataSize", "%d is outside 1..%d", c.MaxDataSize, store.MaxRecordSize/2)
 	}
+	return nil
+}
+
+// hookDefaults fills in the handlers and functions the application may
+// replace. Behind trusted proxies, the client's address is the one they
+// forwarded: one list, Config.TrustedProxies, decides both what the proxies
+// are believed about (HTTPS, the client's address).
+func (c *Config) hookDefaults() error {
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = DefaultErrorHandler
 	}
@@ -391,43 +449,45 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost
+		if len(c.TrustedProxies) > 0 {
+			c.ClientIP = TrustedProxyClientIP(c.TrustedProxies...)
+		}
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	return nil
+}
+
+// guessingDefaults fills in and checks Config.Guessing.
+func (c *Config) guessingDefaults() error {
 	g := &c.Guessing
 	if g.Window < 0 || g.Cooldown < 0 || g.Clients < 0 {
-		return c, configError("Guessing", "Window, Cooldown and Clients must not be negative")
+		return configError("Guessing", "Window, Cooldown and Clients must not be negative")
 	}
 	if g.Limit < 0 && (g.Cooldown != 0 || g.Window != 0) {
-		return c, configError("Guessing", "Window and Cooldown do nothing with detection off (Limit < 0)")
+		return configError("Guessing", "Window and Cooldown do nothing with detection off (Limit < 0)")
 	}
 	if g.Limit == 0 {
-		g.Limit = 20
+		g.Limit = DefaultGuessLimit
 	}
 	if g.Window == 0 {
-		g.Window = 10 * time.Minute
+		g.Window = DefaultGuessWindow
 	}
 	if g.Clients == 0 {
-		g.Clients = 10000
+		g.Clients = DefaultGuessClients
 	}
 	if g.IPv6Prefix == 0 {
-		g.IPv6Prefix = 64
+		g.IPv6Prefix = DefaultIPv6Prefix
 	}
 	if g.IPv6Prefix < 0 || g.IPv6Prefix > 128 {
-		return c, configError("Guessing.IPv6Prefix", "%d is outside 1..128", g.IPv6Prefix)
+		return configError("Guessing.IPv6Prefix", "%d is outside 1..128", g.IPv6Prefix)
 	}
 	if g.Key == nil {
 		clientIP, bits := c.ClientIP, g.IPv6Prefix
 		g.Key = func(r *http.Request) string { return groupIPv6(clientIP(r), bits) }
 	}
-	if c.Keys != nil && c.Keys.Len() == 0 {
-		return c, configError("Keys", "holds no key: make it with NewKeys, ParseKeys, ReadKeysFile or KeysFromEnv")
-	}
-	if c.ClientBinding > BindUserAgentStrict {
-		return c, configError("ClientBinding", "unknown value %d", c.ClientBinding)
-	}
-	return c, nil
+	return nil
 }
 
 // ClientBinding is what a Manager does when a session is used from a client
@@ -487,32 +547,4 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 
 func defaultReauth(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "a recent sign-in is required", http.StatusUnauthorized)
-}
-
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// groupIPv6 returns ip unchanged unless it is an IPv6 address, which it
-// masks to its first bits: one client usually holds a whole /64, so
-// counting per address would let it rotate through 2^64 of them.
-func groupIPv6(ip string, bits int) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() {
-		return ip
-	}
-	p, err := a.Prefix(bits)
-	if err != nil {
-		return ip
-	}
-	return p.String()
 }

@@ -177,3 +177,8 @@ func (m *Manager) forwardedHTTPS(r *http.Request) bool {
 	}
 	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -211,4 +212,14 @@ func (m *Manager) emit(e Event) {
 		e.Time = m.cfg.Now()
 	}
 	m.cfg.OnEvent(e)
+}
+
+// emitReq emits e with the request's client, method and path filled in.
+func (m *Manager) emitReq(r *http.Request, e Event) {
+	if r != nil {
+		e.ClientIP = m.cfg.ClientIP(r)
+		e.Method = r.Method
+		e.Path = r.URL.Path
+	}
+	m.emit(e)
 }

@@ -260,3 +260,10 @@ func TestWriteSeeds(t *testing.T) {
 		}
 	}
 }
+
+func decodeToken(s string, dst []byte) (int, error) {
+	if base64.RawURLEncoding.DecodedLen(len(s)) > len(dst) {
+		return 0, errors.New("session: token too long")
+	}
+	return base64.RawURLEncoding.Strict().Decode(dst, []byte(s))
+}

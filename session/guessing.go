@@ -2,9 +2,6 @@ package session
 
 import (
 	"container/list"
-	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 )
@@ -84,42 +81,6 @@ func (g *guessGuard) miss(key string, n int, now time.Time) bool {
 		return true
 	}
 	return false
-}
-
-// TrustedProxyClientIP returns a [Config.ClientIP] function for an
-// application behind reverse proxies. When the connection comes from one of
-// the trusted prefixes, the client is the rightmost address in
-// X-Forwarded-For that is not itself trusted; otherwise, and whenever the
-// header is missing or malformed, it is the connection's address. Only the
-// proxies you name are believed: a client cannot choose its address by
-// sending the header itself.
-func TrustedProxyClientIP(trusted ...netip.Prefix) func(*http.Request) string {
-	isTrusted := func(a netip.Addr) bool {
-		for _, p := range trusted {
-			if p.Contains(a.Unmap()) {
-				return true
-			}
-		}
-		return false
-	}
-	return func(r *http.Request) string {
-		peer := remoteHost(r)
-		addr, err := netip.ParseAddr(peer)
-		if err != nil || !isTrusted(addr) {
-			return peer
-		}
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				return peer
-			}
-			if !isTrusted(hop) {
-				return hop.Unmap().String()
-			}
-		}
-		return peer
-	}
 }
 
 // evict forgets the least recently seen client that is not in a cool-down,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/session/sessiontest"
 	"github.com/sessionguard/sessionguard/store"
 )
 
@@ -300,5 +301,38 @@ func TestDefaultEventsFollowSlogDefault(t *testing.T) {
 	m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(httptest.NewRecorder(), r)
 	if !strings.Contains(buf.String(), "unknown-token") || !strings.Contains(buf.String(), "level=WARN") {
 		t.Fatalf("log: %q", buf.String())
+	}
+}
+
+// TestTrustedProxiesGiveTheClientIP: one list of trusted proxies decides
+// both what is believed of them: HTTPS (X-Forwarded-Proto) and, when
+// Config.ClientIP is not set, the client's address (X-Forwarded-For). A
+// client that is not behind a listed proxy cannot choose its address.
+func TestTrustedProxiesGiveTheClientIP(t *testing.T) {
+	cases := []struct {
+		name, remote, xff, want string
+		trusted                 []netip.Prefix
+	}{
+		{"behind a listed proxy", "10.0.0.2:1", "198.51.100.9", "198.51.100.9", mustPrefixes("10.0.0.0/8")},
+		{"header from an unlisted peer", "203.0.113.5:1", "198.51.100.9", "203.0.113.5", mustPrefixes("10.0.0.0/8")},
+		{"no proxies listed", "10.0.0.2:1", "198.51.100.9", "10.0.0.2", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := sessiontest.NewManager(session.Config{TrustedProxies: c.trusted})
+			defer m.Close()
+			h := m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			r := httptest.NewRequest("GET", "https://example.com/?session=x", nil)
+			r.RemoteAddr = c.remote
+			r.Header.Set("X-Forwarded-For", c.xff)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			ev, ok := m.Events.Last(session.EventTokenInURL)
+			if !ok {
+				t.Fatal("no token-in-url event")
+			}
+			if ev.ClientIP != c.want {
+				t.Fatalf("client %q, want %q", ev.ClientIP, c.want)
+			}
+		})
 	}
 }

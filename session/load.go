@@ -8,16 +8,6 @@ import (
 	"github.com/sessionguard/sessionguard/store"
 )
 
-// emitReq emits e with the request's client, method and path filled in.
-func (m *Manager) emitReq(r *http.Request, e Event) {
-	if r != nil {
-		e.ClientIP = m.cfg.ClientIP(r)
-		e.Method = r.Method
-		e.Path = r.URL.Path
-	}
-	m.emit(e)
-}
-
 // load reads the request's session. Only a token that the store holds as a
 // live record is honoured (invariant I1): an unknown, expired, dead or
 // malformed token leaves the request without a session, raises an event and

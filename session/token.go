@@ -43,13 +43,6 @@ func issueToken(k *Keys) string {
 
 func encodeToken(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-func decodeToken(s string, dst []byte) (int, error) {
-	if base64.RawURLEncoding.DecodedLen(len(s)) > len(dst) {
-		return 0, errors.New("session: token too long")
-	}
-	return base64.RawURLEncoding.Strict().Decode(dst, []byte(s))
-}
-
 // validToken reports whether s has the exact shape of a token this package
 // issues: 43 characters of the base64url alphabet that decode to 32 bytes,
 // or 64 that decode to 48. Anything else is rejected before the store is
