@@ -31,7 +31,9 @@ func runServe(t *testing.T, args ...string) (base string, code int, stderr *loop
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb loopbacktest.SyncBuffer
 	done := make(chan int, 1)
-	go func() { done <- Serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--account", "alice:alice-password"}, args...), &out, &errb) }()
+	go func() {
+		done <- Serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--account", "alice:alice-password"}, args...), &out, &errb)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
