@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,11 +25,13 @@ import (
 
 // StoreSpecs describes the values OpenStore accepts, for flag help and
 // error messages.
-const StoreSpecs = "memory, bolt:PATH, sqlite:PATH, redis://HOST:PORT/DB or postgres://USER@HOST:PORT/DB"
+const StoreSpecs = "memory, bolt:PATH, sqlite:PATH, redis://HOST:PORT/DB, redis-cluster://HOST:PORT,HOST:PORT,… or postgres://USER@HOST:PORT/DB"
 
 // OpenStore opens the store that spec names: "memory", "bolt:PATH",
-// "sqlite:PATH", a redis:// (or rediss://) URL or a postgres:// (or
-// postgresql://) URL. The returned closer releases it. A Redis or
+// "sqlite:PATH", a redis:// (or rediss://) URL, a Redis Cluster URL
+// (redis-cluster://[USER:PASSWORD@]HOST:PORT,HOST:PORT,… or
+// rediss-cluster://…, naming some of the cluster's nodes, the client finds
+// the others) or a postgres:// (or postgresql://) URL. The returned closer releases it. A Redis or
 // PostgreSQL server that does not answer within five seconds is an error
 // here, so that a typo fails at start-up rather than on the first request.
 // On PostgreSQL the session table is created if it is missing.
@@ -49,6 +53,8 @@ func OpenStore(ctx context.Context, spec string) (store.Store, io.Closer, error)
 			return nil, nil, err
 		}
 		return st, st, nil
+	case strings.HasPrefix(spec, "redis-cluster://"), strings.HasPrefix(spec, "rediss-cluster://"):
+		return openRedisCluster(ctx, spec)
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
 		opts, err := redis.ParseURL(spec)
 		if err != nil {
@@ -111,6 +117,57 @@ func openPostgres(ctx context.Context, spec string) (store.Store, io.Closer, err
 		pool.Close()
 		return err
 	}), nil
+}
+
+// openRedisCluster connects to the Redis Cluster spec names and checks
+// that it answers. The store takes the cluster's sharded layout
+// (redisstore's documentation says what that means for a revocation).
+// Errors never repeat spec: it may hold a password.
+func openRedisCluster(ctx context.Context, spec string) (store.Store, io.Closer, error) {
+	opts, err := parseClusterSpec(spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--store redis-cluster://…: %w", err)
+	}
+	client := redis.NewClusterClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.ForEachShard(pctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
+		client.Close()
+		return nil, nil, fmt.Errorf("cannot reach the Redis Cluster at %s: %w", strings.Join(opts.Addrs, ","), err)
+	}
+	return redisstore.New(client, redisstore.Options{}), client, nil
+}
+
+// parseClusterSpec turns redis-cluster://[USER:PW@]H1:P1,H2:P2/?opts into
+// go-redis's cluster URL form, redis://[USER:PW@]H1:P1?addr=H2:P2&opts.
+func parseClusterSpec(spec string) (*redis.ClusterOptions, error) {
+	scheme, rest, _ := strings.Cut(spec, "://")
+	scheme = strings.TrimSuffix(scheme, "-cluster")
+	hostsEnd := strings.IndexAny(rest, "/?")
+	if hostsEnd < 0 {
+		hostsEnd = len(rest)
+	}
+	hosts, tail := rest[:hostsEnd], strings.TrimPrefix(rest[hostsEnd:], "/")
+	userinfo := ""
+	if i := strings.LastIndex(hosts, "@"); i >= 0 {
+		userinfo, hosts = hosts[:i+1], hosts[i+1:]
+	}
+	addrs := strings.Split(hosts, ",")
+	if hosts == "" || slices.Contains(addrs, "") {
+		return nil, errors.New("name the nodes as HOST:PORT,HOST:PORT")
+	}
+	query := strings.TrimPrefix(tail, "?")
+	for _, a := range addrs[1:] {
+		if query != "" {
+			query += "&"
+		}
+		query += "addr=" + url.QueryEscape(a)
+	}
+	u := scheme + "://" + userinfo + addrs[0]
+	if query != "" {
+		u += "?" + query
+	}
+	return redis.ParseClusterURL(u)
 }
 
 type closerFunc func() error

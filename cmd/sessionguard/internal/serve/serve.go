@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rotateEvery := fs.Duration("rotate-every", 0, "give signed-in sessions a fresh token this often (periodic rotation; e.g. 15m, down to a few ms for tests; default off)")
 	rotateGrace := fs.Duration("rotate-grace", 0, "how long a rotated-away token keeps working (default 30s with --rotate-every; may exceed it)")
 	keysFile := fs.String("keys-file", "", "file of base64 keys shared by every instance (current key first; see KEYS below; default: $"+KeysEnv+", else a random key for this process)")
+	maxSessions := fs.Int("max-sessions", 0, "how many sessions one user may hold at once; a sign-in past it ends the least recently used (default 100)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this address at /metrics (for example 127.0.0.1:9090)")
 	var accounts []app.Account
 	fs.Func("account", "NAME:PASSWORD of a user (repeatable; default: one generated account)", func(s string) error {
@@ -75,6 +77,9 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *rotateEvery < 0 || *rotateGrace < 0 {
 		return fail(nil, "--rotate-every and --rotate-grace must not be negative")
+	}
+	if *maxSessions < 0 {
+		return fail(nil, "--max-sessions must not be negative")
 	}
 	if *rotateGrace > 0 && *rotateEvery == 0 {
 		return fail(nil, "--rotate-grace does nothing without --rotate-every")
@@ -142,6 +147,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := app.Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger, BaselineUser: *baseline}
 	cfg.Session.Rotation = session.RotationConfig{Every: *rotateEvery, Grace: *rotateGrace}
 	cfg.Session.Keys = keys
+	cfg.Session.MaxSessionsPerUser = *maxSessions
 	var metricsLn net.Listener
 	var reg *prometheus.Registry
 	if *metricsAddr != "" {
@@ -370,13 +376,23 @@ func (l *redisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // redactSpec hides the password of a store URL (redis://user:pw@…,
-// postgres://user:pw@…) before it is printed.
+// postgres://user:pw@…, redis-cluster://user:pw@h:p,h:p) before it is
+// printed. A URL that does not parse as one (a cluster's list of nodes)
+// loses everything between "://" and "@".
 func redactSpec(spec string) string {
 	u, err := url.Parse(spec)
-	if err != nil || u.User == nil {
+	if err == nil && u.User == nil {
 		return spec
 	}
-	return u.Redacted()
+	if err == nil {
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(spec, "://")
+	hosts, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(hosts, "@"); ok && i >= 0 {
+		return scheme + "://xxxxx@" + rest[i+1:]
+	}
+	return spec
 }
 
 // DefaultStateDir is where serve keeps its bolt file by default:
