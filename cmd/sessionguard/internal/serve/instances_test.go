@@ -345,4 +345,3 @@ func pageMain(body string) string {
 	}
 	return body
 }
-
