@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,9 +50,10 @@ func sessionguardBinary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "sessionguard")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = err
+			return
 		}
 		out, err := exec.Command(goTool, "build", "-o", builtBin, "github.com/sessionguard/sessionguard/cmd/sessionguard").CombinedOutput()
 		if err != nil {
@@ -73,17 +73,22 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
-// startInstance runs `sessionguard serve` on a free loopback port with the
-// store spec and the key set in $SESSIONGUARD_KEYS, and returns its base
-// URL once it serves. It is stopped with SIGTERM when t ends.
-func startInstance(t *testing.T, bin, spec, keys string) string {
-	t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--store", spec,
-		"--rotate-every", rotateEvery.String(), "--rotate-grace", rotateGrace.String(), "--max-sessions", "2"}
+// instanceArgs are the flags of an instance of TestInstancesBehindProxy.
+func instanceArgs(spec string) []string {
+	args := []string{"--store", spec, "--rotate-every", rotateEvery.String(), "--rotate-grace", rotateGrace.String(), "--max-sessions", "2"}
 	for _, a := range instanceAccounts {
 		args = append(args, "--account", a)
 	}
-	cmd := exec.Command(bin, args...)
+	return args
+}
+
+// startInstance runs `sessionguard serve` with args on a free loopback
+// port, with the key set in $SESSIONGUARD_KEYS, and returns its base URL
+// once it serves, and its process. It is stopped with SIGTERM when t ends.
+func startInstance(t *testing.T, bin, keys string, args ...string) (string, *os.Process) {
+	t.Helper()
+	spec := strings.Join(args, " ")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), KeysEnv+"="+keys)
 	var stderr loopbacktest.SyncBuffer
 	cmd.Stderr = &stderr
@@ -116,15 +121,16 @@ func startInstance(t *testing.T, bin, spec, keys string) string {
 	}()
 	select {
 	case base := <-found:
-		return base
+		return base, cmd.Process
 	case <-time.After(15 * time.Second):
-		t.Fatalf("serve --store %s did not start:\n%s", spec, stderr.String())
-		return ""
+		t.Fatalf("serve %s did not start:\n%s", spec, stderr.String())
+		return "", nil
 	}
 }
 
 // roundRobin is a reverse proxy that sends each request to the next
-// instance in turn, as a load balancer without session affinity does.
+// instance in turn, as a load balancer without session affinity does (a
+// round-robin Rewrite, the successor of a Director).
 func roundRobin(t *testing.T, bases []string) string {
 	t.Helper()
 	var targets []*url.URL
@@ -136,9 +142,9 @@ func roundRobin(t *testing.T, bases []string) string {
 		targets = append(targets, u)
 	}
 	var next atomic.Uint64
-	proxy := &httputil.ReverseProxy{Director: func(r *http.Request) {
-		u := targets[(next.Add(1)-1)%uint64(len(targets))]
-		r.URL.Scheme, r.URL.Host = u.Scheme, u.Host
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
+		r.Out.Host = r.In.Host // the instances see the address the browser used
 	}}
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
@@ -170,7 +176,8 @@ func TestInstancesBehindProxy(t *testing.T) {
 			spec := st.spec(t)
 			var insts []string
 			for range 3 { // one after the other: each creates the table on PostgreSQL
-				insts = append(insts, startInstance(t, bin, spec, keys))
+				base, _ := startInstance(t, bin, keys, instanceArgs(spec)...)
+				insts = append(insts, base)
 			}
 			c := cluster{t: t, proxy: roundRobin(t, insts), insts: insts}
 			c.signInAndOut()
