@@ -94,7 +94,9 @@ type App struct {
 	manager  *session.Manager // nil in vulnerable mode
 	throttle *throttle
 	handler  http.Handler
-	keys     *session.Keys // Session.Keys, or random ones: signs what URLs carry
+	// signers are the key sets derived from Session.Keys (or from random
+	// keys), by purpose: what URLs carry, and the log's user tags.
+	signers map[string]*session.Keys
 }
 
 // sessionLayer is what the pages need of session handling; the secure and the
@@ -127,13 +129,18 @@ func New(cfg Config) (*App, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now), keys: cfg.Session.Keys}
-	if a.keys == nil {
+	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
+	keys := cfg.Session.Keys
+	if keys == nil {
 		k, err := RandomKeys()
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		a.keys = k
+		keys = k
+	}
+	a.signers = map[string]*session.Keys{}
+	for _, p := range []string{purposeEnded, purposeSessionsNote, purposeLogUser} {
+		a.signers[p] = keys.Derive(p)
 	}
 	switch {
 	case cfg.BaselineUser != "":
@@ -361,7 +368,7 @@ func (a *App) logUser(name string) []any {
 	if a.cfg.Accounts.Known(name) {
 		return []any{"user", name}
 	}
-	tag := a.keys.Derive(purposeLogUser).Sign([]byte(name))
+	tag := a.signers[purposeLogUser].Sign([]byte(name))
 	return []any{"unknown_user", hex.EncodeToString(tag[:6])}
 }
 

@@ -107,14 +107,33 @@ func TestAppSessionsPageShowsNoTextFromTheURL(t *testing.T) {
 // their own keys do not, which is why serve needs a shared key.
 func TestAppInstancesShareKeys(t *testing.T) {
 	shared := testKeys(t)
+	// A rotation in three steps: the new key added second everywhere,
+	// then moved first instance by instance, then the old one removed.
+	k1, k2 := make([]byte, session.KeySize), make([]byte, session.KeySize)
+	if _, err := rand.Read(k1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rand.Read(k2); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(k ...[]byte) *session.Keys {
+		s, err := session.NewKeys(k[0], k[1:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	for _, tc := range []struct {
-		name   string
-		keys   []*session.Keys
-		shared bool
+		name         string
+		keys         []*session.Keys
+		shared, tags bool // messages honoured across instances; log tags alike
 	}{
-		{"one key set", []*session.Keys{shared, shared}, true},
-		{"own keys", []*session.Keys{testKeys(t), testKeys(t)}, false},
-		{"no keys given", []*session.Keys{nil, nil}, false},
+		{"one key set", []*session.Keys{shared, shared}, true, true},
+		{"rotation, new key added second", []*session.Keys{keys(k1), keys(k1, k2)}, true, true},
+		{"rotation, new key first on one instance", []*session.Keys{keys(k1, k2), keys(k2, k1)}, true, false},
+		{"rotation, old key removed on one instance", []*session.Keys{keys(k2, k1), keys(k2)}, true, true},
+		{"own keys", []*session.Keys{testKeys(t), testKeys(t)}, false, false},
+		{"no keys given", []*session.Keys{nil, nil}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var log syncBuffer
@@ -141,8 +160,8 @@ func TestAppInstancesShareKeys(t *testing.T) {
 			if len(tags) != 2 {
 				t.Fatalf("tags %q", tags)
 			}
-			if got := tags[0][1] == tags[1][1]; got != tc.shared {
-				t.Errorf("one name tagged alike on both instances: %v, want %v", got, tc.shared)
+			if got := tags[0][1] == tags[1][1]; got != tc.tags {
+				t.Errorf("one name tagged alike on both instances: %v, want %v", got, tc.tags)
 			}
 		})
 	}

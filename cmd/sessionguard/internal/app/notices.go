@@ -74,7 +74,7 @@ const noticeMaxAge = 10 * time.Minute
 // names, never text from the URL.
 func (a *App) seal(purpose, value string) string {
 	at := strconv.FormatInt(a.cfg.Now().Unix(), 10)
-	sig := a.keys.Derive(purpose).Sign([]byte(value + "\x00" + at))
+	sig := a.signers[purpose].Sign([]byte(value + "\x00" + at))
 	return value + "." + at + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
@@ -87,7 +87,7 @@ func (a *App) open(purpose, sealed string) (string, bool) {
 		return "", false
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(sig64)
-	if err != nil || !a.keys.Derive(purpose).Verify([]byte(value+"\x00"+at), sig) {
+	if err != nil || !a.signers[purpose].Verify([]byte(value+"\x00"+at), sig) {
 		return "", false
 	}
 	unix, err := strconv.ParseInt(at, 10, 64)

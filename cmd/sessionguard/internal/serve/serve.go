@@ -217,9 +217,11 @@ KEYS
   session ended, the notes of the Sessions page). Give them with
   --keys-file FILE or the environment variable ` + KeysEnv + `: base64 keys
   of 32 random bytes, separated by newlines, spaces or commas, '#' starts a
-  comment line. The first key signs; the others still verify. To rotate, put
-  a new key first and keep the old one after it until the sessions issued
-  under it have ended. Make a key with: head -c32 /dev/urandom | base64
+  comment line. The first key signs; the others still verify. To rotate:
+  add the new key SECOND on every instance; then move it first on every
+  instance; remove the old key once the sessions issued under it have
+  ended. (An instance that does not know the new key yet refuses what it
+  signs.) Make a key with: head -c32 /dev/urandom | base64
 `
 
 const noKeysWarning = `sessionguard: warning: no --keys-file and no ` + KeysEnv + `: using a random key
