@@ -67,7 +67,16 @@ func OpenStore(ctx context.Context, spec string) (store.Store, io.Closer, error)
 			client.Close()
 			return nil, nil, fmt.Errorf("cannot reach Redis at %s: %w", opts.Addr, err)
 		}
-		return redisstore.New(client, redisstore.Options{}), client, nil
+		// Open refuses a Redis that could evict session keys, and watches
+		// for one that goes back in time until the closer runs.
+		st, err := redisstore.Open(pctx, client, redisstore.Options{})
+		if err != nil {
+			return nil, nil, errors.Join(fmt.Errorf("--store redis://%s: %w", opts.Addr, err), client.Close())
+		}
+		return st, closerFunc(func() error {
+			err := st.Close()
+			return errors.Join(err, client.Close())
+		}), nil
 	case strings.HasPrefix(spec, "sqlite:"):
 		path := strings.TrimPrefix(spec, "sqlite:")
 		if path == "" {
@@ -120,8 +129,10 @@ func openPostgres(ctx context.Context, spec string) (store.Store, io.Closer, err
 }
 
 // openRedisCluster connects to the Redis Cluster spec names and checks
-// that it answers. The store takes the cluster's sharded layout
-// (redisstore's documentation says what that means for a revocation).
+// that it answers and is configured safely (redisstore.Open: noeviction,
+// and appendonly yes with appendfsync always on every primary). The store
+// takes the cluster's sharded layout (redisstore's documentation says what
+// that means for a revocation).
 // Errors never repeat spec: it may hold a password.
 func openRedisCluster(ctx context.Context, spec string) (store.Store, io.Closer, error) {
 	opts, err := parseClusterSpec(spec)
@@ -131,11 +142,17 @@ func openRedisCluster(ctx context.Context, spec string) (store.Store, io.Closer,
 	client := redis.NewClusterClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	where := strings.Join(opts.Addrs, ",")
 	if err := client.ForEachShard(pctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
-		client.Close()
-		return nil, nil, fmt.Errorf("cannot reach the Redis Cluster at %s: %w", strings.Join(opts.Addrs, ","), err)
+		return nil, nil, errors.Join(fmt.Errorf("cannot reach the Redis Cluster at %s: %w", where, err), client.Close())
 	}
-	return redisstore.New(client, redisstore.Options{}), client, nil
+	// Open refuses a cluster whose primaries could evict session keys or
+	// lose acknowledged writes (appendonly yes, appendfsync always).
+	st, err := redisstore.Open(pctx, client, redisstore.Options{})
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("--store redis-cluster://%s: %w", where, err), client.Close())
+	}
+	return st, closerFunc(func() error { return errors.Join(st.Close(), client.Close()) }), nil
 }
 
 // parseClusterSpec turns redis-cluster://[USER:PW@]H1:P1,H2:P2/?opts into

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/cmd/sessionguard/internal/loopback/loopbacktest"
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 )
 
 // TestServeFlagErrors checks that every bad flag combination is refused
@@ -39,6 +40,8 @@ func TestServeFlagErrors(t *testing.T) {
 	}
 	deadRedis := "redis://" + ln.Addr().String() + "/0"
 	ln.Close()
+	// A Redis that could evict session keys (I14): refused at start-up.
+	evicting := "redis://" + redistest.Start(t, "--maxmemory-policy", "allkeys-lru").Addr + "/0"
 
 	cases := []struct {
 		name string
@@ -55,6 +58,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"redis cluster not answering", []string{"--store", "redis-cluster://" + ln.Addr().String() + "," + ln.Addr().String()}, "cannot reach the Redis Cluster"},
 		{"redis cluster without nodes", []string{"--store", "redis-cluster://a:1,,b:2"}, "HOST:PORT,HOST:PORT"},
 		{"negative max sessions", []string{"--store", "memory", "--max-sessions", "-1"}, "--max-sessions must not be negative"},
+		{"redis that evicts", []string{"--store", evicting}, `maxmemory-policy "allkeys-lru"`},
 		{"tls half", []string{"--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
 		{"tls files missing", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem", "--store", "memory"}, "--tls-cert/--tls-key"},
 		{"tls files not PEM", []string{"--tls-cert", notPEM, "--tls-key", notPEM, "--store", "memory"}, "--tls-cert/--tls-key"},

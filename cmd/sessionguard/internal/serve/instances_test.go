@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionguard/sessionguard/cmd/sessionguard/internal/loopback"
 	"github.com/sessionguard/sessionguard/cmd/sessionguard/internal/loopback/loopbacktest"
@@ -167,7 +170,9 @@ func TestInstancesBehindProxy(t *testing.T) {
 	}{
 		{"redis", func(t *testing.T) string { return "redis://" + redistest.Start(t).Addr + "/0" }},
 		{"redis-cluster", func(t *testing.T) string {
-			return "redis-cluster://" + strings.Join(redistest.StartCluster(t, 3).Addrs, ",")
+			c := redistest.StartCluster(t, 3)
+			durable(t, c.Addrs)
+			return "redis-cluster://" + strings.Join(c.Addrs, ",")
 		}},
 		{"postgres", func(t *testing.T) string { return pgtest.Start(t, "fsync=off").URL("postgres") }},
 	}
@@ -186,6 +191,23 @@ func TestInstancesBehindProxy(t *testing.T) {
 			c.rotation()
 			c.bound()
 		})
+	}
+}
+
+// durable turns on what serve's cluster form requires of every primary,
+// which redistest's nodes run without: appendonly yes, appendfsync always.
+func durable(t *testing.T, addrs []string) {
+	t.Helper()
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		for _, kv := range [][2]string{{"appendonly", "yes"}, {"appendfsync", "always"}} {
+			if err := c.ConfigSet(context.Background(), kv[0], kv[1]).Err(); err != nil {
+				t.Fatalf("CONFIG SET %s %s on %s: %v", kv[0], kv[1], a, err)
+			}
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
