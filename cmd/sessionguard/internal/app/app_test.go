@@ -265,12 +265,17 @@ func TestAppRedisClusterSpec(t *testing.T) {
 		{"one node", "rediss-cluster://h1:7000", []string{"h1:7000"}, "", "", false},
 		{"empty node", "redis-cluster://h1:7000,,h2:7001", nil, "", "", true},
 		{"no nodes", "redis-cluster://", nil, "", "", true},
+		{"bad option", "redis-cluster://app:s3cret@h1:7000,h2:7001/?dial_timeout=soon", nil, "", "", true},
+		{"bad port", "redis-cluster://app:s3cret@h1:x,h2:7001", nil, "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts, err := parseClusterSpec(tc.spec)
 			if tc.bad {
 				if err == nil {
 					t.Fatalf("accepted: %+v", opts.Addrs)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Fatalf("the error shows the password: %v", err)
 				}
 				return
 			}

@@ -58,7 +58,7 @@ func OpenStore(ctx context.Context, spec string) (store.Store, io.Closer, error)
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
 		opts, err := redis.ParseURL(spec)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--store %s: %w", spec, err)
+			return nil, nil, fmt.Errorf("--store %s: %w", RedactSpec(spec), urlError(err))
 		}
 		client := redis.NewClient(opts)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -184,7 +184,38 @@ func parseClusterSpec(spec string) (*redis.ClusterOptions, error) {
 	if query != "" {
 		u += "?" + query
 	}
-	return redis.ParseClusterURL(u)
+	opts, err := redis.ParseClusterURL(u)
+	return opts, urlError(err)
+}
+
+// RedactSpec hides the password of a store URL (redis://user:pw@…,
+// postgres://user:pw@…, redis-cluster://user:pw@h:p,h:p) before it is
+// printed. A URL that does not parse as one (a cluster's list of nodes, a
+// typo) loses everything between "://" and the last "@" before its path.
+func RedactSpec(spec string) string {
+	u, err := url.Parse(spec)
+	if err == nil && u.User == nil {
+		return spec
+	}
+	if err == nil {
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(spec, "://")
+	hosts, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(hosts, "@"); ok && i >= 0 {
+		return scheme + "://xxxxx@" + rest[i+1:]
+	}
+	return spec
+}
+
+// urlError returns err without the URL a *url.Error repeats, which may
+// hold a password.
+func urlError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 type closerFunc func() error

@@ -13,10 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -377,25 +375,9 @@ func (l *redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	lg.Warn("redis client", "message", fmt.Sprintf(format, v...))
 }
 
-// redactSpec hides the password of a store URL (redis://user:pw@…,
-// postgres://user:pw@…, redis-cluster://user:pw@h:p,h:p) before it is
-// printed. A URL that does not parse as one (a cluster's list of nodes)
-// loses everything between "://" and "@".
-func redactSpec(spec string) string {
-	u, err := url.Parse(spec)
-	if err == nil && u.User == nil {
-		return spec
-	}
-	if err == nil {
-		return u.Redacted()
-	}
-	scheme, rest, ok := strings.Cut(spec, "://")
-	hosts, _, _ := strings.Cut(rest, "/")
-	if i := strings.LastIndex(hosts, "@"); ok && i >= 0 {
-		return scheme + "://xxxxx@" + rest[i+1:]
-	}
-	return spec
-}
+// redactSpec hides the password of a store URL before it is printed
+// (app.RedactSpec).
+func redactSpec(spec string) string { return app.RedactSpec(spec) }
 
 // DefaultStateDir is where serve keeps its bolt file by default:
 // $XDG_STATE_HOME/sessionguard, or ~/.local/state/sessionguard.
