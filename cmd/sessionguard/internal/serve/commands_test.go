@@ -55,6 +55,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"unknown store", []string{"--store", "foo"}, `unknown --store "foo"`},
 		{"bad redis URL", []string{"--store", "redis://x:y:z"}, "--store redis://x:y:z"},
 		{"bad redis URL hides its password", []string{"--store", "redis://app:s3cret@h:port/0"}, "--store redis://xxxxx@h:port/0"},
+		{"bad postgres URL hides its password", []string{"--store", "postgres://app:s3cret@h:port/db"}, "--store postgres://"},
 		{"bad redis cluster URL hides its password", []string{"--store", "redis-cluster://app:s3cret@h:port,h:1"}, "--store redis-cluster://"},
 		{"redis not answering", []string{"--store", deadRedis}, "cannot reach Redis"},
 		{"redis cluster not answering", []string{"--store", "redis-cluster://" + ln.Addr().String() + "," + ln.Addr().String()}, "cannot reach the Redis Cluster"},

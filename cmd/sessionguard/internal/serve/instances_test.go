@@ -186,6 +186,7 @@ func TestInstancesBehindProxy(t *testing.T) {
 			}
 			c := cluster{t: t, proxy: roundRobin(t, insts), insts: insts}
 			c.signInAndOut()
+			c.notices()
 			c.revoke()
 			c.passwordChange()
 			c.rotation()
@@ -281,6 +282,26 @@ func (c *cluster) signInAndOut() {
 		c.t.Errorf("sign-out: the next instance does not say so: %.400s", pageMain(res.Body))
 	}
 	c.onEvery("after sign-out, the first token", token, false)
+}
+
+// notices: what the session layer ignored in a request is told by the
+// sign-in page the next instance serves after the redirect.
+func (c *cluster) notices() {
+	for _, tc := range []struct{ name, path, cookie, text string }{
+		{"session ID in the link", "/dashboard?session=chosen-by-the-attacker", "",
+			"A session ID in the link you followed was ignored"},
+		{"planted cookie", "/dashboard", strings.Repeat("A", 43),
+			"Your browser sent a session cookie this site does not know"},
+	} {
+		b := loopback.NewBrowser("visitor")
+		if tc.cookie != "" {
+			b.Plant(session.DefaultCookieName, tc.cookie)
+		}
+		res := loopbacktest.Get(c.t, b, c.proxy+tc.path)
+		if !strings.Contains(res.URL, "/login") || !has(res.Body, tc.text) {
+			c.t.Errorf("%s: at %s, the page does not say %q: %.400s", tc.name, res.URL, tc.text, pageMain(res.Body))
+		}
+	}
 }
 
 var revokeID = regexp.MustCompile(`name="id" value="([^"]+)"`)
