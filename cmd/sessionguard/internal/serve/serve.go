@@ -180,9 +180,10 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if !loopback.IsLoopback(host) {
 		fmt.Fprintln(stderr, "sessionguard: warning: plain HTTP on a non-loopback address: browsers will not send the Secure session cookie; use --tls-cert/--tls-key or a TLS proxy")
 	}
-	if keys == nil {
+	switch {
+	case keys == nil && !*vulnerable && *baseline == "": // one-process demonstrations need no shared key
 		fmt.Fprint(stderr, noKeysWarning)
-	} else {
+	case keys != nil:
 		fmt.Fprintf(stderr, "sessionguard: %d keys from %s (the first signs)\n", keys.Len(), keysFrom)
 	}
 	if generated {
