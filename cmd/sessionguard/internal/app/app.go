@@ -11,9 +11,7 @@
 package app
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -24,6 +22,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,8 +52,18 @@ type Config struct {
 	// user. It measures the pages without a session layer.
 	BaselineUser string
 	// Session configures the secure mode's session manager. OnEvent
-	// defaults to session.LogEvents(Logger).
+	// defaults to session.LogEvents(Logger). Its Keys also sign what the
+	// app carries in URLs (why a session ended, the notes of the sessions
+	// page) and tag unknown user names in the log, each under a purpose of
+	// its own (session.Keys.Derive), so that every instance given the same
+	// keys honours the others' signatures. Without Keys the app makes a
+	// random key set for itself at start-up (and the sessions' tokens carry
+	// no tag): fine for one instance, but a redirect that lands on another
+	// instance loses its message.
 	Session session.Config
+	// Location is the time zone of the times the pages show, which name
+	// it. Default time.Local.
+	Location *time.Location
 	// Logger receives the app's log. Default slog.Default().
 	Logger *slog.Logger
 	// OnSignIn, when set, is called with the result of every attempt to
@@ -84,7 +94,9 @@ type App struct {
 	manager  *session.Manager // nil in vulnerable mode
 	throttle *throttle
 	handler  http.Handler
-	key      [32]byte // authenticates the end reasons carried to the sign-in page
+	// signers are the key sets derived from Session.Keys (or from random
+	// keys), by purpose: what URLs carry, and the log's user tags.
+	signers map[string]*session.Keys
 }
 
 // sessionLayer is what the pages need of session handling; the secure and the
@@ -114,9 +126,21 @@ func New(cfg Config) (*App, error) {
 	if cfg.OnSignIn == nil {
 		cfg.OnSignIn = func(SignInResult) {}
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
 	a := &App{cfg: cfg, throttle: newThrottle(10_000, cfg.Now)}
-	if _, err := rand.Read(a.key[:]); err != nil {
-		return nil, fmt.Errorf("app: %w", err)
+	keys := cfg.Session.Keys
+	if keys == nil {
+		k, err := RandomKeys()
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		keys = k
+	}
+	a.signers = map[string]*session.Keys{}
+	for _, p := range []string{purposeEnded, purposeSessionsNote, purposeLogUser} {
+		a.signers[p] = keys.Derive(p)
 	}
 	switch {
 	case cfg.BaselineUser != "":
@@ -199,7 +223,13 @@ type page struct {
 // sessionRow is one session on the sessions page.
 type sessionRow struct {
 	session.Info
-	Device string // a name a person recognises, from the User-Agent
+	Device         string // a name a person recognises, from the User-Agent
+	SignedIn, Seen string // AuthTime and LastSeen, with their zone
+}
+
+// showTime formats t for a page, in the app's zone, which it names.
+func (a *App) showTime(t time.Time) string {
+	return t.In(a.cfg.Location).Format("Jan 2 15:04:05 MST")
 }
 
 func (a *App) render(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
@@ -330,16 +360,26 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 
 // logUser names the account a sign-in tried, for the log: user=NAME for
 // an account that exists, else unknown_user=TAG, where TAG is a MAC of the
-// text under the app's random key. The tag tells repeated attempts with
-// one name apart from others, within this process, and cannot be turned
-// back into the text, which is often a password typed in the wrong field.
+// text under the app's keys. The tag tells repeated attempts with one name
+// apart from others, on every instance that shares the keys, and cannot be
+// turned back into the text, which is often a password typed in the wrong
+// field.
 func (a *App) logUser(name string) []any {
 	if a.cfg.Accounts.Known(name) {
 		return []any{"user", name}
 	}
-	mac := hmac.New(sha256.New, a.key[:])
-	mac.Write([]byte("log-user:" + name))
-	return []any{"unknown_user", hex.EncodeToString(mac.Sum(nil)[:6])}
+	tag := a.signers[purposeLogUser].Sign([]byte(name))
+	return []any{"unknown_user", hex.EncodeToString(tag[:6])}
+}
+
+// RandomKeys returns a key set of one random key, for an app or a serve
+// started without keys.
+func RandomKeys() (*session.Keys, error) {
+	k := make([]byte, session.KeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return session.NewKeys(k)
 }
 
 // plural returns "1 second", "2 seconds".
@@ -397,15 +437,18 @@ func (a *App) saveNote(w http.ResponseWriter, r *http.Request, user string) {
 }
 
 func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request, user string) {
-	p := page{Title: "Sessions", User: user, Message: r.FormValue("msg")}
+	p := page{Title: "Sessions", User: user, Message: a.sessionsNote(r.URL.Query().Get(paramNote))}
 	if s := session.From(r); s != nil && !a.cfg.Vulnerable {
 		infos, err := s.Sessions(r.Context())
 		if err != nil {
 			a.storeFailure(w, r, err)
 			return
 		}
+		// This device first, then the others by last use.
+		sort.SliceStable(infos, func(i, j int) bool { return infos[i].Current && !infos[j].Current })
 		for _, in := range infos {
-			p.Sessions = append(p.Sessions, sessionRow{Info: in, Device: deviceName(in.UserAgent)})
+			p.Sessions = append(p.Sessions, sessionRow{Info: in, Device: deviceName(in.UserAgent),
+				SignedIn: a.showTime(in.AuthTime), Seen: a.showTime(in.LastSeen)})
 			if !in.Current {
 				p.Others++
 			}
@@ -422,11 +465,11 @@ func (a *App) revoke(w http.ResponseWriter, r *http.Request, user string) {
 	err := a.manager.Revoke(r.Context(), user, r.PostFormValue("id"))
 	switch {
 	case errors.Is(err, session.ErrUnknownSession):
-		http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("That session had already ended."), http.StatusSeeOther)
+		a.toSessions(w, r, "gone")
 	case err != nil:
 		a.storeFailure(w, r, err)
 	default:
-		http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("Signed out that session."), http.StatusSeeOther)
+		a.toSessions(w, r, "revoked")
 	}
 }
 
@@ -440,7 +483,14 @@ func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request, user string) 
 		a.storeFailure(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/sessions?msg="+url.QueryEscape("Signed out "+plural(n, "other session")+"."), http.StatusSeeOther)
+	a.toSessions(w, r, "others:"+strconv.Itoa(n))
+}
+
+// toSessions redirects to the sessions page with a sealed note: a code the
+// page turns into a fixed text (sessionsNote), signed so that any instance
+// sharing the keys shows it and no link can make it up.
+func (a *App) toSessions(w http.ResponseWriter, r *http.Request, code string) {
+	http.Redirect(w, r, "/sessions?"+url.Values{paramNote: {a.seal(purposeSessionsNote, code)}}.Encode(), http.StatusSeeOther)
 }
 
 func (a *App) password(w http.ResponseWriter, r *http.Request, user string) {
@@ -477,8 +527,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not sign out", http.StatusInternalServerError)
 		return
 	}
-	why := session.EndSignedOut.String()
-	a.redirect(w, r, "/login?"+url.Values{paramEnded: {why}, paramSig: {a.endedSig(why)}}.Encode())
+	a.redirect(w, r, "/login?"+url.Values{paramEnded: {a.seal(purposeEnded, session.EndSignedOut.String())}}.Encode())
 }
 
 func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {

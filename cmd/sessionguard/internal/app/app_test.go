@@ -250,3 +250,41 @@ func TestNoteIsASessionWrite(t *testing.T) {
 		t.Fatalf("oversized note: %d", res.Status)
 	}
 }
+
+// TestAppRedisClusterSpec: the cluster form of --store names its nodes,
+// with or without credentials and options; a malformed list is refused.
+func TestAppRedisClusterSpec(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec string
+		addrs      []string
+		user, pw   string
+		bad        bool
+	}{
+		{"two nodes", "redis-cluster://127.0.0.1:7000,127.0.0.1:7001", []string{"127.0.0.1:7000", "127.0.0.1:7001"}, "", "", false},
+		{"credentials and options", "redis-cluster://app:s3cret@h1:7000,h2:7001,h3:7002/?dial_timeout=2s", []string{"h1:7000", "h2:7001", "h3:7002"}, "app", "s3cret", false},
+		{"one node", "rediss-cluster://h1:7000", []string{"h1:7000"}, "", "", false},
+		{"empty node", "redis-cluster://h1:7000,,h2:7001", nil, "", "", true},
+		{"no nodes", "redis-cluster://", nil, "", "", true},
+		{"bad option", "redis-cluster://app:s3cret@h1:7000,h2:7001/?dial_timeout=soon", nil, "", "", true},
+		{"bad port", "redis-cluster://app:s3cret@h1:x,h2:7001", nil, "", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts, err := parseClusterSpec(tc.spec)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("accepted: %+v", opts.Addrs)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Fatalf("the error shows the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(opts.Addrs, " ") != strings.Join(tc.addrs, " ") || opts.Username != tc.user || opts.Password != tc.pw {
+				t.Fatalf("addrs %q user %q password %q", opts.Addrs, opts.Username, opts.Password)
+			}
+		})
+	}
+}

@@ -1,11 +1,12 @@
 package app
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sessionguard/sessionguard/session"
 )
@@ -47,18 +48,76 @@ const (
 // request removes the dead cookie from the browser, so the sign-in page
 // could not ask the session layer itself.
 const (
-	paramEnded   = "ended"   // an EndReason name
-	paramSig     = "sig"     // MAC of paramEnded, so that a link cannot claim a reason that did not happen
+	paramEnded   = "ended"   // a sealed EndReason name (seal)
 	paramIgnored = "ignored" // "link" or "cookie", possibly both (repeated)
+	paramNote    = "note"    // a sealed sessionsNotes code, for /sessions
 )
 
-// endedSig authenticates a reason carried in a URL. A forged "your password
-// was changed" would be a phishing aid; the notices need no MAC: they only
-// say that something was ignored, which anyone can cause for real.
-func (a *App) endedSig(reason string) string {
-	mac := hmac.New(sha256.New, a.key[:])
-	mac.Write([]byte("ended:" + reason))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:12])
+// The purposes of the key sets the app derives from its keys
+// (session.Keys.Derive): a value signed for one never passes for another.
+const (
+	purposeEnded        = "sessionguard-app/ended"
+	purposeSessionsNote = "sessionguard-app/sessions-note"
+	purposeLogUser      = "sessionguard-app/log-user"
+)
+
+// noticeMaxAge is how long a sealed value stays valid, either way: the
+// redirect it rides is followed at once, and a link captured once cannot
+// be handed round for long. Instances whose clocks differ by less than
+// this honour each other's values.
+const noticeMaxAge = 10 * time.Minute
+
+// seal returns value (which holds no '.'), when it was sealed and a
+// signature under the purpose's keys, for a URL. Signed values stop a
+// link from claiming something that did not happen ("your password was
+// changed"), a phishing aid; the page shows the fixed text the value
+// names, never text from the URL.
+func (a *App) seal(purpose, value string) string {
+	at := strconv.FormatInt(a.cfg.Now().Unix(), 10)
+	sig := a.signers[purpose].Sign([]byte(value + "\x00" + at))
+	return value + "." + at + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// open returns the value of a sealed string that verifies under the
+// purpose's keys (the current or an older key) and is recent enough.
+func (a *App) open(purpose, sealed string) (string, bool) {
+	value, rest, ok := strings.Cut(sealed, ".")
+	at, sig64, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return "", false
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	if err != nil || !a.signers[purpose].Verify([]byte(value+"\x00"+at), sig) {
+		return "", false
+	}
+	unix, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return "", false
+	}
+	if age := a.cfg.Now().Sub(time.Unix(unix, 0)); age > noticeMaxAge || age < -noticeMaxAge {
+		return "", false
+	}
+	return value, true
+}
+
+// sessionsNote returns the text a sealed /sessions note stands for:
+// "revoked", "gone", or "others:N" for N other sessions signed out.
+func (a *App) sessionsNote(sealed string) string {
+	code, ok := a.open(purposeSessionsNote, sealed)
+	switch {
+	case !ok:
+		return ""
+	case code == "revoked":
+		return "Signed out that session."
+	case code == "gone":
+		return "That session had already ended."
+	}
+	if n, found := strings.CutPrefix(code, "others:"); found {
+		if k, err := strconv.Atoi(n); err == nil && k >= 0 {
+			return "Signed out " + plural(k, "other session") + "."
+		}
+	}
+	return ""
 }
 
 // carryMessages adds to q what the request's session layer reported, for
@@ -67,8 +126,7 @@ func (a *App) carryMessages(r *http.Request, q url.Values) {
 	s := session.From(r)
 	if why := s.Ended(); why != session.EndNone {
 		if _, ok := endedMessages[why]; ok {
-			q.Set(paramEnded, why.String())
-			q.Set(paramSig, a.endedSig(why.String()))
+			q.Set(paramEnded, a.seal(purposeEnded, why.String()))
 		}
 	}
 	n := s.Notices()
@@ -80,19 +138,17 @@ func (a *App) carryMessages(r *http.Request, q url.Values) {
 	}
 }
 
-// signInMessages returns why the user's session ended, if known, from the
+// endedMessage returns why the user's session ended, if known, from the
 // session layer or from the redirect's verified parameters.
 func (a *App) endedMessage(r *http.Request) string {
 	if why := session.From(r).Ended(); why != session.EndNone {
 		return endedMessages[why]
 	}
-	q := r.URL.Query()
-	name := q.Get(paramEnded)
-	why, ok := reasonByName[name]
-	if !ok || !hmac.Equal([]byte(q.Get(paramSig)), []byte(a.endedSig(name))) {
+	name, ok := a.open(purposeEnded, r.URL.Query().Get(paramEnded))
+	if !ok {
 		return ""
 	}
-	return endedMessages[why]
+	return endedMessages[reasonByName[name]]
 }
 
 // notices returns the calm notes for what was ignored: in this request, and

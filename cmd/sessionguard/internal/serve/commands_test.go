@@ -54,7 +54,13 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad account", []string{"--account", "nopassword", "--store", "memory"}, "want NAME:PASSWORD"},
 		{"unknown store", []string{"--store", "foo"}, `unknown --store "foo"`},
 		{"bad redis URL", []string{"--store", "redis://x:y:z"}, "--store redis://x:y:z"},
+		{"bad redis URL hides its password", []string{"--store", "redis://app:s3cret@h:port/0"}, "--store redis://xxxxx@h:port/0"},
+		{"bad postgres URL hides its password", []string{"--store", "postgres://app:s3cret@h:port/db"}, "--store postgres://"},
+		{"bad redis cluster URL hides its password", []string{"--store", "redis-cluster://app:s3cret@h:port,h:1"}, "--store redis-cluster://"},
 		{"redis not answering", []string{"--store", deadRedis}, "cannot reach Redis"},
+		{"redis cluster not answering", []string{"--store", "redis-cluster://" + ln.Addr().String() + "," + ln.Addr().String()}, "cannot reach the Redis Cluster"},
+		{"redis cluster without nodes", []string{"--store", "redis-cluster://a:1,,b:2"}, "HOST:PORT,HOST:PORT"},
+		{"negative max sessions", []string{"--store", "memory", "--max-sessions", "-1"}, "--max-sessions must not be negative"},
 		{"redis that evicts", []string{"--store", evicting}, `maxmemory-policy "allkeys-lru"`},
 		{"tls half", []string{"--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
 		{"tls files missing", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem", "--store", "memory"}, "--tls-cert/--tls-key"},
@@ -78,6 +84,9 @@ func TestServeFlagErrors(t *testing.T) {
 			lines := strings.Split(strings.TrimRight(errb.String(), "\n"), "\n")
 			if !strings.HasPrefix(lines[0], "sessionguard: error: ") || !strings.Contains(lines[0], c.want) {
 				t.Fatalf("want one error line with %q, got:\n%s", c.want, errb.String())
+			}
+			if strings.Contains(errb.String(), "s3cret") {
+				t.Errorf("stderr shows the password: %s", errb.String())
 			}
 			for _, l := range lines[1:] {
 				if !strings.HasPrefix(l, "sessionguard: hint: ") {

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -47,6 +46,8 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	baseline := fs.String("insecure-baseline-user", "", "LOAD TESTS ONLY: no session layer at all, every request is signed in as this user")
 	rotateEvery := fs.Duration("rotate-every", 0, "give signed-in sessions a fresh token this often (periodic rotation; e.g. 15m, down to a few ms for tests; default off)")
 	rotateGrace := fs.Duration("rotate-grace", 0, "how long a rotated-away token keeps working (default 30s with --rotate-every; may exceed it)")
+	keysFile := fs.String("keys-file", "", "file of base64 keys shared by every instance (current key first; see KEYS below; default: $"+KeysEnv+", else a random key for this process)")
+	maxSessions := fs.Int("max-sessions", 0, "how many sessions one user may hold at once; a sign-in past it ends the least recently used (default 100)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this address at /metrics (for example 127.0.0.1:9090)")
 	var accounts []app.Account
 	fs.Func("account", "NAME:PASSWORD of a user (repeatable; default: one generated account)", func(s string) error {
@@ -59,6 +60,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sessionguard serve [flags]\n\nServes the reference sign-in application.\n\n")
 		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), keysHelp)
 	}
 	if done, code := cliflag.Parse(fs, args, stdout, stderr); done {
 		return code
@@ -73,6 +75,9 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *rotateEvery < 0 || *rotateGrace < 0 {
 		return fail(nil, "--rotate-every and --rotate-grace must not be negative")
+	}
+	if *maxSessions < 0 {
+		return fail(nil, "--max-sessions must not be negative")
 	}
 	if *rotateGrace > 0 && *rotateEvery == 0 {
 		return fail(nil, "--rotate-grace does nothing without --rotate-every")
@@ -106,6 +111,10 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
+	keys, keysFrom, err := loadKeys(*keysFile, os.Getenv(KeysEnv) != "")
+	if err != nil {
+		return fail([]string{"make a key with: head -c32 /dev/urandom | base64"}, "%v", err)
+	}
 	generated := len(accounts) == 0
 	if generated {
 		accounts = []app.Account{{Name: "alice", Password: app.RandomPassword()}}
@@ -135,6 +144,8 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := app.Config{Store: store, Accounts: accts, Vulnerable: *vulnerable, Logger: logger, BaselineUser: *baseline}
 	cfg.Session.Rotation = session.RotationConfig{Every: *rotateEvery, Grace: *rotateGrace}
+	cfg.Session.Keys = keys
+	cfg.Session.MaxSessionsPerUser = *maxSessions
 	var metricsLn net.Listener
 	var reg *prometheus.Registry
 	if *metricsAddr != "" {
@@ -169,6 +180,12 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if !loopback.IsLoopback(host) {
 		fmt.Fprintln(stderr, "sessionguard: warning: plain HTTP on a non-loopback address: browsers will not send the Secure session cookie; use --tls-cert/--tls-key or a TLS proxy")
 	}
+	switch {
+	case keys == nil && !*vulnerable && *baseline == "": // one-process demonstrations need no shared key
+		fmt.Fprint(stderr, noKeysWarning)
+	case keys != nil:
+		fmt.Fprintf(stderr, "sessionguard: %d keys from %s (the first signs)\n", keys.Len(), keysFrom)
+	}
 	if generated {
 		fmt.Fprintf(stdout, "No --account given: sign in as %s with password %s\n", accounts[0].Name, accounts[0].Password)
 	}
@@ -186,6 +203,53 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "sessionguard: serving the reference app (%s mode, store %s) on %s://%s/\n", mode, redactSpec(*storeSpec), scheme, ln.Addr())
 	return serveUntilDone(ctx, ln, handler, tlsConfig, stderr)
+}
+
+// KeysEnv is the environment variable serve reads its key set from when
+// --keys-file is not given.
+const KeysEnv = "SESSIONGUARD_KEYS"
+
+const keysHelp = `
+KEYS
+  Every instance behind one load balancer needs the same keys: they tag the
+  session tokens and sign what the app carries across redirects (why a
+  session ended, the notes of the Sessions page). Give them with
+  --keys-file FILE or the environment variable ` + KeysEnv + `: base64 keys
+  of 32 random bytes, separated by newlines, spaces or commas, '#' starts a
+  comment line. The first key signs; the others still verify. To rotate:
+  add the new key SECOND on every instance; then move it first on every
+  instance; remove the old key once the sessions issued under it have
+  ended. (An instance that does not know the new key yet refuses what it
+  signs.) Make a key with: head -c32 /dev/urandom | base64
+`
+
+const noKeysWarning = `sessionguard: warning: no --keys-file and no ` + KeysEnv + `: using a random key
+  for this process only. Several instances behind one load balancer need ONE shared
+  key set (--keys-file or ` + KeysEnv + `), or a redirect answered by another
+  instance loses its message. Make a key with: head -c32 /dev/urandom | base64
+`
+
+// loadKeys returns the key set of --keys-file, or of $SESSIONGUARD_KEYS
+// when envSet, and where it came from; nil when neither is given. Both at
+// once is an error: one of them would be silently ignored.
+func loadKeys(file string, envSet bool) (*session.Keys, string, error) {
+	switch {
+	case file != "" && envSet:
+		return nil, "", fmt.Errorf("--keys-file and $%s are both set: give the keys one way", KeysEnv)
+	case file != "":
+		k, err := session.ReadKeysFile(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("--keys-file: %w", err)
+		}
+		return k, "--keys-file", nil
+	case envSet:
+		k, err := session.KeysFromEnv(KeysEnv)
+		if err != nil {
+			return nil, "", fmt.Errorf("$%s: %w", KeysEnv, err)
+		}
+		return k, "$" + KeysEnv, nil
+	}
+	return nil, "", nil
 }
 
 const vulnerableWarning = `
@@ -312,15 +376,9 @@ func (l *redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	lg.Warn("redis client", "message", fmt.Sprintf(format, v...))
 }
 
-// redactSpec hides the password of a store URL (redis://user:pw@…,
-// postgres://user:pw@…) before it is printed.
-func redactSpec(spec string) string {
-	u, err := url.Parse(spec)
-	if err != nil || u.User == nil {
-		return spec
-	}
-	return u.Redacted()
-}
+// redactSpec hides the password of a store URL before it is printed
+// (app.RedactSpec).
+func redactSpec(spec string) string { return app.RedactSpec(spec) }
 
 // DefaultStateDir is where serve keeps its bolt file by default:
 // $XDG_STATE_HOME/sessionguard, or ~/.local/state/sessionguard.

@@ -82,6 +82,9 @@ func TestServeRunsAndShutsDown(t *testing.T) {
 	if !strings.Contains(errb.String(), "DELIBERATELY VULNERABLE MODE") {
 		t.Fatal("no loud warning in vulnerable mode")
 	}
+	if strings.Contains(errb.String(), "load balancer") {
+		t.Error("the one-process vulnerable demonstration warns about keys for several instances")
+	}
 	cancel()
 	select {
 	case code := <-done:
