@@ -40,7 +40,7 @@ func (q *queries) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDat
 
 // newPool returns a pool on a fresh database of the shared server, with
 // the schema created, closed when t ends.
-func newPool(t *testing.T, tracer pgx.QueryTracer) *pgxpool.Pool {
+func newPool(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(pg.Database(t))
 	if err != nil {
@@ -59,7 +59,7 @@ func newPool(t *testing.T, tracer pgx.QueryTracer) *pgxpool.Pool {
 }
 
 // newStore returns a store on pool, closed when t ends.
-func newStore(t *testing.T, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.Store {
+func newStore(t testing.TB, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.Store {
 	t.Helper()
 	s := pgstore.New(pool, opts)
 	t.Cleanup(func() {

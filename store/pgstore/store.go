@@ -154,10 +154,20 @@ const (
 
 	sqlRotate = `SELECT o_status, o_reason FROM sessionguard_rotate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
-	sqlDelete = `UPDATE sessionguard_sessions SET gone = $2::smallint, version = 0, user_id = NULL, record = NULL,
+	// sqlDelete tombstones a record and, when it was the last live
+	// record of a signed-in lineage, takes the lineage out of the
+	// lineages (the statement's snapshot still sees the record live, so
+	// it is left out by key).
+	sqlDelete = `WITH old AS (SELECT key, user_id, lineage FROM sessionguard_sessions
+		WHERE key = $1 AND gone IS NULL FOR UPDATE),
+	d AS (UPDATE sessionguard_sessions s SET gone = $2::smallint, version = 0, user_id = NULL, record = NULL,
 	successor = NULL, grace_until = NULL,
-	expires = CASE WHEN $2::smallint > 2 THEN GREATEST(expires, $3::bigint + $4::bigint) ELSE expires END
-	WHERE key = $1 AND gone IS NULL`
+	expires = CASE WHEN $2::smallint > 2 THEN GREATEST(s.expires, $3::bigint + $4::bigint) ELSE s.expires END
+	FROM old WHERE s.key = old.key RETURNING old.user_id, old.lineage)
+	DELETE FROM sessionguard_lineages l USING d
+	WHERE d.user_id IS NOT NULL AND l.user_id = d.user_id AND l.lineage = d.lineage
+		AND NOT EXISTS (SELECT 1 FROM sessionguard_sessions x WHERE x.user_id = d.user_id
+			AND x.lineage = d.lineage AND x.gone IS NULL AND x.key <> $1)`
 
 	sqlListUser = `SELECT version, successor, grace_until, record FROM sessionguard_sessions
 	WHERE user_id = $1 AND gone IS NULL AND ` + liveAt2

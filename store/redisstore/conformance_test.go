@@ -49,7 +49,7 @@ func TestConformance(t *testing.T) {
 // serves every subtest, since starting one takes a few seconds.
 func TestCluster(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
-	client := newClusterClient(t, cluster)
+	client := newClusterClientWaiting(t, cluster, 5*time.Second)
 	for _, c := range []struct {
 		name    string
 		prefix  string

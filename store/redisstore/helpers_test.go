@@ -76,12 +76,22 @@ func newClientWaiting(t *testing.T, srv *redistest.Server, poolTimeout time.Dura
 // newClusterClient returns a client of c with short timeouts.
 func newClusterClient(t *testing.T, c *redistest.Cluster) *redis.ClusterClient {
 	t.Helper()
+	return newClusterClientWaiting(t, c, ioTimeout)
+}
+
+// newClusterClientWaiting is newClusterClient whose replies and pooled
+// connections are waited for up to wait: three primaries under -race on
+// a busy machine answer the conformance suite's hundreds of concurrent
+// calls more slowly than ioTimeout, and a call retried after a timed-out
+// reply runs its script twice (a sign-in then finds its own key taken).
+func newClusterClientWaiting(t *testing.T, c *redistest.Cluster, wait time.Duration) *redis.ClusterClient {
+	t.Helper()
 	cc := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:         c.Addrs,
 		DialTimeout:   dialTimeout,
-		ReadTimeout:   ioTimeout,
-		WriteTimeout:  ioTimeout,
-		PoolTimeout:   ioTimeout,
+		ReadTimeout:   wait,
+		WriteTimeout:  wait,
+		PoolTimeout:   wait,
 		MaxRetries:    1,
 		DialerRetries: 1,
 		PoolSize:      64,

@@ -397,14 +397,21 @@ return 0
 // deleteScript tombstones a record with a reason. A tombstone is left as
 // it is; a record already past its Expires is removed without a tombstone
 // unless the reason is above ReasonExpired, which is kept for the user.
+// Given the record's key (the single-slot layout, where the user's keys
+// share the record's slot), it also takes the record out of its user's
+// index, and its lineage out of the lineages by last use if no other
+// record of it is indexed.
 //
 //	KEYS: record
-//	ARGV: now, reason, tombstone floor
+//	ARGV: now, reason, tombstone floor [, member]
 var deleteScript = redis.NewScript(luaPrelude + `
 local now = tonumber(ARGV[1])
 local st, f = state(KEYS[1], now)
 if st == 'live' or (st == 'none' and f[2] and tonumber(ARGV[2]) > 2) then
   bury(KEYS[1], f[3], ARGV[2], ARGV[3])
+  if ARGV[4] and ARGV[4] ~= '' and f[6] and f[6] ~= '' then
+    unindex(f[6], sib(f[6], 'l'), {ARGV[4]})
+  end
 elseif st == 'none' and f[2] then
   redis.call('DEL', KEYS[1])
 end

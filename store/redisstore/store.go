@@ -491,7 +491,11 @@ func (s *Store) Delete(ctx context.Context, key string, reason store.Reason) err
 		return nil
 	}
 	now := time.Now()
-	if err := s.evalEnding(ctx, deleteScript, []string{s.recordKey(key)}, ms(now), int(reason), s.floor(reason, now)).Err(); err != nil {
+	member := key
+	if s.sharded {
+		member = "" // the user's keys are in another slot: pruned later
+	}
+	if err := s.evalEnding(ctx, deleteScript, []string{s.recordKey(key)}, ms(now), int(reason), s.floor(reason, now), member).Err(); err != nil {
 		return s.fail("delete", err)
 	}
 	return nil
