@@ -19,7 +19,7 @@ func (a *auditor) checkAbsolute(ctx context.Context) Check {
 	c := newCheck(IDAbsoluteTimeout)
 	wait := a.t.AbsoluteWait
 	if wait <= 0 {
-		c.skip("not run: pass --absolute-wait DURATION (longer than the application's absolute timeout, e.g. 12h1m) to test it")
+		c.skip("not run: set Target.AbsoluteWait (longer than the application's absolute timeout, e.g. 12h1m) to test it")
 		return c
 	}
 	victim, res, ok := a.signInVictim(ctx, &c)

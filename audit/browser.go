@@ -36,7 +36,7 @@ type env struct {
 	hidden  []string        // values never shown at all (the password, header values), every encoding
 
 	allowOrigins []string    // other origins that may receive the credentials
-	csrfHeader   string      // --csrf-header: where CSRF tokens go back
+	csrfHeader   string      // Target.CSRFHeader: where CSRF tokens go back
 	header       http.Header // sent with every request
 
 	obs observations // marks of the framework, from every response
@@ -217,6 +217,11 @@ type browser struct {
 	// meta is the CSRF token of the last HTML page's <meta
 	// name="csrf-token">, sent back in a header on unsafe requests.
 	meta string
+	// onRedirect, if set, runs when a request other than a GET (the
+	// sign-in) is answered with a redirect, before it is followed: the
+	// moment an attacker polling the application would win a race with
+	// the victim's next page.
+	onRedirect func()
 }
 
 func (e *env) newBrowser(name string) *browser {
@@ -273,10 +278,13 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 			return p, fmt.Errorf("%s %s redirected off the target to %s; audit that site instead", method, relTo(b.env.base, u), next.Redacted())
 		}
 		next.Fragment = ""
+		if b.onRedirect != nil && len(p.hops) == 1 && p.hops[0].method != http.MethodGet {
+			b.onRedirect()
+		}
 		switch resp.StatusCode {
 		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 			if body != nil && !b.env.mayReceiveCredentials(u, next) {
-				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; pass --allow-origin %s to allow it",
+				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; add %s to Target.AllowOrigins to allow it",
 					ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next), origin(next))
 			}
 		default:

@@ -15,6 +15,7 @@ const (
 	IDCookiePrefix       = "cookie-prefix"
 	IDCookiePath         = "cookie-path"
 	IDCookieLifetime     = "cookie-lifetime"
+	IDForgeableCookie    = "forgeable-cookie"
 	IDTokenRandomness    = "token-randomness"
 	IDCacheControl       = "cache-control"
 	IDIdleTimeout        = "idle-timeout"
@@ -69,6 +70,7 @@ var (
 	refCWE331  = Reference{"CWE-331", "https://cwe.mitre.org/data/definitions/331.html"}
 	refCWE352  = Reference{"CWE-352", "https://cwe.mitre.org/data/definitions/352.html"}
 	refCSRFCS  = Reference{"OWASP CSRF Prevention Cheat Sheet: login CSRF", "https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#possible-csrf-vulnerabilities-in-login-forms"}
+	refCWE565  = Reference{"CWE-565", "https://cwe.mitre.org/data/definitions/565.html"}
 	refCWE525  = Reference{"CWE-525", "https://cwe.mitre.org/data/definitions/525.html"}
 	refFIPS    = Reference{"FIPS 140-2 §4.9.1", "https://csrc.nist.gov/publications/detail/fips/140/2/final"}
 	refNIST    = Reference{"NIST SP 800-63B §7.1", "https://pages.nist.gov/800-63-3/sp800-63b.html#sec7"}
@@ -154,6 +156,13 @@ var catalog = []checkInfo{
 		refs:        []Reference{refWSTG02, refCWE539},
 	},
 	{
+		id: IDForgeableCookie, topic: "Session cookies cannot be forged", name: "ForgeableCookie", severity: SeverityMedium,
+		title:       "A cookie the session rests on can be written by anyone",
+		description: "Every cookie whose removal signs the user out carries part of the session. One whose value is the same at every sign-in and is the user name in the clear (user=alice, or its base64) without a signature, or a few guessable characters (logged_in=1), can be written by anyone: the session then rests on it as much as on a secret. A value that is merely the same at two sign-ins (a signed cookie whose timestamp is in seconds, a per-account token) is not forgeable for that.",
+		remediation: "Rest the session on a secret the server issued and holds (the session ID); keep who the user is in the server-side session, not in a cookie of its own, or sign it (HMAC) and check the signature on every request.",
+		refs:        []Reference{refWSTG02, refCWE565},
+	},
+	{
 		id: IDTokenRandomness, topic: "Token randomness", name: "TokenRandomness", severity: SeverityHigh,
 		title:       "Session tokens are predictable",
 		description: "Fresh session tokens are collected and decoded; the bit stream is run through the FIPS 140-2 monobit, poker, runs and long-run tests, every character position is tested for uniformity, and the effective entropy is estimated. The check fails below 64 bits, and warns (low severity) below 128 bits.",
@@ -170,14 +179,14 @@ var catalog = []checkInfo{
 	{
 		id: IDIdleTimeout, topic: "Idle timeout", name: "IdleTimeout", severity: SeverityMedium,
 		title:       "Session survives the idle time",
-		description: "Opt-in with --idle-wait: the auditor signs in, waits that long without any request, and fails the check if the session still works.",
+		description: "Opt-in with Target.IdleWait: the auditor signs in, waits that long without any request, and fails the check if the session still works.",
 		remediation: "Enforce an idle timeout on the server (on every load of the session record), for example 30 minutes for ASVS level 2.",
 		refs:        []Reference{refWSTG07, refA332, refNIST, refCWE613},
 	},
 	{
 		id: IDAbsoluteTimeout, topic: "Absolute timeout", name: "AbsoluteTimeout", severity: SeverityMedium,
 		title:       "Session never ends while it is in use",
-		description: "Opt-in with --absolute-wait: the auditor signs in and keeps the session busy (a request to the check page every minute, or every tenth of the wait if that is shorter) for that long, and fails the check if the session still works at the end.",
+		description: "Opt-in with Target.AbsoluteWait: the auditor signs in and keeps the session busy (a request to the check page every minute, or every tenth of the wait if that is shorter) for that long, and fails the check if the session still works at the end.",
 		remediation: "Enforce an absolute timeout on the server, counted from sign-in and not extended by activity, for example 12 hours for ASVS level 2; the user then signs in again.",
 		refs:        []Reference{refWSTG07, refA332, refNIST, refCWE613},
 	},

@@ -20,29 +20,30 @@
 //
 // The credentials are handled as a careful user would. The password never
 // appears in any output (report, evidence, errors, progress), raw or URL-,
-// HTML- or JSON-encoded, and neither do the values of -H headers. A login
+// HTML- or JSON-encoded, and neither do the values of Target.Header. A login
 // form sent by GET would put the password in a URL: the audit refuses it
-// ([ErrUnsafeSignIn], exit status 2) unless --allow-password-in-url is
-// given, which the report then carries as a warning. The credentials go
+// ([ErrUnsafeSignIn], exit status 2) unless Target.AllowPasswordInURL is
+// set, which the report then carries as a warning. The credentials go
 // only to the origin of the login page as reached (or the same host
 // upgraded from http to https); a form posting elsewhere, or a 307/308
 // redirect that would repeat the POST elsewhere, is refused with the
-// origin named, unless it is allowed with --allow-origin. A Cookie header
-// cannot be given with -H: the audit keeps its own cookie jars.
+// origin named, unless the origin is in Target.AllowOrigins. A Cookie
+// header cannot be given in Target.Header: the audit keeps its own cookie
+// jars.
 //
 // # Other sign-ins
 //
-// --login-json PATH signs in with a JSON API: the login page (--login) is
+// Target.LoginJSONPath signs in with a JSON API: the login page (LoginPath) is
 // visited first for the cookies and CSRF token it hands out (an API with
 // no page there may answer 4xx), then {"username": …, "password": …} is
-// POSTed to PATH as application/json, the names from --user-field and
-// --password-field. The same rules hold: the endpoint must be on the
-// login page's origin (or --allow-origin), the password is only in the
+// POSTed to LoginJSONPath as application/json, the names from UserField
+// and PasswordField. The same rules hold: the endpoint must be on the
+// login page's origin (or in AllowOrigins), the password is only in the
 // body, a refused answer (429, 5xx) is an error, not a failed sign-in.
-// --check is required (a JSON answer is no page to check): signed-in
-// detection reads the check page's JSON as text (--check /api/me --expect
-// alice). --logout PATH --logout-method POST logs out with an empty JSON
-// object as the body. The checks that need a login form, fixation-url and
+// CheckPath is required (a JSON answer is no page to check): signed-in
+// detection reads the check page's JSON as text (CheckPath "/api/me",
+// Expect "alice"). LogoutPath with LogoutMethod POST logs out with an
+// empty JSON object as the body. The checks that need a login form, fixation-url and
 // login-csrf, are skipped with the reason, and the verdict rests on the
 // fixation check (the report's signIn says why).
 //
@@ -51,26 +52,29 @@
 // the form; a <meta name="csrf-token"> of the last HTML page, in the
 // header the framework seen so far expects (X-CSRFToken for Django,
 // X-XSRF-TOKEN for Laravel, X-CSRF-Token for Rails and any other;
-// --csrf-header NAME overrides); and double-submit cookies, XSRF-TOKEN
+// Target.CSRFHeader overrides); and double-submit cookies, XSRF-TOKEN
 // in X-XSRF-TOKEN (Angular, Laravel, Axios) and csrftoken in X-CSRFToken
 // (Django). The attacker's cross-site requests (login-csrf) carry none, as
 // another site's page cannot.
 //
-// --browser signs in through headless Chromium (package auditbrowser,
-// which only the command links): it opens the login page, waits for a
-// password field (a form built by script works), types the user name and
-// password, submits, and waits until the page leaves the form. The
+// Target.SignIn signs in through a [SignInDriver]; package auditbrowser
+// (which only the command links) drives headless Chromium: it opens the
+// login page, waits for a password field (a form built by script works),
+// finds the fields as a password manager does, in a <form> or not (type,
+// autocomplete, labels, placeholder, position; never a search or
+// newsletter box), types the user name and password key by key (real
+// input events), presses the button next to them (a form's submit button,
+// or a button wired by onclick) and waits until the page leaves the form. The
 // browser starts with the cookies the actor holds (an attacker's planted
 // ID), and the audit takes back the cookies it holds afterwards; every
 // other request, the attacker's included, is plain HTTP. In the browser,
 // a request carrying the password to another origin than the login
 // page's (or in any URL) is blocked and the audit stops with
-// [ErrUnsafeSignIn]; -H headers go only to the login page's origin;
-// --proxy and --insecure apply; --ca-cert is refused (Chromium trusts its
-// NSS database only). fixation-url and login-csrf are skipped, and so is
+// [ErrUnsafeSignIn]; Target.Header goes only to the login page's origin;
+// the driver's proxy and certificate settings apply. fixation-url and login-csrf are skipped, and so is
 // token-randomness when the session cookie is issued only at sign-in
-// (that would take --samples browser sign-ins). A Go program plugs any
-// other sign-in in through [Target].SignIn, a [SignInDriver].
+// (that would take Samples browser sign-ins). A Go program plugs any
+// other sign-in in the same way.
 //
 // Each actor (victim, attacker, throwaway clients) has its own cookie jar,
 // which can be snapshotted and restored. The jar stores cookies as RFC
@@ -86,7 +90,7 @@
 // page (after redirects) and its visible text (not scripts, not attribute
 // values such as a pre-filled user name) contains the expected text. The
 // check page may be the login URL itself (Servlet FORM authentication
-// serves the form at the protected URL: --login /app --check /app); it
+// serves the form at the protected URL: LoginPath and CheckPath "/app"); it
 // then counts as the login page only while it holds the login form.
 // Before any attack this signal is established by contrast: the check page
 // must show the text signed in, and must not without cookies nor after a
@@ -95,25 +99,68 @@
 // signedInSignal says what was seen.
 //
 // The session is carried by every cookie whose removal signs the user out
-// (each cookie is tried, however many the site sets; --cookie, repeatable,
+// (each cookie is tried, however many the site sets; Target.Cookies
 // names them instead). A second, separate sign-in shows which of them have
-// the same value every time (a user=alice companion): those are not
-// secrets, and every attack adds them to what the attacker holds. The
+// the same value every time. Of those, the forgeable ones (a plain
+// user=alice companion) are known to anyone, and every attack adds them
+// to what the attacker holds; a signed value that repeats (Flask's signed
+// cookie within one second) is not, since the attacker never saw it. The
 // session cookie proper is the first cookie of the set whose value
-// varies; fixation and logout are tested on the whole set.
+// varies; fixation and logout are tested on the whole set. A second
+// sign-in that fails where the first worked stops the audit.
 //
 // Before any check runs the auditor signs in, establishes the signal, and
 // finds the session cookies. If any of this fails the audit stops with an
 // error wrapping [ErrUnreachable], [ErrRedirectLoop], [ErrRefused],
 // [ErrNoLoginForm], [ErrUnsafeSignIn], [ErrSignIn] (or
-// [ErrSignInForbidden], a 403 on the sign-in), [ErrPublicCheckPage],
+// [ErrSignInForbidden], a 403 on the sign-in, or [ErrAccountLocked]),
+// [ErrSignInUnfinished], [ErrSignInBudget], [ErrPublicCheckPage],
 // [ErrNoSessionCookie] or [ErrBadTarget]; the report's verdict is then
 // [VerdictCouldNotAudit] and every check is "error". An audit that could
 // not sign in never reports a pass.
 //
+// # A sign-in not finished is not a sign-in
+//
+// A page that asks for more input is not signed in, even if it names the
+// user: a one-time code (an input with autocomplete="one-time-code", a
+// short numeric field named like otp, token or code, or the words the
+// common frameworks use: "verification code", "two-factor", "authenticator
+// app", "recovery codes"), "approve the sign-in on your phone", a consent
+// or "trust this device" page, a forced password change, or a page that
+// asks for the password again (a lock screen "Welcome back, alice"). Such a
+// sign-in stops the audit with [ErrSignInUnfinished], naming the step (the
+// requests that led there) and what it asks for. A login form shown again
+// (a user-name field beside the password) is a failed sign-in, told by
+// the check page as before. When the sign-in works, fails after the
+// audit's own wrong-password probe and keeps failing, the error says the
+// probe probably locked the account ([ErrAccountLocked]). An answer of
+// 403, 401 or 423 that says "not signed in" is checked against a control:
+// when a visitor without cookies, who got something else at the start,
+// now gets the same, the application refuses everything (a lockout, a
+// firewall) and the attempt is not completed, so the check cannot pass.
+//
+// # Sign-ins
+//
+// A sign-in is every request that carries the credentials: each form or
+// JSON submission, each run of a sign-in driver, the wrong-password probe
+// and login-csrf's cross-site submission. Each one can trip a rate
+// limit, lock the account, raise an alert or send a one-time code, so the
+// audit makes at most Target.MaxSignIns of them (default
+// [DefaultMaxSignIns]), and every report gives the number made (signIns).
+// The fixation checks get the budget first: setting up takes two or three
+// (the sign-in, the wrong-password probe, a second sign-in), fixation up
+// to four, fixation-url one per link; an audit whose budget cannot cover
+// them stops before any request with [ErrSignInBudget]. The other checks
+// use what is left and are skipped with the reason when it runs out; no
+// check passes for want of sign-ins. Token samples come from anonymous
+// visits of the login page when the cookie issued there is the one that
+// carries the signed-in session; when the application issues IDs only at
+// sign-in, token-randomness samples as many sign-ins as the budget leaves
+// and is skipped, with the reason, when that is fewer than 20.
+//
 // Every session the audit signs in is signed out again as soon as it is no
 // longer needed (after each check, each token sample at once), through the
-// logout form or link on the check page or --logout; also when the audit is
+// logout form or link on the check page or Target.LogoutPath; also when the audit is
 // interrupted or runs out of time (best effort, for a few seconds). The
 // report says how many sessions were signed in and how many could not be
 // signed out (sessionsCreated, sessionsLeftOpen), with a warning saying
@@ -133,20 +180,39 @@
 // the time budget allows. Token values in evidence are
 // masked ("k3Jd…Qw").
 //
-//   - fixation (critical; WSTG-SESS-03, ASVS 3.2.1, CWE-384): two probes.
+//   - fixation (critical; WSTG-SESS-03, ASVS 3.2.1, CWE-384): three probes.
 //     A fresh attacker opens the login page and the victim's browser gets
-//     exactly the attacker's cookies; or the victim's browser gets a session
-//     ID the attacker invented (same length and alphabet as a real one).
-//     The victim signs in; the attacker replays what it held before, plus
-//     the session cookies known to everyone (the same at every sign-in).
-//     Fails if the attacker is signed in as the victim.
+//     exactly the attacker's cookies; or the victim's browser gets a
+//     session ID the attacker invented (same length and alphabet as a real
+//     one); or, as the first, in a browser that signed in and out before
+//     and keeps what the application left there (a device cookie that
+//     makes later sign-ins keep the ID; without a known logout, its
+//     session cookies are dropped and the others kept). The victim signs
+//     in; the attacker replays, deliberately and more than once: while the
+//     victim's sign-in redirects (an attacker polling the application wins
+//     the race with the victim's next page and receives an ID renewed
+//     late), after the victim's first page, and a second later (an old ID
+//     kept working for a while, as session_regenerate_id(false) or the
+//     PHP manual's lost-session recipe do). A value is attacker-known only
+//     when the attacker saw it before the sign-in: every cookie the victim
+//     holds afterwards whose value the attacker held, whatever its name (a
+//     guest cart_token become the sid), goes into the replay under its new
+//     name, and the evidence says so rather than "renewed". The forgeable
+//     cookies (see forgeable-cookie) are added; a value merely the same at
+//     two sign-ins (Flask's signed cookie within one second) is not. Fails
+//     if the attacker is signed in as the victim.
 //   - fixation-url (critical; WSTG-SESS-03, ASVS 3.1.1, CWE-384, CWE-598):
 //     the victim opens the login page from a link carrying an ID (a fresh
 //     valid one when the site issues IDs before sign-in, else an invented
 //     one) as ?NAME= for the session cookie's name, session, sid, PHPSESSID
-//     and JSESSIONID, and as a ;jsessionid= path parameter, and signs in
-//     through the page as served. Fails if the attacker, using the ID in the
-//     URL or as the session cookie, is signed in as the victim.
+//     and JSESSIONID, as a ;jsessionid= path parameter, and, when the
+//     session rests on several cookies that vary (ColdFusion's CFID and
+//     CFTOKEN), with all of them at once under their own names; and signs
+//     in through the page as served. Fails if the attacker, using the IDs
+//     in the URL or as the session cookies, is signed in as the victim,
+//     also when the victim does not look signed in afterwards (a session
+//     kept only in URLs, lost on the next page): the attacker's signed-in
+//     replay is the proof.
 //   - adopts-unknown-id (medium; ASVS 3.2.1): fails if the server echoes an
 //     invented ID in Set-Cookie, keeps it without issuing a new one where a
 //     fresh visitor gets one, or still uses it after sign-in.
@@ -163,10 +229,10 @@
 //     by GET.
 //   - logout-invalidation (high; WSTG-SESS-06, ASVS 3.3.1, CWE-613): sign
 //     in, copy the cookies, log out, replay the copy; fails if the copy is
-//     still signed in. Logging out uses --logout (submitted as the form
+//     still signed in. Logging out uses Target.LogoutPath (submitted as the form
 //     pointing at it, if a signed-in page has one, to carry its CSRF
 //     token), else a logout form or link found on the check page; GET is
-//     retried as POST on 405; --logout-method forces one. Skipped when no
+//     retried as POST on 405; Target.LogoutMethod forces one. Skipped when no
 //     way to log out is known; an error if the user is still signed in
 //     after logging out.
 //   - cookie-secure (medium), cookie-httponly (medium), cookie-samesite
@@ -182,10 +248,17 @@
 //     (sent to every subdomain) or a Path wider than the application's base
 //     path; cookie-lifetime fails for a persistent cookie (Max-Age or
 //     Expires) after a sign-in that left every "remember me" box unticked.
-//   - token-randomness (WSTG-SESS-01, ASVS 3.2.2): --samples fresh tokens,
+//   - forgeable-cookie (medium; WSTG-SESS-02, CWE-565): a cookie the
+//     session rests on (its removal signs the user out) that anyone can
+//     write: the same at two sign-ins and the user name in the clear
+//     (user=alice, or its base64) without a signature, or a few guessable
+//     characters (logged_in=1). A finding of its own, with the reason in
+//     the evidence, not fixation. A value that is the same at two sign-ins
+//     but signed or of no visible meaning is not forgeable.
+//   - token-randomness (WSTG-SESS-01, ASVS 3.2.2): Target.Samples fresh tokens,
 //     each from a new client (a visit to the login page when the site issues
-//     the cookie before sign-in, else a sign-in), with at most --concurrency
-//     requests in flight and progress on stderr. Tokens are URL-decoded; a
+//     the cookie before sign-in, else a sign-in), with at most Target.Concurrency
+//     requests in flight and progress to Target.Progress. Tokens are URL-decoded; a
 //     fixed-length trailing segment after '.' or '--' (a MAC, as in
 //     express-session's s:ID.SIG) is left out; constant positions are
 //     dropped. Every character position is tested for uniformity over the
@@ -198,13 +271,19 @@
 //     repeated tokens. Fails (high) below 64 bits, fails (medium) when the
 //     FIPS tests fail in two blocks or in the only block, warns (fail, low)
 //     below 128 bits. A token that is a hash of a counter looks random from
-//     outside; no black-box test can tell.
+//     outside; no black-box test can tell. The session is judged as a
+//     whole: when several cookies that vary carry it, each is analysed and
+//     their entropy adds up, and a part that fails the FIPS tests (a
+//     counter CFID) is no biased generator when the parts that pass carry
+//     128 bits (a random CFTOKEN). A signed JWT is a signed statement, not
+//     a random ID: the check is skipped with that reason (an unsigned one,
+//     alg none, fails).
 //   - cache-control (low; WSTG-ATHN-06, ASVS 8.2.1): the check page as the
 //     signed-in user sees it must carry Cache-Control: no-store.
 //   - idle-timeout (medium; WSTG-SESS-07, ASVS 3.3.2): opt-in with
-//     --idle-wait; sign in, wait, fail if the session still works.
+//     Target.IdleWait; sign in, wait, fail if the session still works.
 //   - absolute-timeout (medium; WSTG-SESS-07, ASVS 3.3.2, NIST SP 800-63B
-//     §7.1): opt-in with --absolute-wait; sign in and use the session (the
+//     §7.1): opt-in with Target.AbsoluteWait; sign in and use the session (the
 //     check page) every minute, or every tenth of the wait if that is
 //     shorter, so that no idle timeout ends it; fail if it still works
 //     when the wait is over, pass as soon as it ends.
@@ -228,9 +307,15 @@
 // signed-cookie sessions) then carries the fix in that framework's terms
 // with a short snippet: PHP, Express (express-session, passport 0.6.0 or
 // later), Flask-Session 0.7 or later, Flask's signed cookie, Django,
-// Servlet, Spring Security, Rack, Rails, Laravel, Go scs, gorilla/sessions;
-// generic advice when the framework is not recognised or has no fix of
-// its own.
+// Servlet, Spring Security, Rack, Rails, Laravel, Go scs, gorilla/sessions,
+// sessionguard (its __Host-sid cookie with a 256-bit token, stored with its
+// defaults) and plain Go net/http (told how sessionguard's Session.Login
+// fixes it, beside scs); generic advice when the framework is not
+// recognised or has no fix of its own. The fix for the fixation checks
+// never says to move the session's data into the new session: the
+// signed-in session starts empty, and only the values the application
+// names (a shopping cart) are carried over, because anything else in the
+// anonymous session may have been put there by the attacker.
 //
 // Except while collecting token samples, requests go one at a time; the
 // report counts them. Sampling adds one request per token when the
@@ -238,82 +323,40 @@
 // sign-out per token, so its duration is then bound by the application's
 // password hashing.
 //
-// # Command line
-//
-//	sessionguard audit [flags] BASE_URL
-//
-// Flags may come before or after BASE_URL. PATH values are joined to
-// BASE_URL's path ("/login" under "https://h/app" is "https://h/app/login");
-// a URL on the target's host is also accepted.
-//
-//	--login PATH          the login form page (default /login)
-//	--login-json PATH     sign in with a JSON API at PATH instead of the form (needs --check)
-//	--csrf-header NAME    the header for a meta-tag or double-submit CSRF token (default: the framework's)
-//	--browser             sign in through headless Chromium (a form built by script; needs --check)
-//	--chrome PATH         with --browser: the Chromium to run (default: chromium on PATH)
-//	--user NAME           the test account's user name (required)
-//	--password PASSWORD   its password (default $SESSIONGUARD_PASSWORD)
-//	--check PATH          a page only a signed-in user sees
-//	                      (default: the page the sign-in lands on)
-//	--expect TEXT         text that page shows when signed in (default: NAME)
-//	--no-wrong-password-probe  skip the sign-in with a wrong password (accounts that lock)
-//	--logout PATH         where logging out happens (default: found on the check page)
-//	--logout-method M     force GET or POST for logging out
-//	--cookie NAME         a session cookie (repeatable; default: detected)
-//	--format F            text, json, sarif or markdown (default text)
-//	--fail-on S           critical, high, medium, low or none (default high)
-//	-v                    text output: also the evidence of checks that passed
-//	--samples N           tokens for token-randomness (default 200; 0 skips it)
-//	--idle-wait DURATION  run idle-timeout, waiting that long (default: not run)
-//	--absolute-wait DURATION  run absolute-timeout, using the session that long (default: not run)
-//	--user-field NAME     the login form's user-name field (default: detected)
-//	--password-field NAME the login form's password field (default: detected)
-//	--timeout DURATION    per request (default 10s)
-//	--max-time DURATION   the whole audit, --idle-wait and --absolute-wait not included (default 10m)
-//	--concurrency N       requests in flight while sampling (default 4)
-//	--allow-password-in-url  submit a login form sent by GET (noted in the report)
-//	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)
-//	-H 'Name: value'      a header for every request (repeatable; never shown)
-//	--ca-cert FILE        trust the CAs in this PEM file for an https:// target
-//	--insecure            do not verify TLS certificates (warned on stderr and in the report)
-//	--proxy URL           send every request through this proxy (http, https, socks5)
-//
-// This list is the one place the flags are documented besides
-// "sessionguard audit -h"; a test holds it, and the README's table,
-// against the -h output.
-//
 // # Exit status
 //
-//	0  no failed check at or above --fail-on (always 0 with --fail-on none,
-//	   unless the audit could not be done)
-//	1  at least one failed check at or above --fail-on
-//	2  the audit could not be done (unreachable, no login form, sign-in
-//	   failed, session cookie not found, bad flags), or a check could not
-//	   be performed and nothing else made the status 1
+// [Report.ExitCode] is the exit status of a command that runs the audit:
+// 1 if a check failed at or above a severity threshold, otherwise 2 if
+// the audit or one of its checks could not be done, otherwise 0. Findings
+// win: a fixation that was shown gives 1 even if another check could not
+// be performed.
 //
-// Findings win: a fixation that was shown gives 1 even if another check
-// could not be performed. See [Report.ExitCode].
+// The audit has Target.MaxTime (default [DefaultMaxTime], plus IdleWait
+// and AbsoluteWait), and each check a share of it. When the time is up,
+// or ctx is cancelled, the report holds every check that finished and
+// marks the others as errors ("not finished"). The sessions signed in so
+// far are still signed out, for a few seconds at most.
 //
-// The audit has --max-time (default 10 minutes, plus --idle-wait and
-// --absolute-wait), and each
-// check a share of it. When the time is up, or on SIGINT or SIGTERM, the
-// report holds every check that finished and marks the others as errors
-// ("not finished"); the exit status is then 1 if a finished check has a
-// finding at or above --fail-on, else 2. The sessions signed in so far are
-// still signed out, for a few seconds at most.
+// # Messages name Target fields
+//
+// Where a message advises changing how the audit runs, it names the
+// [Target] field: "set Target.LogoutPath", "add ORIGIN to
+// Target.AllowOrigins". [Hints] finds these references and
+// [Report.RenameHints] rewrites them, so that a command line can name its
+// flags instead (sessionguard audit says "pass --logout PATH").
 //
 // # Output
 //
 // Text (the default) starts with the verdict — "VULNERABLE to session
 // fixation", "no fixation found" or "could not audit: REASON" — then the
-// target, session cookie, check page, framework and request count, a table
+// target, session cookie, check page, framework, request and sign-in counts, a table
 // of checks with their result and severity, and for each finding its
 // evidence, remediation, the fix in the framework's terms and references
 // (OWASP WSTG, ASVS, CWE-384 and others);
 // finally the reasons for checks not performed. Colour is used only when
 // standard output is a terminal and NO_COLOR is not set.
 //
-// JSON (--format json, [WriteJSON]) is one object; new fields may be added,
+// JSON ([WriteJSON]) is one object; new fields may be added,
 // existing ones keep their meaning while version is 1:
 //
 //	{
@@ -325,18 +368,20 @@
 //	  "sessionCookie": "sid",             // omitted if not found
 //	  "sessionCookies": ["sid", "user"],  // every cookie carrying the session, sessionCookie first
 //	  "signedInSignal": "…",              // how signed in was told from not
-//	  "signIn": "json",                   // only without the login form: json or driver (--browser)
-//	  "warnings": ["…"],                  // --allow-password-in-url, --insecure; omitted if none
+//	  "signIn": "json",                   // only without the login form: json or driver (Target.SignIn)
+//	  "warnings": ["…"],                  // AllowPasswordInURL, Insecure; omitted if none
 //	  "checkURL": "/dashboard",           // omitted if not reached
 //	  "sessionsCreated": 11,              // sessions of the test account the audit signed in
 //	  "sessionsLeftOpen": 0,              // of which it could not sign out
 //	  "framework": {                      // omitted when nothing points to one, or could not audit
 //	    "id": "express",                  // php, express, flask-session, flask, django, servlet,
-//	                                      // spring-security, rack, rails, laravel, scs, gorilla, mojolicious
+//	                                      // spring-security, rack, rails, laravel, scs, gorilla, mojolicious,
+//	                                      // sessionguard, go (Go net/http without a session library seen)
 //	    "name": "Express (express-session)",
 //	    "confidence": "high",             // high | medium | low
 //	    "evidence": ["session cookie connect.sid (express-session's default name)"]
 //	  },
+//	  "signIns": 14,                      // requests that carried the credentials (at most MaxSignIns)
 //	  "requests": 187,
 //	  "checks": [{
 //	    "id": "fixation",                 // a check ID above
@@ -362,7 +407,7 @@
 // severity for a failed check and the severity a failure would have had
 // otherwise.
 //
-// SARIF (--format sarif, [WriteSARIF]) is a SARIF 2.1.0 log with one run:
+// SARIF ([WriteSARIF]) is a SARIF 2.1.0 log with one run:
 // one rule per check (help text and markdown with remediation and
 // references, helpUri, security-severity for code-scanning dashboards),
 // one result per failed check (ruleId, ruleIndex, level error/warning/note
@@ -372,7 +417,7 @@
 // performed; executionSuccessful is false when the verdict is
 // could-not-audit.
 //
-// Markdown (--format markdown, [WriteMarkdown]) is the report for the
+// Markdown ([WriteMarkdown]) is the report for the
 // development team: the verdict and a summary table, the application
 // (framework and the marks it was recognised by), then each finding with
 // its evidence step by step, a Mermaid sequence diagram of a proven hijack

@@ -20,6 +20,7 @@ var (
 	refSpringFix    = Reference{"Spring Security: session fixation attack protection", "https://docs.spring.io/spring-security/reference/servlet/authentication/session-management.html"}
 	refRailsGuide   = Reference{"Rails Security Guide: session fixation", "https://guides.rubyonrails.org/security.html#session-fixation-countermeasures"}
 	refLaravelAuth  = Reference{"Laravel: manually authenticating users", "https://laravel.com/docs/authentication#authenticating-users"}
+	refSessionguard = Reference{"sessionguard: Session.Login", "https://pkg.go.dev/github.com/sessionguard/sessionguard/session#Session.Login"}
 	refScs          = Reference{"scs: RenewToken", "https://pkg.go.dev/github.com/alexedwards/scs/v2#SessionManager.RenewToken"}
 	refRackSession  = Reference{"Rack::Session::Abstract::Persisted (:renew)", "https://rack.github.io/rack/2.2/Rack/Session/Abstract/Persisted.html"}
 	refFlaskSession = Reference{"Flask-Session", "https://flask-session.readthedocs.io/"}
@@ -169,16 +170,31 @@ end`,
 		References: []Reference{refLaravelAuth},
 	}}},
 	"scs": {{checks: fixationChecks, fix: Fix{
-		Text: "Call RenewToken before putting the user into the session (and again at logout).",
-		Snippet: `// after checking the password:
-if err := sessionManager.RenewToken(r.Context()); err != nil {
-	http.Error(w, err.Error(), http.StatusInternalServerError)
-	return
-}
-sessionManager.Put(r.Context(), "userID", user.ID)`,
+		Text:       "Call RenewToken before putting the user into the session (and again at logout). RenewToken keeps the session's data: remove what the anonymous visitor put there unless you mean to keep it.",
+		Snippet:    goScsSnippet,
 		Language:   "go",
 		References: []Reference{refScs},
 	}}},
+	"sessionguard": {{checks: fixationChecks, fix: Fix{
+		Text:       "sessionguard renews the token on every Session.Login and honours only tokens it issued, read from the cookie alone: a fixation here means the sign-in does not go through Session.Login (a hand-made sign-in that writes the user into the session), or another cookie or URL parameter carries the session beside __Host-sid. sign in with Session.Login, name with Carry only what may follow into the account, and let the session rest on __Host-sid alone.",
+		Snippet:    goSessionguardSnippet,
+		Language:   "go",
+		References: []Reference{refSessionguard, refOWASPSess},
+	}}},
+	"go": {
+		{checks: fixationChecks, fix: Fix{
+			Text:       "With sessionguard (github.com/sessionguard/sessionguard/session), signing in is a renewal: Session.Login issues a new token and kills the old one in the same store operation, honours only tokens it issued, reads them from the cookie alone, and carries nothing of the anonymous session into the signed-in one except the values named with Carry.",
+			Snippet:    goSessionguardSnippet,
+			Language:   "go",
+			References: []Reference{refSessionguard, refOWASPSess},
+		}},
+		{checks: fixationChecks, fix: Fix{
+			Text:       "With alexedwards/scs, call RenewToken before putting the user into the session (and again at logout), and remove from the session what the anonymous visitor put there unless you mean to keep it.",
+			Snippet:    goScsSnippet,
+			Language:   "go",
+			References: []Reference{refScs},
+		}},
+	},
 	"gorilla": {
 		{checks: append([]string{IDLogoutInvalidation}, fixationChecks...), fix: Fix{
 			Text:       "gorilla/sessions' CookieStore keeps the session in the signed cookie itself: there is no ID to regenerate at sign-in and nothing on the server to revoke at logout (MaxAge -1 only asks the browser to drop it; a copy stays valid until securecookie's max age). Move to a server-side session manager that renews the ID at sign-in and deletes the record at logout, such as alexedwards/scs with RenewToken.",
@@ -189,11 +205,12 @@ sessionManager.Put(r.Context(), "userID", user.ID)`,
 
 // genericFix is the advice when the framework is not recognised.
 var genericFix = Fix{
-	Text: "At sign-in, issue a new session ID and delete the old one on the server; honour only IDs the server issued and still holds; read the ID from the cookie only. Most frameworks have one call for the first step: PHP session_regenerate_id(true), Express req.session.regenerate, Django login() or request.session.cycle_key(), Servlet request.changeSessionId(), Rails reset_session, Laravel $request->session()->regenerate(), Go scs RenewToken.",
+	Text: "At sign-in, issue a new session ID and delete the old one on the server; honour only IDs the server issued and still holds; read the ID from the cookie only. Start the signed-in session empty and carry over only the values you name that are harmless whoever set them (a shopping cart): the anonymous session may have been prepared by the attacker, and whatever it holds (a return-to URL, a CSRF token, a flag) would follow the victim into the account. Most frameworks have one call for the renewal: PHP session_regenerate_id(true), Express req.session.regenerate, Django login() or request.session.cycle_key(), Servlet request.changeSessionId(), Rails reset_session, Laravel $request->session()->regenerate(), Go sessionguard Session.Login, Go scs RenewToken.",
 	Snippet: `on a successful sign-in:
     old := the session ID from the cookie
     new := 32 bytes from a CSPRNG, base64url-encoded
-    move the session data from old to new; delete old on the server
+    a new, empty session under new; delete old on the server
+    copy over only the values you name (the cart), nothing else
     set the cookie to new (Secure; HttpOnly; SameSite=Lax; Path=/)`,
 	Language:   "text",
 	References: []Reference{refOWASPSess},
@@ -225,3 +242,23 @@ func fixesFor(fw *Framework, checkID string) []Fix {
 	}
 	return nil
 }
+
+// The Go snippets, shared by the Go frameworks' fixes.
+const (
+	goSessionguardSnippet = `// once: mgr, err := session.New(memstore.New(memstore.Options{}), session.Config{})
+// and serve mgr.Handler(mux)
+
+// after checking the password:
+s := session.FromContext(r.Context())
+if err := s.Login(user.ID, session.Carry("cart")); err != nil { // a new token; only "cart" follows
+	http.Error(w, "sign-in failed", http.StatusInternalServerError)
+	return
+}`
+	goScsSnippet = `// after checking the password:
+if err := sessionManager.RenewToken(r.Context()); err != nil {
+	http.Error(w, err.Error(), http.StatusInternalServerError)
+	return
+}
+sessionManager.Remove(r.Context(), "returnTo") // what the visitor set, unless named
+sessionManager.Put(r.Context(), "userID", user.ID)`
+)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"crypto/hmac"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -103,6 +104,54 @@ type app struct {
 	notFoundType string
 	hidden       string
 
+	// Partial fixes, after real applications and published bugs.
+	// keepOld renews at sign-in but keeps the old record signed in too
+	// (PHP session_regenerate_id(false) after the user was set).
+	keepOld bool
+	// forwardOld renews at sign-in and, for this long, forwards a request
+	// bearing the old ID to the new session, giving it the new ID (the PHP
+	// manual's recipe for lost sessions on unstable networks).
+	forwardOld time.Duration
+	// deferRenew keeps the ID at sign-in and renews it on the next request
+	// that bears it, handing the new ID to whoever sent that request.
+	deferRenew bool
+	// deviceCookie sets a persistent device cookie at sign-in and renews
+	// (with renew) only on a browser's first sign-in, without it.
+	deviceCookie bool
+	deviceRenews bool // the fix: renew whatever the device cookie says
+	// guestCookie is a cookie anonymous visitors of the login page get (a
+	// guest cart); with guestToSession the sign-in makes its value the
+	// session ID.
+	guestCookie    string
+	guestToSession bool
+	// partCookie is a second part of the session ID (ColdFusion's CFTOKEN
+	// beside CFID): both are issued together, both are needed, and both
+	// are read from the URL too when urlParam is set.
+	partCookie string
+	// dropURLAtSignIn: a sign-in through a URL session redirects without
+	// the ID (PHP trans_sid with an absolute redirect), so the victim's
+	// next page does not look signed in.
+	dropURLAtSignIn bool
+	// flaskSecond makes the client-side session value depend on the user
+	// and the current second only (itsdangerous): two sign-ins in one
+	// second give the same signed value.
+	flaskSecond bool
+	// companionSigned signs the companion cookie: user.HMAC.
+	companionSigned bool
+	// jwt makes the client-side session a signed JWT (HS256) with sub and
+	// iat.
+	jwt bool
+	// interstitial, if set, is a step between the password and the
+	// dashboard, served at /step: "otp", "otp-words", "approve",
+	// "trust-device", "password-change", "lock-screen".
+	interstitial string
+	// lockAfterFailures locks the account after this many failed sign-ins:
+	// every later sign-in fails with "Your account is locked".
+	lockAfterFailures int
+	// forbidAllAfterLogout answers 403 to every request once a logout
+	// happened (a firewall that blocks the client).
+	forbidAllAfterLogout bool
+
 	secure, httpOnly bool
 	sameSite         http.SameSite
 	domain           string
@@ -122,6 +171,11 @@ type appSession struct {
 	failed  string
 	seen    time.Time
 	created time.Time
+	part    string    // partCookie's value
+	pending bool      // deferRenew: renew on the next request
+	forward string    // forwardOld: the new ID
+	until   time.Time // forwardOld: the end of the forwarding
+	stepped bool      // interstitial: the step was passed
 }
 
 type appServer struct {
@@ -133,6 +187,11 @@ type appServer struct {
 	sessions map[string]*appSession
 	key      []byte
 	requests int
+	// signIns counts the requests that carried the password field, right
+	// or wrong: the sign-ins the audit made, as the server saw them.
+	signIns  int
+	failures int  // failed sign-ins, for lockAfterFailures
+	blocked  bool // forbidAllAfterLogout, once tripped
 	// sign-in rate limit
 	windowStart time.Time
 	inWindow    int
@@ -190,6 +249,13 @@ func newApp(t testing.TB, cfg app) *appServer {
 	return s
 }
 
+// signInsSeen is how many sign-ins the server has seen.
+func (s *appServer) signInsSeen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signIns
+}
+
 func (s *appServer) newToken() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,6 +275,8 @@ type state struct {
 	user    string // signed-in user
 	failed  string // user name of a failed sign-in
 	client  bool   // client-side session present
+	part    string // partCookie's value
+	issue   string // a new ID to hand to this client (forwarded, renewed late)
 }
 
 func (s *appServer) cookieValue(id string) string {
@@ -239,12 +307,18 @@ func (s *appServer) load(r *http.Request) state {
 	if s.cfg.clientSide {
 		if c, err := r.Cookie(s.cfg.cookie); err == nil {
 			if i := strings.LastIndex(c.Value, "."); i > 0 && hmac.Equal([]byte(c.Value[i+1:]), []byte(s.clientSig(c.Value[:i]))) {
-				head, _, _ := strings.Cut(c.Value[:i], ".")
+				head, claims, _ := strings.Cut(c.Value[:i], ".")
+				if s.cfg.jwt {
+					head = claims
+				}
 				payload, _ := base64.RawURLEncoding.DecodeString(head)
-				var m map[string]string
+				var m map[string]any
 				if json.Unmarshal(payload, &m) == nil {
 					st.client = true
-					st.user = m["u"]
+					st.user, _ = m["u"].(string)
+					if s.cfg.jwt {
+						st.user, _ = m["sub"].(string)
+					}
 				}
 			}
 		}
@@ -274,12 +348,28 @@ func (s *appServer) load(r *http.Request) state {
 	if cand == "" {
 		return st
 	}
+	part := s.partFrom(r, st.fromURL)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[cand]
 	if ok && (s.cfg.idle > 0 && time.Since(sess.seen) > s.cfg.idle || s.cfg.absolute > 0 && time.Since(sess.created) > s.cfg.absolute) {
 		delete(s.sessions, cand)
 		ok = false
+	}
+	if ok && sess.forward != "" {
+		fw, live := s.sessions[sess.forward]
+		if ok = live && time.Now().Before(sess.until); ok {
+			cand, sess, st.issue = sess.forward, fw, sess.forward
+		}
+	}
+	if ok && s.cfg.partCookie != "" && sess.part != part {
+		ok = false
+	}
+	if ok && sess.pending {
+		id := s.cfg.token(s.rnd)
+		s.sessions[id] = &appSession{user: sess.user, created: time.Now(), part: sess.part}
+		delete(s.sessions, cand)
+		cand, sess, st.issue = id, s.sessions[id], id
 	}
 	if !ok {
 		if !s.cfg.adopt {
@@ -289,8 +379,26 @@ func (s *appServer) load(r *http.Request) state {
 		s.sessions[cand] = sess
 	}
 	sess.seen = time.Now()
-	st.id, st.user, st.failed = cand, sess.user, sess.failed
+	st.id, st.user, st.failed, st.part = cand, sess.user, sess.failed, sess.part
+	if s.cfg.interstitial != "" && !sess.stepped {
+		st.user, st.failed = "", sess.user // signed in with the password only
+	}
 	return st
+}
+
+// partFrom reads the second part of the ID (partCookie), from the URL
+// when the first came from there, else from the cookie.
+func (s *appServer) partFrom(r *http.Request, fromURL bool) string {
+	if s.cfg.partCookie == "" {
+		return ""
+	}
+	if fromURL {
+		return r.URL.Query().Get(s.cfg.partCookie)
+	}
+	if c, err := r.Cookie(s.cfg.partCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 func (s *appServer) setCookie(w http.ResponseWriter, value string, maxAge int) {
@@ -304,12 +412,22 @@ func (s *appServer) setCookie(w http.ResponseWriter, value string, maxAge int) {
 }
 
 func (s *appServer) newSession(w http.ResponseWriter, user string) string {
+	return s.newSessionID(w, user, s.newToken())
+}
+
+// newSessionID starts a session with the given ID (and a new second
+// part, if the ID has one).
+func (s *appServer) newSessionID(w http.ResponseWriter, user, id string) string {
 	if user != "" {
 		s.signedInCookies(w, user)
 	}
-	id := s.newToken()
+	part := ""
+	if s.cfg.partCookie != "" {
+		part = crand.Text()
+		http.SetCookie(w, &http.Cookie{Name: s.cfg.partCookie, Value: part, Path: "/"})
+	}
 	s.mu.Lock()
-	s.sessions[id] = &appSession{user: user, seen: time.Now(), created: time.Now()}
+	s.sessions[id] = &appSession{user: user, seen: time.Now(), created: time.Now(), part: part}
 	s.mu.Unlock()
 	s.setCookie(w, s.cookieValue(id), 0)
 	if s.cfg.decoys && user != "" {
@@ -322,8 +440,22 @@ func (s *appServer) newSession(w http.ResponseWriter, user string) string {
 // setClient sets a client-side session shaped like Flask's signed cookie
 // (itsdangerous): base64url(JSON).timestamp.signature.
 func (s *appServer) setClient(w http.ResponseWriter, user string) {
-	body, _ := json.Marshal(map[string]string{"u": user, "n": s.newToken()})
-	head := base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString([]byte{0x69, 0x2e, 0x1f, 0x40})
+	var head string
+	switch {
+	case s.cfg.jwt:
+		h, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})
+		p, _ := json.Marshal(map[string]any{"sub": user, "iat": time.Now().Unix()})
+		head = base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
+	case s.cfg.flaskSecond:
+		// itsdangerous: the payload and a timestamp, nothing random; the
+		// clock is coarse here so that two sign-ins share it in any test.
+		body, _ := json.Marshal(map[string]string{"u": user})
+		ts := time.Now().Unix() / 60
+		head = base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString([]byte{byte(ts >> 24), byte(ts >> 16), byte(ts >> 8), byte(ts)})
+	default:
+		body, _ := json.Marshal(map[string]string{"u": user, "n": s.newToken()})
+		head = base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString([]byte{0x69, 0x2e, 0x1f, 0x40})
+	}
 	s.setCookie(w, head+"."+s.clientSig(head), 0)
 }
 
@@ -339,7 +471,14 @@ func (s *appServer) signedInCookies(w http.ResponseWriter, user string) {
 		http.SetCookie(w, &http.Cookie{Name: fmt.Sprintf("pref%d", i), Value: "x" + s.newToken(), Path: "/"})
 	}
 	if s.cfg.companion != "" {
-		http.SetCookie(w, &http.Cookie{Name: s.cfg.companion, Value: user, Path: "/"})
+		v := user
+		if s.cfg.companionSigned {
+			v = user + "." + s.clientSig(user)
+		}
+		http.SetCookie(w, &http.Cookie{Name: s.cfg.companion, Value: v, Path: "/"})
+	}
+	if s.cfg.deviceCookie {
+		http.SetCookie(w, &http.Cookie{Name: "device", Value: crand.Text(), Path: "/", MaxAge: 86400 * 365})
 	}
 }
 
@@ -351,6 +490,9 @@ func (s *appServer) carry(st state, path string) string {
 	}
 	if s.cfg.urlParam == "jsessionid" {
 		return path + ";jsessionid=" + st.id
+	}
+	if s.cfg.partCookie != "" {
+		return path + "?" + s.cfg.urlParam + "=" + url.QueryEscape(st.id) + "&" + s.cfg.partCookie + "=" + url.QueryEscape(st.part)
 	}
 	return path + "?" + s.cfg.urlParam + "=" + url.QueryEscape(st.id)
 }
@@ -382,14 +524,38 @@ func (s *appServer) serve(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.urlAdopted && st.fromURL {
 		s.setCookie(w, st.id, 0)
 	}
+	if st.issue != "" && !st.fromURL {
+		s.setCookie(w, s.cookieValue(st.issue), 0)
+	}
+	s.mu.Lock()
+	blocked := s.blocked
+	s.mu.Unlock()
+	if blocked {
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return
+	}
 	switch path {
+	case "/step":
+		s.step(w, r, st)
 	case "/login":
 		s.login(w, r, st)
 	case "/dashboard":
 		if s.cfg.companion != "" && st.user != "" {
-			if c, err := r.Cookie(s.cfg.companion); err != nil || c.Value != st.user {
+			want := st.user
+			if s.cfg.companionSigned {
+				want += "." + s.clientSig(st.user)
+			}
+			if c, err := r.Cookie(s.cfg.companion); err != nil || c.Value != want {
 				st.user = ""
 			}
+		}
+		if s.cfg.interstitial == "lock-screen" && st.failed != "" && st.id != "" {
+			fmt.Fprintf(w, `<!doctype html><title>Locked</title><h1>Welcome back, %s</h1><p>Enter your password to unlock.</p><form method="post" action="/step"><input type="password" name="password"><button>Unlock</button></form>`, html.EscapeString(st.failed))
+			return
+		}
+		if s.cfg.interstitial != "" && st.failed != "" && st.id != "" {
+			http.Redirect(w, r, "/step", http.StatusFound)
+			return
 		}
 		if s.cfg.forbidUnknown && st.id == "" {
 			if c, err := r.Cookie(s.cfg.cookie); err == nil && c.Value != "" {
@@ -446,6 +612,11 @@ func (s *appServer) csrfOK(r *http.Request) bool {
 
 func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 	if r.Method == http.MethodPost || s.cfg.getForm && r.FormValue(s.cfg.passField) != "" {
+		if r.FormValue(s.cfg.passField) != "" {
+			s.mu.Lock()
+			s.signIns++
+			s.mu.Unlock()
+		}
 		if s.cfg.dropSignIn {
 			panic(http.ErrAbortHandler)
 		}
@@ -467,7 +638,17 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 			http.Error(w, "CSRF token missing or incorrect", http.StatusForbidden)
 			return
 		}
+		s.mu.Lock()
+		locked := s.cfg.lockAfterFailures > 0 && s.failures >= s.cfg.lockAfterFailures
+		s.mu.Unlock()
+		if locked {
+			s.loginForm(w, r, st, "Your account is locked after too many failed sign-ins. Contact support.")
+			return
+		}
 		if r.FormValue(s.cfg.userField) != s.cfg.user || r.FormValue(s.cfg.passField) != s.cfg.password {
+			s.mu.Lock()
+			s.failures++
+			s.mu.Unlock()
 			if s.cfg.failShowsUser {
 				if st.id == "" {
 					st.id = s.newSession(w, "")
@@ -484,28 +665,35 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 		switch {
 		case s.cfg.clientSide:
 			s.setClient(w, s.cfg.user)
-		case st.id == "" || s.cfg.renew && !(s.cfg.keepURLID && st.fromURL):
-			if st.id != "" {
-				s.mu.Lock()
-				delete(s.sessions, st.id)
-				s.mu.Unlock()
-			}
-			fromURL := st.fromURL
-			st = state{id: s.newSession(w, s.cfg.user), user: s.cfg.user}
-			st.fromURL = fromURL && s.cfg.urlParam != ""
+		case st.id == "" || s.renews(r, st):
+			st = s.renew(w, r, st)
 		default:
 			s.mu.Lock()
 			s.sessions[st.id].user = s.cfg.user
+			s.sessions[st.id].pending = s.cfg.deferRenew
 			s.mu.Unlock()
 			st.user = s.cfg.user
 			s.signedInCookies(w, s.cfg.user)
 		}
+		if s.cfg.interstitial != "" && st.id != "" {
+			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+			return
+		}
 		if s.cfg.loginRedirect != "" {
-			http.Redirect(w, r, s.carry(st, s.cfg.loginRedirect), http.StatusSeeOther)
+			target := s.carry(st, s.cfg.loginRedirect)
+			if s.cfg.dropURLAtSignIn {
+				target = s.cfg.loginRedirect
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
 		s.dashboard(w, r, st)
 		return
+	}
+	if s.cfg.guestCookie != "" {
+		if _, err := r.Cookie(s.cfg.guestCookie); err != nil {
+			http.SetCookie(w, &http.Cookie{Name: s.cfg.guestCookie, Value: s.newToken(), Path: "/"})
+		}
 	}
 	if st.id == "" && !st.client && s.cfg.anonSession {
 		if s.cfg.clientSide {
@@ -515,6 +703,70 @@ func (s *appServer) login(w http.ResponseWriter, r *http.Request, st state) {
 		}
 	}
 	s.loginForm(w, r, st, "")
+}
+
+// renews says whether this sign-in issues a new ID.
+func (s *appServer) renews(r *http.Request, st state) bool {
+	if !s.cfg.renew || s.cfg.keepURLID && st.fromURL {
+		return false
+	}
+	if _, err := r.Cookie("device"); err == nil && s.cfg.deviceCookie && !s.cfg.deviceRenews {
+		return false // a browser that signed in before: "known device"
+	}
+	return true
+}
+
+// renew issues the new ID of a sign-in, and ends the old one as the
+// application does: deleted, kept signed in (keepOld), or forwarding to
+// the new one for a while (forwardOld).
+func (s *appServer) renew(w http.ResponseWriter, r *http.Request, st state) state {
+	id := s.newToken()
+	if s.cfg.guestToSession {
+		if c, err := r.Cookie(s.cfg.guestCookie); err == nil && c.Value != "" {
+			id = c.Value // the guest cart's token becomes the session ID
+		}
+	}
+	old, fromURL := st.id, st.fromURL
+	st = state{id: s.newSessionID(w, s.cfg.user, id), user: s.cfg.user}
+	st.fromURL = fromURL && s.cfg.urlParam != ""
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.part = s.sessions[st.id].part
+	if o, ok := s.sessions[old]; ok && old != "" {
+		switch {
+		case s.cfg.keepOld:
+			o.user = s.cfg.user
+		case s.cfg.forwardOld > 0:
+			o.forward, o.until = st.id, time.Now().Add(s.cfg.forwardOld)
+		default:
+			delete(s.sessions, old)
+		}
+	}
+	return st
+}
+
+// step is the interstitial between the password and the dashboard.
+func (s *appServer) step(w http.ResponseWriter, r *http.Request, st state) {
+	if st.failed == "" {
+		http.Redirect(w, r, "/login", http.StatusFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	user := html.EscapeString(st.failed)
+	switch s.cfg.interstitial {
+	case "otp":
+		fmt.Fprintf(w, `<!doctype html><title>Verify</title><h1>Hi %s</h1><form method="post"><label>Code <input name="otp" autocomplete="one-time-code" inputmode="numeric" maxlength="6"></label><button>Verify</button></form>`, user)
+	case "otp-words":
+		fmt.Fprintf(w, `<!doctype html><title>Two-factor authentication</title><p>Signed in as %s.</p><p>Enter the 6-digit code from your authenticator app.</p><form method="post"><input type="text" name="token"><button>Verify</button></form>`, user)
+	case "approve":
+		fmt.Fprintf(w, `<!doctype html><title>Sign-in request</title><p>Hello %s. Check your phone: approve the sign-in request in the app.</p><p>Waiting for approval…</p>`, user)
+	case "trust-device":
+		fmt.Fprintf(w, `<!doctype html><title>Welcome %s</title><p>Trust this device? You will not be asked for a code again on it.</p><form method="post"><button name="trust" value="yes">Trust</button><button name="trust" value="no">Don't trust</button></form>`, user)
+	case "password-change":
+		fmt.Fprintf(w, `<!doctype html><title>Password expired</title><p>%s, your password has expired. Choose a new password.</p><form method="post"><input type="password" name="new" autocomplete="new-password"><input type="password" name="confirm" autocomplete="new-password"><button>Change</button></form>`, user)
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 func (s *appServer) loginForm(w http.ResponseWriter, r *http.Request, st state, msg string) {
@@ -591,6 +843,11 @@ func (s *appServer) logout(w http.ResponseWriter, r *http.Request, st state) {
 		s.mu.Unlock()
 	}
 	s.setCookie(w, "", -1)
+	if s.cfg.forbidAllAfterLogout {
+		s.mu.Lock()
+		s.blocked = true
+		s.mu.Unlock()
+	}
 	if s.cfg.logoutRedirect {
 		http.Redirect(w, r, "/login", http.StatusFound)
 		return

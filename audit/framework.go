@@ -95,6 +95,10 @@ type signals struct {
 	loginPage      string   // the login page's visible text
 	notFound       string   // body of the page for an unknown path
 	notFoundType   string   // its Content-Type
+	// hostSidDefaults: the session cookie is __Host-sid, stored Secure,
+	// HttpOnly, SameSite=Lax, Path=/, host-only and without an expiry:
+	// sessionguard's defaults.
+	hostSidDefaults bool
 }
 
 // detectFramework gathers the signals (one visit to the login page and
@@ -102,6 +106,9 @@ type signals struct {
 // framework. It returns nil when nothing points to one.
 func (a *auditor) detectFramework(ctx context.Context) *Framework {
 	s := signals{sessionCookies: a.cookies}
+	if k, c, ok := a.victim.jar.stored(a.checkURL, a.cookie); ok && k.name == "__Host-sid" {
+		s.hostSidDefaults = c.secure && c.httpOnly && c.sameSite == http.SameSiteLaxMode && k.path == "/" && c.hostOnly && c.expires.IsZero()
+	}
 	b := a.env.newBrowser("visitor")
 	if p, lf, err := a.fetchLoginForm(ctx, b, a.loginURL); err == nil {
 		for _, f := range lf.fields {
@@ -183,6 +190,8 @@ var frameworkNames = map[string]string{
 	"rails":           "Ruby on Rails",
 	"laravel":         "Laravel",
 	"scs":             "Go with alexedwards/scs",
+	"sessionguard":    "Go with sessionguard",
+	"go":              "Go net/http",
 	"gorilla":         "Go with gorilla/sessions",
 	"mojolicious":     "Mojolicious",
 }
@@ -231,6 +240,11 @@ func recognise(s signals) *Framework {
 				w = 3
 			}
 			add("django", w, "%s %s (Django's default name)", kind(n), n)
+		case n == "__Host-sid" && token43RE.MatchString(v):
+			add("sessionguard", 2, "%s __Host-sid holding a 43-character (256-bit) random token (sessionguard's default name and token)", kind(n))
+			if s.hostSidDefaults {
+				add("sessionguard", 1, "__Host-sid stored as sessionguard sets it: Secure, HttpOnly, SameSite=Lax, Path=/, host-only, no expiry")
+			}
 		case n == "csrftoken":
 			add("django", 1, "cookie csrftoken (Django's CSRF cookie)")
 		case n == "XSRF-TOKEN":
@@ -334,10 +348,15 @@ func recognise(s signals) *Framework {
 	case strings.TrimSpace(nf) == "404 page not found" && strings.HasPrefix(s.notFoundType, "text/plain"):
 		// Any Go server says this: it only supports a Go session library
 		// seen in the cookies.
-		for _, id := range []string{"scs", "gorilla"} {
+		goLib := false
+		for _, id := range []string{"scs", "gorilla", "sessionguard"} {
 			if score[id] > 0 {
+				goLib = true
 				add(id, 1, "the page for an unknown path is Go net/http's \"404 page not found\"")
 			}
+		}
+		if !goLib {
+			add("go", 1, "the page for an unknown path is Go net/http's \"404 page not found\" (no Go session library seen)")
 		}
 	case strings.Contains(nf, "Apache Tomcat"):
 		add("servlet", 1, "the page for an unknown path is Apache Tomcat's")

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +81,12 @@ var frameworkFixtures = []struct {
 		app: app{cookie: "app-session", token: tokenGorilla}},
 	{id: "mojolicious", confidence: ConfidenceHigh, fix: "No fix in Mojolicious's own terms",
 		app: app{cookie: "mojolicious", headers: map[string]string{"Server": "Mojolicious (Perl)"}}},
-	{id: "", fix: "At sign-in, issue a new session ID",
+	{id: "sessionguard", confidence: ConfidenceHigh, fix: "sign in with Session.Login",
+		app: app{cookie: "__Host-sid", secure: true, httpOnly: true, sameSite: http.SameSiteLaxMode}},
+	{id: "go", confidence: ConfidenceLow, fix: "s.Login(user.ID, session.Carry(\"cart\"))",
 		app: app{cookie: "sid"}},
+	{id: "", fix: "carry over only the values you name",
+		app: app{cookie: "sid", notFound: "<!doctype html><h1>Not here</h1>", notFoundType: "text/html"}},
 }
 
 // TestFrameworkRecognised audits an application showing each framework's
@@ -184,7 +189,9 @@ func TestRecogniseSignals(t *testing.T) {
 		conf Confidence
 	}{
 		{"nothing", signals{}, "", ""},
-		{"Go 404 alone names no Go library", signals{notFound: "404 page not found\n", notFoundType: "text/plain; charset=utf-8"}, "", ""},
+		{"Go 404 alone names no Go library, only Go", signals{notFound: "404 page not found\n", notFoundType: "text/plain; charset=utf-8"}, "go", ConfidenceLow},
+		{"sessionguard: __Host-sid with a 256-bit token, stored with its defaults", signals{cookies: map[string]string{"__Host-sid": strings.Repeat("A", 43)}, sessionCookies: []string{"__Host-sid"}, hostSidDefaults: true}, "sessionguard", ConfidenceHigh},
+		{"__Host-sid alone", signals{cookies: map[string]string{"__Host-sid": strings.Repeat("A", 43)}, sessionCookies: []string{"__Host-sid"}}, "sessionguard", ConfidenceMedium},
 		{"Express header alone", signals{headers: map[string]string{"X-Powered-By": "Express"}}, "express", ConfidenceMedium},
 		{"Werkzeug alone: Flask or Flask-Session, low", signals{headers: map[string]string{"Server": "Werkzeug/3.0"}}, "flask", ConfidenceLow},
 		{"Flask signed cookie", signals{cookies: map[string]string{"session": "eyJ1c2VyIjoiYWxpY2UifQ.aS4fQA.1nT3bm5NkZl8YBEyW0l_cpqM3tQ"}, sessionCookies: []string{"session"}}, "flask", ConfidenceHigh},

@@ -78,7 +78,7 @@ func TestTextReport(t *testing.T) {
 		t.Errorf("no plain-HTTP caveat on cookie-secure:\n%s", plain.String())
 	}
 	if strings.Contains(plain.String(), "[pass] fixation") || !strings.Contains(verbose.String(), "[pass] fixation") ||
-		!strings.Contains(verbose.String(), "attacker uses sid=") {
+		!strings.Contains(verbose.String(), "the attacker replays sid=") {
 		t.Errorf("verbose output lacks passing evidence:\n%s", verbose.String())
 	}
 	adopt, _ := rep.Check(IDAdoptsUnknownID)

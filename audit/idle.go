@@ -9,7 +9,7 @@ import (
 func (a *auditor) checkIdle(ctx context.Context) Check {
 	c := newCheck(IDIdleTimeout)
 	if a.t.IdleWait <= 0 {
-		c.skip("not run: pass --idle-wait DURATION (longer than the application's idle timeout, e.g. 31m) to test it")
+		c.skip("not run: set Target.IdleWait (longer than the application's idle timeout, e.g. 31m) to test it")
 		return c
 	}
 	victim, res, ok := a.signInVictim(ctx, &c)

@@ -308,6 +308,18 @@ func (j *jar) restore(s jarSnapshot) {
 	}
 }
 
+// merge adds the cookies of s to the jar, over any of the same name,
+// domain and path: cookies planted in a browser that holds others.
+func (j *jar) merge(s jarSnapshot) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for k, c := range s {
+		j.seq++
+		c.seq = j.seq
+		j.cookies[k] = c
+	}
+}
+
 // names lists the names of the cookies a browser would send to u.
 func (j *jar) names(u *url.URL) []string {
 	var out []string

@@ -250,7 +250,7 @@ func TestJSONSignIn(t *testing.T) {
 					if c.Status != st {
 						t.Errorf("%s: %s, want %s: %q", id, c.Status, st, c.Evidence)
 					}
-					if st == StatusSkip && !strings.Contains(strings.Join(c.Evidence, " "), "--login-json") {
+					if st == StatusSkip && !strings.Contains(strings.Join(c.Evidence, " "), "Target.LoginJSONPath") {
 						t.Errorf("%s skipped without the reason: %q", id, c.Evidence)
 					}
 				}
@@ -308,8 +308,8 @@ func TestJSONSignInCSRFHeader(t *testing.T) {
 func TestJSONSignInNeedsCheck(t *testing.T) {
 	t.Parallel()
 	err := Target{BaseURL: "http://127.0.0.1:1", User: "u", Password: "p", LoginJSONPath: "/api/login"}.Validate()
-	if err == nil || !strings.Contains(err.Error(), "--check") {
-		t.Errorf("Validate: %v, want an error naming --check", err)
+	if err == nil || !strings.Contains(err.Error(), "Target.CheckPath") {
+		t.Errorf("Validate: %v, want an error naming Target.CheckPath", err)
 	}
 }
 

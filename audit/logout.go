@@ -21,7 +21,7 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 		return c
 	}
 	if action == nil {
-		c.skip("no --logout given and no logout form or link found on " + rel(res.check.url) + " or " + rel(res.submit.url))
+		c.skip("no Target.LogoutPath given and no logout form or link found on " + rel(res.check.url) + " or " + rel(res.submit.url))
 		return c
 	}
 	copied := victim.jar.snapshot()
@@ -34,7 +34,7 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 	}
 	c.add("victim logs out: %s", p.describe())
 	if p.hops[0].status >= 400 {
-		c.errorf("logging out failed: %s; pass --logout PATH and --logout-method", p.describe())
+		c.errorf("logging out failed: %s; set Target.LogoutPath and Target.LogoutMethod", p.describe())
 		return c
 	}
 	ok, vp, err := a.signedIn(ctx, victim)
@@ -44,7 +44,7 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 	}
 	c.add("victim after logout: %s", a.signedInNote(ok, vp))
 	if ok {
-		c.errorf("the victim is still signed in after logging out (%s); pass --logout PATH and --logout-method", p.describe())
+		c.errorf("the victim is still signed in after logging out (%s); set Target.LogoutPath and Target.LogoutMethod", p.describe())
 		return c
 	}
 	replay := a.env.newBrowser("attacker")
@@ -65,7 +65,7 @@ func (a *auditor) checkLogout(ctx context.Context) Check {
 	return c
 }
 
-// logoutAction finds how to log out: the --logout path (as a form on the
+// logoutAction finds how to log out: the Target.LogoutPath (as a form on the
 // signed-in pages if there is one, to carry its CSRF token) or a logout
 // form or link found there.
 func (a *auditor) logoutAction(res *signInResult) (*logoutAction, error) {
@@ -95,7 +95,7 @@ func (a *auditor) logoutAction(res *signInResult) (*logoutAction, error) {
 	return nil, nil
 }
 
-// logout performs the action with --logout-method when given.
+// logout performs the action with Target.LogoutMethod when given.
 func (a *auditor) logout(ctx context.Context, b *browser, act *logoutAction) (*page, error) {
 	if act.form != nil {
 		f := *act.form

@@ -23,6 +23,7 @@ var impacts = map[string]string{
 	IDCookiePrefix:       "A sibling subdomain or a plain-HTTP response can plant or overwrite the session cookie (cookie tossing), one route to session fixation.",
 	IDCookiePath:         "The session cookie is sent to other applications on the same host or domain, which can read and reuse it.",
 	IDCookieLifetime:     "The session survives closing the browser, so the next person on a shared computer finds the user still signed in.",
+	IDForgeableCookie:    "Part of the session is a value anyone can write: whatever else protects the session, this part does not.",
 	IDTokenRandomness:    "Session IDs can be predicted or guessed, so an attacker can take over sessions without stealing anything.",
 	IDCacheControl:       "Pages only the signed-in user should see can be kept by a shared cache or the browser and shown to someone else.",
 	IDIdleTimeout:        "A session left open on an unattended device stays usable indefinitely.",
@@ -97,7 +98,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if rep.SignedInSignal != "" {
 		fmt.Fprintf(&b, "- How signed in was told from not: %s\n", mdCode(rep.SignedInSignal))
 	}
-	fmt.Fprintf(&b, "- Requests sent: %d; sessions signed in: %d, left open: %d\n", rep.Requests, rep.SessionsCreated, rep.SessionsLeftOpen)
+	fmt.Fprintf(&b, "- Requests sent: %d; sign-ins (requests carrying the credentials): %d; sessions signed in: %d, left open: %d\n", rep.Requests, rep.SignIns, rep.SessionsCreated, rep.SessionsLeftOpen)
 	if len(rep.Warnings) > 0 {
 		b.WriteString("\n**Warnings**\n\n")
 		b.WriteString(mdBlock("text", rep.Warnings))

@@ -2,10 +2,12 @@ package audit
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,19 +17,34 @@ import (
 const minSamples = 20
 
 // checkRandomness is WSTG-SESS-01: collect fresh tokens and test them.
+// It judges the session as a whole: when several cookies that vary carry
+// it (ColdFusion's counter CFID beside a random CFTOKEN), their entropy
+// adds up, and a part that is not random at all is no biased generator
+// when the others carry enough. A signed JWT is a signed statement, not
+// a random ID: it is not tested.
 func (a *auditor) checkRandomness(ctx context.Context) Check {
 	c := newCheck(IDTokenRandomness)
 	n := a.t.Samples
 	if n < 0 {
-		c.skip("not run: --samples 0")
+		c.skip("not run: turned off (Target.Samples)")
 		return c
 	}
 	if n < minSamples {
-		c.skip(fmt.Sprintf("not run: --samples %d is fewer than the %d the analysis needs", n, minSamples))
+		c.skip(fmt.Sprintf("not run: Target.Samples %d is fewer than the %d the analysis needs", n, minSamples))
 		return c
 	}
-	tokens, source, err := a.collectTokens(ctx, n)
-	if errors.Is(err, errNoBrowserSamples) {
+	if alg, ok := jwtAlg(a.token); ok {
+		if strings.EqualFold(alg, "none") {
+			c.fail(SeverityHigh)
+			c.add("%s is an unsigned JWT (alg none): anyone can write one", a.cookie)
+			return c
+		}
+		c.skip(fmt.Sprintf("not run: %s is a signed JWT (alg %s): a signed statement, not a random ID; it cannot be guessed without the signing key, so its randomness says nothing", a.cookie, alg))
+		return c
+	}
+	names := a.varyingCookies()
+	tokens, source, err := a.collectTokens(ctx, n, names)
+	if errors.Is(err, errNoBrowserSamples) || errors.Is(err, ErrSignInBudget) {
 		c.skip(err.Error())
 		return c
 	}
@@ -35,8 +52,55 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 		c.errorf("collecting tokens: %v", err)
 		return c
 	}
-	ta := analyzeTokens(tokens)
-	c.add("%d tokens of %s %s, %d distinct", ta.samples, a.cookie, source, ta.distinct)
+	var total, unbiased float64
+	biased := false
+	for i, name := range names {
+		ta := analyzeTokens(tokens[i])
+		describeTokens(&c, name, source, ta)
+		// Decide on whole bits, as reported: a bit that is 0.998 of a
+		// bit does not turn 128 into a warning.
+		bits := math.Round(ta.effective)
+		total += bits
+		if ta.fips.failed() {
+			biased = true
+		} else {
+			unbiased += bits
+		}
+	}
+	if len(names) > 1 {
+		c.add("the session as a whole (%s): ≈ %.0f bits, of which %.0f from parts that pass the FIPS 140-2 tests", strings.Join(names, " + "), total, unbiased)
+	}
+	switch {
+	case total < 64:
+		c.fail(SeverityHigh)
+		c.add("below the 64 bits ASVS 3.2.2 requires: tokens can be guessed")
+	case biased && unbiased < 128:
+		c.fail(SeverityMedium)
+		c.add("the bit stream fails the FIPS 140-2 tests: the generator is biased")
+	case total < 128:
+		c.fail(SeverityLow)
+		c.add("warning: below 128 bits; use 128 or more")
+	default:
+		c.result(StatusPass)
+	}
+	return c
+}
+
+// varyingCookies are the session cookies whose value changes from one
+// sign-in to the next, the session cookie first.
+func (a *auditor) varyingCookies() []string {
+	out := []string{a.cookie}
+	for _, n := range a.cookies {
+		if _, fixed := a.static[n]; !fixed && n != a.cookie {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// describeTokens adds the analysis of one cookie's tokens to c.
+func describeTokens(c *Check, name, source string, ta tokenAnalysis) {
+	c.add("%d tokens of %s %s, %d distinct", ta.samples, name, source, ta.distinct)
 	shape := fmt.Sprintf("length %d (%d of %d tokens), alphabet %s", ta.length, ta.used, ta.samples, ta.alphabet)
 	if ta.bitsPerChar > 0 {
 		shape += fmt.Sprintf(" (%d bits per character)", ta.bitsPerChar)
@@ -63,39 +127,42 @@ func (a *auditor) checkRandomness(ctx context.Context) Check {
 	case ta.bitBits < 0:
 		c.add("FIPS 140-2 tests not run: the alphabet does not decode to bits")
 	case f.blocks == 0:
-		c.add("FIPS 140-2 tests not run: %d bits collected, a block is %d (raise --samples)", ta.streamBits, fipsBlock)
+		c.add("FIPS 140-2 tests not run: %d bits collected, a block is %d (raise Target.Samples)", ta.streamBits, fipsBlock)
 	default:
 		c.add("FIPS 140-2 on %d block(s) of %d bits: %d failed (monobit %d, poker %d, runs %d, long run %d); first block: %d ones, poker %.2f",
 			f.blocks, fipsBlock, f.failedBlocks, f.monobit, f.poker, f.runs, f.longRun, f.firstMonobit, f.firstPoker)
 	}
-	// Decide on whole bits, as reported: a bit that is 0.998 of a bit
-	// does not turn 128 into a warning.
-	bits := math.Round(ta.effective)
-	switch {
-	case bits < 64:
-		c.fail(SeverityHigh)
-		c.add("below the 64 bits ASVS 3.2.2 requires: tokens can be guessed")
-	case f.failed():
-		c.fail(SeverityMedium)
-		c.add("the bit stream fails the FIPS 140-2 tests: the generator is biased")
-	case bits < 128:
-		c.fail(SeverityLow)
-		c.add("warning: below 128 bits; use 128 or more")
-	default:
-		c.result(StatusPass)
+}
+
+// jwtAlg reports the alg of a JWT (three base64url segments, the first a
+// JSON header with an alg).
+func jwtAlg(v string) (string, bool) {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return "", false
 	}
-	return c
+	h, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return "", false
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(h, &hdr) != nil || hdr.Alg == "" {
+		return "", false
+	}
+	return hdr.Alg, true
 }
 
 // errNoBrowserSamples: the tokens come only from sign-ins, which run in a
 // browser; that many browser sign-ins are not made.
-var errNoBrowserSamples = errors.New("the session cookie is issued only at sign-in, and the sign-in runs in a browser (--browser): collecting the samples would take that many browser sign-ins; not tested")
+var errNoBrowserSamples = errors.New("the session cookie is issued only at sign-in, and the sign-in runs in a browser (Target.SignIn): collecting the samples would take that many browser sign-ins; not tested")
 
 // collectTokens gathers n fresh session tokens, each from a new client:
 // from a visit to the login page when the server issues the session
 // cookie before sign-in, otherwise from a sign-in. At most Concurrency
 // requests are in flight.
-func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, error) {
+func (a *auditor) collectTokens(ctx context.Context, n int, names []string) ([][]string, string, error) {
 	anonymous := a.preLoginTok != ""
 	source := "from fresh visits to " + rel(a.loginURL)
 	if !anonymous {
@@ -103,8 +170,17 @@ func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, e
 		if a.t.SignIn != nil {
 			return nil, source, errNoBrowserSamples
 		}
+		if left := a.signInsLeft(); left < n {
+			if left < minSamples {
+				return nil, source, fmt.Errorf("%w: not run: the session cookie is issued only at sign-in, and the %d sign-ins left of Target.MaxSignIns are fewer than the %d samples the analysis needs", ErrSignInBudget, left, minSamples)
+			}
+			n = left
+		}
 	}
-	tokens := make([]string, n)
+	tokens := make([][]string, len(names))
+	for i := range tokens {
+		tokens[i] = make([]string, n)
+	}
 	var (
 		next, done atomic.Int64
 		mu         sync.Mutex
@@ -133,10 +209,10 @@ func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, e
 				}
 				if !anonymous && err == nil {
 					// The token is taken: sign the session out at once.
-					if is, ok := b.last[a.cookie]; ok {
-						tok := is.cookie.Value
+					if _, ok := b.last[a.cookie]; ok {
+						taken := maps.Clone(b.last)
 						a.closeOne(ctx, b)
-						b.last[a.cookie] = issued{cookie: &http.Cookie{Name: a.cookie, Value: tok}}
+						b.last = taken
 					}
 				}
 				mu.Lock()
@@ -145,7 +221,11 @@ func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, e
 					cancel()
 				}
 				if is, ok := b.last[a.cookie]; ok && is.cookie.Value != "" && is.cookie.MaxAge >= 0 {
-					tokens[i] = is.cookie.Value
+					for k, name := range names {
+						if is, ok := b.last[name]; ok && is.cookie.MaxAge >= 0 {
+							tokens[k][i] = is.cookie.Value
+						}
+					}
 				} else if err == nil {
 					missing++
 				}
@@ -166,10 +246,12 @@ func (a *auditor) collectTokens(ctx context.Context, n int) ([]string, string, e
 	if missing > n/10 {
 		return nil, source, fmt.Errorf("%d of %d fresh clients got no %s", missing, n, a.cookie)
 	}
-	out := tokens[:0]
-	for _, t := range tokens {
-		if t != "" {
-			out = append(out, t)
+	out := make([][]string, len(names))
+	for k := range names {
+		for i, t := range tokens[k] {
+			if t != "" && tokens[0][i] != "" {
+				out[k] = append(out[k], t)
+			}
 		}
 	}
 	return out, source, nil

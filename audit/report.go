@@ -28,7 +28,7 @@ const (
 type Severity int
 
 // Severities, lowest first. [SeverityNone] is only meaningful as a
-// threshold: --fail-on none never fails.
+// threshold: a report fails no threshold of SeverityNone.
 const (
 	SeverityNone Severity = iota
 	SeverityLow
@@ -162,9 +162,15 @@ type Report struct {
 	// what it shows (cookie names, headers, error pages); omitted when
 	// nothing points to one.
 	Framework *Framework `json:"framework,omitempty"`
+	// SignIns is the number of sign-ins the audit made: requests that
+	// carried the credentials, the wrong-password probe included (at most
+	// Target.MaxSignIns).
+	SignIns int `json:"signIns"`
 	// Requests is the number of HTTP requests the audit sent.
 	Requests int     `json:"requests"`
 	Checks   []Check `json:"checks"`
+
+	rename func(Hint) string // set by RenameHints
 }
 
 // Check returns the check with the given ID.

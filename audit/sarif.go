@@ -38,6 +38,7 @@ type sarifRunProps struct {
 	SessionsLeftOpen int        `json:"sessionsLeftOpen"`
 	Framework        *Framework `json:"framework,omitempty"`
 	Requests         int        `json:"requests"`
+	SignIns          int        `json:"signIns"`
 }
 
 type sarifTool struct {
@@ -141,7 +142,7 @@ func securitySeverity(s Severity) string {
 	return map[Severity]string{SeverityCritical: "9.5", SeverityHigh: "8.0", SeverityMedium: "5.5", SeverityLow: "3.0"}[s]
 }
 
-func sarifRules() []sarifRule {
+func sarifRules(rep *Report) []sarifRule {
 	rules := make([]sarifRule, 0, len(catalog))
 	for _, ci := range catalog {
 		var refText, refMD []string
@@ -159,10 +160,10 @@ func sarifRules() []sarifRule {
 			ID:               ci.id,
 			Name:             ci.name,
 			ShortDescription: sarifText{ci.title},
-			FullDescription:  sarifText{ci.description},
+			FullDescription:  sarifText{rep.text(ci.description)},
 			Help: sarifMultiformat{
-				Text:     ci.description + "\n\nRemediation: " + ci.remediation + "\n\nReferences:\n" + strings.Join(refText, "\n"),
-				Markdown: ci.description + "\n\n**Remediation:** " + ci.remediation + "\n\n**References:**\n" + strings.Join(refMD, "\n"),
+				Text:     rep.text(ci.description) + "\n\nRemediation: " + rep.text(ci.remediation) + "\n\nReferences:\n" + strings.Join(refText, "\n"),
+				Markdown: rep.text(ci.description) + "\n\n**Remediation:** " + rep.text(ci.remediation) + "\n\n**References:**\n" + strings.Join(refMD, "\n"),
 			},
 			HelpURI:              ci.refs[0].URL,
 			DefaultConfiguration: sarifConfig{Level: sarifLevel(ci.severity)},
@@ -182,7 +183,7 @@ func sarifRules() []sarifRule {
 // not be performed. executionSuccessful is false when the verdict is
 // [VerdictCouldNotAudit].
 func WriteSARIF(w io.Writer, rep *Report) error {
-	rules := sarifRules()
+	rules := sarifRules(rep)
 	index := map[string]int{}
 	for i, r := range rules {
 		index[r.ID] = i
@@ -193,7 +194,7 @@ func WriteSARIF(w io.Writer, rep *Report) error {
 		Properties: sarifRunProps{
 			Target: rep.Target, Verdict: rep.Verdict, Summary: rep.Summary,
 			SessionCookie: rep.SessionCookie, SessionCookies: rep.SessionCookies, SignedInSignal: rep.SignedInSignal,
-			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Framework: rep.Framework, Requests: rep.Requests,
+			SessionsCreated: rep.SessionsCreated, SessionsLeftOpen: rep.SessionsLeftOpen, Framework: rep.Framework, Requests: rep.Requests, SignIns: rep.SignIns,
 		},
 	}
 	inv := sarifInvocation{ExecutionSuccessful: rep.Verdict != VerdictCouldNotAudit, ToolExecutionNotifications: []sarifNotification{}}

@@ -79,7 +79,7 @@ func origin(u *url.URL) string {
 	return scheme + "://" + host
 }
 
-// parseOrigin reads an --allow-origin value: scheme://host[:port].
+// parseOrigin reads an AllowOrigins value: scheme://host[:port].
 func parseOrigin(s string) (string, bool) {
 	u, err := url.Parse(strings.TrimSuffix(s, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {

@@ -132,8 +132,8 @@ func TestPasswordInURLRefused(t *testing.T) {
 	srv := newApp(t, cfg)
 	tg := Target{BaseURL: srv.URL, User: testUser, Password: secretPassword, Samples: -1}
 	rep, err := Run(context.Background(), tg)
-	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), "--allow-password-in-url") {
-		t.Fatalf("Run error %v, want ErrUnsafeSignIn naming --allow-password-in-url", err)
+	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), "Target.AllowPasswordInURL") {
+		t.Fatalf("Run error %v, want ErrUnsafeSignIn naming Target.AllowPasswordInURL", err)
 	}
 	if rep.ExitCode(SeverityHigh) != 2 {
 		t.Errorf("exit %d, want 2", rep.ExitCode(SeverityHigh))
@@ -156,7 +156,7 @@ func TestPasswordInURLRefused(t *testing.T) {
 	}
 	var b strings.Builder
 	_ = WriteText(&b, rep, TextOptions{})
-	if !strings.Contains(b.String(), "WARNING: --allow-password-in-url") {
+	if !strings.Contains(b.String(), "WARNING: Target.AllowPasswordInURL") {
 		t.Errorf("text report does not carry the warning:\n%s", b.String())
 	}
 }
@@ -172,7 +172,7 @@ func TestOtherOriginRefused(t *testing.T) {
 	// The form's action is on another origin.
 	srv := newApp(t, app{anonSession: true, renew: true, formAction: evilOrigin + "/collect", loginRedirect: "/dashboard"})
 	rep, err := Run(context.Background(), Target{BaseURL: srv.URL, User: testUser, Password: testPassword, Samples: -1})
-	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), evilOrigin) || !strings.Contains(err.Error(), "--allow-origin "+evilOrigin) {
+	if !errors.Is(err, ErrUnsafeSignIn) || !strings.Contains(err.Error(), evilOrigin) || !strings.Contains(err.Error(), "add "+evilOrigin+" to Target.AllowOrigins") {
 		t.Fatalf("Run error %v, want ErrUnsafeSignIn naming %s", err, evilOrigin)
 	}
 	if !strings.Contains(rep.Summary, evilOrigin) {

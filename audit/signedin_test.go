@@ -25,7 +25,7 @@ func TestSignedInByContrast(t *testing.T) {
 		{name: "wrong password, failure page shows the user name", app: failPage,
 			target: Target{Password: "not-the-password"}, wantErr: ErrSignIn, errText: "deliberately wrong password"},
 		{name: "right password, the user name alone is no signal", app: failPage,
-			wantErr: ErrSignIn, errText: "--expect"},
+			wantErr: ErrSignIn, errText: "Target.Expect"},
 		{name: "right password, --expect tells them apart", app: failPage,
 			target: Target{Expect: "Welcome alice"}, verdict: VerdictNoFixationFound},
 		{name: "Servlet FORM authentication: the form is served at the protected URL", app: app{formAuth: true, anonSession: true, renew: true,

@@ -144,9 +144,9 @@ func (a *auditor) usesForm() bool { return a.jsonURL == nil && a.t.SignIn == nil
 // is skipped.
 func (a *auditor) notFormReason() string {
 	if a.jsonURL != nil {
-		return "the sign-in is a JSON request (--login-json), not a form"
+		return "the sign-in is a JSON request (Target.LoginJSONPath), not a form"
 	}
-	return "the sign-in runs in a browser (--browser), not through the audit's own form submission"
+	return "the sign-in runs in a browser (Target.SignIn), not through the audit's own form submission"
 }
 
 // openLoginPage visits the login page before a JSON or driven sign-in,
@@ -164,20 +164,23 @@ func (a *auditor) openLoginPage(ctx context.Context, b *browser, u *url.URL) (*p
 }
 
 // signInJSON signs in with the JSON API: the login page first, then a
-// POST of the credentials as JSON to --login-json.
+// POST of the credentials as JSON to Target.LoginJSONPath.
 func (a *auditor) signInJSON(ctx context.Context, b *browser, u *url.URL, password string) (*signInResult, error) {
 	p, err := a.openLoginPage(ctx, b, u)
 	if err != nil {
 		return nil, err
 	}
 	if !a.env.mayReceiveCredentials(p.url, a.jsonURL) {
-		return nil, fmt.Errorf("%w: the JSON sign-in %s is on another origin than the login page %s; pass --allow-origin %s if that is the application's own sign-in service",
+		return nil, fmt.Errorf("%w: the JSON sign-in %s is on another origin than the login page %s; add %s to Target.AllowOrigins if that is the application's own sign-in service",
 			ErrUnsafeSignIn, relTo(a.env.base, a.jsonURL), origin(p.url), origin(a.jsonURL))
 	}
 	uf, pf := cmpOr(a.t.UserField, "username"), cmpOr(a.t.PasswordField, "password")
 	body, err := json.Marshal(map[string]string{uf: a.t.User, pf: password})
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the JSON sign-in: %v", ErrBadTarget, err)
+	}
+	if err := a.spendSignIn(); err != nil {
+		return nil, err
 	}
 	sub, err := b.do(ctx, http.MethodPost, a.jsonURL, body, "application/json")
 	a.track(b)
@@ -202,6 +205,9 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 		LoginURL: p.url, User: a.t.User, Password: password,
 		UserField: a.t.UserField, PasswordField: a.t.PasswordField,
 		Cookies: b.jar.all(p.url), AllowOrigins: slices.Clone(a.env.allowOrigins), Header: a.env.header.Clone(),
+	}
+	if err := a.spendSignIn(); err != nil {
+		return nil, err
 	}
 	a.env.requests.Add(1)
 	resp, err := a.t.SignIn.SignIn(ctx, req)

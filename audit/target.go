@@ -64,6 +64,14 @@ type Target struct {
 	// User.
 	Expect string
 
+	// MaxSignIns bounds the sign-ins of the audit: every request that
+	// carries the credentials, the wrong-password probe included. Default
+	// DefaultMaxSignIns. The fixation checks get the budget first: an
+	// audit whose budget cannot cover them is not done ([ErrSignInBudget]);
+	// the other checks then use what is left, and are skipped with the
+	// reason when it runs out.
+	MaxSignIns int
+
 	// NoWrongPasswordProbe skips the sign-in with a deliberately wrong
 	// password that shows what a failed sign-in looks like (for accounts
 	// that lock after failures).
@@ -230,10 +238,10 @@ func (t *Target) validate() (*url.URL, error) {
 		return nil, fmt.Errorf("%w: logout method %q (want GET or POST)", ErrBadTarget, t.LogoutMethod)
 	}
 	if (t.LoginJSONPath != "" || t.SignIn != nil) && t.CheckPath == "" {
-		return nil, fmt.Errorf("%w: a JSON or browser sign-in needs a check page (--check PATH) that shows --expect when signed in", ErrBadTarget)
+		return nil, fmt.Errorf("%w: a JSON or browser sign-in needs a check page (set Target.CheckPath) that shows Target.Expect when signed in", ErrBadTarget)
 	}
 	if t.LoginJSONPath != "" && t.SignIn != nil {
-		return nil, fmt.Errorf("%w: a JSON sign-in and a sign-in driver (--browser) cannot be combined", ErrBadTarget)
+		return nil, fmt.Errorf("%w: a JSON sign-in and a sign-in driver (Target.SignIn) cannot be combined", ErrBadTarget)
 	}
 	if h := t.CSRFHeader; h != "" && (strings.ContainsAny(h, " :\r\n\t") || http.CanonicalHeaderKey(h) == "Cookie") {
 		return nil, fmt.Errorf("%w: CSRF header %q is not a header name", ErrBadTarget, h)
@@ -246,6 +254,12 @@ func (t *Target) validate() (*url.URL, error) {
 	}
 	if t.Samples == 0 {
 		t.Samples = DefaultSamples
+	}
+	if t.MaxSignIns < 0 {
+		return nil, fmt.Errorf("%w: negative sign-in budget", ErrBadTarget)
+	}
+	if t.MaxSignIns == 0 {
+		t.MaxSignIns = DefaultMaxSignIns
 	}
 	if t.Concurrency <= 0 {
 		t.Concurrency = DefaultConcurrency

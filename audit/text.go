@@ -64,6 +64,7 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 		fmt.Fprintf(&b, "framework: %s (%s confidence: %s)\n", fw.Name, fw.Confidence, strings.Join(fw.Evidence, "; "))
 	}
 	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
+	fmt.Fprintf(&b, "sign-ins: %d\n", rep.SignIns)
 	switch {
 	case rep.SessionsCreated == 0:
 	case rep.SessionsLeftOpen == 0:

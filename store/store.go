@@ -62,7 +62,8 @@ var (
 
 // A Reason says why a record ended. Stores keep it with the tombstone and
 // return it in a [*GoneError]; they never interpret it. The session layer
-// defines the values above [ReasonExpired].
+// defines the values above [ReasonExpired], except [ReasonRolledBack],
+// the highest value, which stores report themselves.
 type Reason uint8
 
 const (
@@ -74,6 +75,13 @@ const (
 	// ReasonExpired is a record past its Expires time that the store still
 	// holds (see Store.Get).
 	ReasonExpired Reason = 2
+	// ReasonRolledBack is a record a store ended because the store lost
+	// writes it had acknowledged (a database restored from an older
+	// snapshot, a failover to a replica that missed the last writes): the
+	// record may have been signed out or revoked in the lost window, so
+	// it is treated as ended rather than brought back (fail closed). No
+	// tombstone keeps it; the store answers it from the record's age.
+	ReasonRolledBack Reason = 255
 )
 
 // ReasonTTL is how long, at least, a tombstone keeps a reason above

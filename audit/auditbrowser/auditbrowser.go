@@ -1,7 +1,11 @@
 // Package auditbrowser signs in through a real browser for [audit.Run]:
 // headless Chromium driven with chromedp, for applications whose login
 // form is built by script (single-page applications) or whose sign-in
-// depends on what scripts do. Set [audit.Target].SignIn to a [*Driver].
+// depends on what scripts do, with or without a <form>: the user and
+// password inputs are found as a password manager finds them (type,
+// autocomplete, labels, placeholder, position), typed into key by key, and
+// the button next to them is pressed. Set [audit.Target].SignIn to a
+// [*Driver].
 //
 // Only the sign-ins run in the browser; every other request of the audit,
 // the attacker's among them, is plain HTTP with the browser's cookies. The
@@ -142,7 +146,7 @@ func (d *Driver) Close() error {
 // settings can be applied to it: a private CA cannot.
 func (d *Driver) Check(t audit.Target) error {
 	if t.RootCAs != nil {
-		return errors.New("a private CA (--ca-cert) cannot be applied to the browser, which trusts its NSS database only; add the CA there (certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n ca -i FILE) and drop --ca-cert, or sign in without --browser")
+		return errors.New("a private CA (Target.RootCAs) cannot be applied to the browser, which trusts its NSS database only; add the CA there (certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n ca -i FILE) and leave Target.RootCAs unset, or sign in without the browser (Target.SignIn)")
 	}
 	if t.Transport != nil {
 		return errors.New("a Transport of one's own cannot be applied to the browser")
@@ -155,7 +159,7 @@ func (d *Driver) chrome() (string, error) {
 	if d.Chrome != "" {
 		p, err := exec.LookPath(d.Chrome)
 		if err != nil {
-			return "", fmt.Errorf("%w: --chrome %s: %v", ErrNoChromium, d.Chrome, err)
+			return "", fmt.Errorf("%w: Driver.Chrome %s: %v", ErrNoChromium, d.Chrome, err)
 		}
 		return p, nil
 	}
@@ -164,7 +168,7 @@ func (d *Driver) chrome() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w on PATH (chromium, chromium-browser, google-chrome); install it (apt-get install chromium) or pass --chrome PATH", ErrNoChromium)
+	return "", fmt.Errorf("%w on PATH (chromium, chromium-browser, google-chrome); install it (apt-get install chromium) or set Driver.Chrome", ErrNoChromium)
 }
 
 // secretForms lists the ways the password can appear in a request.
@@ -241,28 +245,77 @@ func (g *guard) block(why string) {
 	g.mu.Unlock()
 }
 
-// findFields marks the user and password inputs with data attributes,
-// as audit.Run's form sign-in finds them: by name when given, else the
-// password input and the text or email input before it, preferring
-// autocomplete="username".
+// findFields marks the user and password inputs, and the button that
+// sends them, with data attributes. It finds them as a password manager
+// does, in a <form> or not (inputs known only by id, type and
+// autocomplete, a button wired by onclick): the fields named when given;
+// else the visible password input (not a new-password one when there is
+// another), and the text, email or tel input scored by its autocomplete,
+// type, labels, aria-label, placeholder, name and id, and its position
+// (before the password, nearest first); a search or promo-code box never.
+// The button is the form's submit button, else the visible button, submit
+// input, role=button element or onclick link after the password, one
+// reading "sign in", "log in", "continue" or "next" first.
 const findFields = `(function (userName, passName) {
-  const pw = passName ? document.querySelector('input[name="' + CSS.escape(passName) + '"]')
-                      : Array.from(document.querySelectorAll('input[type=password]')).find(e => e.offsetParent !== null) || document.querySelector('input[type=password]');
+  const visible = e => !!(e.offsetParent || e.getClientRects().length);
+  const type = e => (e.getAttribute('type') || '').toLowerCase();
+  const all = Array.from(document.querySelectorAll('input'));
+  let pw = passName ? document.querySelector('input[name="' + CSS.escape(passName) + '"]') || document.getElementById(passName) : null;
+  if (!pw) {
+    const pws = all.filter(e => type(e) === 'password' && visible(e));
+    pw = pws.find(e => (e.getAttribute('autocomplete') || '') !== 'new-password') || pws[0] || document.querySelector('input[type=password]');
+  }
   if (!pw) return "";
+  const words = e => {
+    let t = [e.getAttribute('aria-label'), e.getAttribute('placeholder'), e.name, e.id, e.getAttribute('title')].join(' ');
+    for (const l of (e.labels || [])) t += ' ' + l.textContent;
+    for (const id of (e.getAttribute('aria-labelledby') || '').split(/\s+/)) {
+      const n = id && document.getElementById(id);
+      if (n) t += ' ' + n.textContent;
+    }
+    return t.toLowerCase();
+  };
   let user = null;
   if (userName) {
-    user = document.querySelector('input[name="' + CSS.escape(userName) + '"]');
+    user = document.querySelector('input[name="' + CSS.escape(userName) + '"]') || document.getElementById(userName);
   } else {
     const scope = pw.form || document;
-    const inputs = Array.from(scope.querySelectorAll('input'));
-    const before = inputs.slice(0, inputs.indexOf(pw)).filter(e => ['text', 'email', ''].includes((e.getAttribute('type') || '').toLowerCase()));
-    user = before.find(e => (e.getAttribute('autocomplete') || '').includes('username')) || before[before.length - 1] || null;
+    const at = all.indexOf(pw);
+    let best = -1;
+    for (const e of Array.from(scope.querySelectorAll('input'))) {
+      if (e === pw || !['text', 'email', 'tel', ''].includes(type(e)) || !visible(e)) continue;
+      const ac = (e.getAttribute('autocomplete') || '').toLowerCase(), w = words(e);
+      let score = 0;
+      if (ac.includes('username') || ac === 'email') score += 8;
+      if (type(e) === 'email') score += 4;
+      if (/user|login|e-?mail|account|identifier|sign.?in|member/.test(w)) score += 4;
+      if (/search|promo|coupon|voucher|newsletter|subscribe|query/.test(w) || ac === 'off' && score === 0) score -= 20;
+      const i = all.indexOf(e);
+      if (i < at) score += 2 + i / (at + 1);
+      if (score > best) { best = score; user = e; }
+    }
+    if (best < 0) user = null;
   }
-  if (!user) return "no user-name field before the password field";
+  if (!user) return "no user-name field beside the password field";
+  let btn = pw.form ? pw.form.querySelector('button:not([type=button]):not([type=reset]), input[type=submit], input[type=image]') : null;
+  if (!btn) {
+    const buttons = Array.from(document.querySelectorAll('button, input[type=submit], input[type=button], input[type=image], [role=button], a[onclick]')).filter(visible);
+    const after = buttons.filter(b => pw.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+    const named = b => /sign.?in|log.?in|continue|next|submit|enter/i.test([b.textContent, b.value, b.getAttribute('aria-label')].join(' '));
+    btn = after.find(named) || after[0] || buttons.find(named) || null;
+  }
+  for (const e of document.querySelectorAll('[data-sessionguard-user], [data-sessionguard-password], [data-sessionguard-submit]')) {
+    e.removeAttribute('data-sessionguard-user'); e.removeAttribute('data-sessionguard-password'); e.removeAttribute('data-sessionguard-submit');
+  }
   user.setAttribute('data-sessionguard-user', '');
   pw.setAttribute('data-sessionguard-password', '');
+  if (btn) btn.setAttribute('data-sessionguard-submit', '');
   return "ok";
 })`
+
+// hasSubmit reports whether findFields found a button to press; without
+// one the password field gets Enter, as a user would press it.
+const hasSubmit = `!!document.querySelector("[data-sessionguard-submit]")`
 
 // SignIn implements [audit.SignInDriver].
 func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.SignInResponse, error) {
@@ -353,7 +406,7 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if len(g.blocked) > 0 {
-			return fmt.Errorf("%w: the browser tried %s; blocked (pass --allow-origin ORIGIN if that is the application's own sign-in service)", audit.ErrUnsafeSignIn, g.blocked[0])
+			return fmt.Errorf("%w: the browser tried %s; blocked (add its origin to Target.AllowOrigins if that is the application's own sign-in service)", audit.ErrUnsafeSignIn, g.blocked[0])
 		}
 		return nil
 	}
@@ -379,14 +432,21 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 			if found != "" {
 				why = found
 			}
-			return nil, fmt.Errorf("%w: %s: %s after %v in the browser; pass --login, or --user-field/--password-field", audit.ErrNoLoginForm, req.LoginURL.Redacted(), why, wait)
+			return nil, fmt.Errorf("%w: %s: %s after %v in the browser; set Target.LoginPath, or Target.UserField and Target.PasswordField", audit.ErrNoLoginForm, req.LoginURL.Redacted(), why, wait)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	start, _ := chromedp.Run(wctx, chromedp.Location())
+	// Typed key by key: real input events, as a page built on them
+	// (React and the like) needs; then the button is clicked.
+	press := chromedp.SendKeys(chromedp.CSS("[data-sessionguard-password]"), "\r")
+	if button, err := chromedp.Run(wctx, chromedp.Evaluate[bool](hasSubmit)); err == nil && button {
+		press = chromedp.Click(chromedp.CSS("[data-sessionguard-submit]"), chromedp.NodeVisible)
+	}
 	if err := chromedp.Do(wctx,
 		chromedp.SendKeys(chromedp.CSS("[data-sessionguard-user]"), req.User),
-		chromedp.SendKeys(chromedp.CSS("[data-sessionguard-password]"), req.Password+"\r"),
+		chromedp.SendKeys(chromedp.CSS("[data-sessionguard-password]"), req.Password),
+		press,
 	); err != nil {
 		if e := unsafe(); e != nil {
 			return nil, e

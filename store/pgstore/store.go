@@ -53,7 +53,7 @@ type Options struct {
 // A Store is a [store.Store] kept in PostgreSQL. All methods are safe for
 // concurrent use. Make one with [New].
 type Store struct {
-	pool  *pgxpool.Pool
+	pool  db // the caller's pool, retrying serialization failures
 	opts  Options
 	batch int
 
@@ -82,7 +82,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{pool: pool, opts: opts, batch: sweepBatch}
+	s := &Store{pool: db{pool}, opts: opts, batch: sweepBatch}
 	if opts.SweepInterval > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.cancel, s.done = cancel, make(chan struct{})
@@ -187,7 +187,7 @@ var errText = errors.New("pgstore: user IDs and keys must be UTF-8 text without 
 func text(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
 
 func (s *Store) check(ctx context.Context, rec *store.Record) error {
-	if s == nil || s.pool == nil {
+	if s == nil || s.pool.Pool == nil {
 		return errors.New("pgstore: the Store was not made by New")
 	}
 	if s.closed.Load() {
@@ -464,9 +464,23 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 	if userID == "" || !text(userID) {
 		return nil, nil // anonymous, or no such user can be stored
 	}
-	rows, err := s.pool.Query(ctx, sqlListUser, userID, s.now())
+	var recs []*store.Record
+	err := retry(ctx, func() error {
+		var err error
+		recs, err = s.listUser(ctx, userID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list user: %w", err)
+	}
+	return recs, nil
+}
+
+// listUser is one run of ListUser's query.
+func (s *Store) listUser(ctx context.Context, userID string) ([]*store.Record, error) {
+	rows, err := s.pool.Query(ctx, sqlListUser, userID, s.now())
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var recs []*store.Record
@@ -478,22 +492,19 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]*store.Record, e
 			raw       []byte
 		)
 		if err := rows.Scan(&version, &successor, &grace, &raw); err != nil {
-			return nil, fmt.Errorf("pgstore: list user: %w", err)
+			return nil, err
 		}
 		rec, err := decode("", raw, version, successor, grace)
 		if err != nil {
-			return nil, fmt.Errorf("pgstore: list user: %w", err)
+			return nil, err
 		}
 		if rec.UserID != userID {
-			return nil, fmt.Errorf("pgstore: list user: %w: record %s is indexed under another user",
+			return nil, fmt.Errorf("%w: record %s is indexed under another user",
 				store.ErrCorrupt, store.Fingerprint(rec.Key))
 		}
 		recs = append(recs, rec)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: list user: %w", err)
-	}
-	return recs, nil
+	return recs, rows.Err()
 }
 
 // RevokeUser ends, with tombstones that keep reason, every record of
@@ -523,8 +534,20 @@ func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only boo
 		return 0, fmt.Errorf("pgstore: %s: %w", op, errText)
 	}
 	var n int32
-	err := s.pool.QueryRow(ctx, sqlRevoke, userID, lineage, only, int16(reason), s.now(),
-		int64(store.ReasonTTL)).Scan(&n)
+	err := retry(ctx, func() error {
+		// sessionguard_revoke must read the user's records with a snapshot
+		// taken after it has waited for the rotations in flight, which
+		// only read committed gives: at repeatable read or serializable the
+		// snapshot of the call's statement is older, and a record committed
+		// meanwhile would escape. The level is set for this transaction,
+		// whatever the default, in the same round trip.
+		b := &pgx.Batch{}
+		b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+		b.Queue(sqlRevoke, userID, lineage, only, int16(reason), s.now(), int64(store.ReasonTTL)).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+		b.Queue("COMMIT")
+		return s.pool.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: %s: %w", op, err)
 	}

@@ -8,11 +8,19 @@
 // Ring. Conditional writes, renewals and revocations run server-side as
 // Lua scripts, so no lost update and no resurrection depends on the
 // application's locks; expiry is Redis's own (TTLs), so nothing needs
-// sweeping and nothing runs in the background. It needs Redis 7.0 or
-// later.
+// sweeping. It needs Redis 7.0 or later.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
-//	m, err := session.New(redisstore.New(client, redisstore.Options{}), session.Config{})
+//	st, err := redisstore.Open(ctx, client, redisstore.Options{})
+//	if err != nil {
+//		log.Fatal(err) // for instance an evicting maxmemory-policy
+//	}
+//	defer st.Close()
+//	m, err := session.New(st, session.Config{})
+//
+// [Open] checks the server before it returns and watches it afterwards
+// (see "Checks at start-up" and "Redis going back in time"); [New] does
+// neither, and is for tests and benchmarks.
 //
 // # Key layout
 //
@@ -33,6 +41,9 @@
 //	x  the record's score in that index
 //	s  set by a rotation with a grace time: the successor's key
 //	g  with s: GraceUntil, in Unix nanoseconds
+//	w  when the record's lineage was first written, in Unix milliseconds
+//	   by Redis's clock; a rotation keeps it (see "Redis going back in
+//	   time")
 //
 // A rotation with a grace time turns the old record into a forwarder by
 // setting v, s and g without rewriting d, whose version is then below v;
@@ -176,6 +187,11 @@
 //	ListUser, per batch              1           2-3 (3 when it prunes)
 //	RevokeUser, RevokeLineage        1            2
 //
+// A store from [Open] adds one round trip per RollbackCheckInterval (two
+// seconds by default) and per instance, from a goroutine, never on a
+// request; and each write that ends sessions (Delete, Rotate, RevokeUser,
+// RevokeLineage) carries one more command, an INCR, in its own pipeline.
+//
 // A request that only reads its session costs one round trip; one that
 // writes, two (Get, Update). A sign-in is one Create (no cookie) or a Get
 // and a Rotate (from an anonymous session). The Store is a
@@ -258,8 +274,10 @@
 //
 // Redis replication is asynchronous: a primary that fails over can lose
 // its last writes, including a tombstone, which brings a signed-out
-// session back (TestFailoverLosesLogoutWithoutWait shows it with a real
-// Sentinel). Options.WaitReplicas closes this for the writes that end
+// session back. A store from [Open] notices the promoted replica and
+// ends every session written before it (see "Redis going back in time";
+// TestI14FailoverWithoutWaitEndsSessions shows it with a real Sentinel):
+// safe, but everyone signs in again. Options.WaitReplicas avoids that for the writes that end
 // sessions: a logout, a revocation (and so the session limit and reuse
 // detection, which revoke), and a rotation's tombstone or forwarder are
 // each followed by WAIT on the same connection, in the same pipeline, and
@@ -279,4 +297,75 @@
 // not take it for a write that landed: the sign-in or renewal fails closed
 // (503), and no cookie is issued for a record a failover could lose. With an fsync'ed append-only file, sessions and tombstones
 // survive a restart (TestSessionsSurviveRestart).
+//
+// # Checks at start-up
+//
+// Every session key has a TTL, and a user's index is an ordinary key: a
+// Redis allowed to evict keys under memory pressure (any allkeys-* or
+// volatile-* maxmemory-policy, common when Redis is also a cache) can drop
+// a user's index while the sessions stay, and revoking that user's
+// sessions (a password change, "sign out everywhere") then misses them,
+// a stolen one included. [Open] reads maxmemory-policy with CONFIG GET on
+// every primary (each master of a Cluster, each shard of a Ring, the
+// primary behind Sentinel) and refuses anything but noeviction with an
+// error wrapping [ErrUnsafeConfig] that names the server, the setting and
+// the fix. A server that refuses CONFIG (managed services often rename
+// it) is refused too, unless Options.InsecureSkipEvictionPolicyCheck says
+// that you have checked the policy yourself (TestI14EvictionPolicy). A
+// policy changed later cannot be refused: the rollback watch reads it at
+// each check and logs an error when it becomes an evicting one
+// (TestI14EvictionPolicyChangedLater).
+//
+// # Redis going back in time
+//
+// Redis can lose writes it acknowledged: restarted after a crash from its
+// last snapshot (Debian's default configuration: save points, no
+// append-only file), or failed over to a replica that had not received the
+// last writes. Every sign-out and revocation made in the lost window comes
+// back, and with it the sessions they ended. A store from [Open] watches
+// for this (invariant I14) and fails closed:
+//
+//   - Redis keeps, beside the records, an epoch hash ({prefix}epoch) with
+//     the run_id of the server whose data the store accepted and a floor,
+//     a time by Redis's clock, and each store a counter of its own
+//     ({prefix}w:ID) that each of its ending writes increments in the
+//     same pipeline. Every record is stamped (w) with the time its lineage
+//     was first written; a rotation keeps the stamp, so a rotation cannot
+//     lift a session above the floor.
+//   - Every Options.RollbackCheckInterval, each store reads the primary's
+//     INFO (run_id, persistence, replication), appendfsync, the epoch and
+//     its counter, in one round trip. The data went back in time when the
+//     counter is below the ending writes the store saw acknowledged (this
+//     instance witnessed the loss, whatever the configuration), or when
+//     the run_id changed, no instance has accepted the new server, and
+//     the instance checking did not watch the old one, unless the new
+//     server is a restart with appendonly yes and appendfsync always or a
+//     replica promoted while Options.WaitReplicas was set.
+//   - Then the floor is raised to Redis's time, in Redis, and every live
+//     record stamped below it is ended: [Store.Get] answers a
+//     [*store.GoneError] with [store.ReasonRolledBack] (the session layer
+//     treats the cookie as a dead token and raises an event), ListUser
+//     leaves it out, and the store logs the rollback (Options.Logger). An
+//     instance started later reads the floor at Open.
+//
+// The cost is a mass sign-out: after such a crash or failover every user
+// signs in again, since any session could have been signed out in the
+// lost window. It is what fail closed means here; to avoid it, run Redis
+// with appendonly yes and appendfsync always (each write on disk before
+// it is acknowledged; a restart then loses nothing and signs nobody out),
+// and, with replicas, set Options.WaitReplicas. A clean restart
+// (SHUTDOWN, which saves everything) signs nobody out when a running
+// instance watched it and finds every ending write it saw; but a store
+// that starts after a restart it did not watch cannot tell a clean
+// restart from a crash without those settings, and fails closed
+// (TestI14Rollback shows each case with a real redis-server).
+//
+// What the watch does not cover: a rollback is acted on within one
+// interval (a signed-out cookie brought back by it can be used until
+// then); an ending write whose instance died with Redis, while another
+// instance that saw nothing lost vouched for the restart, is not seen;
+// a store from [New] neither watches nor honours the floor. On a Cluster
+// or Ring without a hash tag in the prefix, the epoch cannot sit beside
+// the records, so Open requires appendonly yes and appendfsync always on
+// every primary instead, or Options.InsecureSkipRollbackCheck.
 package redisstore

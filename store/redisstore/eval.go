@@ -54,17 +54,24 @@ func (s *Store) evalAll(ctx context.Context, calls []*scriptCall) {
 }
 
 // evalEnding runs a script that ends sessions (a tombstone, a forwarder)
-// as eval does, followed, when Options.WaitReplicas is set, by WAIT on the
-// same connection in the same pipeline: one round trip, which returns once
-// enough replicas hold the write or the wait timed out. The script's reply
-// is in the returned cmd; a wait that fell short sets its error to one
-// wrapping ErrNotReplicated (the write stands on the primary).
+// as eval does, followed, in the same pipeline on the same connection (one
+// round trip):
+//
+//   - when the rollback watch is on, by INCR of the store's own counter,
+//     which only this store bumps: the watch counts the bumps it saw
+//     acknowledged, and a counter below that count proves a lost write;
+//   - when Options.WaitReplicas is set, by WAIT, which returns once
+//     enough replicas hold the write (and the q) or the wait timed out.
+//
+// The script's reply is in the returned cmd; a wait that fell short sets
+// its error to one wrapping ErrNotReplicated (the write stands on the
+// primary).
 func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	if s.waitReplicas == 0 {
+	if s.waitReplicas == 0 && s.guard == nil {
 		return s.eval(ctx, script, keys, args...)
 	}
-	var cmd *redis.Cmd
-	var wait *redis.Cmd
+	var cmd, wait *redis.Cmd
+	var bump *redis.IntCmd
 	run := func(load bool) {
 		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			if load {
@@ -72,7 +79,12 @@ func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []str
 			} else {
 				cmd = script.EvalSha(ctx, p, keys, args...)
 			}
-			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+			if s.guard != nil {
+				bump = p.Incr(ctx, s.guard.counter)
+			}
+			if s.waitReplicas > 0 {
+				wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+			}
 			return nil
 		})
 	}
@@ -81,6 +93,18 @@ func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []str
 		run(true)
 	}
 	if cmd.Err() != nil {
+		return cmd
+	}
+	if bump != nil {
+		if err := bump.Err(); err != nil {
+			// The write stands, but the watch could not count it: fail
+			// the call, as a lost reply would.
+			cmd.SetErr(fmt.Errorf("redisstore: counting an ending write: %w", err))
+			return cmd
+		}
+		s.guard.acknowledged()
+	}
+	if wait == nil {
 		return cmd
 	}
 	n, err := wait.Int64()

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -24,7 +25,14 @@ func Example() {
 	})
 	defer client.Close()
 
-	m, err := session.New(redisstore.New(client, redisstore.Options{}), session.Config{})
+	// Open refuses a Redis that could evict session keys, and watches for
+	// one that goes back in time (a crash restored from a snapshot).
+	st, err := redisstore.Open(context.Background(), client, redisstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	m, err := session.New(st, session.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -37,24 +45,32 @@ func Example() {
 
 // On Redis Cluster, pass the ClusterClient (or a UniversalClient with
 // several addresses): sessions spread over the shards, and a renewal is the
-// ordered two-step described in the package documentation.
-func ExampleNew_cluster() {
+// ordered two-step described in the package documentation. Open then
+// needs every master to run with appendonly yes and appendfsync always,
+// since the rollback watch cannot cover this layout.
+func ExampleOpen_cluster() {
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"},
 	})
 	defer client.Close()
-	store := redisstore.New(client, redisstore.Options{Prefix: "shop:"})
-	_ = store
+	st, err := redisstore.Open(context.Background(), client, redisstore.Options{Prefix: "shop:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
 }
 
 // A prefix with a hash tag pins every key of the store to one slot, so that
-// a renewal is one atomic script on a cluster too, at the price of holding
-// all sessions on one shard.
-func ExampleNew_pinnedSlot() {
+// a renewal is one atomic script on a cluster too, and the rollback watch
+// covers the store, at the price of holding all sessions on one shard.
+func ExampleOpen_pinnedSlot() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"},
 	})
 	defer client.Close()
-	store := redisstore.New(client, redisstore.Options{Prefix: "shop{sessions}:"})
-	_ = store
+	st, err := redisstore.Open(context.Background(), client, redisstore.Options{Prefix: "shop{sessions}:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
 }

@@ -57,3 +57,10 @@ func (s *Store) RegisterOnly(ctx context.Context, rec *store.Record) error {
 	_, err = s.register(ctx, w, "", time.Now())
 	return err
 }
+
+// CheckRollback runs one check of the rollback watch of a store from
+// Open, now, as its ticker would.
+func (s *Store) CheckRollback(ctx context.Context) error { return s.guard.check(ctx) }
+
+// RollbackFloor returns the floor the store enforces, 0 for none.
+func (s *Store) RollbackFloor() int64 { return s.guard.floor.Load() }

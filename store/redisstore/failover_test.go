@@ -90,28 +90,39 @@ func (r *failoverRig) failover(t *testing.T) {
 	})
 }
 
-// TestFailoverLosesLogoutWithoutWait shows what Options.WaitReplicas is
-// for: without it, a logout the primary acknowledged but its replica
-// missed is undone by a failover, and the signed-out cookie works again.
-func TestFailoverLosesLogoutWithoutWait(t *testing.T) {
-	rig := newFailoverRig(t)
-	client := rig.client(t)
-	var ev events
-	h := app(newManager(t, redisstore.New(client, redisstore.Options{}), &ev))
-	b := &browser{}
-	b.post(h, "/login", form("user", "alice")).want(t, "sign in", http.StatusOK, "ok")
-	stolen := b.cookie
-	rig.caughtUp(t)
+// TestI14FailoverWithoutWaitEndsSessions: without Options.WaitReplicas, a
+// logout the primary acknowledged but its replica missed is undone by a
+// failover. The rollback watch sees the promoted replica and ends every
+// session written before it, so the signed-out cookie stays dead, whether
+// the request reaches an instance that watched the old primary (a
+// witness: the logout it saw acknowledged is missing) or one opened after
+// the failover (it cannot vouch for the new primary).
+func TestI14FailoverWithoutWaitEndsSessions(t *testing.T) {
+	for _, fresh := range []bool{false, true} {
+		name := map[bool]string{false: "witness", true: "fresh instance"}[fresh]
+		t.Run(name, func(t *testing.T) {
+			rig := newFailoverRig(t)
+			client := rig.client(t)
+			var ev events
+			st := openWatched(t, client, redisstore.Options{}, nil)
+			h := app(newManager(t, st, &ev))
+			b := &browser{}
+			b.post(h, "/login", form("user", "alice")).want(t, "sign in", http.StatusOK, "ok")
+			stolen := b.cookie
+			rig.caughtUp(t)
 
-	rig.partition(t, client)
-	b.post(h, "/logout", nil).want(t, "sign out", http.StatusOK, "ok")
-	rig.failover(t)
+			rig.partition(t, client)
+			b.post(h, "/logout", nil).want(t, "sign out", http.StatusOK, "ok")
+			rig.failover(t)
 
-	replay := &browser{cookie: stolen}
-	got := replay.get(app(newManager(t, redisstore.New(rig.client(t), redisstore.Options{}), &ev)), "/whoami")
-	got.want(t, "the signed-out cookie after the failover", http.StatusOK, "")
-	if got.body != "user=alice note=" {
-		t.Fatalf("replayed cookie after the failover: %q; this test expects the logout to be lost without WaitReplicas", got.body)
+			if fresh {
+				h = app(newManager(t, openWatched(t, rig.client(t), redisstore.Options{}, nil), &ev))
+			} else if err := st.CheckRollback(t.Context()); err != nil {
+				t.Fatalf("check after the failover: %v", err)
+			}
+			replay := &browser{cookie: stolen}
+			replay.get(h, "/whoami").want(t, "the signed-out cookie after the failover", http.StatusOK, "user= note=")
+		})
 	}
 }
 
@@ -125,9 +136,10 @@ func TestFailoverKeepsLogoutWithWait(t *testing.T) {
 	var ev events
 	short := app(newManager(t, redisstore.New(client, redisstore.Options{WaitReplicas: 1, WaitTimeout: 300 * time.Millisecond}), &ev))
 	patient := app(newManager(t, redisstore.New(client, redisstore.Options{WaitReplicas: 1, WaitTimeout: 6 * time.Second}), &ev))
-	alice, bob := &browser{}, &browser{}
+	alice, bob, carol := &browser{}, &browser{}, &browser{}
 	alice.post(patient, "/login", form("user", "alice")).want(t, "alice signs in", http.StatusOK, "ok")
 	bob.post(patient, "/login", form("user", "bob")).want(t, "bob signs in", http.StatusOK, "ok")
+	carol.post(patient, "/login", form("user", "carol")).want(t, "carol signs in", http.StatusOK, "ok")
 	aliceCookie, bobCookie := alice.cookie, bob.cookie
 	rig.caughtUp(t)
 
@@ -155,12 +167,15 @@ func TestFailoverKeepsLogoutWithWait(t *testing.T) {
 	}
 
 	rig.failover(t)
-	after := app(newManager(t, redisstore.New(rig.client(t), redisstore.Options{}), &ev))
+	// An instance opened after the failover, with WaitReplicas, accepts
+	// the promoted replica (I14): carol, who never signed out, stays.
+	after := app(newManager(t, openWatched(t, rig.client(t), redisstore.Options{WaitReplicas: 1}, nil), &ev))
 	for who, cookie := range map[string]string{"alice": aliceCookie, "bob": bobCookie} {
 		replay := &browser{cookie: cookie}
 		got := replay.get(after, "/whoami")
 		got.want(t, who+"'s signed-out cookie after the failover", http.StatusOK, "user= note=")
 	}
+	carol.get(after, "/whoami").want(t, "carol after the failover", http.StatusOK, "user=carol note=")
 }
 
 // TestWaitOptions checks the options' validation and that writes that end

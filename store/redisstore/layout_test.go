@@ -90,8 +90,8 @@ func TestKeyLayout(t *testing.T) {
 		slices.Sort(f)
 		return f
 	}
-	if f := fields("app1:s:{" + alice.Key + "}"); !slices.Equal(f, []string{"d", "e", "i", "v", "x"}) {
-		t.Errorf("record fields = %q, want d e i v x", f)
+	if f := fields("app1:s:{" + alice.Key + "}"); !slices.Equal(f, []string{"d", "e", "i", "v", "w", "x"}) {
+		t.Errorf("record fields = %q, want d e i v w x", f)
 	}
 	if f := fields("app1:s:{" + dead.Key + "}"); !slices.Equal(f, []string{"a", "e", "r", "t"}) {
 		t.Errorf("tombstone fields = %q, want a e r t", f)

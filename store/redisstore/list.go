@@ -76,12 +76,15 @@ func (s *Store) scanSingle(ctx context.Context, userID, index, lineages, cursor 
 	if err != nil {
 		return "", nil, s.fail("list", err)
 	}
-	if len(reply) < 1 || (len(reply)-1)%5 != 0 {
+	if len(reply) < 1 || (len(reply)-1)%6 != 0 {
 		return "", nil, s.fail("list", errBadReply)
 	}
 	next := str(reply[0])
 	var recs []*store.Record
-	for j := 1; j+4 < len(reply); j += 5 {
+	for j := 1; j+5 < len(reply); j += 6 {
+		if s.guard != nil && s.guard.ended(reply[j+5]) {
+			continue // below the rollback floor: ended
+		}
 		rec, err := s.listed(str(reply[j]), userID, reply[j+1], reply[j+2], reply[j+3], reply[j+4], now)
 		if err != nil {
 			return "", nil, err

@@ -38,6 +38,9 @@ func splitCount(code int64) (status int64, count int) {
 //	x  the score of the record in that index: max(Deadline, Expires), ms
 //	s  set by a rotation with a grace time: the successor's key
 //	g  with s: GraceUntil, Unix nanoseconds
+//	w  when the record's lineage was first written, Unix ms by the
+//	   server's clock (a rotation keeps it): the rollback watch ends a
+//	   record whose w is below its floor
 //
 // s and g override what d holds, so that a rotation can turn a record into
 // a forwarder without decoding it; the next Update writes a whole d again
@@ -59,7 +62,7 @@ func splitCount(code int64) (status int64, count int) {
 // only compares them, so no float formatting can change a timestamp.
 const luaPrelude = `
 local function state(k, now)
-  local f = redis.call('HMGET', k, 't', 'v', 'e', 'r', 'p', 'i')
+  local f = redis.call('HMGET', k, 't', 'v', 'e', 'r', 'p', 'i', 'w')
   if f[1] then return 'gone', f end
   if not f[2] then return 'none', f end
   if tonumber(f[3]) <= now then return 'none', f end
@@ -88,9 +91,18 @@ local function fresh(k, now)
   return true
 end
 
--- put writes a record at a key fresh has cleared.
-local function put(k, d, e, i, x)
-  redis.call('HSET', k, 'v', '1', 'd', d, 'e', e, 'i', i, 'x', x)
+-- stamp is the server's clock in Unix ms: a new record's w, which the
+-- rollback watch compares with its floor (rollback.go).
+local function stamp()
+  local t = redis.call('TIME')
+  return string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
+
+-- put writes a record at a key fresh has cleared, stamped w: the stamp of
+-- the record it replaces (a rotation keeps its lineage's age, so that a
+-- rotation cannot lift a record above a rollback floor), or now.
+local function put(k, d, e, i, x, w)
+  redis.call('HSET', k, 'v', '1', 'd', d, 'e', e, 'i', i, 'x', x, 'w', w or stamp())
   redis.call('PEXPIREAT', k, e)
 end
 
@@ -206,7 +218,7 @@ else
   redis.call('HSET', KEYS[1], 'v', ARGV[12], 's', ARGV[8], 'g', ARGV[11])
 end
 if tonumber(ARGV[5]) <= now then return 0 end
-put(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+put(KEYS[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], f[7] or '0')
 if #KEYS > 2 then
   return 1024 * index_add(KEYS[3], KEYS[4], ARGV[8], ARGV[7], ARGV[10], ARGV[1])
 end
@@ -415,7 +427,7 @@ return 0
 var fieldsScript = redis.NewScript(`return redis.call('HMGET', KEYS[1], unpack(ARGV))`)
 
 // listScript is one batch of the single-slot listing: one ZSCAN step over
-// the index, returning the next cursor, then member, v, d, s and g of
+// the index, returning the next cursor, then member, v, d, s, g and w of
 // every live record it met that is still listed under the index; the
 // other entries it met are removed in the same atomic step, so that
 // pruning can never race a write that lists the record again.
@@ -432,7 +444,7 @@ for j = 1, #kv, 2 do
   local m = kv[j]
   local keep = false
   if tonumber(kv[j + 1]) > now then
-    local f = redis.call('HMGET', ARGV[2] .. 's:{' .. m .. '}', 't', 'v', 'e', 'i', 'd', 's', 'g')
+    local f = redis.call('HMGET', ARGV[2] .. 's:{' .. m .. '}', 't', 'v', 'e', 'i', 'd', 's', 'g', 'w')
     if (not f[1]) and f[2] and tonumber(f[3]) > now and f[4] == KEYS[1] then
       keep = true
       out[#out + 1] = m
@@ -440,6 +452,7 @@ for j = 1, #kv, 2 do
       out[#out + 1] = f[5]
       out[#out + 1] = f[6] or ''
       out[#out + 1] = f[7] or ''
+      out[#out + 1] = f[8] or ''
     end
   end
   if not keep then drop[#drop + 1] = m end

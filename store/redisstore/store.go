@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -28,7 +29,7 @@ type Options struct {
 	// puts every key of the store in one hash slot, so that every write is
 	// one atomic script even on a cluster, at the price of keeping all
 	// sessions on one shard (see the package documentation). Braces are
-	// allowed only as one non-empty tag; New panics on any other use.
+	// allowed only as one non-empty tag; New panics (Open fails) on any other use.
 	Prefix string
 
 	// TombstoneTTL is the least time a tombstone is kept after a logout, a
@@ -40,7 +41,7 @@ type Options struct {
 	// difference between the application and Redis cannot shorten the
 	// tombstone to nothing. A tombstone whose reason is above
 	// store.ReasonExpired (a sign-out, a revocation) is kept at least
-	// store.ReasonTTL whatever this is. New panics if it is negative.
+	// store.ReasonTTL whatever this is. New panics (Open fails) if it is negative.
 	TombstoneTTL time.Duration
 
 	// WaitReplicas, when above zero, makes the writes that end sessions
@@ -62,15 +63,56 @@ type Options struct {
 	// and a failover can lose the last writes (see the package
 	// documentation). It needs a client that sends a pipeline to one
 	// server: a *redis.Client, as redis.NewClient and
-	// redis.NewFailoverClient (Sentinel) return; New panics if it is set
+	// redis.NewFailoverClient (Sentinel) return; New panics (Open fails) if it is set
 	// with a ClusterClient or a Ring.
 	WaitReplicas int
 
 	// WaitTimeout bounds each WAIT of WaitReplicas. Default one second.
 	// Keep it below the client's ReadTimeout (three seconds by default),
-	// which bounds the reply's arrival too. New panics if it is negative.
+	// which bounds the reply's arrival too. New panics (Open fails) if it
+	// is negative.
 	WaitTimeout time.Duration
+
+	// InsecureSkipEvictionPolicyCheck makes Open skip its check that every
+	// primary runs with maxmemory-policy noeviction. Default false: Open
+	// reads the policy with CONFIG GET and refuses any other, and refuses
+	// a server that hides CONFIG. Set it only for a managed service that
+	// hides CONFIG and whose policy you have set to noeviction yourself:
+	// under an evicting policy, memory pressure can drop a user's session
+	// index while the sessions stay, so that RevokeUser (a password
+	// change, "sign out everywhere") misses a stolen session and returns
+	// as if it had ended them all.
+	InsecureSkipEvictionPolicyCheck bool
+
+	// InsecureSkipRollbackCheck makes Open skip the rollback watch of the
+	// package documentation ("Redis going back in time"): a Redis that
+	// restarts from an old snapshot, or fails over to a replica that
+	// missed the last writes, then brings back sessions that were signed
+	// out or revoked, silently. Default false. On a layout the watch
+	// cannot cover (a ClusterClient or Ring without a hash tag in Prefix),
+	// Open instead requires every primary to persist each write before
+	// acknowledging it (appendonly yes, appendfsync always) and refuses
+	// otherwise, unless this is set.
+	InsecureSkipRollbackCheck bool
+
+	// RollbackCheckInterval is how often Open's store looks for a Redis
+	// that went back in time: one round trip to the primary per interval
+	// and per application instance, never one per request. Default two
+	// seconds ([DefaultRollbackCheckInterval]). A rollback is acted on
+	// within one interval of the restart or failover: until then, a
+	// signed-out session brought back by it can be used. Open fails if it
+	// is negative.
+	RollbackCheckInterval time.Duration
+
+	// Logger receives what the rollback watch finds: a rollback and the
+	// sign-out it causes (Error), a restart or failover found safe (Info),
+	// a check that failed (Warn). Default slog.Default().
+	Logger *slog.Logger
 }
+
+// DefaultRollbackCheckInterval is the default of
+// Options.RollbackCheckInterval.
+const DefaultRollbackCheckInterval = 2 * time.Second
 
 // DefaultWaitTimeout is the default of Options.WaitTimeout.
 const DefaultWaitTimeout = time.Second
@@ -83,8 +125,9 @@ const DefaultWaitTimeout = time.Second
 var ErrNotReplicated = fmt.Errorf("redisstore: write not acknowledged by enough replicas: %w", store.ErrNotDurable)
 
 // A Store keeps sessions in Redis. It implements [store.Store]. Build one
-// with [New]; its zero value is not usable. A Store is safe for concurrent
-// use. It does not own its client: close the client when done with both.
+// with [Open] (or [New], which checks nothing); its zero value is not
+// usable. A Store is safe for concurrent use. It does not own its client:
+// close the store (which stops Open's rollback watch), then the client.
 type Store struct {
 	client       redis.UniversalClient
 	prefix       string
@@ -101,6 +144,11 @@ type Store struct {
 	// WaitTimeout.
 	waitReplicas int
 	waitTimeout  time.Duration
+	// tagged is set when Options.Prefix holds a hash tag.
+	tagged bool
+	// guard watches for a Redis that went back in time; nil for a store
+	// from New, or from Open with InsecureSkipRollbackCheck.
+	guard *guard
 }
 
 var (
@@ -115,6 +163,15 @@ var (
 // ClusterClient or a Ring and opts.Prefix holds no hash tag; then it is the
 // two-step of the package documentation.
 //
+// New checks nothing on the server: neither the eviction policy nor the
+// persistence, and it does not watch for a Redis that went back in time
+// (I14). Use [Open], which does; New is for tests, benchmarks and callers
+// that run those checks themselves. A store from New ignores the options
+// only Open acts on (InsecureSkipEvictionPolicyCheck,
+// InsecureSkipRollbackCheck, RollbackCheckInterval, Logger), and does not
+// honour a rollback floor that stores from Open raise: do not mix the two
+// on one Redis.
+//
 // The store needs Redis 7.0 or later (PEXPIREAT NX/GT). Set the client's
 // timeouts (DialTimeout, ReadTimeout, WriteTimeout, PoolTimeout) to what a
 // request may wait: a store call fails when they expire, and the Manager
@@ -122,42 +179,51 @@ var (
 //
 // New panics, naming the field, on a nil client or an invalid option.
 func New(client redis.UniversalClient, opts Options) *Store {
+	s, err := newStore(client, opts)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// newStore validates opts and builds the store New and Open return.
+func newStore(client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
-		panic("redisstore: New called with a nil client")
+		return nil, errors.New("redisstore: called with a nil client")
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
 	tagged, ok := prefixHashTag(opts.Prefix)
 	if !ok {
-		panic(fmt.Sprintf("redisstore: Options.Prefix %q: braces are allowed only as one non-empty hash tag such as \"sg{s}:\"", opts.Prefix))
+		return nil, fmt.Errorf("redisstore: Options.Prefix %q: braces are allowed only as one non-empty hash tag such as \"sg{s}:\"", opts.Prefix)
 	}
 	switch {
 	case opts.TombstoneTTL == 0:
 		opts.TombstoneTTL = DefaultTombstoneTTL
 	case opts.TombstoneTTL < 0:
-		panic(fmt.Sprintf("redisstore: Options.TombstoneTTL must not be negative, got %v", opts.TombstoneTTL))
+		return nil, fmt.Errorf("redisstore: Options.TombstoneTTL must not be negative, got %v", opts.TombstoneTTL)
 	}
 	switch {
 	case opts.WaitReplicas < 0:
-		panic(fmt.Sprintf("redisstore: Options.WaitReplicas must not be negative, got %d", opts.WaitReplicas))
+		return nil, fmt.Errorf("redisstore: Options.WaitReplicas must not be negative, got %d", opts.WaitReplicas)
 	case opts.WaitTimeout < 0:
-		panic(fmt.Sprintf("redisstore: Options.WaitTimeout must not be negative, got %v", opts.WaitTimeout))
+		return nil, fmt.Errorf("redisstore: Options.WaitTimeout must not be negative, got %v", opts.WaitTimeout)
 	case opts.WaitTimeout == 0:
 		opts.WaitTimeout = DefaultWaitTimeout
 	}
 	s := &Store{client: client, prefix: opts.Prefix, tombstoneTTL: opts.TombstoneTTL,
-		waitReplicas: opts.WaitReplicas, waitTimeout: opts.WaitTimeout}
+		waitReplicas: opts.WaitReplicas, waitTimeout: opts.WaitTimeout, tagged: tagged}
 	switch client.(type) {
 	case *redis.Client:
 		s.direct = true
 	case *redis.ClusterClient, *redis.Ring:
 		s.sharded = !tagged
 		if opts.WaitReplicas > 0 {
-			panic("redisstore: Options.WaitReplicas needs a *redis.Client (one server or Sentinel), not a ClusterClient or Ring")
+			return nil, errors.New("redisstore: Options.WaitReplicas needs a *redis.Client (one server or Sentinel), not a ClusterClient or Ring")
 		}
 	}
-	return s
+	return s, nil
 }
 
 // errBadKey is returned (wrapped) by Create and Rotate for a record whose
@@ -167,7 +233,10 @@ var errBadKey = errors.New("redisstore: record key is not lower-case hex")
 // Get returns the live record key holds: one round trip. A tombstoned key
 // is a [*store.GoneError] with the tombstone's reason; a record Redis
 // still holds past its Expires (by the application's clock) is one with
-// [store.ReasonExpired], and ErrNotFound once Redis has dropped it.
+// [store.ReasonExpired], and ErrNotFound once Redis has dropped it. On a
+// store from Open, a record written before a rollback floor is one with
+// [store.ReasonRolledBack] (see "Redis going back in time" in the package
+// documentation).
 func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	if !validKey(key) {
 		return nil, store.ErrNotFound // no record can have it
@@ -175,14 +244,14 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 	var f []any
 	var err error
 	if s.direct {
-		f, err = s.client.HMGet(ctx, s.recordKey(key), "t", "v", "d", "r", "s", "g").Result()
+		f, err = s.client.HMGet(ctx, s.recordKey(key), "t", "v", "d", "r", "s", "g", "w").Result()
 	} else {
-		f, err = s.eval(ctx, fieldsScript, []string{s.recordKey(key)}, "t", "v", "d", "r", "s", "g").Slice()
+		f, err = s.eval(ctx, fieldsScript, []string{s.recordKey(key)}, "t", "v", "d", "r", "s", "g", "w").Slice()
 	}
 	if err != nil {
 		return nil, s.fail("get", err)
 	}
-	if len(f) != 6 {
+	if len(f) != 7 {
 		return nil, s.corrupt(key, "unexpected reply")
 	}
 	switch {
@@ -190,6 +259,8 @@ func (s *Store) Get(ctx context.Context, key string) (*store.Record, error) {
 		return nil, store.Gone(reasonOf(f[3]))
 	case f[1] == nil:
 		return nil, store.ErrNotFound
+	case s.guard != nil && s.guard.ended(f[6]):
+		return nil, rolledBack()
 	}
 	rec, err := s.decode(key, f[1], f[2], f[4], f[5])
 	if err != nil {

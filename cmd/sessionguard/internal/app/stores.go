@@ -61,7 +61,16 @@ func OpenStore(ctx context.Context, spec string) (store.Store, io.Closer, error)
 			client.Close()
 			return nil, nil, fmt.Errorf("cannot reach Redis at %s: %w", opts.Addr, err)
 		}
-		return redisstore.New(client, redisstore.Options{}), client, nil
+		// Open refuses a Redis that could evict session keys, and watches
+		// for one that goes back in time until the closer runs.
+		st, err := redisstore.Open(pctx, client, redisstore.Options{})
+		if err != nil {
+			return nil, nil, errors.Join(fmt.Errorf("--store redis://%s: %w", opts.Addr, err), client.Close())
+		}
+		return st, closerFunc(func() error {
+			err := st.Close()
+			return errors.Join(err, client.Close())
+		}), nil
 	case strings.HasPrefix(spec, "sqlite:"):
 		path := strings.TrimPrefix(spec, "sqlite:")
 		if path == "" {

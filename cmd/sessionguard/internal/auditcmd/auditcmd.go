@@ -1,7 +1,3 @@
-// Package auditcmd is the command line of "sessionguard audit": flag
-// parsing, the choice of report format, messages and the exit status. The
-// audit itself is [audit.Run]; its package documentation lists every flag,
-// check, output format and exit status.
 package auditcmd
 
 import (
@@ -169,6 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		timeout   = waitFlag(audit.DefaultTimeout)
 		maxTime   = waitFlag(audit.DefaultMaxTime)
 		conc      = countFlag(audit.DefaultConcurrency)
+		signIns   = countFlag(audit.DefaultMaxSignIns)
 		verbose   bool
 		caCert    string
 		proxy     string
@@ -203,6 +200,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.BoolVar(&t.NoWrongPasswordProbe, "no-wrong-password-probe", false, "skip the sign-in with a wrong password that shows what a failed sign-in looks like (for accounts that lock)")
 	fs.Var(&timeout, "timeout", "`DURATION` allowed for each request")
 	fs.Var(&maxTime, "max-time", "`DURATION` allowed for the whole audit, --idle-wait and --absolute-wait not included; then the checks not finished are errors")
+	fs.Var(&signIns, "max-sign-ins", "at most `N` sign-ins (requests carrying the password, the wrong-password probe included); the fixation checks get them first")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
 	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
@@ -309,16 +307,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if browser {
 		d := &auditbrowser.Driver{Chrome: chrome, Proxy: t.Proxy, Insecure: t.Insecure}
 		if err := d.Check(t); err != nil {
-			return fail("--browser: %v", err)
+			return fail("--browser: %v", flagText(err.Error()))
 		}
 		defer d.Close()
 		t.SignIn = d
 	}
 	t.Concurrency = max(int(conc), 1)
+	if signIns == 0 {
+		return fail("--max-sign-ins must be more than 0")
+	}
+	t.MaxSignIns = int(signIns)
 	t.Progress = stderr
 	t.Transport = h.transport
 	if err := t.Validate(); err != nil {
-		return fail("%v", strings.TrimPrefix(err.Error(), audit.ErrBadTarget.Error()+": "))
+		return fail("%v", flagText(strings.TrimPrefix(err.Error(), audit.ErrBadTarget.Error()+": ")))
 	}
 	sev, err := audit.ParseSeverity(failOn.Value())
 	if err != nil {
@@ -326,6 +328,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 
 	rep, err := audit.Run(ctx, t)
+	rep.RenameHints(flagHint)
 	var werr error
 	switch format.Value() {
 	case "json":
@@ -347,13 +350,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	switch {
 	case errors.Is(err, audit.ErrNotFinished):
-		cliflag.Errorf(stderr, []string{"the report holds the checks that finished; raise --max-time to give the others time"}, "%v", err)
+		cliflag.Errorf(stderr, []string{"the report holds the checks that finished; raise --max-time to give the others time"}, "%v", flagText(err.Error()))
 	case err != nil:
 		var hints []string
 		if h := hint(err); h != "" {
 			hints = append(hints, h)
 		}
-		cliflag.Errorf(stderr, hints, "could not audit: %v", err)
+		cliflag.Errorf(stderr, hints, "could not audit: %v", flagText(err.Error()))
 	}
 	return rep.ExitCode(sev)
 }
@@ -370,6 +373,10 @@ func hint(err error) string {
 		return "is the application running and reachable at BASE_URL?"
 	case errors.Is(err, audit.ErrNoLoginForm):
 		return "pass --login with the page holding the sign-in form, and --user-field/--password-field if its fields are not detected"
+	case errors.Is(err, audit.ErrSignInUnfinished):
+		return "the sign-in needs a step the audit cannot take (a one-time code, an approval, a choice, a new password): audit with a test account that signs in with the password alone, or finish the pending step once by hand"
+	case errors.Is(err, audit.ErrAccountLocked):
+		return "unlock the test account, then run again with --no-wrong-password-probe so that the audit never submits a wrong password"
 	case errors.Is(err, audit.ErrSignInForbidden):
 		return "a 403 on the sign-in usually means a CSRF token or an Origin/Referer check refused it, not a wrong password: is the token in a field of the form, or set by script? does a proxy or -H header change the origin?"
 	case errors.Is(err, audit.ErrSignIn):
@@ -378,6 +385,8 @@ func hint(err error) string {
 		return "--check must name a page only a signed-in user sees, and --expect text only it shows"
 	case errors.Is(err, audit.ErrNoSessionCookie):
 		return "name the session cookie with --cookie"
+	case errors.Is(err, audit.ErrSignInBudget):
+		return "every request carrying the password counts as a sign-in; raise --max-sign-ins if the account and its rate limits allow it"
 	case errors.Is(err, audit.ErrUnsafeSignIn):
 		return "the credentials were not sent; see the message for the flag that allows it, if the target is yours and that is intended"
 	}

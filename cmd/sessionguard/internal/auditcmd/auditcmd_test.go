@@ -295,7 +295,7 @@ func docFlags(t *testing.T, file, start, end string, re *regexp.Regexp) []string
 }
 
 // TestFlagsDocumented holds the README's audit flag table and the flag
-// list of the audit package documentation against "sessionguard audit -h":
+// list of this package's documentation against "sessionguard audit -h":
 // a flag cannot be missing from either, nor documented without existing.
 func TestFlagsDocumented(t *testing.T) {
 	want := helpFlags(t)
@@ -305,10 +305,10 @@ func TestFlagsDocumented(t *testing.T) {
 	if !slices.Equal(readme, want) {
 		t.Errorf("README audit flags differ from sessionguard audit -h:\nREADME: %v\n-h:     %v", readme, want)
 	}
-	pkg := docFlags(t, "../../../../audit/doc.go", "# Command line", "\n// # ",
+	pkg := docFlags(t, "doc.go", "# Command line", "\n// # ",
 		regexp.MustCompile(`(?m)^//\t(--[a-z][a-z-]+|-[a-zA-Z])\b`))
 	if !slices.Equal(pkg, want) {
-		t.Errorf("audit package doc flags differ from sessionguard audit -h:\ndoc: %v\n-h:  %v", pkg, want)
+		t.Errorf("auditcmd package doc flags differ from sessionguard audit -h:\ndoc: %v\n-h:  %v", pkg, want)
 	}
 }
 
@@ -517,7 +517,7 @@ func TestBrowserFlags(t *testing.T) {
 		{[]string{"--chrome", "/usr/bin/chromium"}, "--chrome is only used with --browser"},
 		{[]string{"--browser", "--chrome", "/nonexistent/chromium"}, "--browser: no Chromium found: --chrome /nonexistent/chromium"},
 		{[]string{"--browser", "--chrome", "/nonexistent/chromium", "--ca-cert", caFile}, "--browser: a private CA (--ca-cert) cannot be applied to the browser"},
-		{[]string{"--login-json", "/api/login"}, "needs a check page (--check PATH)"},
+		{[]string{"--login-json", "/api/login"}, "needs a check page (pass --check PATH)"},
 	} {
 		args := append([]string{"--user", "alice", "--check", "/dashboard"}, tc.args...)
 		if tc.args[0] == "--login-json" {

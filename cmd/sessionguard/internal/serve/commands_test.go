@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/cmd/sessionguard/internal/loopback/loopbacktest"
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 )
 
 // TestServeFlagErrors checks that every bad flag combination is refused
@@ -39,6 +40,8 @@ func TestServeFlagErrors(t *testing.T) {
 	}
 	deadRedis := "redis://" + ln.Addr().String() + "/0"
 	ln.Close()
+	// A Redis that could evict session keys (I14): refused at start-up.
+	evicting := "redis://" + redistest.Start(t, "--maxmemory-policy", "allkeys-lru").Addr + "/0"
 
 	cases := []struct {
 		name string
@@ -52,6 +55,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"unknown store", []string{"--store", "foo"}, `unknown --store "foo"`},
 		{"bad redis URL", []string{"--store", "redis://x:y:z"}, "--store redis://x:y:z"},
 		{"redis not answering", []string{"--store", deadRedis}, "cannot reach Redis"},
+		{"redis that evicts", []string{"--store", evicting}, `maxmemory-policy "allkeys-lru"`},
 		{"tls half", []string{"--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
 		{"tls files missing", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem", "--store", "memory"}, "--tls-cert/--tls-key"},
 		{"tls files not PEM", []string{"--tls-cert", notPEM, "--tls-key", notPEM, "--store", "memory"}, "--tls-cert/--tls-key"},
