@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/redisstore"
-	"github.com/sessionguard/sessionguard/store/redisstore/redistest"
 )
 
 // TestDeletedSessionDoesNotCountAgainstTheBound: a signed-in record ended
