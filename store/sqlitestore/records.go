@@ -111,8 +111,14 @@ const (
 	sqlListUser = `SELECT version, successor, grace_until, record FROM sessionguard_sessions
 	WHERE user_id = ? AND gone IS NULL AND expires > ?`
 
-	sqlRevokeLive = sqlBury + ` WHERE user_id = ?4 AND gone IS NULL AND (lineage = ?5) = ?6 AND expires > ?2`
-	sqlRevokeAll  = sqlBury + ` WHERE user_id = ?4 AND gone IS NULL AND (lineage = ?5) = ?6`
+	// sqlRevokeOthers* end a user's records outside lineage ?5; they read
+	// the index on user_id. sqlRevokeLineage* end those of lineage ?5, over
+	// the index on (user_id, lineage): a lineage ended for the bound costs
+	// its own rows, not the user's.
+	sqlRevokeOthersLive  = sqlBury + ` WHERE user_id = ?4 AND gone IS NULL AND lineage <> ?5 AND expires > ?2`
+	sqlRevokeOthersAll   = sqlBury + ` WHERE user_id = ?4 AND gone IS NULL AND lineage <> ?5`
+	sqlRevokeLineageLive = sqlBury + ` WHERE user_id = ?4 AND lineage = ?5 AND gone IS NULL AND expires > ?2`
+	sqlRevokeLineageAll  = sqlBury + ` WHERE user_id = ?4 AND lineage = ?5 AND gone IS NULL`
 
 	sqlSweep = `DELETE FROM sessionguard_sessions WHERE key IN (
 	SELECT key FROM sessionguard_sessions WHERE expires <= ?1 ORDER BY expires LIMIT ?2)`
@@ -480,8 +486,12 @@ func (s *Store) revoke(ctx context.Context, op, userID, lineage string, only boo
 // revokeRows ends the records of userID whose lineage is lineage (only) or
 // is not lineage (!only), and returns how many of them were live.
 func revokeRows(ctx context.Context, tx *sql.Tx, userID, lineage string, only bool, reason store.Reason, now int64) (int, error) {
-	args := []any{int64(reason), now, int64(store.ReasonTTL), userID, lineage, only}
-	res, err := tx.ExecContext(ctx, sqlRevokeLive, args...)
+	args := []any{int64(reason), now, int64(store.ReasonTTL), userID, lineage}
+	live, all := sqlRevokeOthersLive, sqlRevokeOthersAll
+	if only {
+		live, all = sqlRevokeLineageLive, sqlRevokeLineageAll
+	}
+	res, err := tx.ExecContext(ctx, live, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -490,6 +500,6 @@ func revokeRows(ctx context.Context, tx *sql.Tx, userID, lineage string, only bo
 		return 0, err
 	}
 	// Records past their Expires end too, so that they tell why.
-	_, err = tx.ExecContext(ctx, sqlRevokeAll, args...)
+	_, err = tx.ExecContext(ctx, all, args...)
 	return int(ended), err
 }
