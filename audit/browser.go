@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ type env struct {
 
 	mu      sync.Mutex
 	secrets map[string]bool // token values to mask in evidence
-	hidden  []string        // values never shown at all (the password, header values), every encoding
+	mask    *masker         // values never shown at all (the password, secret header values)
 
 	allowOrigins []string    // other origins that may receive the credentials
 	csrfHeader   string      // --csrf-header: where CSRF tokens go back
@@ -57,30 +56,26 @@ func (e *env) secret(v string) {
 	e.mu.Unlock()
 }
 
-// redact masks every registered token value in s, longest first so that
-// a value containing another is masked whole.
+// redact masks in s the secrets of this audit (the password and secret
+// header values, in every encoding) and shows every registered token
+// value as its fingerprint; then it makes s safe to show (see safeText).
+// Secrets and tokens are found in s as it came, so that neither keeps the
+// other from being found.
 func (e *env) redact(s string) string {
-	for _, h := range e.hidden {
-		s = strings.ReplaceAll(s, h, "[hidden]")
-	}
+	spans := e.mask.hiddenSpans(s)
 	e.mu.Lock()
-	vals := make([]string, 0, len(e.secrets))
 	for v := range e.secrets {
-		if strings.Contains(s, v) {
-			vals = append(vals, v)
+		for off := 0; ; {
+			i := strings.Index(s[off:], v)
+			if i < 0 {
+				break
+			}
+			spans = append(spans, span{start: off + i, end: off + i + len(v), token: v})
+			off += i + 1
 		}
 	}
 	e.mu.Unlock()
-	sort.Slice(vals, func(i, j int) bool {
-		if len(vals[i]) != len(vals[j]) {
-			return len(vals[i]) > len(vals[j])
-		}
-		return vals[i] < vals[j]
-	})
-	for _, v := range vals {
-		s = strings.ReplaceAll(s, v, mask(v))
-	}
-	return s
+	return safeText(apply(s, spans))
 }
 
 // mask shows enough of a token to tell two apart, never enough to use it.

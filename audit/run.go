@@ -93,7 +93,6 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 			timeout:     target.Timeout,
 			maxRequests: int64(1000 + 10*max(target.Samples, 0) + int(target.AbsoluteWait/keepAlive(target.AbsoluteWait))),
 			secrets:     map[string]bool{},
-			hidden:      hiddenForms(target.Password),
 			header:      target.Header,
 			csrfHeader:  target.CSRFHeader,
 		},
@@ -102,12 +101,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 		o, _ = parseOrigin(o)
 		a.env.allowOrigins = append(a.env.allowOrigins, o)
 	}
-	for _, vals := range target.Header {
-		for _, v := range vals {
-			a.env.hidden = append(a.env.hidden, hiddenForms(v)...)
-		}
-	}
-	slices.SortFunc(a.env.hidden, func(x, y string) int { return len(y) - len(x) })
+	a.maskSecrets()
 	if target.Insecure {
 		a.warn("--insecure: the target's TLS certificate was not verified; anyone on the path could have read the password and the sessions, and answered in the application's place")
 	}
@@ -324,7 +318,11 @@ func (a *auditor) warn(s string) {
 func (a *auditor) warnings() []string {
 	a.warnMu.Lock()
 	defer a.warnMu.Unlock()
-	return slices.Clone(a.warns)
+	out := slices.Clone(a.warns)
+	for i, w := range out {
+		out[i] = a.env.redact(w)
+	}
+	return out
 }
 
 // closeSessions signs out every tracked browser. It runs after each check

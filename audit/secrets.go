@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net"
 	"net/url"
@@ -110,4 +111,15 @@ func (e *env) hostAllowed(u *url.URL) bool {
 		return true
 	}
 	return slices.Contains(e.allowOrigins, origin(u))
+}
+
+// maskSecrets sets up the masking of the audit's secrets, and warns about
+// the ones too short to be masked everywhere.
+func (a *auditor) maskSecrets() {
+	m, weak := newMasker(a.t.User, a.t.Password, a.t.Header)
+	a.env.mask = m
+	for _, w := range weak {
+		a.warn(fmt.Sprintf("%s has fewer than %d characters: it is hidden where the application returns it as the value of a credential-named parameter or header, but elsewhere it could not be told apart from ordinary text and would show if the application echoed it; use a long random value for the test account",
+			w, MinMaskablePassword))
+	}
 }
