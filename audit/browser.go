@@ -39,6 +39,9 @@ type env struct {
 	header       http.Header // sent with every request
 
 	obs observations // marks of the framework, from every response
+
+	credURLs     []credURL // redirects whose URL carried a secret (the first few)
+	credURLCount int
 }
 
 // errBudget is returned once an audit has sent its maximum number of
@@ -264,16 +267,24 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		if err != nil {
 			return p, fmt.Errorf("%s %s: bad redirect %q: %v", method, rel(u), loc, err)
 		}
-		if !b.env.hostAllowed(next) {
-			return p, fmt.Errorf("%s %s redirected off the target to %s; audit that site instead", method, relTo(b.env.base, u), next.Redacted())
+		if b.env.mask.carriesSecret(next) {
+			// Requesting it would put the secret in a URL (and in the
+			// logs of every server and proxy on the way): the navigation
+			// ends here, and credentials-in-url reports it.
+			b.env.sawCredentialsInURL(method+" "+relTo(b.env.base, u), h.status, loc)
+			return p, nil
+		}
+		if body != nil && (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) &&
+			!b.env.mayReceiveCredentials(u, next) {
+			return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; add it to Target.AllowOrigins to allow it",
+				ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next))
+		}
+		if !b.env.mayVisit(next) {
+			return p, fmt.Errorf("%s %s redirected off the target's origin to %s; audit that site instead, or add its origin to Target.AllowOrigins", method, relTo(b.env.base, u), origin(next))
 		}
 		next.Fragment = ""
 		switch resp.StatusCode {
 		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-			if body != nil && !b.env.mayReceiveCredentials(u, next) {
-				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; pass --allow-origin %s to allow it",
-					ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next), origin(next))
-			}
 		default:
 			if method != http.MethodHead {
 				method = http.MethodGet
@@ -384,8 +395,10 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	if err != nil {
 		return h, nil, nil, err
 	}
-	for name, vals := range b.env.header {
-		req.Header[http.CanonicalHeaderKey(name)] = append([]string(nil), vals...)
+	if b.env.sendsHeader(u) {
+		for name, vals := range b.env.header {
+			req.Header[http.CanonicalHeaderKey(name)] = append([]string(nil), vals...)
+		}
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", userAgent)

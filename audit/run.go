@@ -124,7 +124,9 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 		if e := notFinished(ctx, runCtx, a.waits()); e != nil {
 			err = fmt.Errorf("%w (%v)", e, err)
 		}
-		return couldNotAudit(rep, a.env.redactErr(err))
+		rep, err = couldNotAudit(rep, a.env.redactErr(err))
+		a.keepCredentialsInURL(rep)
+		return rep, err
 	}
 	rep.SessionCookie = a.cookie
 	rep.SessionCookies = a.cookies
@@ -132,6 +134,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.SignedInSignal = a.env.redact(a.signal)
 
 	checks := a.runChecks(ctx, runCtx)
+	checks[IDCredentialsInURL] = a.checkCredentialsInURL()
 	if runCtx.Err() == nil {
 		rep.Framework = a.detectFramework(runCtx)
 	}

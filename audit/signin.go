@@ -215,7 +215,7 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 	if resp == nil || resp.URL == nil {
 		return nil, fmt.Errorf("%w: the sign-in driver returned no page", ErrSignIn)
 	}
-	if !a.env.hostAllowed(resp.URL) {
+	if !a.env.mayVisit(resp.URL) {
 		return nil, fmt.Errorf("%w: the browser sign-in ended off the target, at %s", ErrSignIn, origin(resp.URL))
 	}
 	b.jar.restore(jarSnapshot{})
