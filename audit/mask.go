@@ -149,45 +149,65 @@ type span struct {
 	token      string // "" for a secret
 }
 
-// hiddenSpans finds every place s holds a secret.
+// hiddenSpans finds every place s holds a secret: the strong secrets and
+// the encoded needles in s with its characters decoded (once, and twice,
+// for an encoding of an encoding such as %2540 or &amp;#64;), the weak
+// secrets as credential values.
 func (m *masker) hiddenSpans(s string) []span {
 	if m == nil {
 		return nil
 	}
 	var out []span
-	if len(m.strong) > 0 {
-		views := []decoded{decode(s, false)}
+	if len(m.strong) > 0 || len(m.needles) > 0 {
+		plus := []bool{false}
 		if strings.IndexByte(s, '+') >= 0 {
-			views = append(views, decode(s, true))
+			plus = append(plus, true)
 		}
-		for _, v := range views {
-			for _, sec := range m.strong {
-				for off := 0; ; {
-					i := bytes.Index(v.b[off:], sec)
-					if i < 0 {
-						break
-					}
-					i += off
-					out = append(out, span{start: v.from[i], end: v.to[i+len(sec)-1]})
-					off = i + 1
-				}
+		for _, p := range plus {
+			once := decode(s, p)
+			for _, v := range []decoded{once, once.again(p)} {
+				out = append(out, v.find(m.strong, m.needles)...)
 			}
-		}
-	}
-	for _, n := range m.needles {
-		for off := 0; ; {
-			i := strings.Index(s[off:], n)
-			if i < 0 {
-				break
-			}
-			out = append(out, span{start: off + i, end: off + i + len(n)})
-			off += i + 1
 		}
 	}
 	if len(m.weak) > 0 {
 		out = append(out, m.weakSpans(s)...)
 	}
 	return out
+}
+
+// find returns the spans of the original string where v holds one of
+// secrets or needles.
+func (v decoded) find(secrets [][]byte, needles []string) []span {
+	var out []span
+	look := func(x []byte) {
+		for off := 0; ; {
+			i := bytes.Index(v.b[off:], x)
+			if i < 0 {
+				return
+			}
+			i += off
+			out = append(out, span{start: v.from[i], end: v.to[i+len(x)-1]})
+			off = i + 1
+		}
+	}
+	for _, sec := range secrets {
+		look(sec)
+	}
+	for _, n := range needles {
+		look([]byte(n))
+	}
+	return out
+}
+
+// again decodes v once more, its bytes still mapped to the original
+// string.
+func (v decoded) again(plusSpace bool) decoded {
+	w := decode(string(v.b), plusSpace)
+	for i := range w.b {
+		w.from[i], w.to[i] = v.from[w.from[i]], v.to[w.to[i]-1]
+	}
+	return w
 }
 
 // credentialValue matches name=value, name: value and "name":"value"
