@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,8 +47,11 @@ type SignInRequest struct {
 	// AllowOrigins are the origins other than LoginURL's that may receive
 	// the password.
 	AllowOrigins []string
-	// Header is sent with every request of the driver.
+	// Header is sent with the driver's requests to the origin of
+	// TargetURL, and to no other.
 	Header http.Header
+	// TargetURL is the audited application (Target.BaseURL).
+	TargetURL *url.URL
 }
 
 // SignInResponse is what a [SignInDriver] saw: the page the sign-in ended
@@ -57,6 +61,10 @@ type SignInRequest struct {
 type SignInResponse struct {
 	URL     *url.URL
 	Cookies []*http.Cookie
+	// Blocked counts, by origin, the requests the driver refused because
+	// they went to an origin the sign-in may not reach. It never holds
+	// what they carried. The report warns about them.
+	Blocked map[string]int
 }
 
 // csrfMeta reads the token of <meta name="csrf-token" content="…"> (Rails,
@@ -202,6 +210,7 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 		LoginURL: p.url, User: a.t.User, Password: password,
 		UserField: a.t.UserField, PasswordField: a.t.PasswordField,
 		Cookies: b.jar.all(p.url), AllowOrigins: slices.Clone(a.env.allowOrigins), Header: a.env.header.Clone(),
+		TargetURL: a.env.base,
 	}
 	a.env.requests.Add(1)
 	resp, err := a.t.SignIn.SignIn(ctx, req)
@@ -214,6 +223,9 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 	}
 	if resp == nil || resp.URL == nil {
 		return nil, fmt.Errorf("%w: the sign-in driver returned no page", ErrSignIn)
+	}
+	if len(resp.Blocked) > 0 {
+		a.warn("the browser sign-in blocked requests to other origins (nothing was sent there): " + blockedList(resp.Blocked))
 	}
 	if !a.env.mayVisit(resp.URL) {
 		return nil, fmt.Errorf("%w: the browser sign-in ended off the target, at %s", ErrSignIn, origin(resp.URL))
@@ -239,4 +251,14 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// blockedList is "https://cdn.example (3), https://t.example (1)",
+// origins sorted.
+func blockedList(blocked map[string]int) string {
+	var parts []string
+	for _, o := range slices.Sorted(maps.Keys(blocked)) {
+		parts = append(parts, fmt.Sprintf("%s (%d)", o, blocked[o]))
+	}
+	return strings.Join(parts, ", ")
 }
