@@ -240,6 +240,9 @@ func TestHostileTargetEveryOutput(t *testing.T) {
 				rep, err := Run(ctx, Target{BaseURL: srv.URL, User: hostileUser, Password: hostilePassword, CheckPath: "/dashboard",
 					Header: http.Header{"Authorization": {hostileHeader}}, Samples: samples, Progress: &progress})
 				checkOutputs(t, outputs(t, rep, progress.String(), err))
+				if text := outputs(t, rep, "", nil)["text-v"]; !wrong && !strings.Contains(text, "…[cut: ") {
+					t.Errorf("the 20,000-character field name is not cut with a mark:\n%s", text)
+				}
 				if c, _ := rep.Check("credentials-in-url"); !wrong && c.Status != StatusFail {
 					t.Errorf("credentials-in-url %s, want fail: %q", c.Status, c.Evidence)
 				}

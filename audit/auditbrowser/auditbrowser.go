@@ -367,7 +367,9 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 	if err := setCookies(bctx, req); err != nil {
 		return nil, err
 	}
-	s := &signIn{d: d, g: g, req: req, wait: wait}
+	d.mu.Lock()
+	s := &signIn{d: d, g: g, proxy: d.proxy, req: req, wait: wait}
+	d.mu.Unlock()
 	at, err := s.run(bctx)
 	if err != nil {
 		return nil, err
@@ -482,20 +484,19 @@ func setCookies(bctx context.Context, req audit.SignInRequest) error {
 
 // signIn is one sign-in in the browser.
 type signIn struct {
-	d    *Driver
-	g    *guard
-	req  audit.SignInRequest
-	wait time.Duration
+	d     *Driver
+	g     *guard
+	proxy *originProxy // the driver's, when the sign-in started
+	req   audit.SignInRequest
+	wait  time.Duration
 }
 
 // blocked is what the guard and the proxy blocked during this sign-in.
 func (s *signIn) blocked() map[string]int {
 	var fromProxy map[string]int
-	s.d.mu.Lock()
-	if s.d.proxy != nil {
-		fromProxy = s.d.proxy.takeBlocked()
+	if s.proxy != nil {
+		fromProxy = s.proxy.takeBlocked()
 	}
-	s.d.mu.Unlock()
 	return s.g.blockedList(fromProxy)
 }
 
@@ -555,7 +556,7 @@ func (s *signIn) run(bctx context.Context) (*url.URL, error) {
 	start, _ := chromedp.Run(wctx, chromedp.Location())
 	// From here on nothing goes to a load-only origin.
 	s.g.typing.Store(true)
-	if p := s.d.proxy; p != nil {
+	if p := s.proxy; p != nil {
 		p.startTyping()
 		defer p.endTyping()
 	}

@@ -3,6 +3,7 @@ package auditbrowser
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -216,6 +217,14 @@ func (p *originProxy) dial(ctx context.Context, hostport string) (net.Conn, erro
 	c, err := d.DialContext(ctx, "tcp", p.upstream.Host)
 	if err != nil {
 		return nil, err
+	}
+	if p.upstream.Scheme == "https" {
+		tc := tls.Client(c, &tls.Config{ServerName: p.upstream.Hostname(), MinVersion: tls.VersionTLS12})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		c = tc
 	}
 	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", hostport, hostport)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
