@@ -56,6 +56,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -111,6 +112,10 @@ func (d *Driver) start(path string) (context.Context, error) {
 	if err != nil {
 		return nil, fmt.Errorf("a profile directory for the browser: %w", err)
 	}
+	if err := writePreferences(profile); err != nil {
+		os.RemoveAll(profile)
+		return nil, err
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(profile),
@@ -156,6 +161,23 @@ func (d *Driver) start(path string) (context.Context, error) {
 		os.RemoveAll(profile)
 	}
 	return browserCtx, nil
+}
+
+// preferences turn WebRTC's own connections off: no UDP outside the
+// proxy (which has none), no enumeration of local addresses.
+const preferences = `{"webrtc": {"ip_handling_policy": "disable_non_proxied_udp", "multiple_routes_enabled": false, "nonproxied_udp_enabled": false}}`
+
+// writePreferences writes the profile's preferences before the browser
+// first starts with it.
+func writePreferences(profile string) error {
+	dir := filepath.Join(profile, "Default")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("the browser's profile: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Preferences"), []byte(preferences), 0o600); err != nil {
+		return fmt.Errorf("the browser's profile: %w", err)
+	}
+	return nil
 }
 
 // Close stops the browser, if started, and removes its profile
