@@ -61,8 +61,9 @@ type auditor struct {
 // found; checks that could not be performed are [StatusSkip] or [StatusError] with the
 // reason as their first line of evidence.
 //
-// Run sends every request to the target's host and nowhere else, one at a
-// time except while collecting token samples. It is safe to call
+// Run sends every request to the target's origin (and the origins of
+// Target.AllowOrigins) and nowhere else, one at a time except while
+// collecting token samples. It is safe to call
 // concurrently with different targets.
 func Run(ctx context.Context, target Target) (*Report, error) {
 	rep := &Report{Target: target.BaseURL}
