@@ -26,7 +26,9 @@ import (
 // A driver must obey the audit's rules: the password goes to no origin
 // but the login page's and AllowOrigins (return an error wrapping
 // [ErrUnsafeSignIn] rather than send it), never into a URL, and never
-// into an error message.
+// into an error message; Header goes to the origin of TargetURL only; an
+// origin (scheme, host and port) the sign-in may not reach gets nothing,
+// and is counted in [SignInResponse].Blocked.
 type SignInDriver interface {
 	SignIn(ctx context.Context, req SignInRequest) (*SignInResponse, error)
 }
