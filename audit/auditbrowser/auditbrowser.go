@@ -47,6 +47,7 @@ package auditbrowser
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +58,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -221,10 +223,17 @@ func (d *Driver) chrome() (string, error) {
 	return "", fmt.Errorf("%w on PATH (chromium, chromium-browser, google-chrome); install it (apt-get install chromium) or pass --chrome PATH", ErrNoChromium)
 }
 
-// secretForms lists the ways the password can appear in a request.
+// percentHex is one percent-encoded byte in upper case.
+var percentHex = regexp.MustCompile(`%[0-9A-F]{2}`)
+
+// secretForms lists the ways the password can appear in a request's URL.
 func secretForms(v string) []string {
 	j, _ := json.Marshal(v)
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v), strings.Trim(string(j), `"`)}
+	lower := func(s string) string { return percentHex.ReplaceAllStringFunc(s, strings.ToLower) }
+	q := url.QueryEscape(v)
+	forms := []string{v, q, lower(q), strings.ReplaceAll(q, "+", "%20"), lower(strings.ReplaceAll(q, "+", "%20")),
+		url.PathEscape(v), html.EscapeString(v), strings.Trim(string(j), `"`),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}
 	var out []string
 	for _, f := range forms {
 		if f != "" {
