@@ -294,7 +294,14 @@ func (g *guard) decide(req *network.Request, typ network.ResourceType) (ok bool,
 		return true, nil
 	}
 	o := originOf(u)
+	trusted := o == g.target || o == g.login || g.allowed[o]
+	if !trusted && (!g.loadOnly[o] || containsAny(req.URL, g.secrets)) {
+		g.block(o) // another origin: blocked whatever it carries
+		return false, nil
+	}
 	if containsAny(req.URL, g.secrets) {
+		// The password in a URL the sign-in itself would send: the
+		// sign-in stops.
 		g.mu.Lock()
 		g.unsafe = append(g.unsafe, fmt.Sprintf("%s %s%s with the password in its URL", req.Method, o, u.EscapedPath()))
 		g.mu.Unlock()

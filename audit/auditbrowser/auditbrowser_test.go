@@ -326,6 +326,7 @@ func TestGuard(t *testing.T) {
 		{"load-only script after typing", network.Request{URL: "https://cdn.example/late.js", Method: "GET"}, script, true, false, false},
 		{"load-only image (a beacon)", network.Request{URL: "https://cdn.example/p.gif?d=x", Method: "GET"}, network.ResourceTypeImage, false, false, false},
 		{"load-only POST", network.Request{URL: "https://cdn.example/k", Method: "POST", HasPostData: true}, network.ResourceTypeFetch, false, false, false},
+		{"password in a beacon to another origin", network.Request{URL: "https://t.example/p.gif?d=" + url.QueryEscape(testPassword), Method: "GET"}, network.ResourceTypeImage, true, false, false},
 		{"password in a URL of the target", network.Request{URL: "http://127.0.0.1:8080/login?pw=" + url.QueryEscape(testPassword), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
 	} {
 		g.typing.Store(tc.typing)
@@ -333,6 +334,11 @@ func TestGuard(t *testing.T) {
 		if ok != tc.ok || (add != nil) != tc.header {
 			t.Errorf("%s: ok %v, header %v; want %v, %v", tc.name, ok, add != nil, tc.ok, tc.header)
 		}
+	}
+	if len(g.unsafe) != 1 {
+		// Only the target's own URL with the password stops the sign-in;
+		// another origin's request is blocked whatever it carries.
+		t.Errorf("requests that stop the sign-in: %q, want the target's one", g.unsafe)
 	}
 	for o := range g.blocked {
 		if leaks(o) != "" {
