@@ -608,12 +608,13 @@ func (s *signIn) blockedNote() string {
 	if len(b) == 0 {
 		return ""
 	}
-	note := "; requests to other origins were blocked: " + describeBlocked(b)
+	// The origin to allow, when it can only be that one.
+	o := "ORIGIN"
 	if len(b) == 1 {
-		o := slices.Collect(maps.Keys(b))[0]
-		return note + "; if the login page needs it, add " + o + " to Driver.AllowLoadFrom (scripts, styles and fonts only, nothing typed goes there) or, if it is the application's own sign-in service, add " + o + " to Target.AllowOrigins (trusted with the password)"
+		o = slices.Collect(maps.Keys(b))[0]
 	}
-	return note + "; if the login page needs them, Driver.AllowLoadFrom lets it load scripts, styles and fonts from an origin (nothing typed goes there), and Target.AllowOrigins trusts the application's own sign-in service with the password"
+	return "; requests to other origins were blocked: " + describeBlocked(b) +
+		"; if the login page needs one, add " + o + " to Driver.AllowLoadFrom (scripts, styles and fonts only, nothing typed goes there) or, if it is the application's own sign-in service, add " + o + " to Target.AllowOrigins (trusted with the password)"
 }
 
 // run opens the login page, fills in the form and waits for the page to

@@ -170,6 +170,17 @@ func TestBrowserLoadOnly(t *testing.T) {
 		!strings.Contains(err.Error(), "AllowLoadFrom") || !strings.Contains(err.Error(), "AllowOrigins") {
 		t.Fatalf("blocked CDN: %v (verdict %s), want could not audit naming %s and both allowances", err, rep.Verdict, cdn.URL)
 	}
+	// Both allowances are hints a command line can rename to its flags,
+	// with the origin to add (ORIGIN when the browser also tried others).
+	for _, field := range []string{"Driver.AllowLoadFrom", "Target.AllowOrigins"} {
+		found := false
+		for _, h := range audit.Hints(err.Error()) {
+			found = found || h.Type+"."+h.Field == field && h.Verb == "add" && (h.Value == cdn.URL || h.Value == "ORIGIN")
+		}
+		if !found {
+			t.Errorf("the error lacks the hint to add %s or ORIGIN to %s: %v", cdn.URL, field, err)
+		}
+	}
 	if got := cdn.requests(); len(got) != 0 {
 		t.Errorf("the blocked CDN received %q", got)
 	}

@@ -135,6 +135,7 @@ func TestFlagHint(t *testing.T) {
 		{"Driver.Chrome /opt/x: not found", "--chrome /opt/x: not found"},
 		{"add https://cdn.example to Driver.AllowLoadFrom (scripts", "pass --allow-load-from https://cdn.example (scripts"},
 		{"Driver.AllowLoadFrom lets it load", "--allow-load-from lets it load"},
+		{"add ORIGIN to Driver.AllowLoadFrom (scripts", "pass --allow-load-from ORIGIN (scripts"},
 		{"Driver.Wait is yours", "Driver.Wait is yours"},
 		{"a Driver.wait, not a field", "a Driver.wait, not a field"},
 	} {
