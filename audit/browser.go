@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,13 +32,16 @@ type env struct {
 
 	mu      sync.Mutex
 	secrets map[string]bool // token values to mask in evidence
-	hidden  []string        // values never shown at all (the password, header values), every encoding
+	mask    *masker         // values never shown at all (the password, secret header values)
 
 	allowOrigins []string    // other origins that may receive the credentials
 	csrfHeader   string      // Target.CSRFHeader: where CSRF tokens go back
 	header       http.Header // sent with every request
 
 	obs observations // marks of the framework, from every response
+
+	credURLs     []credURL // redirects whose URL carried a secret (the first few)
+	credURLCount int
 }
 
 // errBudget is returned once an audit has sent its maximum number of
@@ -57,30 +59,26 @@ func (e *env) secret(v string) {
 	e.mu.Unlock()
 }
 
-// redact masks every registered token value in s, longest first so that
-// a value containing another is masked whole.
+// redact masks in s the secrets of this audit (the password and secret
+// header values, in every encoding) and shows every registered token
+// value as its fingerprint; then it makes s safe to show (see safeText).
+// Secrets and tokens are found in s as it came, so that neither keeps the
+// other from being found.
 func (e *env) redact(s string) string {
-	for _, h := range e.hidden {
-		s = strings.ReplaceAll(s, h, "[hidden]")
-	}
+	spans := e.mask.hiddenSpans(s)
 	e.mu.Lock()
-	vals := make([]string, 0, len(e.secrets))
 	for v := range e.secrets {
-		if strings.Contains(s, v) {
-			vals = append(vals, v)
+		for off := 0; ; {
+			i := strings.Index(s[off:], v)
+			if i < 0 {
+				break
+			}
+			spans = append(spans, span{start: off + i, end: off + i + len(v), token: v})
+			off += i + 1
 		}
 	}
 	e.mu.Unlock()
-	sort.Slice(vals, func(i, j int) bool {
-		if len(vals[i]) != len(vals[j]) {
-			return len(vals[i]) > len(vals[j])
-		}
-		return vals[i] < vals[j]
-	})
-	for _, v := range vals {
-		s = strings.ReplaceAll(s, v, mask(v))
-	}
-	return s
+	return safeText(apply(s, spans))
 }
 
 // mask shows enough of a token to tell two apart, never enough to use it.
@@ -274,8 +272,20 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		if err != nil {
 			return p, fmt.Errorf("%s %s: bad redirect %q: %v", method, rel(u), loc, err)
 		}
-		if !b.env.hostAllowed(next) {
-			return p, fmt.Errorf("%s %s redirected off the target to %s; audit that site instead", method, relTo(b.env.base, u), next.Redacted())
+		if b.env.mask.carriesSecret(next) {
+			// Requesting it would put the secret in a URL (and in the
+			// logs of every server and proxy on the way): the navigation
+			// ends here, and credentials-in-url reports it.
+			b.env.sawCredentialsInURL(method+" "+relTo(b.env.base, u), h.status, loc)
+			return p, nil
+		}
+		if body != nil && (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) &&
+			!b.env.mayReceiveCredentials(u, next) {
+			return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; add %s to Target.AllowOrigins to allow it",
+				ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next), origin(next))
+		}
+		if !b.env.mayVisit(next) {
+			return p, fmt.Errorf("%s %s redirected off the target's origin to %s; audit that site instead, or add %s to Target.AllowOrigins", method, relTo(b.env.base, u), origin(next), origin(next))
 		}
 		next.Fragment = ""
 		if b.onRedirect != nil && len(p.hops) == 1 && p.hops[0].method != http.MethodGet {
@@ -283,10 +293,6 @@ func (b *browser) do(ctx context.Context, method string, u *url.URL, body []byte
 		}
 		switch resp.StatusCode {
 		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-			if body != nil && !b.env.mayReceiveCredentials(u, next) {
-				return p, fmt.Errorf("%w: %s %s answered %d, which would repeat the request body (the credentials) to %s, another origin; add %s to Target.AllowOrigins to allow it",
-					ErrUnsafeSignIn, method, relTo(b.env.base, u), resp.StatusCode, origin(next), origin(next))
-			}
 		default:
 			if method != http.MethodHead {
 				method = http.MethodGet
@@ -397,8 +403,10 @@ func (b *browser) roundTrip(ctx context.Context, method string, u *url.URL, body
 	if err != nil {
 		return h, nil, nil, err
 	}
-	for name, vals := range b.env.header {
-		req.Header[http.CanonicalHeaderKey(name)] = append([]string(nil), vals...)
+	if b.env.sendsHeader(u) {
+		for name, vals := range b.env.header {
+			req.Header[http.CanonicalHeaderKey(name)] = append([]string(nil), vals...)
+		}
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", userAgent)

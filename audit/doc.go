@@ -15,21 +15,45 @@
 // checked boxes, the first submit button and the form's action are kept,
 // as a browser keeps them; a form without an action posts to the page's
 // own URL, query string included. Redirects are followed on the target's
-// host only (an off-site redirect stops the audit rather than sending a
-// victim's cookies elsewhere).
+// origin (scheme, host and port; the same host upgraded from http:// to
+// https:// on the default port) and the origins of Target.AllowOrigins
+// only: another one, another port of the same host included, stops the
+// audit rather than sending a victim's cookies elsewhere. A redirect whose
+// URL carries the password is not followed at all (credentials-in-url).
 //
-// The credentials are handled as a careful user would. The password never
-// appears in any output (report, evidence, errors, progress), raw or URL-,
-// HTML- or JSON-encoded, and neither do the values of Target.Header. A login
-// form sent by GET would put the password in a URL: the audit refuses it
-// ([ErrUnsafeSignIn], exit status 2) unless Target.AllowPasswordInURL is
-// set, which the report then carries as a warning. The credentials go
-// only to the origin of the login page as reached (or the same host
-// upgraded from http to https); a form posting elsewhere, or a 307/308
-// redirect that would repeat the POST elsewhere, is refused with the
-// origin named, unless the origin is in Target.AllowOrigins. A Cookie
-// header cannot be given in Target.Header: the audit keeps its own cookie
-// jars.
+// # Secrets
+//
+// The credentials are handled as a careful user would. The password and
+// the secret values of Target.Header (Authorization, Proxy-Authorization,
+// headers named like keys, tokens or secrets, and any value of 16
+// characters or more) never appear in any output (report, evidence,
+// errors, progress), whatever encoding the application wrote them back
+// in: raw, percent-encoded in either case (+ or %20 for a space), HTML
+// entities (named, decimal, hex), JSON or JavaScript escapes, the same
+// twice over, base64 or base64url of the secret and of user:secret (also
+// inside longer base64 text, at each of the three alignments), hex. A
+// secret shorter than [MinMaskablePassword] characters cannot be told
+// from ordinary text (the password "Lax" from SameSite=Lax): it is hidden
+// only as the value of a credential-named parameter or header, the rest of
+// the report is left as it would be with a long password, and the report
+// warns. Session tokens are shown as fingerprints ("k3Jd…Qw").
+//
+// Every string the application supplied reaches the report with its
+// control characters (ESC, C0, C1), bidirectional overrides and isolates
+// and other invisible characters written visibly (\x1b, \u202e), and cut
+// after 2,000 bytes with a mark; the writers escape them again, so a
+// report built by other code is safe to print too.
+//
+// A login form sent by GET would put the password in a URL: the audit
+// refuses it ([ErrUnsafeSignIn], exit status 2) unless
+// Target.AllowPasswordInURL is set, which the report then carries as a
+// warning. The credentials go only to the origin of the login page as
+// reached (or the same host upgraded from http to https); a form posting
+// elsewhere, or a 307/308 redirect that would
+// repeat the POST elsewhere, is refused with the origin named, unless it
+// is in Target.AllowOrigins. Target.Header goes only to the target's own
+// origin, never to an allowed sign-in service. A Cookie header cannot be
+// given in Target.Header: the audit keeps its own cookie jars.
 //
 // # Other sign-ins
 //
@@ -67,11 +91,21 @@
 // or a button wired by onclick) and waits until the page leaves the form. The
 // browser starts with the cookies the actor holds (an attacker's planted
 // ID), and the audit takes back the cookies it holds afterwards; every
-// other request, the attacker's included, is plain HTTP. In the browser,
-// a request carrying the password to another origin than the login
-// page's (or in any URL) is blocked and the audit stops with
-// [ErrUnsafeSignIn]; Target.Header goes only to the login page's origin;
-// the driver's proxy and certificate settings apply. fixation-url and login-csrf are skipped, and so is
+// other request, the attacker's included, is plain HTTP. From the first
+// navigation to the end of the sign-in the browser sends nothing to an
+// origin other than the login page's, the target's and those of
+// Target.AllowOrigins: scripts, images, beacons, prefetches and WebSockets
+// to any other are blocked (WebRTC gets no UDP), and the report lists the
+// blocked origins with counts, never what the requests carried. A sign-in
+// that does not work without them is could-not-audit, naming them and the
+// two ways to allow one: the driver's Driver.AllowLoadFrom (scripts,
+// styles and fonts may load from it until typing starts; nothing else,
+// ever, goes there) or Target.AllowOrigins (trusted with everything, the
+// password included). A request with the password in any URL stops the
+// audit with [ErrUnsafeSignIn]; Target.Header goes only to the target's
+// origin; the driver's proxy and certificate settings apply, and a private
+// CA (Target.RootCAs) is refused (Chromium trusts its NSS database only).
+// fixation-url and login-csrf are skipped, and so is
 // token-randomness when the session cookie is issued only at sign-in
 // (that would take Samples browser sign-ins). A Go program plugs any
 // other sign-in in the same way.
@@ -287,6 +321,12 @@
 //     check page) every minute, or every tenth of the wait if that is
 //     shorter, so that no idle timeout ends it; fail if it still works
 //     when the wait is over, pass as soon as it ends.
+//   - credentials-in-url (high; CWE-598, ASVS 8.3.1): every redirect the
+//     audit meets is read before it is followed; one whose URL carries the
+//     password or a secret header value, in any of the encodings above, is
+//     not followed (requesting it would put the password in logs), and the
+//     check fails with the location masked. Passes when no redirect of the
+//     audit did.
 //
 // # Framework
 //
@@ -341,9 +381,12 @@
 //
 // Where a message advises changing how the audit runs, it names the
 // [Target] field: "set Target.LogoutPath", "add ORIGIN to
-// Target.AllowOrigins". [Hints] finds these references and
-// [Report.RenameHints] rewrites them, so that a command line can name its
-// flags instead (sessionguard audit says "pass --logout PATH").
+// Target.AllowOrigins"; a sign-in driver names its own settings the same
+// way with the type name Driver ("add ORIGIN to Driver.AllowLoadFrom",
+// package auditbrowser). [Hints] finds these references and
+// [RenameHints] and [Report.RenameHints] rewrite them, so that a command
+// line can name its flags instead (sessionguard audit says "pass --logout
+// PATH", "pass --allow-load-from ORIGIN").
 //
 // # Output
 //

@@ -5,16 +5,22 @@ import (
 	"strings"
 )
 
-// A Hint is a reference to a [Target] field in a message of this package:
-// an error, a line of evidence, a warning, the report's error and summary.
-// In the text it reads "Target.LogoutPath" (the field named), "set
-// Target.LogoutPath" (advice to give the field a value) or "add VALUE to
-// Target.AllowOrigins" (advice to add VALUE to a list field). A program
-// with settings of its own, such as a command line with flags, finds the
-// hints with [Hints] and renames them with [RenameHints] and
-// [Report.RenameHints], so that its users read its own names.
+// A Hint is a reference to a setting in a message of this package: an
+// error, a line of evidence, a warning, the report's error and summary.
+// The setting is a [Target] field or a field of a sign-in driver's own
+// configuration, which a [SignInDriver] names the same way with the type
+// name Driver (package auditbrowser's Driver.AllowLoadFrom). In the text
+// it reads "Target.LogoutPath" (the field named), "set Target.LogoutPath"
+// (advice to give the field a value) or "add VALUE to Target.AllowOrigins"
+// (advice to add VALUE to a list field). A program with settings of its
+// own, such as a command line with flags, finds the hints with [Hints] and
+// renames them with [RenameHints] and [Report.RenameHints], so that its
+// users read its own names.
 type Hint struct {
-	// Field is the name of the Target field, such as "LogoutPath".
+	// Type is the type whose field is named: "Target", or "Driver" for a
+	// sign-in driver's configuration. The zero value means "Target".
+	Type string
+	// Field is the name of the field, such as "LogoutPath".
 	Field string
 	// Verb is "set" (give the field a value), "add" (add Value to the
 	// list field) or "" (the field is only named).
@@ -25,16 +31,21 @@ type Hint struct {
 
 // String is the hint as this package writes it.
 func (h Hint) String() string {
+	name := h.Type
+	if name == "" {
+		name = "Target"
+	}
+	name += "." + h.Field
 	switch h.Verb {
 	case "set":
-		return "set Target." + h.Field
+		return "set " + name
 	case "add":
-		return "add " + h.Value + " to Target." + h.Field
+		return "add " + h.Value + " to " + name
 	}
-	return "Target." + h.Field
+	return name
 }
 
-var hintRE = regexp.MustCompile(`(?:\b(set) |\b(add) (\S+) to )?\bTarget\.([A-Z][A-Za-z]*)`)
+var hintRE = regexp.MustCompile(`(?:\b(set) |\b(add) (\S+) to )?\b(Target|Driver)\.([A-Z][A-Za-z]*)`)
 
 // Hints returns the hints in s, in order.
 func Hints(s string) []Hint {
@@ -46,7 +57,7 @@ func Hints(s string) []Hint {
 }
 
 func hintOf(m []string) Hint {
-	h := Hint{Field: m[4], Verb: m[1]}
+	h := Hint{Type: m[4], Field: m[5], Verb: m[1]}
 	if m[2] != "" {
 		h.Verb, h.Value = "add", m[3]
 	}
@@ -55,7 +66,7 @@ func hintOf(m []string) Hint {
 
 // RenameHints returns s with every hint replaced by rename's text for it.
 func RenameHints(s string, rename func(Hint) string) string {
-	if rename == nil || !strings.Contains(s, "Target.") {
+	if rename == nil || !strings.Contains(s, "Target.") && !strings.Contains(s, "Driver.") {
 		return s
 	}
 	return hintRE.ReplaceAllStringFunc(s, func(m string) string {

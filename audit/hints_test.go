@@ -91,3 +91,37 @@ func TestTextReport(t *testing.T) {
 		t.Errorf("adopts-unknown-id %s: %q", adopt.Status, adopt.Evidence)
 	}
 }
+
+// TestHints: the hints of a message, Target's and a sign-in driver's, are
+// found with their verb and value, and renaming them changes nothing else.
+func TestHints(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []Hint
+		renamed  string
+	}{
+		{"set", "no way to log out: set Target.LogoutPath", []Hint{{Type: "Target", Field: "LogoutPath", Verb: "set"}},
+			"no way to log out: <set Target.LogoutPath>"},
+		{"add", "add https://sso.example to Target.AllowOrigins if", []Hint{{Type: "Target", Field: "AllowOrigins", Verb: "add", Value: "https://sso.example"}},
+			"<add https://sso.example to Target.AllowOrigins> if"},
+		{"driver add and target named", "add https://cdn.example to Driver.AllowLoadFrom or to Target.AllowOrigins",
+			[]Hint{{Type: "Driver", Field: "AllowLoadFrom", Verb: "add", Value: "https://cdn.example"}, {Type: "Target", Field: "AllowOrigins"}},
+			"<add https://cdn.example to Driver.AllowLoadFrom> or to <Target.AllowOrigins>"},
+		{"driver set", "or set Driver.Chrome", []Hint{{Type: "Driver", Field: "Chrome", Verb: "set"}}, "or <set Driver.Chrome>"},
+		{"not fields", "a Target.cookie, a Driver.wait, Targets.X, MyDriver.Chrome", nil, "a Target.cookie, a Driver.wait, Targets.X, MyDriver.Chrome"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Hints(tc.in)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("Hints(%q) = %+v, want %+v", tc.in, got, tc.want)
+			}
+			if r := RenameHints(tc.in, func(h Hint) string { return "<" + h.String() + ">" }); r != tc.renamed {
+				t.Errorf("RenameHints(%q) = %q, want %q", tc.in, r, tc.renamed)
+			}
+			if r := RenameHints(tc.in, Hint.String); r != tc.in {
+				t.Errorf("renaming each hint to itself gives %q", r)
+			}
+		})
+	}
+}

@@ -111,7 +111,8 @@ func TestMaskAndRedact(t *testing.T) {
 }
 
 func TestPasswordNeverInEvidence(t *testing.T) {
-	e := &env{secrets: map[string]bool{}, hidden: hiddenForms("p@ss word")}
+	m, _ := newMasker("alice", "p@ss word", nil)
+	e := &env{secrets: map[string]bool{}, mask: m}
 	if got := e.redact("GET /login?user=alice&password=p%40ss+word → 303"); strings.Contains(got, "ss+word") || !strings.Contains(got, "[hidden]") {
 		t.Errorf("redact = %q", got)
 	}

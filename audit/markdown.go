@@ -208,15 +208,23 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// oneLine makes s fit on one line of Markdown: line breaks and other
-// control characters become spaces.
+// oneLine makes s fit on one line of Markdown, safe to read raw on a
+// terminal and rendered: line breaks and other control characters become
+// spaces, and invisible format characters (bidirectional overrides and
+// isolates, zero-width characters) are written visibly as \uHHHH.
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ')
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
 }
 
 // longestRun is the longest run of c in s.

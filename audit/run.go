@@ -62,8 +62,9 @@ type auditor struct {
 // found; checks that could not be performed are [StatusSkip] or [StatusError] with the
 // reason as their first line of evidence.
 //
-// Run sends every request to the target's host and nowhere else, one at a
-// time except while collecting token samples. It is safe to call
+// Run sends every request to the target's origin (and the origins of
+// Target.AllowOrigins) and nowhere else, one at a time except while
+// collecting token samples. It is safe to call
 // concurrently with different targets.
 func Run(ctx context.Context, target Target) (*Report, error) {
 	rep := &Report{Target: target.BaseURL}
@@ -96,7 +97,9 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 		if e := notFinished(ctx, runCtx, a.waits()); e != nil {
 			err = fmt.Errorf("%w (%v)", e, err)
 		}
-		return couldNotAudit(rep, a.env.redactErr(err))
+		rep, err = couldNotAudit(rep, a.env.redactErr(err))
+		a.keepCredentialsInURL(rep)
+		return rep, err
 	}
 	rep.SessionCookie = a.cookie
 	rep.SessionCookies = a.cookies
@@ -104,6 +107,7 @@ func Run(ctx context.Context, target Target) (*Report, error) {
 	rep.SignedInSignal = a.env.redact(a.signal)
 
 	checks := a.runChecks(ctx, runCtx)
+	checks[IDCredentialsInURL] = a.checkCredentialsInURL()
 	if runCtx.Err() == nil {
 		rep.Framework = a.detectFramework(runCtx)
 	}
@@ -145,7 +149,6 @@ func newAuditor(t Target, base *url.URL) *auditor {
 			timeout:     t.Timeout,
 			maxRequests: int64(1000 + 10*max(t.Samples, 0) + int(t.AbsoluteWait/keepAlive(t.AbsoluteWait))),
 			secrets:     map[string]bool{},
-			hidden:      hiddenForms(t.Password),
 			header:      t.Header,
 			csrfHeader:  t.CSRFHeader,
 		},
@@ -154,12 +157,7 @@ func newAuditor(t Target, base *url.URL) *auditor {
 		o, _ = parseOrigin(o)
 		a.env.allowOrigins = append(a.env.allowOrigins, o)
 	}
-	for _, vals := range t.Header {
-		for _, v := range vals {
-			a.env.hidden = append(a.env.hidden, hiddenForms(v)...)
-		}
-	}
-	slices.SortFunc(a.env.hidden, func(x, y string) int { return len(y) - len(x) })
+	a.maskSecrets()
 	if t.Insecure {
 		a.warn("Target.Insecure: the target's TLS certificate was not verified; anyone on the path could have read the password and the sessions, and answered in the application's place")
 	}
@@ -321,7 +319,11 @@ func (a *auditor) warn(s string) {
 func (a *auditor) warnings() []string {
 	a.warnMu.Lock()
 	defer a.warnMu.Unlock()
-	return slices.Clone(a.warns)
+	out := slices.Clone(a.warns)
+	for i, w := range out {
+		out[i] = a.env.redact(w)
+	}
+	return out
 }
 
 // couldNotAudit turns every check into an error with the reason: a check

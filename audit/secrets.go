@@ -1,42 +1,12 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
-	"html"
+	"fmt"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 )
-
-// hiddenForms lists the ways a secret can appear in an output: as given,
-// URL-encoded (query and path), HTML-escaped and JSON-escaped. Every one
-// of them is replaced by a placeholder wherever the audit writes text.
-func hiddenForms(v string) []string {
-	if v == "" {
-		return nil
-	}
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v),
-		strings.NewReplacer(`"`, "&quot;", "'", "&apos;").Replace(html.EscapeString(v))}
-	for _, escapeHTML := range []bool{true, false} {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(escapeHTML)
-		if enc.Encode(v) == nil {
-			forms = append(forms, strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:])
-		}
-	}
-	var out []string
-	for _, f := range forms {
-		if f != "" && !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	// Longest first, so that an encoding containing another is hidden whole.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
-}
 
 // redactedError is an error whose message went through the redaction of
 // one audit: it says the same as the original, minus the secrets, and
@@ -90,24 +60,47 @@ func parseOrigin(s string) (string, bool) {
 
 // mayReceiveCredentials reports whether the credentials, or a request body
 // carrying them, may go to `to` when the login page was served from
-// `from`: the same origin, the same host upgraded from http to https, or an
-// origin allowed with Target.AllowOrigins.
+// `from`: the same origin (scheme, host and port), or an origin allowed
+// with Target.AllowOrigins. The same host over https is another origin
+// too: it must be allowed like any other.
 func (e *env) mayReceiveCredentials(from, to *url.URL) bool {
-	if origin(from) == origin(to) {
-		return true
-	}
-	if strings.EqualFold(from.Scheme, "http") && strings.EqualFold(to.Scheme, "https") &&
-		strings.EqualFold(from.Hostname(), to.Hostname()) {
-		return true
-	}
-	return slices.Contains(e.allowOrigins, origin(to))
+	return origin(from) == origin(to) || slices.Contains(e.allowOrigins, origin(to))
 }
 
-// hostAllowed reports whether a redirect may lead to u: the target's host,
-// or the host of an origin allowed with Target.AllowOrigins.
-func (e *env) hostAllowed(u *url.URL) bool {
-	if canonicalHost(u.Host) == canonicalHost(e.base.Host) {
+// mayVisit reports whether a redirect may lead to u: the target's origin,
+// the same host upgraded from http:// to https:// on the default port, or
+// an origin allowed with Target.AllowOrigins. Another port of the same
+// host is another origin.
+func (e *env) mayVisit(u *url.URL) bool {
+	if origin(u) == origin(e.base) || slices.Contains(e.allowOrigins, origin(u)) {
 		return true
 	}
-	return slices.Contains(e.allowOrigins, origin(u))
+	return e.base.Scheme == "http" && u.Scheme == "https" && origin(u) == "https://"+hostOf(e.base)
+}
+
+// hostOf is u's host as origin writes it, without the port.
+func hostOf(u *url.URL) string {
+	h := strings.ToLower(u.Hostname())
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// sendsHeader reports whether Target.Header goes with a request to u:
+// only to the target's own origin, never to another port, scheme or an
+// allowed sign-in service.
+func (e *env) sendsHeader(u *url.URL) bool {
+	return origin(u) == origin(e.base)
+}
+
+// maskSecrets sets up the masking of the audit's secrets, and warns about
+// the ones too short to be masked everywhere.
+func (a *auditor) maskSecrets() {
+	m, weak := newMasker(a.t.User, a.t.Password, a.t.Header)
+	a.env.mask = m
+	for _, w := range weak {
+		a.warn(fmt.Sprintf("%s has fewer than %d characters: it is hidden where the application returns it as the value of a credential-named parameter or header, but elsewhere it could not be told apart from ordinary text and would show if the application echoed it; use a long random value for the test account",
+			w, MinMaskablePassword))
+	}
 }

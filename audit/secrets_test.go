@@ -1,11 +1,15 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +19,34 @@ import (
 // secretPassword has what breaks naive redaction: a space, &, ", <, and
 // non-ASCII characters, so that its raw, URL, HTML and JSON forms differ.
 const secretPassword = `s3cr et&"<pässwörd>€'`
+
+// hiddenForms lists the common ways a secret can appear in an output: as
+// given, URL-encoded (query and path), HTML-escaped and JSON-escaped. The
+// tests look for them; hostile_test.go has the full list of encodings.
+func hiddenForms(v string) []string {
+	if v == "" {
+		return nil
+	}
+	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v),
+		strings.NewReplacer(`"`, "&quot;", "'", "&apos;").Replace(html.EscapeString(v))}
+	for _, escapeHTML := range []bool{true, false} {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(v) == nil {
+			forms = append(forms, strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:])
+		}
+	}
+	var out []string
+	for _, f := range forms {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	// Longest first, so that an encoding containing another is hidden whole.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
 
 // leaks reports which encodings of secret appear in s.
 func leaks(s, secret string) []string {

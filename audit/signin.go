@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,7 +26,12 @@ import (
 // A driver must obey the audit's rules: the password goes to no origin
 // but the login page's and AllowOrigins (return an error wrapping
 // [ErrUnsafeSignIn] rather than send it), never into a URL, and never
-// into an error message.
+// into an error message; Header goes to the origin of TargetURL only; an
+// origin (scheme, host and port) the sign-in may not reach gets nothing,
+// and is counted in [SignInResponse].Blocked. An error that advises a
+// setting of the driver names it as a [Hint] with the type name Driver
+// ("add ORIGIN to Driver.AllowLoadFrom"), so that a command line can say
+// its flag instead.
 type SignInDriver interface {
 	SignIn(ctx context.Context, req SignInRequest) (*SignInResponse, error)
 }
@@ -46,8 +52,11 @@ type SignInRequest struct {
 	// AllowOrigins are the origins other than LoginURL's that may receive
 	// the password.
 	AllowOrigins []string
-	// Header is sent with every request of the driver.
+	// Header is sent with the driver's requests to the origin of
+	// TargetURL, and to no other.
 	Header http.Header
+	// TargetURL is the audited application (Target.BaseURL).
+	TargetURL *url.URL
 }
 
 // SignInResponse is what a [SignInDriver] saw: the page the sign-in ended
@@ -57,6 +66,10 @@ type SignInRequest struct {
 type SignInResponse struct {
 	URL     *url.URL
 	Cookies []*http.Cookie
+	// Blocked counts, by origin, the requests the driver refused because
+	// they went to an origin the sign-in may not reach. It never holds
+	// what they carried. The report warns about them.
+	Blocked map[string]int
 }
 
 // csrfMeta reads the token of <meta name="csrf-token" content="…"> (Rails,
@@ -205,6 +218,7 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 		LoginURL: p.url, User: a.t.User, Password: password,
 		UserField: a.t.UserField, PasswordField: a.t.PasswordField,
 		Cookies: b.jar.all(p.url), AllowOrigins: slices.Clone(a.env.allowOrigins), Header: a.env.header.Clone(),
+		TargetURL: a.env.base,
 	}
 	if err := a.spendSignIn(); err != nil {
 		return nil, err
@@ -221,7 +235,10 @@ func (a *auditor) signInDriven(ctx context.Context, b *browser, u *url.URL, pass
 	if resp == nil || resp.URL == nil {
 		return nil, fmt.Errorf("%w: the sign-in driver returned no page", ErrSignIn)
 	}
-	if !a.env.hostAllowed(resp.URL) {
+	if len(resp.Blocked) > 0 {
+		a.warn("the browser sign-in blocked requests to other origins (nothing was sent there): " + blockedList(resp.Blocked))
+	}
+	if !a.env.mayVisit(resp.URL) {
 		return nil, fmt.Errorf("%w: the browser sign-in ended off the target, at %s", ErrSignIn, origin(resp.URL))
 	}
 	b.jar.restore(jarSnapshot{})
@@ -245,4 +262,14 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// blockedList is "https://cdn.example (3), https://t.example (1)",
+// origins sorted.
+func blockedList(blocked map[string]int) string {
+	var parts []string
+	for _, o := range slices.Sorted(maps.Keys(blocked)) {
+		parts = append(parts, fmt.Sprintf("%s (%d)", o, blocked[o]))
+	}
+	return strings.Join(parts, ", ")
 }

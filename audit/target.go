@@ -225,6 +225,11 @@ func (t *Target) validate() (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("%w: BASE_URL %q is not an http:// or https:// URL", ErrBadTarget, t.BaseURL)
 	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs and in the report's target;
+		// a gateway's Basic credentials go in an Authorization header.
+		return nil, fmt.Errorf("%w: BASE_URL %s holds credentials (user:password@); give them in Target.Header as an Authorization header instead", ErrBadTarget, u.Redacted())
+	}
 	if t.User == "" {
 		return nil, fmt.Errorf("%w: no user name", ErrBadTarget)
 	}

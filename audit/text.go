@@ -24,7 +24,10 @@ const (
 	ansiYellow = "\x1b[33m"
 )
 
-// WriteText writes the report for a reader: the verdict first, then a
+// WriteText writes the report for a reader, safe to show on a terminal:
+// every string the target may have supplied is written with its control
+// and bidirectional-override characters escaped visibly (\x1b, \u202e)
+// and cut when very long. It writes the verdict first, then a
 // table of checks, then evidence, remediation and references for each
 // finding, then the reasons for checks that were not performed.
 func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
@@ -39,29 +42,29 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 	if rep.Verdict != VerdictNoFixationFound {
 		verdictColor = ansiRed
 	}
-	fmt.Fprintf(&b, "%s\n", paint(ansiBold+verdictColor, rep.Summary))
+	fmt.Fprintf(&b, "%s\n", paint(ansiBold+verdictColor, safeText(rep.Summary)))
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(&b, "%s %s\n", paint(ansiBold+ansiYellow, "WARNING:"), w)
+		fmt.Fprintf(&b, "%s %s\n", paint(ansiBold+ansiYellow, "WARNING:"), safeText(w))
 	}
-	fmt.Fprintf(&b, "target: %s", rep.Target)
+	fmt.Fprintf(&b, "target: %s", safeText(rep.Target))
 	if strings.HasPrefix(rep.Target, "http://") {
 		b.WriteString(" (plain HTTP)")
 	}
 	b.WriteByte('\n')
 	switch {
 	case len(rep.SessionCookies) > 1:
-		fmt.Fprintf(&b, "session cookies: %s\n", strings.Join(rep.SessionCookies, ", "))
+		fmt.Fprintf(&b, "session cookies: %s\n", safeText(strings.Join(rep.SessionCookies, ", ")))
 	case rep.SessionCookie != "":
-		fmt.Fprintf(&b, "session cookie: %s\n", rep.SessionCookie)
+		fmt.Fprintf(&b, "session cookie: %s\n", safeText(rep.SessionCookie))
 	}
 	if rep.CheckURL != "" {
-		fmt.Fprintf(&b, "signed-in check: %s\n", rep.CheckURL)
+		fmt.Fprintf(&b, "signed-in check: %s\n", safeText(rep.CheckURL))
 	}
 	if rep.SignedInSignal != "" {
-		fmt.Fprintf(&b, "signed-in signal: %s\n", rep.SignedInSignal)
+		fmt.Fprintf(&b, "signed-in signal: %s\n", safeText(rep.SignedInSignal))
 	}
 	if fw := rep.Framework; fw != nil {
-		fmt.Fprintf(&b, "framework: %s (%s confidence: %s)\n", fw.Name, fw.Confidence, strings.Join(fw.Evidence, "; "))
+		fmt.Fprintf(&b, "framework: %s (%s confidence: %s)\n", safeText(fw.Name), fw.Confidence, safeText(strings.Join(fw.Evidence, "; ")))
 	}
 	fmt.Fprintf(&b, "requests: %d\n", rep.Requests)
 	fmt.Fprintf(&b, "sign-ins: %d\n", rep.SignIns)
@@ -151,7 +154,7 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 			if len(c.Evidence) > 0 {
 				reason = c.Evidence[0]
 			}
-			fmt.Fprintf(&b, "  %s (%s): %s\n", c.ID, c.Status, reason)
+			fmt.Fprintf(&b, "  %s (%s): %s\n", c.ID, c.Status, safeText(reason))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -161,7 +164,7 @@ func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 func writeIndented(b *strings.Builder, heading string, lines []string) {
 	fmt.Fprintf(b, "  %s\n", heading)
 	for _, l := range lines {
-		fmt.Fprintf(b, "    - %s\n", l)
+		fmt.Fprintf(b, "    - %s\n", safeText(l))
 	}
 }
 

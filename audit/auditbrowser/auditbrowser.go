@@ -11,19 +11,33 @@
 // the attacker's among them, is plain HTTP with the browser's cookies. The
 // browser obeys the audit's rules:
 //
-//   - every request of the browser is paused and inspected: one that
-//     carries the password (in its URL, in any common encoding, or in its
-//     body) to an origin other than the login page's and
-//     [Driver].AllowOrigins is failed, and the sign-in stops with an error
-//     wrapping [audit.ErrUnsafeSignIn]; so is a request with the password
-//     in its URL on any origin;
-//   - [Driver].Header is added to the requests to the login page's origin
-//     only;
-//   - [Driver].Proxy routes the browser's requests through that proxy (the
-//     loopback addresses included); [Driver].Insecure makes it accept any
-//     certificate. A private CA (audit.Target.RootCAs) cannot be handed to
-//     Chromium, which reads its trust store from its NSS database:
-//     [Driver.Check] refuses it with a clear error;
+//   - from the first navigation to the end of a sign-in, every request to
+//     an origin (scheme, host and port) other than the login page's, the
+//     target's and those of [audit.Target].AllowOrigins fails before
+//     anything is sent: scripts, images, beacons, prefetches and
+//     WebSockets alike. Requests are paused and judged in the browser, and
+//     the browser runs behind a proxy of the driver that refuses any other
+//     connection (WebSockets, connections the network stack opens by
+//     itself); WebRTC may use no UDP, so it cannot go round the proxy. The
+//     report lists the blocked origins with a count, never what the
+//     requests carried; a sign-in that cannot work without them stops
+//     with the reason (could not audit);
+//   - [Driver].AllowLoadFrom names origins the login page may load
+//     scripts, style sheets and fonts from (a CDN) without being trusted
+//     with the password: nothing else goes there, and from the moment
+//     typing starts nothing at all (open connections to them are cut).
+//     AllowOrigins, by contrast, trusts an origin with everything the
+//     page sends, the password included;
+//   - a request carrying the password in its URL, on any origin, is
+//     failed and the sign-in stops with an error wrapping
+//     [audit.ErrUnsafeSignIn];
+//   - [audit.Target].Header is added to the requests to the target's
+//     origin only, never to an allowed sign-in service;
+//   - [Driver].Proxy routes the browser's connections on through that
+//     proxy (the loopback addresses included); [Driver].Insecure makes it
+//     accept any certificate. A private CA (audit.Target.RootCAs) cannot be
+//     handed to Chromium, which reads its trust store from its NSS
+//     database: [Driver.Check] refuses it with a clear error;
 //   - one Chromium serves the sign-ins of a driver, started on the first
 //     with a fresh profile directory (removed by [Driver.Close]) and
 //     --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
@@ -37,16 +51,22 @@ package auditbrowser
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -74,9 +94,16 @@ type Driver struct {
 	// Wait bounds the wait for the login form to appear and, after
 	// submitting it, for the page to leave it. Default 15s.
 	Wait time.Duration
+	// AllowLoadFrom lists origins (scheme://host[:port]) the login page
+	// may load scripts, style sheets and fonts from until typing starts,
+	// without being trusted with anything typed. Default: none; every
+	// other origin than the login page's, the target's and
+	// audit.Target.AllowOrigins is blocked.
+	AllowLoadFrom []string
 
 	mu      sync.Mutex
 	browser context.Context // the running browser, once started
+	proxy   *originProxy
 	stop    func()
 }
 
@@ -90,6 +117,10 @@ func (d *Driver) start(path string) (context.Context, error) {
 	profile, err := os.MkdirTemp("", "sessionguard-chromium-")
 	if err != nil {
 		return nil, fmt.Errorf("a profile directory for the browser: %w", err)
+	}
+	if err := writePreferences(profile); err != nil {
+		os.RemoveAll(profile)
+		return nil, err
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
@@ -105,11 +136,17 @@ func (d *Driver) start(path string) (context.Context, error) {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("password-store", "basic"),
 	}
-	if d.Proxy != nil {
-		opts = append(opts, chromedp.ProxyServer(d.Proxy.String()),
-			// Chromium sends loopback addresses past the proxy unless told.
-			chromedp.Flag("proxy-bypass-list", "<-loopback>"))
+	guardProxy, err := newOriginProxy(d.Proxy)
+	if err != nil {
+		os.RemoveAll(profile)
+		return nil, err
 	}
+	opts = append(opts, chromedp.ProxyServer("http://"+guardProxy.addr),
+		// Chromium sends loopback addresses past the proxy unless told.
+		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+		// WebRTC may not open UDP outside the proxy, which refuses it.
+		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		chromedp.Flag("dns-prefetch-disable", true))
 	if d.Insecure {
 		opts = append(opts, chromedp.Flag("ignore-certificate-errors", true))
 	}
@@ -118,16 +155,35 @@ func (d *Driver) start(path string) (context.Context, error) {
 	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
 		cancelBrowser()
 		cancelAlloc()
+		guardProxy.close()
 		os.RemoveAll(profile)
 		return nil, fmt.Errorf("%w: starting the browser (%s): %v", audit.ErrUnreachable, path, err)
 	}
-	d.browser = browserCtx
+	d.browser, d.proxy = browserCtx, guardProxy
 	d.stop = func() {
 		cancelBrowser()
 		cancelAlloc() // waits for the process to exit
+		guardProxy.close()
 		os.RemoveAll(profile)
 	}
 	return browserCtx, nil
+}
+
+// preferences turn WebRTC's own connections off: no UDP outside the
+// proxy (which has none), no enumeration of local addresses.
+const preferences = `{"webrtc": {"ip_handling_policy": "disable_non_proxied_udp", "multiple_routes_enabled": false, "nonproxied_udp_enabled": false}}`
+
+// writePreferences writes the profile's preferences before the browser
+// first starts with it.
+func writePreferences(profile string) error {
+	dir := filepath.Join(profile, "Default")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("the browser's profile: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Preferences"), []byte(preferences), 0o600); err != nil {
+		return fmt.Errorf("the browser's profile: %w", err)
+	}
+	return nil
 }
 
 // Close stops the browser, if started, and removes its profile
@@ -138,7 +194,7 @@ func (d *Driver) Close() error {
 	if d.stop != nil {
 		d.stop()
 	}
-	d.browser, d.stop = nil, nil
+	d.browser, d.proxy, d.stop = nil, nil, nil
 	return nil
 }
 
@@ -171,10 +227,17 @@ func (d *Driver) chrome() (string, error) {
 	return "", fmt.Errorf("%w on PATH (chromium, chromium-browser, google-chrome); install it (apt-get install chromium) or set Driver.Chrome", ErrNoChromium)
 }
 
-// secretForms lists the ways the password can appear in a request.
+// percentHex is one percent-encoded byte in upper case.
+var percentHex = regexp.MustCompile(`%[0-9A-F]{2}`)
+
+// secretForms lists the ways the password can appear in a request's URL.
 func secretForms(v string) []string {
 	j, _ := json.Marshal(v)
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v), strings.Trim(string(j), `"`)}
+	lower := func(s string) string { return percentHex.ReplaceAllStringFunc(s, strings.ToLower) }
+	q := url.QueryEscape(v)
+	forms := []string{v, q, lower(q), strings.ReplaceAll(q, "+", "%20"), lower(strings.ReplaceAll(q, "+", "%20")),
+		url.PathEscape(v), html.EscapeString(v), strings.Trim(string(j), `"`),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}
 	var out []string
 	for _, f := range forms {
 		if f != "" {
@@ -193,56 +256,105 @@ func containsAny(s string, subs []string) bool {
 	return false
 }
 
-func originOf(u *url.URL) string { return strings.ToLower(u.Scheme + "://" + u.Host) }
-
-// guard inspects the browser's paused requests.
-type guard struct {
-	origin  string
-	allowed map[string]bool
-	secrets []string
-	header  http.Header
-
-	mu      sync.Mutex
-	blocked []string // why requests were blocked, without the password
+func originOf(u *url.URL) string {
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "http" && port == "80" || scheme == "https" && port == "443" || scheme == "ws" && port == "80" || scheme == "wss" && port == "443" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return scheme + "://" + host + ":" + port
+	}
+	return scheme + "://" + host
 }
 
+// guard judges the browser's paused requests.
+type guard struct {
+	login, target string          // origins: the login page's, the target's
+	allowed       map[string]bool // Target.AllowOrigins: trusted with everything
+	loadOnly      map[string]bool // Driver.AllowLoadFrom
+	secrets       []string        // the password's encodings
+	header        http.Header     // for the target's origin only
+	typing        atomic.Bool     // typing has started: load-only origins are closed
+
+	mu      sync.Mutex
+	blocked map[string]int // origin → requests failed
+	unsafe  []string       // requests that put the password in a URL, without it
+}
+
+// loadable are the resource types a load-only origin may serve.
+var loadable = map[network.ResourceType]bool{network.ResourceTypeScript: true, network.ResourceTypeStylesheet: true, network.ResourceTypeFont: true}
+
 // decide says whether a request may go, and the headers to add.
-func (g *guard) decide(req *network.Request) (ok bool, add http.Header) {
+func (g *guard) decide(req *network.Request, typ network.ResourceType) (ok bool, add http.Header) {
 	u, err := url.Parse(req.URL)
 	if err != nil {
-		g.block("a request to an unreadable URL")
+		g.block("(unreadable URL)")
 		return false, nil
 	}
-	o := originOf(u)
 	if u.Scheme == "data" || u.Scheme == "blob" || u.Scheme == "about" {
 		return true, nil
 	}
-	var b strings.Builder
-	for _, e := range req.PostDataEntries {
-		b.Write(e.Bytes)
-	}
-	body := b.String()
-	if containsAny(req.URL, g.secrets) {
-		g.block(fmt.Sprintf("%s %s%s with the password in its URL", req.Method, o, u.EscapedPath()))
+	o := originOf(u)
+	trusted := o == g.target || o == g.login || g.allowed[o]
+	if !trusted && (!g.loadOnly[o] || containsAny(req.URL, g.secrets)) {
+		g.block(o) // another origin: blocked whatever it carries
 		return false, nil
 	}
-	if o != g.origin && !g.allowed[o] {
-		if containsAny(body, g.secrets) || req.HasPostData && body == "" {
-			g.block(fmt.Sprintf("%s %s%s with the password (or a body too long to inspect) to another origin than %s", req.Method, o, u.EscapedPath(), g.origin))
-			return false, nil
-		}
+	if containsAny(req.URL, g.secrets) {
+		// The password in a URL the sign-in itself would send: the
+		// sign-in stops.
+		g.mu.Lock()
+		g.unsafe = append(g.unsafe, fmt.Sprintf("%s %s%s with the password in its URL", req.Method, o, u.EscapedPath()))
+		g.mu.Unlock()
+		g.block(o)
+		return false, nil
+	}
+	switch {
+	case o == g.target:
+		return true, g.header
+	case o == g.login || g.allowed[o]:
+		return true, nil
+	case g.loadOnly[o] && !g.typing.Load() && req.Method == http.MethodGet && !req.HasPostData && loadable[typ]:
 		return true, nil
 	}
-	if o != g.origin {
-		return true, nil // an allowed sign-in service: the password, not -H
-	}
-	return true, g.header
+	g.block(o)
+	return false, nil
 }
 
-func (g *guard) block(why string) {
+func (g *guard) block(origin string) {
 	g.mu.Lock()
-	g.blocked = append(g.blocked, why)
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	if g.blocked == nil {
+		g.blocked = map[string]int{}
+	}
+	g.blocked[origin]++
+}
+
+// blockedList merges what the guard and the proxy blocked, for the
+// response and for error messages.
+func (g *guard) blockedList(fromProxy map[string]int) map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]int{}
+	for o, n := range g.blocked {
+		out[o] += n
+	}
+	for o, n := range fromProxy {
+		out[o] += n
+	}
+	return out
+}
+
+// describeBlocked is "https://cdn.example (3), …", origins sorted.
+func describeBlocked(blocked map[string]int) string {
+	var parts []string
+	for _, o := range slices.Sorted(maps.Keys(blocked)) {
+		parts = append(parts, fmt.Sprintf("%s (%d)", o, blocked[o]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // findFields marks the user and password inputs, and the button that
@@ -338,10 +450,62 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 
-	g := &guard{origin: originOf(req.LoginURL), allowed: map[string]bool{}, secrets: secretForms(req.Password), header: req.Header}
+	g := d.newGuard(req)
+	if err := intercept(bctx, g); err != nil {
+		return nil, fmt.Errorf("%w: starting the browser (%s): %v", audit.ErrUnreachable, path, err)
+	}
+	if err := setCookies(bctx, req); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	s := &signIn{d: d, g: g, proxy: d.proxy, req: req, wait: wait}
+	d.mu.Unlock()
+	at, err := s.run(bctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := readCookies(bctx, req.LoginURL, at)
+	if err != nil {
+		return nil, err
+	}
+	if b := s.blocked(); len(b) > 0 {
+		out.Blocked = b
+	}
+	return out, nil
+}
+
+// newGuard is the guard of one sign-in, with the proxy opened to the
+// same origins.
+func (d *Driver) newGuard(req audit.SignInRequest) *guard {
+	g := &guard{login: originOf(req.LoginURL), allowed: map[string]bool{}, loadOnly: map[string]bool{},
+		secrets: secretForms(req.Password)}
+	if req.TargetURL != nil {
+		g.target, g.header = originOf(req.TargetURL), req.Header
+	}
+	trusted := []string{g.login}
+	if g.target != "" {
+		trusted = append(trusted, g.target)
+	}
 	for _, o := range req.AllowOrigins {
 		g.allowed[strings.ToLower(o)] = true
+		trusted = append(trusted, o)
 	}
+	for _, o := range d.AllowLoadFrom {
+		g.loadOnly[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
+	}
+	d.mu.Lock()
+	p := d.proxy
+	d.mu.Unlock()
+	if p != nil {
+		p.allow(trusted, slices.Collect(maps.Keys(g.loadOnly)))
+		p.takeBlocked() // what earlier sign-ins left
+	}
+	return g
+}
+
+// intercept pauses every request of the browser context and lets the
+// guard judge it.
+func intercept(bctx context.Context, g *guard) error {
 	paused := make(chan *fetch.EventRequestPaused, 256)
 	if err := chromedp.Listen(bctx, func(ev any) {
 		if e, ok := ev.(*fetch.EventRequestPaused); ok {
@@ -351,7 +515,7 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 			}
 		}
 	}); err != nil {
-		return nil, fmt.Errorf("%w: starting the browser (%s): %v", audit.ErrUnreachable, path, err)
+		return err
 	}
 	go func() {
 		for {
@@ -359,7 +523,7 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 			case <-bctx.Done():
 				return
 			case e := <-paused:
-				ok, add := g.decide(e.Request)
+				ok, add := g.decide(e.Request, e.ResourceType)
 				if !ok {
 					_, _ = chromedp.Call(bctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
 					continue
@@ -379,9 +543,12 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 			}
 		}
 	}()
-	if _, err := chromedp.Call(bctx, fetch.Enable, fetch.EnableParams{}); err != nil {
-		return nil, fmt.Errorf("%w: starting the browser (%s): %v", audit.ErrUnreachable, path, err)
-	}
+	_, err := chromedp.Call(bctx, fetch.Enable, fetch.EnableParams{})
+	return err
+}
+
+// setCookies gives the browser the cookies the actor holds.
+func setCookies(bctx context.Context, req audit.SignInRequest) error {
 	for _, c := range req.Cookies {
 		p := network.SetCookieParams{Name: c.Name, Value: c.Value, URL: req.LoginURL.String(), Path: c.Path, Secure: &c.Secure, HTTPOnly: &c.HttpOnly}
 		if c.Domain != "" {
@@ -399,29 +566,73 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 			p.Expires = cdp.TimeSinceEpoch(float64(c.Expires.UnixNano()) / 1e9)
 		}
 		if _, err := chromedp.Call(bctx, network.SetCookie, p); err != nil {
-			return nil, fmt.Errorf("giving the browser the cookie %s: %v", c.Name, err)
+			return fmt.Errorf("giving the browser the cookie %s: %v", c.Name, err)
 		}
 	}
-	unsafe := func() error {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if len(g.blocked) > 0 {
-			return fmt.Errorf("%w: the browser tried %s; blocked (add its origin to Target.AllowOrigins if that is the application's own sign-in service)", audit.ErrUnsafeSignIn, g.blocked[0])
-		}
-		return nil
-	}
+	return nil
+}
 
-	wctx, wcancel := context.WithTimeout(bctx, wait)
+// signIn is one sign-in in the browser.
+type signIn struct {
+	d     *Driver
+	g     *guard
+	proxy *originProxy // the driver's, when the sign-in started
+	req   audit.SignInRequest
+	wait  time.Duration
+}
+
+// blocked is what the guard and the proxy blocked during this sign-in.
+func (s *signIn) blocked() map[string]int {
+	var fromProxy map[string]int
+	if s.proxy != nil {
+		fromProxy = s.proxy.takeBlocked()
+	}
+	return s.g.blockedList(fromProxy)
+}
+
+// unsafe is the error of a sign-in during which the page tried to put the
+// password in a URL.
+func (s *signIn) unsafe() error {
+	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
+	if len(s.g.unsafe) > 0 {
+		return fmt.Errorf("%w: the browser tried %s; blocked", audit.ErrUnsafeSignIn, s.g.unsafe[0])
+	}
+	return nil
+}
+
+// blockedNote says which origins were blocked, for the error of a sign-in
+// that did not work: it may have needed them.
+func (s *signIn) blockedNote() string {
+	b := s.blocked()
+	if len(b) == 0 {
+		return ""
+	}
+	// The origin to allow, when it can only be that one.
+	o := "ORIGIN"
+	if len(b) == 1 {
+		o = slices.Collect(maps.Keys(b))[0]
+	}
+	return "; requests to other origins were blocked: " + describeBlocked(b) +
+		"; if the login page needs one, add " + o + " to Driver.AllowLoadFrom (scripts, styles and fonts only, nothing typed goes there) or, if it is the application's own sign-in service, add " + o + " to Target.AllowOrigins (trusted with the password)"
+}
+
+// run opens the login page, fills in the form and waits for the page to
+// leave it; it returns where the browser ended.
+func (s *signIn) run(bctx context.Context) (*url.URL, error) {
+	wctx, wcancel := context.WithTimeout(bctx, s.wait)
 	defer wcancel()
+	req := s.req
 	if err := chromedp.Do(wctx, chromedp.Navigate(req.LoginURL.String())); err != nil {
-		if e := unsafe(); e != nil {
+		if e := s.unsafe(); e != nil {
 			return nil, e
 		}
-		return nil, fmt.Errorf("%w: the browser could not open %s: %v", audit.ErrUnreachable, req.LoginURL.Redacted(), err)
+		return nil, fmt.Errorf("%w: the browser could not open %s: %v%s", audit.ErrUnreachable, req.LoginURL.Redacted(), err, s.blockedNote())
 	}
 	// Wait for the form a script may build.
 	var found string
 	for {
+		var err error
 		found, err = chromedp.Run(wctx, chromedp.Evaluate[string](fmt.Sprintf("%s(%s, %s)", findFields, jsString(req.UserField), jsString(req.PasswordField))))
 		if err == nil && found == "ok" {
 			break
@@ -432,11 +643,18 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 			if found != "" {
 				why = found
 			}
-			return nil, fmt.Errorf("%w: %s: %s after %v in the browser; set Target.LoginPath, or Target.UserField and Target.PasswordField", audit.ErrNoLoginForm, req.LoginURL.Redacted(), why, wait)
+			return nil, fmt.Errorf("%w: %s: %s after %v in the browser; set Target.LoginPath, or Target.UserField and Target.PasswordField%s",
+				audit.ErrNoLoginForm, req.LoginURL.Redacted(), why, s.wait, s.blockedNote())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	start, _ := chromedp.Run(wctx, chromedp.Location())
+	// From here on nothing goes to a load-only origin.
+	s.g.typing.Store(true)
+	if p := s.proxy; p != nil {
+		p.startTyping()
+		defer p.endTyping()
+	}
 	// Typed key by key: real input events, as a page built on them
 	// (React and the like) needs; then the button is clicked.
 	press := chromedp.SendKeys(chromedp.CSS("[data-sessionguard-password]"), "\r")
@@ -448,30 +666,19 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 		chromedp.SendKeys(chromedp.CSS("[data-sessionguard-password]"), req.Password),
 		press,
 	); err != nil {
-		if e := unsafe(); e != nil {
+		if e := s.unsafe(); e != nil {
 			return nil, e
 		}
 		return nil, fmt.Errorf("%w: filling in the form in the browser: %v", audit.ErrNoLoginForm, err)
 	}
-	// Wait until the page leaves the form: another URL, or no password
-	// field any more (a single-page app re-rendering in place).
-	var loc string
-	for {
-		loc, _ = chromedp.Run(wctx, chromedp.Location())
-		gone, err := chromedp.Run(wctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !document.querySelector("[data-sessionguard-password]")`))
-		if err == nil && gone && loc != "" {
-			break
-		}
-		if e := unsafe(); e != nil {
-			return nil, e
-		}
-		if wctx.Err() != nil {
-			break // still on the form: a refused sign-in, which the audit judges
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if e := unsafe(); e != nil {
+	loc, left := s.waitLeave(wctx)
+	if e := s.unsafe(); e != nil {
 		return nil, e
+	}
+	if !left {
+		if note := s.blockedNote(); note != "" {
+			return nil, fmt.Errorf("%w: the page did not leave the login form within %v%s", audit.ErrSignIn, s.wait, note)
+		}
 	}
 	if loc == "" {
 		loc = start
@@ -480,7 +687,31 @@ func (d *Driver) SignIn(ctx context.Context, req audit.SignInRequest) (*audit.Si
 	if err != nil || at.Host == "" {
 		at = req.LoginURL
 	}
-	res, err := chromedp.Call(bctx, network.GetCookies, network.GetCookiesParams{URLs: []string{(&url.URL{Scheme: req.LoginURL.Scheme, Host: req.LoginURL.Host, Path: "/"}).String(), at.String()}})
+	return at, nil
+}
+
+// waitLeave waits until the page leaves the form: another URL, or no
+// password field any more (a single-page app re-rendering in place). It
+// reports false when the wait ended first (a refused sign-in, which the
+// audit judges, or one the blocked requests kept from working).
+func (s *signIn) waitLeave(wctx context.Context) (string, bool) {
+	for {
+		loc, _ := chromedp.Run(wctx, chromedp.Location())
+		gone, err := chromedp.Run(wctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !document.querySelector("[data-sessionguard-password]")`))
+		if err == nil && gone && loc != "" {
+			return loc, true
+		}
+		if s.unsafe() != nil || wctx.Err() != nil {
+			return loc, false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readCookies returns the page the browser ended on and every cookie it
+// holds for the target.
+func readCookies(bctx context.Context, login, at *url.URL) (*audit.SignInResponse, error) {
+	res, err := chromedp.Call(bctx, network.GetCookies, network.GetCookiesParams{URLs: []string{(&url.URL{Scheme: login.Scheme, Host: login.Host, Path: "/"}).String(), at.String()}})
 	if err != nil {
 		return nil, fmt.Errorf("reading the browser's cookies: %v", err)
 	}

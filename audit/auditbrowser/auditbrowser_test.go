@@ -271,40 +271,6 @@ func TestBrowserSignInWithoutForm(t *testing.T) {
 	}
 }
 
-// TestBrowserBlocksOtherOrigin: a page script posting the password to
-// another origin is blocked; the audit could not audit, with
-// ErrUnsafeSignIn, and the other origin received nothing.
-func TestBrowserBlocksOtherOrigin(t *testing.T) {
-	chromium(t)
-	var got []string
-	var mu sync.Mutex
-	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = append(got, r.Method+" "+r.RequestURI)
-		mu.Unlock()
-	}))
-	defer evil.Close()
-	evilOrigin := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
-	srv := newSPA(t, false, evilOrigin)
-	rep, err := audit.Run(context.Background(), target(t, srv.URL))
-	if !errors.Is(err, audit.ErrUnsafeSignIn) || !strings.Contains(err.Error(), evilOrigin) {
-		t.Fatalf("Run: %v, want ErrUnsafeSignIn naming %s", err, evilOrigin)
-	}
-	if rep.Verdict != audit.VerdictCouldNotAudit {
-		t.Errorf("verdict %s", rep.Verdict)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 0 {
-		t.Errorf("the other origin received %q", got)
-	}
-	for _, out := range outputs(t, rep) {
-		if l := leaks(out); l != "" {
-			t.Errorf("an output shows the password as %q", l)
-		}
-	}
-}
-
 // TestCheckRefusesCA: a private CA cannot be given to Chromium.
 func TestCheckRefusesCA(t *testing.T) {
 	chromium(t)
@@ -397,31 +363,55 @@ func TestBrowserHeaderAndProxy(t *testing.T) {
 	}
 }
 
-// TestGuard: the browser's requests are judged as the audit's own.
+// TestGuard: the browser's requests are judged as the audit's own: the
+// target's origin gets -H, the login page's and allowed origins nothing
+// more, a load-only origin scripts and styles until typing starts, any
+// other origin (another port of the same host included) nothing at all.
 func TestGuard(t *testing.T) {
-	g := &guard{origin: "http://127.0.0.1:8080", allowed: map[string]bool{"https://sso.example": true},
-		secrets: secretForms(testPassword), header: http.Header{"X-Gate": {"k"}}}
+	g := &guard{login: "http://127.0.0.1:8080", target: "http://127.0.0.1:8080", allowed: map[string]bool{"https://sso.example": true},
+		loadOnly: map[string]bool{"https://cdn.example": true}, secrets: secretForms(testPassword), header: http.Header{"X-Gate": {"k"}}}
 	body := []*network.PostDataEntry{{Bytes: []byte("secret=" + url.QueryEscape(testPassword))}}
+	script, xhr := network.ResourceTypeScript, network.ResourceTypeXHR
 	for _, tc := range []struct {
+		name   string
 		req    network.Request
+		typ    network.ResourceType
+		typing bool
 		ok     bool
 		header bool
 	}{
-		{network.Request{URL: "http://127.0.0.1:8080/session", Method: "POST", HasPostData: true, PostDataEntries: body}, true, true},
-		{network.Request{URL: "https://sso.example/login", Method: "POST", HasPostData: true, PostDataEntries: body}, true, false},
-		{network.Request{URL: "http://localhost:8080/collect", Method: "POST", HasPostData: true, PostDataEntries: body}, false, false},
-		{network.Request{URL: "http://localhost:8080/collect", Method: "POST", HasPostData: true}, false, false},
-		{network.Request{URL: "http://localhost:8080/app.js", Method: "GET"}, true, false},
-		{network.Request{URL: "http://127.0.0.1:8080/login?pw=" + url.QueryEscape(testPassword), Method: "GET"}, false, false},
+		{"sign-in on the target", network.Request{URL: "http://127.0.0.1:8080/session", Method: "POST", HasPostData: true, PostDataEntries: body}, xhr, true, true, true},
+		{"allowed sign-in service", network.Request{URL: "https://sso.example/login", Method: "POST", HasPostData: true, PostDataEntries: body}, xhr, true, true, false},
+		{"another host", network.Request{URL: "http://localhost:8080/collect", Method: "POST", HasPostData: true}, xhr, false, false, false},
+		{"another port", network.Request{URL: "http://127.0.0.1:8081/app.js", Method: "GET"}, script, false, false, false},
+		{"another scheme", network.Request{URL: "https://127.0.0.1:8080/app.js", Method: "GET"}, script, false, false, false},
+		{"a script from another origin", network.Request{URL: "https://t.example/app.js", Method: "GET"}, script, false, false, false},
+		{"load-only script before typing", network.Request{URL: "https://cdn.example/app.js", Method: "GET"}, script, false, true, false},
+		{"load-only script after typing", network.Request{URL: "https://cdn.example/late.js", Method: "GET"}, script, true, false, false},
+		{"load-only image (a beacon)", network.Request{URL: "https://cdn.example/p.gif?d=x", Method: "GET"}, network.ResourceTypeImage, false, false, false},
+		{"load-only POST", network.Request{URL: "https://cdn.example/k", Method: "POST", HasPostData: true}, network.ResourceTypeFetch, false, false, false},
+		{"password in a beacon to another origin", network.Request{URL: "https://t.example/p.gif?d=" + url.QueryEscape(testPassword), Method: "GET"}, network.ResourceTypeImage, true, false, false},
+		{"password in a URL of the target", network.Request{URL: "http://127.0.0.1:8080/login?pw=" + url.QueryEscape(testPassword), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
 	} {
-		ok, add := g.decide(&tc.req)
+		g.typing.Store(tc.typing)
+		ok, add := g.decide(&tc.req, tc.typ)
 		if ok != tc.ok || (add != nil) != tc.header {
-			t.Errorf("%s %s: ok %v, header %v; want %v, %v", tc.req.Method, tc.req.URL, ok, add != nil, tc.ok, tc.header)
+			t.Errorf("%s: ok %v, header %v; want %v, %v", tc.name, ok, add != nil, tc.ok, tc.header)
 		}
 	}
-	for _, b := range g.blocked {
-		if leaks(b) != "" {
-			t.Errorf("a block reason shows the password: %s", b)
+	if len(g.unsafe) != 1 {
+		// Only the target's own URL with the password stops the sign-in;
+		// another origin's request is blocked whatever it carries.
+		t.Errorf("requests that stop the sign-in: %q, want the target's one", g.unsafe)
+	}
+	for o := range g.blocked {
+		if leaks(o) != "" {
+			t.Errorf("a blocked origin shows the password: %s", o)
+		}
+	}
+	for _, u := range g.unsafe {
+		if leaks(u) != "" {
+			t.Errorf("a block reason shows the password: %s", u)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessionguard/sessionguard/audit"
 	"github.com/sessionguard/sessionguard/audit/auditbrowser"
@@ -176,6 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		loginJSON pathFlag
 		browser   bool
 		chrome    string
+		loadFrom  listFlag
 	)
 	fs.Var(&login, "login", "`PATH` of the login form page")
 	fs.Var(&loginJSON, "login-json", "sign in by POSTing {\"username\":…,\"password\":…} as JSON to `PATH` (names from --user-field/--password-field; needs --check)")
@@ -203,7 +205,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Var(&signIns, "max-sign-ins", "at most `N` sign-ins (requests carrying the password, the wrong-password probe included); the fixation checks get them first")
 	fs.Var(&conc, "concurrency", "`N` requests in flight while collecting token samples")
 	fs.BoolVar(&t.AllowPasswordInURL, "allow-password-in-url", false, "submit a login form sent by GET, which puts the password in the URL (noted in the report)")
-	fs.Var(&origins, "allow-origin", "also send the credentials to `ORIGIN` (scheme://host[:port]; repeatable)")
+	fs.Var(&origins, "allow-origin", "trust `ORIGIN` (scheme://host[:port]; repeatable) with the credentials: the login form, a redirect or, with --browser, the page may send them there")
+	fs.Var(&loadFrom, "allow-load-from", "with --browser: let the login page load scripts, styles and fonts from `ORIGIN` (repeatable), trusted with nothing typed")
 	fs.StringVar(&caCert, "ca-cert", "", "trust the certificate authorities in PEM `FILE` for an https:// target (a private CA)")
 	fs.BoolVar(&t.Insecure, "insecure", false, "do not verify the target's TLS certificate (noted in the report)")
 	fs.StringVar(&proxy, "proxy", "", "send every request through the proxy at `URL` (http://, https:// or socks5://)")
@@ -220,8 +223,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fail := func(format string, args ...any) int {
 		msg := fmt.Sprintf(format, args...)
 		for _, s := range secrets {
-			if s != "" {
+			switch {
+			case utf8.RuneCountInString(s) >= audit.MinMaskablePassword:
 				msg = strings.ReplaceAll(msg, s, "[hidden]")
+			case s != "":
+				// A short secret is ordinary text ("1"): hidden only
+				// where it stands as a value of its own.
+				msg = strings.ReplaceAll(msg, strconv.Quote(s), `"[hidden]"`)
 			}
 		}
 		cliflag.Errorf(stderr, usageHint, "%s", msg)
@@ -253,7 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case len(positional) == 0:
 		return fail("no BASE_URL given")
 	case len(positional) > 1:
-		return fail("one BASE_URL expected, got %d: %s", len(positional), strings.Join(positional, " "))
+		return fail("one BASE_URL expected, got %d: %s", len(positional), strings.Join(maskArgs(positional, secrets), " "))
 	}
 	t.BaseURL = positional[0]
 	if t.User == "" {
@@ -304,8 +312,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if chrome != "" && !browser {
 		return fail("--chrome is only used with --browser")
 	}
+	if len(loadFrom) > 0 && !browser {
+		return fail("--allow-load-from is only used with --browser")
+	}
+	for _, o := range loadFrom {
+		if !isOrigin(o) {
+			return fail("--allow-load-from %q is not scheme://host[:port]", o)
+		}
+	}
 	if browser {
-		d := &auditbrowser.Driver{Chrome: chrome, Proxy: t.Proxy, Insecure: t.Insecure}
+		d := &auditbrowser.Driver{Chrome: chrome, Proxy: t.Proxy, Insecure: t.Insecure, AllowLoadFrom: loadFrom}
 		if err := d.Check(t); err != nil {
 			return fail("--browser: %v", flagText(err.Error()))
 		}
@@ -321,6 +337,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	t.Transport = h.transport
 	if err := t.Validate(); err != nil {
 		return fail("%v", flagText(strings.TrimPrefix(err.Error(), audit.ErrBadTarget.Error()+": ")))
+	}
+	if n := utf8.RuneCountInString(t.Password); n < audit.MinMaskablePassword {
+		fmt.Fprintf(stderr, "sessionguard: warning: the password has %d characters: shorter than %d, it cannot be told apart from ordinary text, and is hidden only where the application returns it as a credential value; use a long random password for the test account\n", n, audit.MinMaskablePassword)
 	}
 	sev, err := audit.ParseSeverity(failOn.Value())
 	if err != nil {
@@ -391,6 +410,27 @@ func hint(err error) string {
 		return "the credentials were not sent; see the message for the flag that allows it, if the target is yours and that is intended"
 	}
 	return ""
+}
+
+// isOrigin reports whether s is scheme://host[:port] (http or https).
+func isOrigin(s string) bool {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.User == nil
+}
+
+// maskArgs hides the command-line arguments that hold a secret (a
+// password typed where BASE_URL goes), so that no message echoes them.
+func maskArgs(args, secrets []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		for _, s := range secrets {
+			if s != "" && (a == s || utf8.RuneCountInString(s) >= audit.MinMaskablePassword && strings.Contains(a, s)) {
+				out[i] = "[hidden]"
+			}
+		}
+	}
+	return out
 }
 
 func isTerminal(w io.Writer) bool {

@@ -41,7 +41,8 @@
 //	--max-sign-ins N      at most N sign-ins, the wrong-password probe included (default 25)
 //	--concurrency N       requests in flight while sampling (default 4)
 //	--allow-password-in-url  submit a login form sent by GET (noted in the report)
-//	--allow-origin ORIGIN    also send the credentials to ORIGIN (repeatable)
+//	--allow-origin ORIGIN    trust ORIGIN with the credentials, as the application's sign-in service (repeatable)
+//	--allow-load-from ORIGIN with --browser: the login page may load scripts and styles from ORIGIN, trusted with nothing typed (repeatable)
 //	-H 'Name: value'      a header for every request (repeatable; never shown)
 //	--ca-cert FILE        trust the CAs in this PEM file for an https:// target
 //	--insecure            do not verify TLS certificates (warned on stderr and in the report)

@@ -1,8 +1,6 @@
 package auditcmd
 
 import (
-	"strings"
-
 	"github.com/sessionguard/sessionguard/audit"
 )
 
@@ -10,6 +8,7 @@ import (
 // [audit.Target] field. The audit library speaks of its Target fields; the
 // command's users read its flags.
 var fieldFlags = map[string]struct{ flag, arg string }{
+	"BaseURL":              {"BASE_URL", ""}, // the argument, not a flag
 	"LoginPath":            {"--login", "PATH"},
 	"LoginJSONPath":        {"--login-json", "PATH"},
 	"CSRFHeader":           {"--csrf-header", "NAME"},
@@ -39,11 +38,26 @@ var fieldFlags = map[string]struct{ flag, arg string }{
 	"Proxy":                {"--proxy", "URL"},
 }
 
-// flagHint is how the command says a hint of the audit library: with the
-// flag that sets the field ("set Target.LogoutPath" is "pass --logout
-// PATH"). A field with no flag keeps the library's words.
+// driverFlags names the flag that sets each auditbrowser.Driver field
+// (the --browser sign-in), as fieldFlags does for audit.Target.
+var driverFlags = map[string]struct{ flag, arg string }{
+	"Chrome":        {"--chrome", "PATH"},
+	"AllowLoadFrom": {"--allow-load-from", "ORIGIN"},
+	"Proxy":         {"--proxy", "URL"},
+	"Insecure":      {"--insecure", ""},
+}
+
+// flagHint is how the command says a hint of the audit library or of the
+// browser driver: with the flag that sets the field ("set
+// Target.LogoutPath" is "pass --logout PATH", "add ORIGIN to
+// Driver.AllowLoadFrom" is "pass --allow-load-from ORIGIN"). A field with
+// no flag keeps the library's words.
 func flagHint(h audit.Hint) string {
-	f, ok := fieldFlags[h.Field]
+	flags := fieldFlags
+	if h.Type == "Driver" {
+		flags = driverFlags
+	}
+	f, ok := flags[h.Field]
 	if !ok {
 		return h.String()
 	}
@@ -59,9 +73,8 @@ func flagHint(h audit.Hint) string {
 	return f.flag
 }
 
-// flagText is s with the library's hints said with flags, the browser
-// driver's setting included.
+// flagText is s with the hints of the audit library and of the browser
+// driver said with flags.
 func flagText(s string) string {
-	s = strings.NewReplacer("set Driver.Chrome", "pass --chrome PATH", "Driver.Chrome", "--chrome").Replace(s)
 	return audit.RenameHints(s, flagHint)
 }

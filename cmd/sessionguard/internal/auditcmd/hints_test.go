@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sessionguard/sessionguard/audit"
+	"github.com/sessionguard/sessionguard/audit/auditbrowser"
 )
 
 // TestHintsSayFlags: the audit library's advice names Target fields; a
@@ -48,10 +49,56 @@ func TestHintsSayFlags(t *testing.T) {
 	}
 }
 
-// TestEveryHintHasAFlag: every Target field the audit library names in a
-// message is a field of audit.Target, and the command has a flag for it.
+// TestEveryHintHasAFlag: every field the audit library and the browser
+// driver name in a message is a field of audit.Target or
+// auditbrowser.Driver, and the command has a flag for it.
 func TestEveryHintHasAFlag(t *testing.T) {
-	pkg, err := build.Import("github.com/sessionguard/sessionguard/audit", ".", build.FindOnly)
+	types := map[string]struct {
+		typ   reflect.Type
+		flags map[string]struct{ flag, arg string }
+	}{
+		"Target": {reflect.TypeFor[audit.Target](), fieldFlags},
+		"Driver": {reflect.TypeFor[auditbrowser.Driver](), driverFlags},
+	}
+	seen := map[audit.Hint]bool{}
+	for _, path := range []string{"github.com/sessionguard/sessionguard/audit", "github.com/sessionguard/sessionguard/audit/auditbrowser"} {
+		for _, h := range sourceHints(t, path) {
+			seen[audit.Hint{Type: h.Type, Field: h.Field}] = true
+		}
+	}
+	if len(seen) < 12 {
+		t.Fatalf("only %d hints found: is the scan broken?", len(seen))
+	}
+	for h := range seen {
+		ty, ok := types[h.Type]
+		if !ok {
+			t.Errorf("the hint %s names an unknown type", h)
+			continue
+		}
+		if _, ok := reflect.PointerTo(ty.typ).MethodByName(h.Field); ok {
+			continue // a method named in a doc comment ([Driver.Close]), not a setting
+		}
+		if _, ok := ty.typ.FieldByName(h.Field); !ok {
+			t.Errorf("a message names %s, which does not exist", h)
+		}
+		if _, ok := ty.flags[h.Field]; !ok {
+			t.Errorf("a message names %s, for which the command has no flag", h)
+		}
+	}
+	for name, ty := range types {
+		for field, f := range ty.flags {
+			if _, ok := ty.typ.FieldByName(field); !ok {
+				t.Errorf("the flags of %s map %s (%s), not one of its fields", name, field, f.flag)
+			}
+		}
+	}
+}
+
+// sourceHints returns the hints in the non-test Go files of the package
+// at path (doc.go and hints.go, which describe hints, left out).
+func sourceHints(t *testing.T, path string) []audit.Hint {
+	t.Helper()
+	pkg, err := build.Import(path, ".", build.FindOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +106,7 @@ func TestEveryHintHasAFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
+	var out []audit.Hint
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "doc.go") || strings.HasSuffix(f, "hints.go") {
 			continue
@@ -68,27 +115,12 @@ func TestEveryHintHasAFlag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, h := range audit.Hints(string(b)) {
-			seen[h.Field] = true
-		}
+		out = append(out, audit.Hints(string(b))...)
 	}
-	if len(seen) < 10 {
-		t.Fatalf("only %d hints found in %s: is the scan broken?", len(seen), pkg.Dir)
+	if len(out) == 0 {
+		t.Fatalf("no hints found in %s: is the scan broken?", pkg.Dir)
 	}
-	typ := reflect.TypeFor[audit.Target]()
-	for field := range seen {
-		if _, ok := typ.FieldByName(field); !ok {
-			t.Errorf("the audit library names Target.%s, which does not exist", field)
-		}
-		if _, ok := fieldFlags[field]; !ok {
-			t.Errorf("the audit library names Target.%s, for which the command has no flag", field)
-		}
-	}
-	for field, f := range fieldFlags {
-		if _, ok := typ.FieldByName(field); !ok {
-			t.Errorf("fieldFlags maps %s (%s), not a Target field", field, f.flag)
-		}
-	}
+	return out
 }
 
 func TestFlagHint(t *testing.T) {
@@ -99,6 +131,13 @@ func TestFlagHint(t *testing.T) {
 		{"set Target.AllowPasswordInURL to send it", "pass --allow-password-in-url to send it"},
 		{"Target.Transport is yours", "Target.Transport is yours"},
 		{"a Target.cookie, not a field", "a Target.cookie, not a field"},
+		{"or set Driver.Chrome", "or pass --chrome PATH"},
+		{"Driver.Chrome /opt/x: not found", "--chrome /opt/x: not found"},
+		{"add https://cdn.example to Driver.AllowLoadFrom (scripts", "pass --allow-load-from https://cdn.example (scripts"},
+		{"Driver.AllowLoadFrom lets it load", "--allow-load-from lets it load"},
+		{"add ORIGIN to Driver.AllowLoadFrom (scripts", "pass --allow-load-from ORIGIN (scripts"},
+		{"Driver.Wait is yours", "Driver.Wait is yours"},
+		{"a Driver.wait, not a field", "a Driver.wait, not a field"},
 	} {
 		if got := flagText(tc.in); got != tc.want {
 			t.Errorf("flagText(%q) = %q, want %q", tc.in, got, tc.want)
