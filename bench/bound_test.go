@@ -88,37 +88,73 @@ func benchBound(b *testing.B, open func(tb testing.TB, clk *stepClock) store.Sto
 	}
 }
 
+// The embedded stores of the bound benchmarks, each on clk.
+var boundStores = []struct {
+	name string
+	open func(tb testing.TB, clk *stepClock) store.Store
+}{
+	{"memory", openMemory},
+	{"bolt", openBolt},
+	{"sqlite", openSQLite},
+}
+
+func openMemory(tb testing.TB, clk *stepClock) store.Store {
+	st := memstore.New(memstore.Options{Now: clk.Now})
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// openBolt opens a boltstore in a file on a disk (see benchDir): every
+// sign-in is committed and synced.
+func openBolt(tb testing.TB, clk *stepClock) store.Store {
+	st, err := boltstore.Open(filepath.Join(benchDir(tb), "sessions.db"), boltstore.Options{SweepInterval: -1, Now: clk.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// openSQLite opens a sqlitestore in a file on a disk (see benchDir).
+func openSQLite(tb testing.TB, clk *stepClock) store.Store {
+	st, err := sqlitestore.Open(filepath.Join(benchDir(tb), "sessions.db"), sqlitestore.Options{SweepInterval: -1, Now: clk.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
 // BenchmarkMemory runs the sign-in cases on store/memstore.
-func BenchmarkMemory(b *testing.B) {
-	benchBound(b, func(tb testing.TB, clk *stepClock) store.Store {
-		st := memstore.New(memstore.Options{Now: clk.Now})
-		tb.Cleanup(func() { st.Close() })
-		return st
-	})
-}
+func BenchmarkMemory(b *testing.B) { benchBound(b, openMemory) }
 
-// BenchmarkBolt runs the sign-in cases on store/boltstore, in a file on a
-// disk (see benchDir): every sign-in is committed and synced.
-func BenchmarkBolt(b *testing.B) {
-	benchBound(b, func(tb testing.TB, clk *stepClock) store.Store {
-		st, err := boltstore.Open(filepath.Join(benchDir(tb), "sessions.db"), boltstore.Options{SweepInterval: -1, Now: clk.Now})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { st.Close() })
-		return st
-	})
-}
+// BenchmarkBolt runs the sign-in cases on store/boltstore.
+func BenchmarkBolt(b *testing.B) { benchBound(b, openBolt) }
 
-// BenchmarkSQLite runs the sign-in cases on store/sqlitestore, in a file
-// on a disk (see benchDir).
-func BenchmarkSQLite(b *testing.B) {
-	benchBound(b, func(tb testing.TB, clk *stepClock) store.Store {
-		st, err := sqlitestore.Open(filepath.Join(benchDir(tb), "sessions.db"), sqlitestore.Options{SweepInterval: -1, Now: clk.Now})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { st.Close() })
-		return st
-	})
+// BenchmarkSQLite runs the sign-in cases on store/sqlitestore.
+func BenchmarkSQLite(b *testing.B) { benchBound(b, openSQLite) }
+
+// TestBoundBenchmarksSignInAtTheBound checks that the login case of the
+// bound benchmarks measures sign-ins at the bound: after 130 of them the
+// user holds MaxSessionsPerUser (100) sessions, each sign-in past the
+// 100th having ended one.
+func TestBoundBenchmarksSignInAtTheBound(t *testing.T) {
+	const signIns, bound = 130, 100
+	for _, s := range boundStores {
+		t.Run(s.name, func(t *testing.T) {
+			clk := newStepClock()
+			st := s.open(t, clk)
+			h := clockedLib(t, st, clk).handler("login")
+			for range signIns {
+				h.ServeHTTP(&discard{h: http.Header{}}, request("login", nil))
+			}
+			recs, err := st.ListUser(t.Context(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != bound {
+				t.Errorf("after %d sign-ins: %d sessions, want %d", signIns, len(recs), bound)
+			}
+		})
+	}
 }
