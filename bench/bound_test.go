@@ -83,6 +83,14 @@ func benchBound(b *testing.B, open func(tb testing.TB, clk *stepClock) store.Sto
 		b.Run(c, func(b *testing.B) {
 			clk := newStepClock()
 			l := clockedLib(b, open(b, clk), clk)
+			if c == "login" {
+				// The user reaches the bound before the timed loop: every
+				// timed sign-in ends a session.
+				h := l.handler(c)
+				for range session.DefaultMaxSessionsPerUser {
+					h.ServeHTTP(&discard{h: http.Header{}}, request(c, nil))
+				}
+			}
 			runCase(b, l, c, func() {})
 		})
 	}
