@@ -14,9 +14,8 @@ import (
 // by more than SignInMargin between sign-ins (as a user signing in again
 // does): the user's lineages, their order by last use and their records
 // stay at the bound, and a sign-in (its record built included) allocates
-// no more around the 3,000th
-// than around the 200th (within 20 %, for the amortized growth of the
-// tombstones' map). Allocations, not time, so that a busy machine cannot
+// no more around the 3,000th than around the 200th (within 20 %, for the
+// amortized growth of the tombstones' map). Allocations, not time, so that a busy machine cannot
 // fail it.
 func TestSignInAtTheBoundStaysFlat(t *testing.T) {
 	const limit, signIns = 100, 3000
