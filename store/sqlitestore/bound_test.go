@@ -68,7 +68,7 @@ func TestSignInAtTheBoundStaysFlat(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, sql, index string
-		args         []any
+		args             []any
 	}{
 		{"lineage count", sqlitestore.SQLLineages, "", []any{user}},
 		{"least used", sqlitestore.SQLLeastUsed, "sessionguard_lineages_used", []any{user, clk.Now().UnixNano(), "", 1}},
