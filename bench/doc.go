@@ -23,6 +23,15 @@
 // BenchmarkBoltParallelWrite/<lib> measures durable writes per second of 32
 // concurrent writers on bbolt.
 //
+// BenchmarkMemory/<case>, BenchmarkBolt/<case> and BenchmarkSQLite/<case>
+// run login-new-user, login-anon and login with sessionguard alone on
+// memstore, boltstore and sqlitestore, the bbolt and SQLite files on a
+// disk. The manager and the store share one clock, which login moves on by
+// more than store.SignInMargin before each request, as when a user signs
+// in again later; the user is at the bound before the timed loop, so that
+// each timed sign-in ends her least recently used session. Compare login
+// with login-new-user of the same run.
+//
 // It is its own module, so that the libraries it compares never become
 // dependencies of sessionguard's users. Run it with `make bench`, which also
 // regenerates docs/BENCHMARKS.md.

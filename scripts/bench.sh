@@ -36,6 +36,9 @@ benchstat=$(cd bench && go run golang.org/x/perf/cmd/benchstat@v0.0.0-2026090820
 	echo "used one)."
 	echo "BoltParallelWrite puts its bbolt files in a fresh directory inside bench/, or under"
 	echo "SESSIONGUARD_BENCH_DIR, and fails on tmpfs; writes/s is the throughput of its 32 writers."
+	echo "Memory, Bolt and SQLite run the sign-in cases with sessionguard alone on memstore, boltstore and"
+	echo "sqlitestore (files in the same directory), on a clock that \`login\` moves on by more than"
+	echo "SignInMargin before each request: compare their \`login\` with their \`login-new-user\`."
 	echo
 	(cd bench && go run ./report) < "$out"
 	echo
