@@ -14,11 +14,20 @@ import (
 	"github.com/sessionguard/sessionguard/store/pgstore"
 )
 
-// queryCounter counts the queries a pgx connection sends. With pgx's
-// default statement cache each one is one round trip once prepared, for
+// queryCounter counts the round trips a pgx connection makes: each query
+// (with pgx's default statement cache, one round trip once prepared, for
 // both libraries: scs's store runs on the same driver through
-// database/sql (pgx's stdlib).
+// database/sql, pgx's stdlib) and each batch, which pgx sends in one
+// round trip whatever it holds (pgstore's sign-in and revocation are
+// batches: BEGIN, one call, COMMIT).
 type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+func (q *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (q *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	q.n.Add(1)
