@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard/session"
+	"github.com/sessionguard/sessionguard/session/sessiontest"
 	"github.com/sessionguard/sessionguard/store/boltstore"
 )
 
@@ -24,24 +25,15 @@ import (
 type rotEnv struct {
 	t    *testing.T
 	path string
-	clk  *clock
+	clk  *sessiontest.Clock
 	rot  session.RotationConfig
 	ev   *events
 	st   *boltstore.Store
 	m    *session.Manager
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 func newRotEnv(t *testing.T, rot session.RotationConfig) *rotEnv {
-	e := &rotEnv{t: t, path: filepath.Join(t.TempDir(), "sessions.db"), clk: &clock{now: time.Now()}, rot: rot, ev: &events{}}
+	e := &rotEnv{t: t, path: filepath.Join(t.TempDir(), "sessions.db"), clk: sessiontest.NewClock(time.Now()), rot: rot, ev: &events{}}
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -109,7 +101,7 @@ func (e *rotEnv) chain(n int) []string {
 	})
 	toks := []string{tok}
 	for range n {
-		e.clk.advance(e.rot.Every + time.Second)
+		e.clk.Advance(e.rot.Every + time.Second)
 		_, next := e.do(toks[len(toks)-1], whoami)
 		if next == "" {
 			e.t.Fatal("no rotation")
@@ -173,7 +165,7 @@ func TestI11_BoltLongRotationChainWithinGraceServesTheHead(t *testing.T) {
 			e := newRotEnv(t, session.RotationConfig{Every: time.Minute, Grace: 30 * time.Minute})
 			toks := e.chain(n)
 			e.restart()
-			e.clk.advance(time.Minute + time.Second) // the head is due again
+			e.clk.Advance(time.Minute + time.Second) // the head is due again
 			var wg sync.WaitGroup
 			for i := range 3 * len(toks) {
 				wg.Go(func() {
@@ -207,7 +199,7 @@ func TestI12_BoltReuseOnlyOnProof(t *testing.T) {
 				e.do(toks[1], whoami)
 			}
 			e.restart()
-			e.clk.advance(rot.Grace + time.Second)
+			e.clk.Advance(rot.Grace + time.Second)
 			body, next := e.do(toks[0], whoami)
 			switch {
 			case presented && (body != "user= k=" || e.ev.count(session.EventTokenReuse) != 1):
@@ -237,7 +229,7 @@ func TestI12_BoltRaces(t *testing.T) {
 	for round := range 15 {
 		e := newRotEnv(t, rot)
 		toks := e.chain(1)
-		e.clk.advance(rot.Grace + time.Second)
+		e.clk.Advance(rot.Grace + time.Second)
 		var wg sync.WaitGroup
 		var set [2]string
 		for i, tok := range toks {
@@ -251,7 +243,7 @@ func TestI12_BoltRaces(t *testing.T) {
 					e.do(tok, whoami)
 				}
 			}
-			e.clk.advance(rot.Grace + time.Second)
+			e.clk.Advance(rot.Grace + time.Second)
 		}
 		for _, tok := range all {
 			if body, _ := e.do(tok, whoami); tok != "" && strings.HasPrefix(body, "user=alice") {
@@ -262,9 +254,9 @@ func TestI12_BoltRaces(t *testing.T) {
 	for round := range 5 {
 		e := newRotEnv(t, rot)
 		toks := e.chain(0)
-		e.clk.advance(rot.Every + time.Second)
+		e.clk.Advance(rot.Every + time.Second)
 		e.do(toks[0], whoami) // rotated; the reply is lost
-		e.clk.advance(rot.Grace + time.Second)
+		e.clk.Advance(rot.Grace + time.Second)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		jar := toks[0]
