@@ -28,9 +28,9 @@
 //
 //	sg:s:{KEY}    one session: a hash, or its tombstone
 //	sg:u:{USER}   one user's index: a sorted set of record keys
-//	sg:l:{USER}   beside it, in the same slot: each listed record's lineage
+//	sg:l:{USER}   beside it, in the same slot: each listed record's lineage,
+//	              and each lineage's indexed record keys (fields "g:LINEAGE")
 //	sg:r:{USER}   the user's lineages, scored by last use (Redis's clock, µs)
-//	sg:g:{USER}   each of those lineages' indexed record keys
 //	sg:m:{USER}   the user's revocation mark, kept an hour
 //
 // KEY is [store.Record.Key], the hex SHA-256 of the token: Redis never

@@ -77,9 +77,10 @@ func prefixHashTag(prefix string) (tagged, ok bool) {
 // SHA-256 of userID}, in the index's slot, so that a sign-in's script
 // reads it in the step that writes the record. Beside it, in the same
 // slot, {prefix}r:{…} is the sorted set of the user's lineages scored by
-// last use (server microseconds) and {prefix}g:{…} the hash from each of
-// those lineages to its indexed record keys (",k1,k2,"); the scripts
-// derive those two from the index key.
+// last use (server microseconds); the scripts derive it from the index
+// key. Each lineage's indexed record keys (",k1,k2,") are in the lineages
+// hash, under "g:LINEAGE" (an earlier version kept them in a hash of their
+// own, {prefix}g:{…}, which the scripts still read).
 func (s *Store) markKey(userID string) string {
 	sum := sha256.Sum256([]byte(userID))
 	return s.prefix + "m:{" + hex.EncodeToString(sum[:]) + "}"

@@ -60,7 +60,12 @@ func splitCount(code int64) (status int64, count int) {
 // A user index is two keys in one slot: a sorted set (the record keys,
 // scored by max(Deadline, Expires)) and a hash from each record key to
 // "LINEAGE|EXPIRES" (its lineage and the Expires it was created with) or,
-// once a sharded revocation has selected it, "-REASON|EXPIRES".
+// once a sharded revocation has selected it, "-REASON|EXPIRES". The same
+// hash maps "g:LINEAGE" to the lineage's indexed record keys, ",KEY,KEY,"
+// (record keys are hex, so no field of one kind is of the other); a
+// lineage listed by an earlier version has its list in a hash of its own,
+// g, which records_of still reads, and which the lineage leaves when it
+// next gains a record.
 //
 // Every time is the application's clock in Unix milliseconds, passed in
 // ARGV: scripts never read the server's clock, so a script and
@@ -99,8 +104,10 @@ local function fresh(k, now)
 end
 
 -- stamp is the server's clock in Unix ms: a new record's w, which the
--- rollback watch compares with its floor (rollback.go).
-local function stamp()
+-- rollback watch compares with its floor (rollback.go). A script that has
+-- read the clock (clock, in µs) passes it, which saves a TIME.
+local function stamp(us)
+  if us then return string.format('%d', math.floor(us / 1000)) end
   local t = redis.call('TIME')
   return string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
@@ -146,11 +153,12 @@ end
 
 -- revoked_since refuses (768 + reason, or 768) a sign-in whose request
 -- began at start (server microseconds) if the user's mark in mk is at or
--- after it and is not own, or if own_prior is.
-local function revoked_since(mk, start, own, own_prior)
+-- after it and is not own, or if own_prior is. used is the server's clock
+-- (clock) as the script read it.
+local function revoked_since(mk, start, own, own_prior, used)
   local f = redis.call('HMGET', mk, 't', 'r')
   local t = tonumber(f[1] or '')
-  if t and t > clock() - MARK_TTL and t >= start and f[1] ~= own then
+  if t and t > used - MARK_TTL and t >= start and f[1] ~= own then
     return 768 + (tonumber(f[2]) or 0)
   end
   if own_prior ~= '' and tonumber(own_prior) >= start then return 768 end
@@ -164,18 +172,31 @@ local function lineage_of(v)
   return string.match(v, '^([^|]*)')
 end
 
--- forget takes member out of its lineage's record list in g, and the
--- lineage out of r once no record of it is indexed.
-local function forget(ik, lin, member)
+-- records_of reads lineage lin's record list ",KEY,KEY,": the field
+-- "g:LIN" of the lineages hash l beside index ik, or, for a lineage listed
+-- before that field existed, the field LIN of the former hash g. It
+-- returns the list (nil when none) and the hash and field holding it.
+local function records_of(ik, lin)
+  local lk, f = sib(ik, 'l'), 'g:' .. lin
+  local v = redis.call('HGET', lk, f)
+  if v then return v, lk, f end
   local gk = sib(ik, 'g')
-  local v = redis.call('HGET', gk, lin)
+  v = redis.call('HGET', gk, lin)
+  if v then return v, gk, lin end
+  return nil, lk, f
+end
+
+-- forget takes member out of its lineage's record list, and the lineage
+-- out of r once no record of it is indexed.
+local function forget(ik, lin, member)
+  local v, h, f = records_of(ik, lin)
   if v then
     v = string.gsub(v, ',' .. member .. ',', ',', 1)
     if v ~= ',' then
-      redis.call('HSET', gk, lin, v)
+      redis.call('HSET', h, f, v)
       return
     end
-    redis.call('HDEL', gk, lin)
+    redis.call('HDEL', h, f)
   end
   redis.call('ZREM', sib(ik, 'r'), lin)
 end
@@ -198,30 +219,46 @@ local function touch(ik, lin, used)
   redis.call('ZADD', sib(ik, 'r'), 'XX', 'GT', fmt(used), lin)
 end
 
--- expire_with keeps key k until at least at (Unix ms).
-local function expire_with(k, at)
-  if redis.call('PEXPIREAT', k, at, 'GT') == 0 then
-    redis.call('PEXPIREAT', k, at, 'NX')
+-- expire_with keeps key k until at least at (Unix ms): the later of its
+-- expiry and at, or at when it has none. One command when the guess is
+-- right: new says k likely has no expiry yet (it was just made).
+local function expire_with(k, at, new)
+  local first, second = 'GT', 'NX'
+  if new then first, second = 'NX', 'GT' end
+  if redis.call('PEXPIREAT', k, at, first) == 0 then
+    redis.call('PEXPIREAT', k, at, second)
   end
 end
 
 local function index_add(ik, lk, member, score, lin, now, used)
   local added = redis.call('ZADD', ik, 'GT', score, member)
-  redis.call('HSET', lk, member, lin)
   local l = lineage_of(lin)
-  if l then
-    local gk, rk = sib(ik, 'g'), sib(ik, 'r')
-    local v = redis.call('HGET', gk, l) or ','
-    if not string.find(v, ',' .. member .. ',', 1, true) then
-      redis.call('HSET', gk, l, v .. member .. ',')
+  if l == member then
+    -- The first record of its lineage (every sign-in's): the lineage is
+    -- named after this key, which was free, so it lists no other record.
+    redis.call('HSET', lk, member, lin, 'g:' .. l, ',' .. member .. ',')
+  else
+    redis.call('HSET', lk, member, lin)
+    if l then
+      local v, h, f = records_of(ik, l)
+      v = v or ','
+      if not string.find(v, ',' .. member .. ',', 1, true) then
+        redis.call('HSET', lk, 'g:' .. l, v .. member .. ',')
+      end
+      -- A list found in the former hash g moves beside the others.
+      if h ~= lk then redis.call('HDEL', h, f) end
     end
-    redis.call('ZADD', rk, 'GT', fmt(used or clock()), l)
-    expire_with(gk, score)
-    expire_with(rk, score)
   end
   local n = redis.call('ZCARD', ik)
-  if n == 1 and added == 1 then
-    -- A new index, whose one entry is this one.
+  -- A new index, whose one entry is this one: its keys are new too (or
+  -- hold only what no indexed record needs), and have no expiry yet.
+  local new = n == 1 and added == 1
+  if l then
+    local rk = sib(ik, 'r')
+    redis.call('ZADD', rk, 'GT', fmt(used or clock()), l)
+    expire_with(rk, score, new)
+  end
+  if new then
     redis.call('PEXPIREAT', ik, score)
     redis.call('PEXPIREAT', lk, score)
     return 1
@@ -632,11 +669,12 @@ return 0
 // used before start (server microseconds), while there are more than
 // limit. It reads only the lineages it ends (ZRANGE with a limit of one),
 // never the user's other sessions. endfn ends one lineage and reports
-// whether it was live; the lineage leaves r and g either way. It returns
+// whether it was live; the lineage leaves r and its record list either
+// way. It returns
 // the number of lineages left and the ended ones.
 const luaBound = `
 local function bound(ik, limit, start, endfn)
-  local rk, gk = sib(ik, 'r'), sib(ik, 'g')
+  local rk = sib(ik, 'r')
   local n = redis.call('ZCARD', rk)
   local ended = {}
   while limit > 0 and n > limit do
@@ -644,12 +682,13 @@ local function bound(ik, limit, start, endfn)
     if #c == 0 then break end
     local lin = c[1]
     local members = {}
-    for m in string.gmatch(redis.call('HGET', gk, lin) or '', '[^,]+') do
+    local v, h, f = records_of(ik, lin)
+    for m in string.gmatch(v or '', '[^,]+') do
       members[#members + 1] = m
     end
     if endfn(lin, members) then ended[#ended + 1] = lin end
     redis.call('ZREM', rk, lin)
-    redis.call('HDEL', gk, lin)
+    redis.call('HDEL', h, f)
     n = n - 1
   end
   return n, ended
@@ -667,11 +706,13 @@ end
 //	ARGV: now, d, e, i, x, member, lineage entry, back (Elapsed +
 //	      SignInMargin, µs), own mark, own prior, old v, renewal floor,
 //	      limit, limit reason, limit floor, prefix, old member
-var signInScript = redis.NewScript(luaPrelude + luaBound + `
+var signInScript = redis.NewScript(luaPrelude + luaBound + signInBody)
+
+const signInBody = `
 local now = tonumber(ARGV[1])
 local used = clock()
 local start = used - tonumber(ARGV[8])
-local refused = revoked_since(KEYS[4], start, ARGV[9], ARGV[10])
+local refused = revoked_since(KEYS[4], start, ARGV[9], ARGV[10], used)
 if refused then return refused end
 local f
 if #KEYS > 4 then
@@ -687,7 +728,7 @@ if #KEYS > 4 then
   if f[6] and f[6] ~= '' then unindex(f[6], sib(f[6], 'l'), {ARGV[17]}) end
 end
 if tonumber(ARGV[3]) <= now then return {0, 0} end
-put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], stamp(used))
 index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1], used)
 local n, ended = bound(KEYS[2], tonumber(ARGV[13]), start, function(lin, members)
   local live = false
@@ -705,7 +746,7 @@ end)
 local out = {0, n}
 for _, l in ipairs(ended) do out[#out + 1] = l end
 return out
-`)
+`
 
 // signInRegisterScript is the sharded sign-in's first step, in the
 // index's slot: the user's mark against the request's start (as
@@ -719,7 +760,7 @@ return out
 //	      old member ("" for none), back (µs), own mark, own prior
 var signInRegisterScript = redis.NewScript(luaPrelude + `
 local used = clock()
-local refused = revoked_since(KEYS[3], used - tonumber(ARGV[6]), ARGV[7], ARGV[8])
+local refused = revoked_since(KEYS[3], used - tonumber(ARGV[6]), ARGV[7], ARGV[8], used)
 if refused then return refused end
 if ARGV[2] == '' then
   return {0, redis.call('ZCARD', sib(KEYS[1], 'r')), fmt(used - tonumber(ARGV[6])), 0}
