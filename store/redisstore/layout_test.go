@@ -327,3 +327,60 @@ func TestNewPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInKeysExpireWithTheirSessions checks the keys a sign-in makes
+// for a user with none (the sign-in script's first-session path) and
+// extends for a user with some: the index, the lineages hash and the
+// lineages by last use each expire at the latest of the user's deadlines,
+// and list each session.
+func TestSignInKeysExpireWithTheirSessions(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	look := inspector(t, srv)
+	st := redisstore.New(client, redisstore.Options{})
+	ctx := t.Context()
+	ik, lk := st.IndexKey("carol"), st.LineagesKey("carol")
+	byUse := lineagesByUse(ik)
+	check := func(when string, deadline time.Time, recs ...*store.Record) {
+		t.Helper()
+		for _, k := range []string{ik, lk, byUse} {
+			if got := expireTime(t, look, k); got != deadline.UnixMilli() {
+				t.Errorf("%s: %s expires at %d, want the latest deadline %d", when, k[:6], got, deadline.UnixMilli())
+			}
+		}
+		if n, err := look.ZCard(ctx, ik).Result(); err != nil || n != int64(len(recs)) {
+			t.Errorf("%s: index holds %d (%v), want %d", when, n, err, len(recs))
+		}
+		for _, r := range recs {
+			if v, err := look.HGet(ctx, lk, "g:"+r.Key).Result(); err != nil || v != ","+r.Key+"," {
+				t.Errorf("%s: lineage %s lists %q (%v)", when, r.Key[:8], v, err)
+			}
+			if _, err := look.ZScore(ctx, byUse, r.Key).Result(); err != nil {
+				t.Errorf("%s: lineage %s has no last use: %v", when, r.Key[:8], err)
+			}
+		}
+	}
+	first := newRecord(t, "carol")
+	if out, err := st.SignIn(ctx, &store.SignIn{Record: first, Limit: 5}); err != nil || out.Sessions != 1 {
+		t.Fatalf("first sign-in: %+v, %v", out, err)
+	}
+	check("first sign-in", first.Deadline, first)
+	second := newRecord(t, "carol")
+	second.Deadline = time.Now().Add(30 * 24 * time.Hour)
+	if out, err := st.SignIn(ctx, &store.SignIn{Record: second, Limit: 5}); err != nil || out.Sessions != 2 {
+		t.Fatalf("second sign-in: %+v, %v", out, err)
+	}
+	check("second sign-in", second.Deadline, first, second)
+
+	// A sign-in whose own revocation's prior mark is after its start is
+	// refused on the first-session path too (no mark key left to read).
+	dave := newRecord(t, "dave")
+	prior := time.Now().Add(time.Minute)
+	_, err := st.SignIn(ctx, &store.SignIn{Record: dave, Own: &store.Revocation{Mark: prior.Add(time.Second), Prior: prior}})
+	if !errors.Is(err, store.ErrRevokedSince) {
+		t.Errorf("sign-in after its own revocation's prior mark: %v, want ErrRevokedSince", err)
+	}
+	if n, err := look.Exists(ctx, st.RecordKey(dave.Key), st.IndexKey("dave")).Result(); err != nil || n != 0 {
+		t.Errorf("the refused sign-in wrote %d keys (%v)", n, err)
+	}
+}

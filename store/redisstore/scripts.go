@@ -155,14 +155,18 @@ end
 -- began at start (server microseconds) if the user's mark in mk is at or
 -- after it and is not own, or if own_prior is. used is the server's clock
 -- (clock) as the script read it.
+local function own_prior_since(own_prior, start)
+  if own_prior ~= '' and tonumber(own_prior) >= start then return 768 end
+  return nil
+end
+
 local function revoked_since(mk, start, own, own_prior, used)
   local f = redis.call('HMGET', mk, 't', 'r')
   local t = tonumber(f[1] or '')
   if t and t > used - MARK_TTL and t >= start and f[1] ~= own then
     return 768 + (tonumber(f[2]) or 0)
   end
-  if own_prior ~= '' and tonumber(own_prior) >= start then return 768 end
-  return nil
+  return own_prior_since(own_prior, start)
 end
 
 -- lineage_of reads a lineage entry's lineage; nil for one a sharded
@@ -712,7 +716,16 @@ const signInBody = `
 local now = tonumber(ARGV[1])
 local used = clock()
 local start = used - tonumber(ARGV[8])
-local refused = revoked_since(KEYS[4], start, ARGV[9], ARGV[10], used)
+-- One command answers the common case, a user with no sessions and no
+-- recent revocation signing in: no mark to check, the new key free, and
+-- an index to make from scratch.
+local blank = redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3], KEYS[4], sib(KEYS[2], 'r')) == 0
+local refused
+if blank then
+  refused = own_prior_since(ARGV[10], start)
+else
+  refused = revoked_since(KEYS[4], start, ARGV[9], ARGV[10], used)
+end
 if refused then return refused end
 local f
 if #KEYS > 4 then
@@ -722,13 +735,24 @@ if #KEYS > 4 then
   if st == 'none' then return 3 end
   if f[2] ~= ARGV[11] then return 4 end
 end
-if not fresh(KEYS[1], now) then return 1 end
+if not blank and not fresh(KEYS[1], now) then return 1 end
 if #KEYS > 4 then
   bury(KEYS[5], f[3], '1', ARGV[12])
   if f[6] and f[6] ~= '' then unindex(f[6], sib(f[6], 'l'), {ARGV[17]}) end
 end
 if tonumber(ARGV[3]) <= now then return {0, 0} end
 put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], stamp(used))
+local l = lineage_of(ARGV[7])
+if blank and l then
+  -- The user's first session: her index, lineages and last uses are
+  -- made here, each with its one entry.
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7], 'g:' .. l, ',' .. ARGV[6] .. ',')
+  local rk = sib(KEYS[2], 'r')
+  redis.call('ZADD', rk, fmt(used), l)
+  for _, k in ipairs({KEYS[2], KEYS[3], rk}) do redis.call('PEXPIREAT', k, ARGV[5]) end
+  return {0, 1}
+end
 index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1], used)
 local n, ended = bound(KEYS[2], tonumber(ARGV[13]), start, function(lin, members)
   local live = false
