@@ -26,10 +26,10 @@ type trips struct {
 
 var (
 	// singleSlotTrips: one server, Sentinel, or a cluster with a pinned
-	// prefix. Every store call is one script. A sign-in's write also
-	// answers how many sessions the user has (store.UserCounter), so the
-	// Manager lists them (to bound them per user) only past the bound; a
-	// sign-out of a signed-in session revokes its lineage.
+	// prefix. Every store call is one script. A sign-in (store.Store.SignIn)
+	// is one script whether or not the user is at the bound, which it
+	// keeps in the same step; a sign-out of a signed-in session revokes
+	// its lineage.
 	singleSlotTrips = trips{
 		get: 1, createAnon: 1, createUser: 1, update: 1, rotateLogin: 1, rotateRenew: 1, rotateGrace: 1, delete: 1,
 		listPrune: 1, list: 1, revokeLineage: 1, revokeUser: 1,
