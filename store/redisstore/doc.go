@@ -184,8 +184,8 @@
 // trip: it reads TIME; refuses, writing nothing, a sign-in whose request
 // began (TIME minus Elapsed minus [store.SignInMargin]) at or before the
 // user's mark, unless the mark is the request's own revocation's; checks
-// and tombstones the old record; writes the new one with its index, r and
-// g entries; and, while r holds more lineages than the bound, ends the
+// and tombstones the old record; writes the new one with its index, l and
+// r entries; and, while r holds more lineages than the bound, ends the
 // least recently used lineage last used before the request began (ZRANGE
 // BYSCORE with LIMIT 0 1 at the low end of r), every record of it, with
 // the bound's reason. It reads the lineages it ends and nothing else of
@@ -193,7 +193,10 @@
 // within it, whatever the number of the user's sessions. A sign-in that
 // began before a concurrent one reached Redis never ends it (its last use
 // is after the earlier one's start), so two sign-ins at once, at a bound
-// of one, leave the user both sessions rather than none.
+// of one, leave the user both sessions rather than none. A user's first
+// session costs the fewest commands: one EXISTS over the new key, the
+// mark and the user's three index keys tells the script that there is no
+// mark to read, no key to clear and no index to extend.
 //
 // In the sharded layout the sign-in is ordered steps, like a rotation:
 //
