@@ -257,7 +257,10 @@
 // A store from [Open] adds one round trip per RollbackCheckInterval (two
 // seconds by default) and per instance, from a goroutine, never on a
 // request; and each write that ends sessions (Delete, Rotate, RevokeUser,
-// RevokeLineage, a SignIn that replaces or bounds) carries one more command, an INCR, in its own pipeline.
+// RevokeLineage) carries one more command, an INCR, in its own pipeline.
+// The single-slot SignIn makes its INCR inside its script, and only when
+// it ended a session (the one it replaces, or one past the bound): a
+// user's first sign-in makes none.
 //
 // A request that only reads its session costs one round trip; one that
 // writes, two (Get, Update). A sign-in is one SignIn (no cookie), or a Get

@@ -67,11 +67,18 @@ func (s *Store) evalAll(ctx context.Context, calls []*scriptCall) {
 // its error to one wrapping ErrNotReplicated (the write stands on the
 // primary).
 func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	if s.waitReplicas == 0 && s.guard == nil {
+	return s.evalEndingWith(ctx, s.guard != nil, script, keys, args...)
+}
+
+// evalEndingWith is evalEnding, with the INCR only when bump is set: a
+// script that bumps the counter itself, in the step that ends sessions
+// (the single-slot sign-in), needs only the WAIT.
+func (s *Store) evalEndingWith(ctx context.Context, bump bool, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	if s.waitReplicas == 0 && !bump {
 		return s.eval(ctx, script, keys, args...)
 	}
 	var cmd, wait *redis.Cmd
-	var bump *redis.IntCmd
+	var incr *redis.IntCmd
 	run := func(load bool) {
 		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			if load {
@@ -79,15 +86,15 @@ func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []str
 			} else {
 				cmd = script.EvalSha(ctx, p, keys, args...)
 			}
-			if s.guard != nil {
-				bump = p.Incr(ctx, s.guard.counter)
+			if bump {
+				incr = p.Incr(ctx, s.guard.counter)
 			}
 			if s.waitReplicas > 0 {
 				wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
 			}
 			return nil
 		})
-		if bump != nil && bump.Err() == nil {
+		if incr != nil && incr.Err() == nil {
 			// Every bump that landed counts, that of a pipeline whose
 			// script the server did not hold (NOSCRIPT) too: counting
 			// fewer than landed would let a loss of as many go unseen.
@@ -101,8 +108,8 @@ func (s *Store) evalEnding(ctx context.Context, script *redis.Script, keys []str
 	if cmd.Err() != nil {
 		return cmd
 	}
-	if bump != nil {
-		if err := bump.Err(); err != nil {
+	if incr != nil {
+		if err := incr.Err(); err != nil {
 			// The write stands, but the watch could not count it: fail
 			// the call, as a lost reply would.
 			cmd.SetErr(fmt.Errorf("redisstore: counting an ending write: %w", err))

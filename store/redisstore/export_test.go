@@ -65,3 +65,7 @@ func (s *Store) CheckRollback(ctx context.Context) error { return s.guard.check(
 
 // RollbackFloor returns the floor the store enforces, 0 for none.
 func (s *Store) RollbackFloor() int64 { return s.guard.floor.Load() }
+
+// RollbackAcknowledged returns the bumps of the store's counter its
+// ending writes saw acknowledged.
+func (s *Store) RollbackAcknowledged() int64 { return s.guard.acked.Load() }

@@ -532,3 +532,81 @@ func TestI14EvictionPolicyChangedLater(t *testing.T) {
 		}
 	}
 }
+
+// TestI14SignInsCountTheirEndingWrites: the single-slot sign-in bumps the
+// rollback watch's counter in its own script, when it ends a session (the
+// anonymous session it replaces, the least recently used one past the
+// bound) and only then, and the watch counts those bumps: a Redis that
+// lost one is caught. A user's first sign-in, which ends nothing, leaves
+// the counter alone.
+func TestI14SignInsCountTheirEndingWrites(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	look := inspector(t, srv)
+	st := openWatched(t, client, redisstore.Options{}, nil)
+	ctx := t.Context()
+	counter := func() (string, int64) {
+		t.Helper()
+		keys, err := look.Keys(ctx, redisstore.DefaultPrefix+"w:*").Result()
+		if err != nil || len(keys) > 1 {
+			t.Fatalf("counter keys %q, %v", keys, err)
+		}
+		if len(keys) == 0 {
+			return "", 0
+		}
+		n, err := look.Get(ctx, keys[0]).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys[0], n
+	}
+	check := func(when string, want int64) {
+		t.Helper()
+		if _, n := counter(); n != want {
+			t.Errorf("%s: counter %d, want %d", when, n, want)
+		}
+		if got := st.RollbackAcknowledged(); got != want {
+			t.Errorf("%s: %d bumps acknowledged, want %d", when, got, want)
+		}
+	}
+
+	if _, err := st.SignIn(ctx, &store.SignIn{Record: newRecord(t, "alice"), Limit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	check("a first sign-in", 0)
+
+	anon := newRecord(t, "")
+	if err := st.Create(ctx, anon); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SignIn(ctx, &store.SignIn{Record: newRecord(t, "bob"), OldKey: anon.Key, OldVersion: 1, Limit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	check("a sign-in from an anonymous session", 1)
+
+	first := newRecord(t, "carol")
+	if _, err := st.SignIn(ctx, &store.SignIn{Record: first, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	check("carol's first sign-in", 1)
+	if err := look.ZIncrBy(ctx, lineagesByUse(st.IndexKey("carol")), -float64(time.Hour/time.Microsecond), first.Key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := st.SignIn(ctx, &store.SignIn{Record: newRecord(t, "carol"), Limit: 1, LimitReason: store.Reason(7)})
+	if err != nil || len(out.Ended) != 1 {
+		t.Fatalf("carol's second sign-in at a bound of 1: %+v, %v", out, err)
+	}
+	check("a sign-in at the bound", 2)
+
+	// A Redis that lost the last of those writes is caught.
+	key, _ := counter()
+	if err := look.Decr(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CheckRollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.RollbackFloor() == 0 {
+		t.Error("a counter below the acknowledged bumps raised no floor")
+	}
+}

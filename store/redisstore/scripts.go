@@ -704,12 +704,14 @@ end
 // server's clock, the old record's check, the new record and its index
 // entries (its lineage used now), the old record's tombstone, and the
 // bound, which ends the least recently used lineages whole. A refusal
-// answers a status; a success {0, lineages left, ended lineage...}.
+// answers a status; a success {0, lineages left, 1 if it bumped the
+// rollback counter, ended lineage...}.
 //
 //	KEYS: new record, index, lineages, mark [, old record]
 //	ARGV: now, d, e, i, x, member, lineage entry, back (Elapsed +
 //	      SignInMargin, µs), own mark, own prior, old v, renewal floor,
-//	      limit, limit reason, limit floor, prefix, old member
+//	      limit, limit reason, limit floor, prefix, old member, the
+//	      rollback watch's counter ("" when not watched)
 var signInScript = redis.NewScript(luaPrelude + luaBound + signInBody)
 
 const signInBody = `
@@ -727,6 +729,16 @@ else
   refused = revoked_since(KEYS[4], start, ARGV[9], ARGV[10], used)
 end
 if refused then return refused end
+-- counted bumps the rollback watch's counter (ARGV[18], "" for none) in
+-- the step that ends a session, and only then; it answers 1 if it did.
+local ended_one = false
+local function counted()
+  if ended_one and ARGV[18] ~= '' then
+    redis.call('INCR', ARGV[18])
+    return 1
+  end
+  return 0
+end
 local f
 if #KEYS > 4 then
   local st
@@ -738,9 +750,10 @@ end
 if not blank and not fresh(KEYS[1], now) then return 1 end
 if #KEYS > 4 then
   bury(KEYS[5], f[3], '1', ARGV[12])
+  ended_one = true
   if f[6] and f[6] ~= '' then unindex(f[6], sib(f[6], 'l'), {ARGV[17]}) end
 end
-if tonumber(ARGV[3]) <= now then return {0, 0} end
+if tonumber(ARGV[3]) <= now then return {0, 0, counted()} end
 put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], stamp(used))
 local l = lineage_of(ARGV[7])
 if blank and l then
@@ -751,7 +764,7 @@ if blank and l then
   local rk = sib(KEYS[2], 'r')
   redis.call('ZADD', rk, fmt(used), l)
   for _, k in ipairs({KEYS[2], KEYS[3], rk}) do redis.call('PEXPIREAT', k, ARGV[5]) end
-  return {0, 1}
+  return {0, 1, counted()}
 end
 index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1], used)
 local n, ended = bound(KEYS[2], tonumber(ARGV[13]), start, function(lin, members)
@@ -762,12 +775,13 @@ local n, ended = bound(KEYS[2], tonumber(ARGV[13]), start, function(lin, members
     if st == 'live' and g[6] == KEYS[2] then
       bury(rk, g[3], ARGV[14], ARGV[15])
       live = true
+      ended_one = true
     end
   end
   unindex(KEYS[2], KEYS[3], members)
   return live
 end)
-local out = {0, n}
+local out = {0, n, counted()}
 for _, l in ipairs(ended) do out[#out + 1] = l end
 return out
 `

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sessionguard/sessionguard/store"
 )
 
@@ -84,39 +86,58 @@ func (s *Store) signInSingle(ctx context.Context, sg *signing) (store.SignedIn, 
 	if in.OldKey != "" {
 		keys = append(keys, s.recordKey(in.OldKey))
 	}
+	// The rollback watch's counter is bumped by the script itself, in the
+	// step that ends sessions and only when it ends one: a sign-in that
+	// ends none (a user's first) sends no INCR.
+	counter := ""
+	if s.guard != nil {
+		counter = s.guard.counter
+	}
 	args := []any{ms(sg.now), w.data, w.expires, w.index, w.score, w.key, w.lineage, sg.back,
 		sg.own, sg.prior, in.OldVersion, s.floor(store.ReasonRenewed, sg.now),
-		max(in.Limit, 0), int(in.LimitReason), s.floor(in.LimitReason, sg.now), s.prefix, in.OldKey}
-	run := s.eval
+		max(in.Limit, 0), int(in.LimitReason), s.floor(in.LimitReason, sg.now), s.prefix, in.OldKey, counter}
+	var cmd *redis.Cmd
 	if in.OldKey != "" || in.Limit > 0 {
-		run = s.evalEnding // it may end sessions: counted, and waited for
+		cmd = s.evalEndingWith(ctx, false, signInScript, keys, args...) // it may end sessions: waited for
+	} else {
+		cmd = s.eval(ctx, signInScript, keys, args...)
 	}
-	reply, err := run(ctx, signInScript, keys, args...).Result()
+	reply, err := cmd.Result()
+	if err != nil && !errors.Is(err, ErrNotReplicated) {
+		return store.SignedIn{}, s.fail("sign in", err)
+	}
+	out, bumped, perr := signedIn(reply)
+	if bumped && s.guard != nil {
+		// The bump landed with the write: it counts, whether or not the
+		// replicas acknowledged it.
+		s.guard.acknowledged()
+	}
 	if err != nil {
 		return store.SignedIn{}, s.fail("sign in", err)
 	}
-	return signedIn(reply)
+	return out, perr
 }
 
 // signedIn reads a sign-in script's reply: a status, or {0, lineages
-// left, ended lineage...}.
-func signedIn(reply any) (store.SignedIn, error) {
+// left, 1 if it bumped the rollback counter else 0, ended lineage...}.
+func signedIn(reply any) (out store.SignedIn, bumped bool, err error) {
 	if code, ok := reply.(int64); ok {
-		return store.SignedIn{}, signInErr(code)
+		return store.SignedIn{}, false, signInErr(code)
 	}
 	r, ok := reply.([]any)
-	if !ok || len(r) < 2 {
-		return store.SignedIn{}, errBadReply
+	if !ok || len(r) < 3 {
+		return store.SignedIn{}, false, errBadReply
 	}
-	n, ok := r[1].(int64)
-	if !ok {
-		return store.SignedIn{}, errBadReply
+	n, ok1 := r[1].(int64)
+	b, ok2 := r[2].(int64)
+	if !ok1 || !ok2 {
+		return store.SignedIn{}, false, errBadReply
 	}
-	out := store.SignedIn{Sessions: int(n)}
-	for _, v := range r[2:] {
+	out = store.SignedIn{Sessions: int(n)}
+	for _, v := range r[3:] {
 		out.Ended = append(out.Ended, str(v))
 	}
-	return out, nil
+	return out, b == 1, nil
 }
 
 // signInErr is statusErr with the sign-in's refusal.
