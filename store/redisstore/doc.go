@@ -73,22 +73,33 @@
 // entry with no lineage (written by an earlier version of this package,
 // which kept none) counts as its own lineage.
 //
-// The sign-in write ([Store.SignIn]) needs three more keys per user, in
-// the same slot. The sorted set r holds the user's lineages, each scored
-// by its last use: Redis's clock (TIME, in microseconds) at the latest
-// Create, Update, Rotate or SignIn that wrote one of its records, set by
-// the script that writes the record, in the same round trip (a sharded
-// Update sends it in the same pipeline). The hash g maps each of those
-// lineages to ",KEY1,KEY2,", its record keys in the index (forwarders
-// included), so that a lineage can be ended whole without reading the
-// others. A lineage leaves both when its last record leaves the index. The
-// hash m holds the user's revocation mark: t, Redis's clock in
-// microseconds when [Store.RevokeUser] last ran (always above the mark it
-// replaced), and r, its reason; it expires [store.MarkTTL] after it was
-// written. An index written by an earlier version of this package has no
-// r and g: its lineages are counted, and ended by the bound, from the
-// first Create or Rotate that lists one of their records again, and are
-// otherwise left to expire.
+// The sign-in write ([Store.SignIn]) needs two more keys per user, in the
+// same slot, and more fields in the lineage hash. The sorted set r holds
+// the user's lineages, each scored by its last use: Redis's clock (TIME,
+// in microseconds) at the latest Create, Update, Rotate or SignIn that
+// wrote one of its records, set by the script that writes the record, in
+// the same round trip (a sharded Update sends it in the same pipeline).
+// The lineage hash also maps "g:LINEAGE" to ",KEY1,KEY2,", the lineage's
+// record keys in the index (forwarders included), so that a lineage can be
+// ended whole without reading the others (record keys are hex: no record
+// key is ever a "g:" field). A lineage leaves r and its list when its last
+// record leaves the index. The hash m holds the user's revocation mark: t,
+// Redis's clock in microseconds when [Store.RevokeUser] last ran (always
+// above the mark it replaced), and r, its reason; it expires
+// [store.MarkTTL] after it was written.
+//
+// Earlier versions of this package: an index written before r existed
+// has its lineages counted, and ended by the bound, from the first Create
+// or Rotate that lists one of their records again, and otherwise left to
+// expire. One written while the lists were kept in a hash of their own
+// (g, beside the index, LINEAGE → ",KEY1,"), is read as it is: the scripts
+// look there for a lineage with no "g:" field, and a lineage's list moves
+// into the lineage hash when it next gains a record. During a rolling
+// upgrade, an instance still on that version does not see the lists the
+// new one writes, so its bound can take a new lineage out of r without
+// ending its records (which then live to their own timeouts); sign-outs
+// and revocations read the index and the lineage entries, not the lists,
+// and are not affected.
 //
 // # Hash slots, and what is atomic where
 //
