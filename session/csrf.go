@@ -139,7 +139,8 @@ func (c *CSRFProtection) SetDenyHandler(h http.Handler) {
 // its session's CSRF token. Otherwise the error wraps [ErrCSRF] and says
 // what was wrong; it never holds a token. Check parses a form body when
 // the header is absent (see [http.Request.ParseForm]); the tokens are
-// compared in constant time.
+// compared in constant time. A refusal of a request that has a session is
+// reported to Config.OnEvent as [EventCSRFRejected], with the error.
 func (c *CSRFProtection) Check(r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -149,6 +150,14 @@ func (c *CSRFProtection) Check(r *http.Request) error {
 	if s == nil {
 		return fmt.Errorf("%w: %w", ErrCSRF, ErrNoSession)
 	}
+	err := s.checkCSRF(r)
+	if err != nil {
+		s.m.emitReq(r, Event{Kind: EventCSRFRejected, Session: s.Fingerprint(), UserID: s.UserID(), Err: err})
+	}
+	return err
+}
+
+func (s *Session) checkCSRF(r *http.Request) error {
 	s.mu.Lock()
 	secret, ok := s.csrfSecret()
 	s.mu.Unlock()

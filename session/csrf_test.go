@@ -2,6 +2,8 @@ package session_test
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -98,8 +100,33 @@ func TestCSRFProtection(t *testing.T) {
 			if tc.tok != "" {
 				tokens = []string{tc.tok}
 			}
+			before := len(e.ev.all())
 			if got := e.post(p, tc.method, tc.field, tc.header, tokens...); got != tc.want {
 				t.Fatalf("status %d, want %d", got, tc.want)
+			}
+			// Every refusal, and nothing else, is an EventCSRFRejected
+			// (Warn), which names the session by its fingerprint and
+			// holds neither token.
+			var rejected []session.Event
+			for _, ev := range e.ev.all()[before:] {
+				if ev.Kind == session.EventCSRFRejected {
+					rejected = append(rejected, ev)
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[tc.want == 403]; len(rejected) != want {
+				t.Fatalf("%d csrf-rejected events, want %d", len(rejected), want)
+			}
+			for _, ev := range rejected {
+				if !errors.Is(ev.Err, session.ErrCSRF) || ev.Method != tc.method || ev.Path != "/change" ||
+					ev.Level() != slog.LevelWarn || (tc.tok != "" && ev.Session == "") {
+					t.Errorf("event %+v: want ErrCSRF, the request's method and path, Warn and the session", ev)
+				}
+				text := fmt.Sprintf("%+v %v", ev, slog.AnyValue(ev))
+				for _, secret := range []string{csrf, tok, other, otherTok} {
+					if secret != "" && strings.Contains(text, secret) {
+						t.Errorf("the event holds a token: %s", text)
+					}
+				}
 			}
 		})
 	}

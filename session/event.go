@@ -51,6 +51,7 @@ const (
 	// a guess.
 	EventForgottenToken
 	EventSignInRevoked // a sign-in was refused: the user's sessions were revoked after its request began (I11)
+	EventCSRFRejected  // CSRFProtection refused a state-changing request: no token, or not the session's
 )
 
 var eventNames = [...]string{
@@ -80,6 +81,7 @@ var eventNames = [...]string{
 	EventBadValue:         "bad-value",
 	EventForgottenToken:   "forgotten-token",
 	EventSignInRevoked:    "sign-in-revoked",
+	EventCSRFRejected:     "csrf-rejected",
 }
 
 // String returns the kind's stable name, such as "unknown-token".
