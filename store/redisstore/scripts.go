@@ -67,14 +67,16 @@ func splitCount(code int64) (status int64, count int) {
 // g, which records_of still reads, and which the lineage leaves when it
 // next gains a record.
 //
-// Every time is the application's clock in Unix milliseconds, passed in
-// ARGV: scripts never read the server's clock, so a script and
-// [Store.Get] agree on whether a record is past its Expires. Numbers that
+// A record's times (Expires, scores) are the application's clock in Unix
+// milliseconds, passed in ARGV, so that a script and [Store.Get] agree on
+// whether a record is past its Expires. The server's clock (TIME) is read
+// only for what every instance must compare on one clock: revocation
+// marks, last uses and the rollback watch's stamp (w). Numbers that
 // go back to Redis are passed through as the strings the client sent; Lua
 // only compares them, so no float formatting can change a timestamp.
 var luaPrelude = "local MARK_TTL = " + strconv.FormatInt(store.MarkTTL.Microseconds(), 10) + `
 local function state(k, now)
-  local f = redis.call('HMGET', k, 't', 'v', 'e', 'r', 'p', 'i', 'w')
+  local f = redis.call('HMGET', k, 't', 'v', 'e', 'r', 'p', 'i', 'w', 'x', 's')
   if f[1] then return 'gone', f end
   if not f[2] then return 'none', f end
   if tonumber(f[3]) <= now then return 'none', f end
@@ -320,7 +322,7 @@ if st == 'none' then return 3 end
 if f[2] ~= ARGV[2] then return 4 end
 local x = ARGV[7]
 if ARGV[6] ~= '' then
-  local cur = redis.call('HGET', KEYS[1], 'x')
+  local cur = f[8]
   if f[6] == ARGV[6] and (tonumber(cur) or 0) >= tonumber(x) then
     x = cur
   elseif #KEYS > 1 then
@@ -329,7 +331,8 @@ if ARGV[6] ~= '' then
     return 5
   end
 end
-redis.call('HDEL', KEYS[1], 's', 'g')
+-- A forwarder (s and g set by a rotation) becomes a record again.
+if f[9] then redis.call('HDEL', KEYS[1], 's', 'g') end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'd', ARGV[4], 'e', ARGV[5], 'i', ARGV[6], 'x', x)
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 if #KEYS > 1 and ARGV[6] ~= '' then

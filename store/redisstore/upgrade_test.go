@@ -104,3 +104,48 @@ func TestLineageListsOfEarlierVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateOfAForwarderDropsItsForwarding: a record a rotation with a
+// grace time turned into a forwarder (s and g set) is a whole record again
+// after an Update at its current version: s and g are gone, and a read
+// returns what the Update wrote rather than forwarding.
+func TestUpdateOfAForwarderDropsItsForwarding(t *testing.T) {
+	srv := redistest.Start(t)
+	client := newClient(t, srv)
+	look := inspector(t, srv)
+	st := redisstore.New(client, redisstore.Options{})
+	ctx := t.Context()
+	old := newRecord(t, "erin")
+	if err := st.Create(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	next := newRecord(t, "erin")
+	next.Lineage = old.Key
+	if err := st.Rotate(ctx, old.Key, 1, next, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	rk := st.RecordKey(old.Key)
+	if f, err := look.HMGet(ctx, rk, "s", "g").Result(); err != nil || f[0] == nil || f[1] == nil {
+		t.Fatalf("the rotated record is no forwarder: %v, %v", f, err)
+	}
+	v, err := look.HGet(ctx, rk, "v").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := *old
+	upd.Version = uint64(v)
+	upd.Data = []byte("written again")
+	if err := st.Update(ctx, &upd); err != nil {
+		t.Fatalf("Update at version %d: %v", v, err)
+	}
+	if n, err := look.HExists(ctx, rk, "s").Result(); err != nil || n {
+		t.Errorf("after the Update the record still forwards (s set: %v, %v)", n, err)
+	}
+	if n, err := look.HExists(ctx, rk, "g").Result(); err != nil || n {
+		t.Errorf("after the Update the record keeps its grace time (g set: %v, %v)", n, err)
+	}
+	got, err := st.Get(ctx, old.Key)
+	if err != nil || string(got.Data) != "written again" || got.Successor != "" {
+		t.Errorf("Get after the Update: %+v, %v; want the data written, no successor", got, err)
+	}
+}
