@@ -389,3 +389,11 @@ func newRecord(t *testing.T, userID string) *store.Record {
 }
 
 var _ = redisstore.DefaultPrefix
+
+// inspected starts a server and returns a store on it (New, default
+// options) and a client for looking at what the store wrote.
+func inspected(t *testing.T) (*redisstore.Store, *redis.Client) {
+	t.Helper()
+	srv := redistest.Start(t)
+	return redisstore.New(newClient(t, srv), redisstore.Options{}), inspector(t, srv)
+}

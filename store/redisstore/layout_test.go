@@ -263,10 +263,7 @@ func TestRejectsForeignKeys(t *testing.T) {
 // was copied to another key, is reported as store.ErrCorrupt, never as
 // missing (which would let the Manager treat the request as anonymous).
 func TestCorruptRecord(t *testing.T) {
-	srv := redistest.Start(t)
-	client := newClient(t, srv)
-	look := inspector(t, srv)
-	st := redisstore.New(client, redisstore.Options{})
+	st, look := inspected(t)
 	ctx := t.Context()
 	a, b := newRecord(t, "alice"), newRecord(t, "bob")
 	for _, rec := range []*store.Record{a, b} {
@@ -334,10 +331,7 @@ func TestNewPanics(t *testing.T) {
 // lineages by last use each expire at the latest of the user's deadlines,
 // and list each session.
 func TestSignInKeysExpireWithTheirSessions(t *testing.T) {
-	srv := redistest.Start(t)
-	client := newClient(t, srv)
-	look := inspector(t, srv)
-	st := redisstore.New(client, redisstore.Options{})
+	st, look := inspected(t)
 	ctx := t.Context()
 	ik, lk := st.IndexKey("carol"), st.LineagesKey("carol")
 	byUse := lineagesByUse(ik)

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/internal/testsupport/redistest"
 	"github.com/sessionguard/sessionguard/store"
-	"github.com/sessionguard/sessionguard/store/redisstore"
 )
 
 // TestLineageListsOfEarlierVersion runs the scripts on an index written
@@ -18,10 +16,7 @@ import (
 // a sign-in's bound still ends every record of a lineage it picks, and a
 // deletion still takes the record out of its list.
 func TestLineageListsOfEarlierVersion(t *testing.T) {
-	srv := redistest.Start(t)
-	client := newClient(t, srv)
-	look := inspector(t, srv)
-	st := redisstore.New(client, redisstore.Options{})
+	st, look := inspected(t)
 	ctx := t.Context()
 	const user = "bob"
 	recs := make([]*store.Record, 3)
@@ -110,10 +105,7 @@ func TestLineageListsOfEarlierVersion(t *testing.T) {
 // after an Update at its current version: s and g are gone, and a read
 // returns what the Update wrote rather than forwarding.
 func TestUpdateOfAForwarderDropsItsForwarding(t *testing.T) {
-	srv := redistest.Start(t)
-	client := newClient(t, srv)
-	look := inspector(t, srv)
-	st := redisstore.New(client, redisstore.Options{})
+	st, look := inspected(t)
 	ctx := t.Context()
 	old := newRecord(t, "erin")
 	if err := st.Create(ctx, old); err != nil {
