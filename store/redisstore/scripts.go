@@ -236,7 +236,11 @@ local function expire_with(k, at, new)
   end
 end
 
-local function index_add(ik, lk, member, score, lin, now, used)
+-- index_add lists member in index ik and lineages hash lk, its lineage
+-- used at used (server µs; now if nil), and keeps the keys until score.
+-- blank says the script found none of the user's index keys: they are
+-- made here, with no count to read and nothing stale to prune.
+local function index_add(ik, lk, member, score, lin, now, used, blank)
   local added = redis.call('ZADD', ik, 'GT', score, member)
   local l = lineage_of(lin)
   if l == member then
@@ -255,7 +259,8 @@ local function index_add(ik, lk, member, score, lin, now, used)
       if h ~= lk then redis.call('HDEL', h, f) end
     end
   end
-  local n = redis.call('ZCARD', ik)
+  local n = 1
+  if not blank then n = redis.call('ZCARD', ik) end
   -- A new index, whose one entry is this one: its keys are new too (or
   -- hold only what no indexed record needs), and have no expiry yet.
   local new = n == 1 and added == 1
@@ -280,6 +285,20 @@ local function dead_mark(v)
     return tonumber(string.match(v, '^%-(%d+)')) or 0
   end
   return nil
+end
+
+-- preempted answers 256 + the reason if a sharded revocation selected
+-- old (when not "") or member in lineages hash lk; otherwise nil and
+-- member's entry (nil when not listed).
+local function preempted(lk, old, member)
+  if old ~= '' then
+    local r = dead_mark(redis.call('HGET', lk, old))
+    if r then return 256 + r end
+  end
+  local cur = redis.call('HGET', lk, member)
+  local r = dead_mark(cur)
+  if r then return 256 + r end
+  return nil, cur
 end
 `
 
@@ -415,13 +434,8 @@ return 0
 //	KEYS: index, lineages
 //	ARGV: now, member, score, lineage entry, old member ("" for none)
 var registerScript = redis.NewScript(luaPrelude + `
-if ARGV[5] ~= '' then
-  local r = dead_mark(redis.call('HGET', KEYS[2], ARGV[5]))
-  if r then return 256 + r end
-end
-local cur = redis.call('HGET', KEYS[2], ARGV[2])
-local r = dead_mark(cur)
-if r then return 256 + r end
+local refused, cur = preempted(KEYS[2], ARGV[5], ARGV[2])
+if refused then return refused end
 local n = 1024 * index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1])
 if cur then return n end
 return n + 1
@@ -758,18 +772,9 @@ if #KEYS > 4 then
 end
 if tonumber(ARGV[3]) <= now then return {0, 0, counted()} end
 put(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], stamp(used))
-local l = lineage_of(ARGV[7])
-if blank and l then
-  -- The user's first session: her index, lineages and last uses are
-  -- made here, each with its one entry.
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
-  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7], 'g:' .. l, ',' .. ARGV[6] .. ',')
-  local rk = sib(KEYS[2], 'r')
-  redis.call('ZADD', rk, fmt(used), l)
-  for _, k in ipairs({KEYS[2], KEYS[3], rk}) do redis.call('PEXPIREAT', k, ARGV[5]) end
-  return {0, 1, counted()}
-end
-index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1], used)
+index_add(KEYS[2], KEYS[3], ARGV[6], ARGV[5], ARGV[7], ARGV[1], used, blank)
+-- The user's first session: her one lineage, no bound to keep.
+if blank and lineage_of(ARGV[7]) then return {0, 1, counted()} end
 local n, ended = bound(KEYS[2], tonumber(ARGV[13]), start, function(lin, members)
   local live = false
   for _, m in ipairs(members) do
@@ -806,13 +811,9 @@ if refused then return refused end
 if ARGV[2] == '' then
   return {0, redis.call('ZCARD', sib(KEYS[1], 'r')), fmt(used - tonumber(ARGV[6])), 0}
 end
-if ARGV[5] ~= '' then
-  local r = dead_mark(redis.call('HGET', KEYS[2], ARGV[5]))
-  if r then return 256 + r end
-end
-local cur = redis.call('HGET', KEYS[2], ARGV[2])
-local r = dead_mark(cur)
-if r then return 256 + r end
+local cur
+refused, cur = preempted(KEYS[2], ARGV[5], ARGV[2])
+if refused then return refused end
 -- Used "an hour from now" until its record is written (settleScript):
 -- no other sign-in's bound ends a lineage whose record is on its way.
 index_add(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[1], used + MARK_TTL)
