@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"crypto/rand"
 	"log/slog"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,23 +32,10 @@ func testKeys(t *testing.T) *session.Keys {
 	return keys
 }
 
-// syncBuffer is a log sink several instances write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // startInstances serves len(keys) apps on one store behind a round-robin
 // handler: each request goes to the next instance. keys[i] is instance
 // i's key set (nil: none given, the app makes its own).
-func startInstances(t *testing.T, clk *testClock, log *syncBuffer, keys ...*session.Keys) string {
+func startInstances(t *testing.T, clk *testClock, log *loopbacktest.SyncBuffer, keys ...*session.Keys) string {
 	t.Helper()
 	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
@@ -136,7 +121,7 @@ func TestAppInstancesShareKeys(t *testing.T) {
 		{"no keys given", []*session.Keys{nil, nil}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var log syncBuffer
+			var log loopbacktest.SyncBuffer
 			base := startInstances(t, nil, &log, tc.keys...)
 			// Sign-out: the redirect to /login lands on the other instance.
 			b := loopback.NewBrowser("t")
