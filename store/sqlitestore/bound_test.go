@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard/session/sessiontest"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/sqlitestore"
 )
@@ -31,7 +32,7 @@ func TestSignInAtTheBoundStaysFlat(t *testing.T) {
 		// machine; without the race detector 3,000 take about 3 s.
 		signIns = 500
 	}
-	clk := &testClock{now: time.Now()}
+	clk := sessiontest.NewClock(time.Now())
 	path := filepath.Join(memDir(t), "s.db")
 	s, err := sqlitestore.Open(path, sqlitestore.Options{SweepInterval: -1, Now: clk.Now})
 	if err != nil {
@@ -39,7 +40,7 @@ func TestSignInAtTheBoundStaysFlat(t *testing.T) {
 	}
 	defer s.Close()
 	for i := 1; i <= signIns; i++ {
-		clk.advance(store.SignInMargin + 50*time.Millisecond)
+		clk.Advance(store.SignInMargin + 50*time.Millisecond)
 		rec := newRecord(t, user)
 		out, err := s.SignIn(t.Context(), &store.SignIn{Record: rec, Limit: limit, LimitReason: store.Reason(7)})
 		if err != nil {

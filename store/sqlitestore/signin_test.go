@@ -5,32 +5,14 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard/session/sessiontest"
 	"github.com/sessionguard/sessionguard/store"
 	"github.com/sessionguard/sessionguard/store/sqlitestore"
 	"github.com/sessionguard/sessionguard/store/storetest"
 )
-
-// testClock is a settable store clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // checkLineages fails t unless the lineages table holds exactly the
 // (user, lineage) pairs of the session rows.
@@ -71,7 +53,7 @@ func checkLineages(t *testing.T, path string) {
 // TestLineagesFollowTheRows: the triggers keep the lineages table in step
 // with every write, the bound, a revocation and the sweeper.
 func TestLineagesFollowTheRows(t *testing.T) {
-	clk := &testClock{now: time.Now()}
+	clk := sessiontest.NewClock(time.Now())
 	path := filepath.Join(t.TempDir(), "s.db")
 	s, err := sqlitestore.Open(path, sqlitestore.Options{Now: clk.Now, SweepInterval: -1})
 	if err != nil {
@@ -86,7 +68,7 @@ func TestLineagesFollowTheRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		recs = append(recs, rec)
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 	}
 	next := newRecord(t, "alice")
 	next.Lineage = recs[0].Key
@@ -99,7 +81,7 @@ func TestLineagesFollowTheRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLineages(t, path)
-	clk.advance(5 * time.Second)
+	clk.Advance(5 * time.Second)
 	out, err := s.SignIn(ctx, &store.SignIn{Record: newRecord(t, "alice"), Limit: 2, LimitReason: 9})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +94,7 @@ func TestLineagesFollowTheRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLineages(t, path)
-	clk.advance(48 * time.Hour)
+	clk.Advance(48 * time.Hour)
 	if _, err := s.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
