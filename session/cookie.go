@@ -94,16 +94,43 @@ func (m *Manager) tokenInURL(r *http.Request) bool {
 		if k == "" {
 			continue
 		}
-		if strings.EqualFold(k, m.cfg.Cookie.Name) {
+		if m.tokenParam(k) {
 			return true
-		}
-		for _, n := range urlTokenNames {
-			if strings.EqualFold(k, n) {
-				return true
-			}
 		}
 	}
 	return false
+}
+
+// tokenParam reports whether the query parameter named k (as written in
+// the URL) is session-like: the cookie's name or one of urlTokenNames.
+func (m *Manager) tokenParam(k string) bool {
+	if strings.EqualFold(k, m.cfg.Cookie.Name) {
+		return true
+	}
+	for _, n := range urlTokenNames {
+		if strings.EqualFold(k, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutTokenParams returns the raw query q without its session-like
+// parameters, the others in their order.
+func (m *Manager) withoutTokenParams(q string) string {
+	var b strings.Builder
+	for len(q) > 0 {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		if k, _, _ := strings.Cut(kv, "="); k == "" || m.tokenParam(k) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(kv)
+	}
+	return b.String()
 }
 
 // maxWarnedHosts bounds the hosts remembered by warnPlainHTTP, so that

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -90,7 +91,7 @@ func (m *Manager) RequireSignIn(loginPath string) func(http.Handler) http.Handle
 				next.ServeHTTP(w, r)
 				return
 			}
-			http.Redirect(w, r, signInURL(login, r), http.StatusSeeOther)
+			http.Redirect(w, r, m.signInURL(login, r), http.StatusSeeOther)
 		})
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if From(r) == nil {
@@ -103,12 +104,21 @@ func (m *Manager) RequireSignIn(loginPath string) func(http.Handler) http.Handle
 }
 
 // signInURL is login with r's address as the return address, if safe.
-func signInURL(login *url.URL, r *http.Request) string {
+// The address keeps none of the session-like parameters the request was
+// warned about (EventTokenInURL): a session ID in a link must not travel
+// on into the sign-in page's URL, its logs and the redirect after it.
+func (m *Manager) signInURL(login *url.URL, r *http.Request) string {
 	u := *login
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return u.String()
 	}
-	next, ok := SafeNext(r.URL.RequestURI())
+	back := *r.URL
+	back.RawQuery = m.withoutTokenParams(back.RawQuery)
+	back.ForceQuery = false
+	if strings.Contains(strings.ToLower(back.EscapedPath()), ";jsessionid=") {
+		return u.String() // the ID is in the path itself: no return address
+	}
+	next, ok := SafeNext(back.RequestURI())
 	if !ok {
 		return u.String()
 	}

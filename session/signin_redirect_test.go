@@ -104,6 +104,12 @@ func TestRequireSignIn(t *testing.T) {
 	}{
 		{"signed in", guarded, "GET", "/dashboard", signed, 200, ""},
 		{"anonymous", guarded, "GET", "/dashboard?tab=1", "", 303, "/login?lang=en&next=%2Fdashboard%3Ftab%3D1"},
+		// A session ID in the link is not carried into the sign-in page's
+		// address, whatever the parameter's name or case.
+		{"session-like parameters dropped", guarded, "GET", "/dashboard?SID=planted1&tab=1&session_id=planted2&" + session.DefaultCookieName + "=planted3",
+			"", 303, "/login?lang=en&next=%2Fdashboard%3Ftab%3D1"},
+		{"only session-like parameters", guarded, "GET", "/dashboard?token=planted", "", 303, "/login?lang=en&next=%2Fdashboard"},
+		{"path parameter", guarded, "GET", "/dashboard;jsessionid=planted", "", 303, "/login?lang=en"},
 		{"post keeps no next", guarded, "POST", "/dashboard", "", 303, "/login?lang=en"},
 		{"protocol-relative path", guarded, "GET", "//evil.example/x", "", 303, "/login?lang=en"},
 		{"outside Handler, anonymous", bare, "GET", "/x", "", 303, "/login?next=%2Fx"},
