@@ -67,7 +67,7 @@ type auditor struct {
 // collecting token samples. It is safe to call
 // concurrently with different targets.
 func Run(ctx context.Context, target Target) (*Report, error) {
-	rep := &Report{Target: target.BaseURL}
+	rep := &Report{Target: WithoutUserinfo(target.BaseURL)}
 	switch {
 	case target.LoginJSONPath != "":
 		rep.SignIn = "json"

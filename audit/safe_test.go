@@ -45,3 +45,49 @@ func TestBaseURLWithCredentialsRefused(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// TestCredentialsInURLsStayOut: a BASE_URL with credentials, whether it
+// is refused for them, does not parse or is not http(s), leaves them out
+// of the error and of every format of the report Run returns.
+func TestCredentialsInURLsStayOut(t *testing.T) {
+	for _, raw := range []string{
+		"https://gw:GatewaySecret9@127.0.0.1/",
+		"https://gw:GatewaySecret9@127.0.0.1:80a/",
+		"ftp://gw:GatewaySecret9@127.0.0.1/",
+		"gw:GatewaySecret9@127.0.0.1:8080",
+		"https://gw:Gateway%2FSecret9@host/p@th",
+	} {
+		rep, err := Run(t.Context(), Target{BaseURL: raw, User: "u", Password: "correct horse battery"})
+		if !errors.Is(err, ErrBadTarget) || rep == nil || rep.Verdict != VerdictCouldNotAudit {
+			t.Fatalf("%s: %v, %+v", raw, err, rep)
+		}
+		var all strings.Builder
+		all.WriteString(err.Error())
+		for _, write := range []func(*strings.Builder) error{
+			func(b *strings.Builder) error { return WriteJSON(b, rep) },
+			func(b *strings.Builder) error { return WriteMarkdown(b, rep) },
+			func(b *strings.Builder) error { return WriteSARIF(b, rep) },
+			func(b *strings.Builder) error { return WriteText(b, rep, TextOptions{}) },
+		} {
+			if err := write(&all); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.Contains(all.String(), "Secret9") {
+			t.Errorf("%s: the credentials are in the error or the report:\n%s", raw, all.String())
+		}
+		if !strings.Contains(all.String(), "127.0.0.1") && !strings.Contains(all.String(), "host") {
+			t.Errorf("%s: the report does not name the target at all", raw)
+		}
+	}
+	for raw, want := range map[string]string{
+		"https://u:p@h/x?y=a@b":  "https://h/x?y=a@b",
+		"u:p@h:8080":             "h:8080",
+		"http://h/path@x":        "http://h/path@x",
+		"socks5://a@b:c@h:1080/": "socks5://h:1080/",
+	} {
+		if got := WithoutUserinfo(raw); got != want {
+			t.Errorf("WithoutUserinfo(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

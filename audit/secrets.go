@@ -31,6 +31,25 @@ func (e *env) redactErr(err error) error {
 	return &redactedError{msg: e.redact(err.Error()), err: err}
 }
 
+// WithoutUserinfo returns the URL raw with any user information before its
+// host (user:password@) left out, whether or not raw parses (a URL
+// written without its scheme parses as something else): what a message or
+// a report may show of a URL given to the audit.
+func WithoutUserinfo(raw string) string {
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return prefix + rest
+}
+
 // origin is scheme://host[:port] with the default port left out, as
 // browsers compare origins.
 func origin(u *url.URL) string {

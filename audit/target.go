@@ -220,10 +220,16 @@ func (t *Target) transport() *http.Transport {
 func (t *Target) validate() (*url.URL, error) {
 	u, err := url.Parse(t.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: BASE_URL: %v", ErrBadTarget, err)
+		// url.Error quotes the whole URL, credentials included: only
+		// the reason is shown, beside the URL without them.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: BASE_URL %q: %v", ErrBadTarget, WithoutUserinfo(t.BaseURL), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("%w: BASE_URL %q is not an http:// or https:// URL", ErrBadTarget, t.BaseURL)
+		return nil, fmt.Errorf("%w: BASE_URL %q is not an http:// or https:// URL", ErrBadTarget, WithoutUserinfo(t.BaseURL))
 	}
 	if u.User != nil {
 		// Credentials in a URL end up in logs and in the report's target;

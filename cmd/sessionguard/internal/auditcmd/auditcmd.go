@@ -301,7 +301,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if proxy != "" {
 		u, err := url.Parse(proxy)
 		if err != nil || u.Host == "" {
-			return fail("--proxy %q is not a URL such as http://127.0.0.1:8080", proxy)
+			return fail("--proxy %q is not a URL such as http://127.0.0.1:8080", audit.WithoutUserinfo(proxy))
 		}
 		t.Proxy = u
 	}

@@ -529,3 +529,23 @@ func TestBrowserFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestURLCredentialsNotEchoed: a --proxy or BASE_URL that carries
+// credentials and is refused is named in the diagnostic without them.
+func TestURLCredentialsNotEchoed(t *testing.T) {
+	env := map[string]string{"SESSIONGUARD_PASSWORD": testPassword}
+	for _, args := range [][]string{
+		{"--user", "alice", "--proxy", "proxyuser:ProxySecret77@127.0.0.1:8080", "http://127.0.0.1:1/"},
+		{"--user", "alice", "--proxy", "http://proxyuser:ProxySecret77@/", "http://127.0.0.1:1/"},
+		{"--user", "alice", "https://gw:ProxySecret77@127.0.0.1:80a/"},
+		{"--user", "alice", "https://gw:ProxySecret77@127.0.0.1/"},
+	} {
+		r := runCLI(t, args, env)
+		if r.exit != 2 || !strings.Contains(r.stderr, "127.0.0.1") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and the URL without its credentials", args, r.exit, r.stderr)
+		}
+		if strings.Contains(r.stderr+r.stdout, "ProxySecret77") {
+			t.Errorf("%q: the credentials are echoed: %s%s", args, r.stdout, r.stderr)
+		}
+	}
+}
