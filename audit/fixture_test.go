@@ -764,6 +764,15 @@ func (s *appServer) step(w http.ResponseWriter, r *http.Request, st state) {
 		fmt.Fprintf(w, `<!doctype html><title>Welcome %s</title><p>Trust this device? You will not be asked for a code again on it.</p><form method="post"><button name="trust" value="yes">Trust</button><button name="trust" value="no">Don't trust</button></form>`, user)
 	case "password-change":
 		fmt.Fprintf(w, `<!doctype html><title>Password expired</title><p>%s, your password has expired. Choose a new password.</p><form method="post"><input type="password" name="new" autocomplete="new-password"><input type="password" name="confirm" autocomplete="new-password"><button>Change</button></form>`, user)
+	case "otp-boxes": // a code typed one digit per box, in German
+		fmt.Fprintf(w, `<!doctype html><title>Anmeldung bestätigen</title><p>Hallo %s, bitte den Code eingeben.</p><form method="post">%s<button>Weiter</button></form>`,
+			user, strings.Repeat(`<input type="text" maxlength="1" name="d">`, 6))
+	case "webauthn":
+		fmt.Fprintf(w, `<!doctype html><title>Verify it's you</title><p>Signed in as %s.</p><p>Use your security key to continue.</p><button id="retry">Try again</button>`, user)
+	case "password-change-adfs": // the user name shown, no autocomplete hint
+		fmt.Fprintf(w, `<!doctype html><title>Update password</title><form method="post"><input type="email" name="UserName" value="%s"><input type="password" name="OldPassword"><input type="password" name="NewPassword"><input type="password" name="ConfirmNewPassword"><button>Submit</button></form>`, user)
+	case "magic-link":
+		fmt.Fprintf(w, `<!doctype html><title>Almost there</title><p>Thanks %s. We've sent you a sign-in link: check your email.</p>`, user)
 	default:
 		http.NotFound(w, r)
 	}

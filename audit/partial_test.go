@@ -90,6 +90,17 @@ var partialCases = []struct {
 		target: Target{CheckPath: "/dashboard"}, wantErr: ErrSignInUnfinished, verdict: VerdictCouldNotAudit, exit: 2},
 	{name: "lock screen naming the user", app: base(app{anonSession: true, renew: true, interstitial: "lock-screen"}),
 		target: Target{CheckPath: "/dashboard"}, wantErr: ErrSignInUnfinished, verdict: VerdictCouldNotAudit, exit: 2},
+	// Beyond those: a code in one-digit boxes (on a German page), a
+	// security key, an ADFS-style password change showing the user name,
+	// a magic link by e-mail.
+	{name: "one-time code in one-digit boxes", app: base(app{anonSession: true, renew: true, interstitial: "otp-boxes"}),
+		target: Target{CheckPath: "/dashboard"}, wantErr: ErrSignInUnfinished, verdict: VerdictCouldNotAudit, exit: 2},
+	{name: "security key (WebAuthn)", app: base(app{anonSession: true, renew: true, interstitial: "webauthn"}),
+		target: Target{CheckPath: "/dashboard"}, wantErr: ErrSignInUnfinished, verdict: VerdictCouldNotAudit, exit: 2},
+	{name: "forced password change showing the user name", app: base(app{anonSession: true, renew: true, interstitial: "password-change-adfs"}),
+		wantErr: ErrSignInUnfinished, verdict: VerdictCouldNotAudit, exit: 2},
+	{name: "sign-in link sent by e-mail", app: base(app{anonSession: true, renew: true, interstitial: "magic-link"}),
+		target: Target{CheckPath: "/dashboard"}, wantErr: ErrSignInUnfinished, verdict: VerdictCouldNotAudit, exit: 2},
 	{name: "account locked by the audit's own wrong-password probe", app: base(app{anonSession: true, renew: true, lockAfterFailures: 1}),
 		wantErr: ErrAccountLocked, verdict: VerdictCouldNotAudit, exit: 2},
 	{name: "the same account audited without the wrong-password probe", app: base(app{anonSession: true, renew: true, lockAfterFailures: 1}),

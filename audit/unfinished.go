@@ -35,12 +35,16 @@ var (
 // Microsoft, Google).
 var (
 	otpWords          = regexp.MustCompile(`(?i)\b(verification|authentication|security|one[- ]time|sign[- ]in|login|6-digit|six-digit)\s+(code|passcode|password|pin)\b|\btwo[- ](factor|step)\b|\b2-step\b|\b2fa\b|\bmfa\b|\bauthenticator app\b|\btotp\b|\bbackup codes?\b|\brecovery codes?\b|\bwe (sent|texted|emailed) (you )?a code\b|\benter the code\b`)
-	approveWords      = regexp.MustCompile(`(?i)\bcheck your (phone|device|mobile)\b|\bapprove (the |this )?(sign[- ]in|login|request)\b|\bwaiting for (your )?approval\b|\b(sent|pushed) (a |you a )?(push )?notification\b|\bopen (the|your) .{0,20}app to (approve|confirm)\b|\bnumber matching\b`)
+	approveWords      = regexp.MustCompile(`(?i)\bcheck your (phone|device|mobile|e-?mail|inbox)\b|\bwe(('ve| have)? sent|'ve emailed| emailed) you a (sign[- ]in |login |magic |verification )?link\b|\bapprove (the |this )?(sign[- ]in|login|request)\b|\bwaiting for (your )?approval\b|\b(sent|pushed) (a |you a )?(push )?notification\b|\bopen (the|your) .{0,20}app to (approve|confirm)\b|\bnumber matching\b`)
+	keyWords          = regexp.MustCompile(`(?i)\b(use|insert|touch|tap) your (passkey|security key)\b|\bwaiting for (your )?(passkey|security key)\b|\bverify (it'?s|it is) you with (a|your) (passkey|security key|fingerprint|face)\b|\bsign in with (a|your) (passkey|security key)\b`)
 	interstitialWords = regexp.MustCompile(`(?i)\b(trust|remember) this (device|browser|computer)\b|\bstay signed in\?|\bdon'?t ask again\b|\b(allow|grant|authori[sz]e) .{0,40}\baccess\b|\bwants to access your\b|\bterms of (service|use)\b.{0,60}\b(accept|agree)\b|\b(accept|agree to) (the )?terms\b`)
 	newPasswordWords  = regexp.MustCompile(`(?i)\b(change|update|reset|choose|set) (your |a )?(new )?password\b|\bpassword (has )?expired\b|\bnew password\b`)
 	lockPhrases       = regexp.MustCompile(`(?i)[^.!?\n]{0,60}\b(locked|lock(ed)? out|too many (failed )?(attempts|sign-ins|logins)|temporarily (blocked|disabled|suspended)|account (is )?(disabled|suspended|blocked))\b[^.!?\n]{0,60}`)
 	searchNames       = regexp.MustCompile(`(?i)search|query|^q$|filter|newsletter`)
-	otpNames          = regexp.MustCompile(`(?i)otp|totp|mfa|2fa|two.?factor|one.?time|passcode|verif|auth.?code|security.?code|token|^code$|_code$|-code$|challenge`)
+	// A JSON sign-in that answers 2xx but asks for a second factor, as
+	// Okta, Cognito and many APIs word it.
+	jsonStep = regexp.MustCompile(`(?i)"(mfa|2fa|otp|totp|two_?factor|second_?factor|tfa)_?(required|needed|pending)"\s*:\s*true|"requires?_?(mfa|2fa|otp|totp|two_?factor|second_?factor|tfa)"\s*:\s*true|"status"\s*:\s*"(mfa_required|mfa_enroll|mfa_challenge|password_expired)"|"ChallengeName"\s*:\s*"`)
+	otpNames = regexp.MustCompile(`(?i)otp|totp|mfa|2fa|two.?factor|one.?time|passcode|verif|auth.?code|security.?code|token|^code$|_code$|-code$|challenge`)
 )
 
 // input is an <input> of a page, wherever it stands (a form or none).
@@ -111,8 +115,23 @@ func unfinishedStep(p *page) string {
 	if p == nil || p.status < 200 || p.status > 299 {
 		return ""
 	}
-	text := visibleText(p.body, p.header.Get("Content-Type"))
+	ct := p.header.Get("Content-Type")
+	if strings.Contains(strings.ToLower(ct), "json") {
+		if m := jsonStep.Find(p.body); m != nil {
+			return "it answers that a second step is required: " + strconv.Quote(string(m))
+		}
+	}
+	text := visibleText(p.body, ct)
 	inputs := inputsOf(p.body)
+	// A code typed one digit per box.
+	if boxes := countInputs(inputs, func(in input) bool { return in.maxLen == 1 && in.typ != "password" }); boxes >= 4 {
+		return fmt.Sprintf("it asks for a one-time code (%d one-character inputs)", boxes)
+	}
+	// Two password inputs or more after the sign-in: a new one and its
+	// confirmation (a login form has one).
+	if n := countInputs(inputs, func(in input) bool { return in.typ == "password" }); n >= 2 {
+		return fmt.Sprintf("it asks for a new password (%d password inputs%s)", n, wordsOf(newPasswordWords, text))
+	}
 	// A user-name input beside the password is a login form: the sign-in
 	// failed, which the check page tells; it is no step after it.
 	userInput := slices.ContainsFunc(inputs, func(in input) bool {
@@ -140,11 +159,23 @@ func unfinishedStep(p *page) string {
 	case codeField && otpWords.MatchString(text):
 		return "it asks for a one-time code" + wordsOf(otpWords, text)
 	case approveWords.MatchString(text):
-		return "it waits for the sign-in to be approved on another device" + wordsOf(approveWords, text)
+		return "it waits for the sign-in to be approved on another device or by e-mail" + wordsOf(approveWords, text)
+	case keyWords.MatchString(text):
+		return "it asks for a passkey or a security key" + wordsOf(keyWords, text)
 	case interstitialWords.MatchString(text) && strings.Contains(strings.ToLower(string(p.body)), "<form"):
 		return "an interstitial asks for a choice before the application" + wordsOf(interstitialWords, text)
 	}
 	return ""
+}
+
+func countInputs(inputs []input, f func(input) bool) int {
+	n := 0
+	for _, in := range inputs {
+		if f(in) {
+			n++
+		}
+	}
+	return n
 }
 
 func nameOf(in input) string {

@@ -30,6 +30,14 @@ func TestUnfinishedStep(t *testing.T) {
 		{"plain dashboard", `<h1>Welcome alice</h1><a href=/logout>Log out</a>`, ""},
 		{"dashboard with a hidden re-authentication modal", `<h1>Welcome alice</h1><div class="modal" style="display: none"><input type=password name=confirm></div><dialog><input type=password></dialog>`, ""},
 		{"dashboard with an open re-authentication dialog", `<h1>Welcome alice</h1><dialog open><p>Session locked</p><input type=password name=pw></dialog>`, "password again"},
+		// Beyond the named cases: other frameworks' steps.
+		{"code in one-digit boxes", `<p>Hallo alice</p><form>` + strings.Repeat(`<input type=text maxlength=1 name=d>`, 6) + `</form>`, "6 one-character inputs"},
+		{"ADFS password change with the user name", `<form><input type=email name=UserName value="alice@example.com"><input type=password name=OldPassword><input type=password name=NewPassword><input type=password name=ConfirmNewPassword></form>`, "new password"},
+		{"WebAuthn", `<h1>Verify it's you</h1><p>Use your security key to continue signing in as alice.</p><button>Try again</button>`, "security key"},
+		{"passkey", `<h1>Welcome back, alice</h1><p>Sign in with your passkey</p>`, "passkey"},
+		{"magic link", `<p>Thanks alice. We've sent you a sign-in link: check your email.</p>`, "by e-mail"},
+		{"e-mail confirmation", `<p>Please check your inbox to confirm it is you, alice.</p>`, "by e-mail"},
+		{"dashboard offering passkeys", `<h1>Welcome alice</h1><p>Passkeys: add a passkey to sign in faster.</p><a href=/settings>Security keys</a>`, ""},
 	}
 	u, _ := url.Parse("http://app.test/step")
 	for _, tc := range tests {
@@ -40,6 +48,26 @@ func TestUnfinishedStep(t *testing.T) {
 				t.Errorf("unfinishedStep = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestUnfinishedJSONStep: a JSON sign-in that answers 2xx but asks for a
+// second factor, as Okta, Cognito and common APIs answer, is unfinished;
+// a user's profile that says two-factor is on is not.
+func TestUnfinishedJSONStep(t *testing.T) {
+	u, _ := url.Parse("http://app.test/api/login")
+	for body, want := range map[string]bool{
+		`{"status":"MFA_REQUIRED","stateToken":"00abc"}`:                  true,
+		`{"mfa_required": true, "user": "alice"}`:                         true,
+		`{"ChallengeName":"SOFTWARE_TOKEN_MFA","Session":"AYAB"}`:         true,
+		`{"requires_two_factor":true}`:                                    true,
+		`{"user":"alice","mfa_enabled":true,"two_factor_required":false}`: false,
+		`{"user":"alice","token":"eyJ"}`:                                  false,
+	} {
+		p := &page{url: u, status: http.StatusOK, header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, body: []byte(body)}
+		if got := unfinishedStep(p); (got != "") != want {
+			t.Errorf("%s: unfinishedStep = %q, want a step: %v", body, got, want)
+		}
 	}
 }
 
