@@ -63,7 +63,22 @@ func encodingsOf(user, secret string) map[string]string {
 	}
 	q := url.QueryEscape(secret)
 	up := user + ":" + secret
+	// Python's json.dumps: every non-ASCII character as \uXXXX.
+	var py strings.Builder
+	for _, r := range secret {
+		switch {
+		case r == '"' || r == '\\':
+			py.WriteString(`\` + string(r))
+		case r > 127:
+			py.WriteString(entities(string(r), `\u%04x`))
+		default:
+			py.WriteRune(r)
+		}
+	}
 	return map[string]string{
+		"base64 of a form body":        base64.StdEncoding.EncodeToString([]byte("username=" + user + "&password=" + q)),
+		"base64url of a JSON event":    base64.RawURLEncoding.EncodeToString([]byte(`{"p":"` + jsonOf(secret, true) + `"}`)),
+		"base64 of Python JSON":        base64.StdEncoding.EncodeToString([]byte(`{"p": "` + py.String() + `"}`)),
 		"raw":                          secret,
 		"query (+)":                    q,
 		"query (%20)":                  strings.ReplaceAll(q, "+", "%20"),

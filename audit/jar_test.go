@@ -117,3 +117,27 @@ func TestPasswordNeverInEvidence(t *testing.T) {
 		t.Errorf("redact = %q", got)
 	}
 }
+
+// TestShortPasswordEchoedInAForm: a short password is hidden where a
+// form drawn again holds it as a value, and as the value of a "pw"
+// parameter; the same characters elsewhere are left alone.
+func TestShortPasswordEchoedInAForm(t *testing.T) {
+	m, weak := newMasker("alice", "hunter22", nil)
+	if len(weak) == 0 {
+		t.Fatal("an 8-character password is not treated as short")
+	}
+	e := &env{secrets: map[string]bool{}, mask: m}
+	for _, in := range []string{
+		`<input name="password" value="hunter22">`,
+		`<input type=password value=hunter22 name=p>`,
+		`<input value='hunter22' name="secret">`,
+		`GET /next?pw=hunter22&x=1`,
+	} {
+		if got := e.redact(in); strings.Contains(got, "hunter22") {
+			t.Errorf("redact(%q) = %q", in, got)
+		}
+	}
+	if got := e.redact("the hunter22 team"); got != "the hunter22 team" {
+		t.Errorf("ordinary text changed: %q", got)
+	}
+}

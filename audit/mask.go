@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -107,7 +110,12 @@ func (m *masker) add(user, s string) (weak bool) {
 		m.weak = append(m.weak, s)
 	} else {
 		m.strong = append(m.strong, []byte(s))
-		forms = append(forms, []byte(s))
+		// Inside base64, where no decoding reaches, the secret also
+		// stands as a form body, a JSON string (Go's and Python's
+		// escapes) carry it.
+		for _, f := range textForms(s) {
+			forms = append(forms, []byte(f))
+		}
 		m.needles = append(m.needles, hex.EncodeToString([]byte(s)), strings.ToUpper(hex.EncodeToString([]byte(s))))
 	}
 	for _, f := range forms {
@@ -118,6 +126,44 @@ func (m *masker) add(user, s string) (weak bool) {
 		}
 	}
 	return weak
+}
+
+// textForms are s and the ways text formats write it: form-encoded, and
+// as a JSON string with Go's escapes (HTML-safe or not) and Python's
+// (every non-ASCII character as \uXXXX). Each appears once.
+func textForms(s string) []string {
+	forms := []string{s}
+	add := func(f string) {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	add(url.QueryEscape(s))
+	for _, escapeHTML := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(s) == nil {
+			add(strings.TrimSuffix(strings.TrimSpace(b.String())[1:], `"`))
+		}
+	}
+	var py strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			py.WriteByte('\\')
+			py.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&py, `\u%04x\u%04x`, r1, r2)
+		case r > 127:
+			fmt.Fprintf(&py, `\u%04x`, r)
+		default:
+			py.WriteRune(r)
+		}
+	}
+	add(py.String())
+	return forms
 }
 
 // base64Needles are the parts of the base64 and base64url encodings of b
@@ -212,13 +258,20 @@ func (v decoded) again(plusSpace bool) decoded {
 
 // credentialValue matches name=value, name: value and "name":"value"
 // where the name is credential-like; group 1 is the value.
-var credentialValue = regexp.MustCompile(`(?i)[a-z0-9_.\-\[\]]*(?:pass|pwd|secret|token|key|auth|cred|sig|otp|pin)[a-z0-9_.\-\[\]]*(?:=|:[ \t]*|"[ \t]*:[ \t]*")([^&;\s"'<>,#]*)`)
+var credentialValue = regexp.MustCompile(`(?i)[a-z0-9_.\-\[\]]*(?:pass|pwd|pw|secret|token|key|auth|cred|sig|otp|pin)[a-z0-9_.\-\[\]]*(?:=|:[ \t]*|"[ \t]*:[ \t]*")([^&;\s"'<>,#]*)`)
+
+// valueAttr matches an HTML value attribute; group 1 is the value. A
+// form drawn again with what was typed into it (the password field's
+// value included) is the commonest echo of a password.
+var valueAttr = regexp.MustCompile(`(?i)\bvalue\s*=\s*["']?([^"'\s<>]*)`)
 
 // weakSpans finds the short secrets where they are the whole value of a
 // credential-named parameter or header.
 func (m *masker) weakSpans(s string) []span {
 	var out []span
-	for _, loc := range credentialValue.FindAllStringSubmatchIndex(s, -1) {
+	locs := credentialValue.FindAllStringSubmatchIndex(s, -1)
+	locs = append(locs, valueAttr.FindAllStringSubmatchIndex(s, -1)...)
+	for _, loc := range locs {
 		v := s[loc[2]:loc[3]]
 		if v == "" {
 			continue
