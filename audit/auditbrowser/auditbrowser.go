@@ -52,6 +52,7 @@ package auditbrowser
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -237,7 +238,8 @@ func secretForms(v string) []string {
 	q := url.QueryEscape(v)
 	forms := []string{v, q, lower(q), strings.ReplaceAll(q, "+", "%20"), lower(strings.ReplaceAll(q, "+", "%20")),
 		url.PathEscape(v), html.EscapeString(v), strings.Trim(string(j), `"`),
-		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
+		hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v)))}
 	var out []string
 	for _, f := range forms {
 		if f != "" {
@@ -245,6 +247,27 @@ func secretForms(v string) []string {
 		}
 	}
 	return out
+}
+
+// carriesSecret reports whether the URL raw holds one of the forms of
+// the password, as written or once or twice percent-decoded (the
+// encodings of encodeURIComponent, URLSearchParams and the browser's own
+// clean-up differ in which characters they leave alone).
+func carriesSecret(raw string, forms []string) bool {
+	for range 3 {
+		if containsAny(raw, forms) {
+			return true
+		}
+		d, err := url.QueryUnescape(raw)
+		if err != nil {
+			d, err = url.PathUnescape(raw)
+		}
+		if err != nil || d == raw {
+			return false
+		}
+		raw = d
+	}
+	return false
 }
 
 func containsAny(s string, subs []string) bool {
@@ -299,15 +322,19 @@ func (g *guard) decide(req *network.Request, typ network.ResourceType) (ok bool,
 	}
 	o := originOf(u)
 	trusted := o == g.target || o == g.login || g.allowed[o]
-	if !trusted && (!g.loadOnly[o] || containsAny(req.URL, g.secrets)) {
+	if !trusted && (!g.loadOnly[o] || carriesSecret(req.URL, g.secrets)) {
 		g.block(o) // another origin: blocked whatever it carries
 		return false, nil
 	}
-	if containsAny(req.URL, g.secrets) {
+	if carriesSecret(req.URL, g.secrets) {
 		// The password in a URL the sign-in itself would send: the
 		// sign-in stops.
 		g.mu.Lock()
-		g.unsafe = append(g.unsafe, fmt.Sprintf("%s %s%s with the password in its URL", req.Method, o, u.EscapedPath()))
+		path := u.EscapedPath()
+		if carriesSecret(path, g.secrets) {
+			path = "/…" // the password is in the path itself
+		}
+		g.unsafe = append(g.unsafe, fmt.Sprintf("%s %s%s with the password in its URL", req.Method, o, path))
 		g.mu.Unlock()
 		g.block(o)
 		return false, nil

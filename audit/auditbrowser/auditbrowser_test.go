@@ -392,6 +392,13 @@ func TestGuard(t *testing.T) {
 		{"load-only POST", network.Request{URL: "https://cdn.example/k", Method: "POST", HasPostData: true}, network.ResourceTypeFetch, false, false, false},
 		{"password in a beacon to another origin", network.Request{URL: "https://t.example/p.gif?d=" + url.QueryEscape(testPassword), Method: "GET"}, network.ResourceTypeImage, true, false, false},
 		{"password in a URL of the target", network.Request{URL: "http://127.0.0.1:8080/login?pw=" + url.QueryEscape(testPassword), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
+		// The same, as scripts and the browser encode it.
+		{"encodeURIComponent", network.Request{URL: "http://127.0.0.1:8080/login?pw=" + encodeURIComponent(testPassword), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
+		{"URLSearchParams", network.Request{URL: "http://127.0.0.1:8080/login?pw=" + searchParams(testPassword), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
+		{"encoded twice", network.Request{URL: "http://127.0.0.1:8080/login?next=" + url.QueryEscape("/x?pw="+encodeURIComponent(testPassword)), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
+		{"hex", network.Request{URL: "http://127.0.0.1:8080/login?h=" + hex.EncodeToString([]byte(testPassword)), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
+		{"password in the path", network.Request{URL: "http://127.0.0.1:8080/u/" + url.PathEscape(testPassword), Method: "GET"}, network.ResourceTypeDocument, false, false, false},
+		{"an ordinary URL of the target", network.Request{URL: "http://127.0.0.1:8080/app.js?v=%2F1%25", Method: "GET"}, script, false, true, true},
 	} {
 		g.typing.Store(tc.typing)
 		ok, add := g.decide(&tc.req, tc.typ)
@@ -399,10 +406,16 @@ func TestGuard(t *testing.T) {
 			t.Errorf("%s: ok %v, header %v; want %v, %v", tc.name, ok, add != nil, tc.ok, tc.header)
 		}
 	}
-	if len(g.unsafe) != 1 {
-		// Only the target's own URL with the password stops the sign-in;
-		// another origin's request is blocked whatever it carries.
-		t.Errorf("requests that stop the sign-in: %q, want the target's one", g.unsafe)
+	if len(g.unsafe) != 6 {
+		// Only the target's own URLs with the password (the six above)
+		// stop the sign-in; another origin's request is blocked whatever
+		// it carries.
+		t.Errorf("requests that stop the sign-in: %q, want the target's six", g.unsafe)
+	}
+	for _, u := range g.unsafe {
+		if carriesSecret(u, secretForms(testPassword)) {
+			t.Errorf("the reason a sign-in stopped shows the password: %s", u)
+		}
 	}
 	for o := range g.blocked {
 		if leaks(o) != "" {
@@ -414,4 +427,33 @@ func TestGuard(t *testing.T) {
 			t.Errorf("a block reason shows the password: %s", u)
 		}
 	}
+}
+
+// encodeURIComponent is JavaScript's: every byte but A-Z a-z 0-9 - _ . ! ~ * ' ( ) percent-encoded.
+func encodeURIComponent(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// searchParams is URLSearchParams's: a space as +, and every byte but A-Z a-z 0-9 * - . _ percent-encoded.
+func searchParams(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case c == ' ':
+			b.WriteByte('+')
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("*-._", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
