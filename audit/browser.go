@@ -68,13 +68,20 @@ func (e *env) redact(s string) string {
 	spans := e.mask.hiddenSpans(s)
 	e.mu.Lock()
 	for v := range e.secrets {
-		for off := 0; ; {
-			i := strings.Index(s[off:], v)
-			if i < 0 {
-				break
+		// As stored, and as a URL carries it (a fixation link, a
+		// redirect): connect.sid's "s:" and base64's "+/=" are escaped.
+		for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+			if f != v && !strings.ContainsRune(f, '%') {
+				continue // not escaped: found as v
 			}
-			spans = append(spans, span{start: off + i, end: off + i + len(v), token: v})
-			off += i + 1
+			for off := 0; ; {
+				i := strings.Index(s[off:], f)
+				if i < 0 {
+					break
+				}
+				spans = append(spans, span{start: off + i, end: off + i + len(f), token: v})
+				off += i + 1
+			}
 		}
 	}
 	e.mu.Unlock()

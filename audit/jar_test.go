@@ -141,3 +141,22 @@ func TestShortPasswordEchoedInAForm(t *testing.T) {
 		t.Errorf("ordinary text changed: %q", got)
 	}
 }
+
+// TestTokenEscapedInAURLRedacted: a session ID registered as it is stored
+// is shown as its fingerprint also where a URL carries it escaped (an
+// express connect.sid, a base64 ID).
+func TestTokenEscapedInAURLRedacted(t *testing.T) {
+	e := &env{secrets: map[string]bool{}}
+	for _, tok := range []string{"s:Kq9Zx3vB7pLmN2wR.aB+cD/eF=", "Zm9v+YmFy/YmF6PT0="} {
+		e.secret(tok)
+		for _, in := range []string{
+			"GET /login?sid=" + url.QueryEscape(tok),
+			"GET /x/" + url.PathEscape(tok) + "/y",
+		} {
+			got := e.redact(in)
+			if strings.Contains(got, url.QueryEscape(tok)) || strings.Contains(got, url.PathEscape(tok)) || !strings.Contains(got, "…") {
+				t.Errorf("redact(%q) = %q", in, got)
+			}
+		}
+	}
+}
