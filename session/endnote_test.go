@@ -209,3 +209,44 @@ func TestI15EndedNoteOnlyForEndedSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestI7EndedNoteCookieAttributes: the note cookie is set as the session
+// cookie is (invariant I7): HttpOnly, Secure, the same SameSite and Path,
+// no Domain, and under the __Host- prefix when the session cookie is.
+func TestI7EndedNoteCookieAttributes(t *testing.T) {
+	for _, cfg := range []session.Config{
+		{},
+		{Cookie: session.CookieConfig{Name: "app_session", Path: "/app", SameSite: http.SameSiteStrictMode}},
+	} {
+		clk := newClock()
+		cfg.Now = clk.Now
+		e := newEnv(t, newMem(t), cfg)
+		j := jar{}
+		login := j.visit(e, "/app/login", loginHandler("alice"))
+		var sess *http.Cookie
+		for _, c := range login.Result().Cookies() {
+			if c.Name == e.cookie {
+				sess = c
+			}
+		}
+		if sess == nil {
+			t.Fatal("no session cookie at sign-in")
+		}
+		clk.advance(31 * time.Minute)
+		rec := j.visit(e, "/app/dashboard", redirectToLogin)
+		var note *http.Cookie
+		for _, c := range rec.Result().Cookies() {
+			if strings.HasSuffix(c.Name, "-ended") {
+				note = c
+			}
+		}
+		switch {
+		case note == nil:
+			t.Fatalf("%s: no note cookie for a timed-out session", e.cookie)
+		case !note.HttpOnly || !note.Secure || note.SameSite != sess.SameSite || note.Path != sess.Path || note.Domain != "" || note.MaxAge <= 0:
+			t.Errorf("%s: note cookie %s; the session cookie was %s", e.cookie, note, sess)
+		case strings.HasPrefix(sess.Name, "__Host-") != strings.HasPrefix(note.Name, "__Host-"):
+			t.Errorf("note cookie %q beside session cookie %q: not the same prefix", note.Name, sess.Name)
+		}
+	}
+}
