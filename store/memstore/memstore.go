@@ -352,9 +352,6 @@ func (s *Store) locked(ctx context.Context, op string, f func(now time.Time)) er
 // selects, and returns how many of them were live. s.mu must be held for
 // writing.
 func (s *Store) revoke(userID string, ends func(lineage string) bool, reason store.Reason, now time.Time) int {
-	if userID == "" {
-		return 0
-	}
 	n := 0
 	for lk := range s.byUser[userID] {
 		if ends(lk) {
