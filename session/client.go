@@ -33,14 +33,27 @@ func TrustedProxyClientIP(trusted ...netip.Prefix) func(*http.Request) string {
 		if err != nil || !isTrusted(addr) {
 			return peer
 		}
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				return peer
-			}
-			if !isTrusted(hop) {
-				return hop.Unmap().String()
+		// The hops from the right, across the header's lines, without
+		// building the list: this runs on every request with a cookie.
+		values := r.Header.Values("X-Forwarded-For")
+		if len(values) == 0 {
+			return peer
+		}
+		for i := len(values) - 1; i >= 0; i-- {
+			v := values[i]
+			for {
+				j := strings.LastIndexByte(v, ',')
+				hop, err := netip.ParseAddr(strings.TrimSpace(v[j+1:]))
+				if err != nil {
+					return peer
+				}
+				if !isTrusted(hop) {
+					return hop.Unmap().String()
+				}
+				if j < 0 {
+					break
+				}
+				v = v[:j]
 			}
 		}
 		return peer

@@ -111,6 +111,28 @@ func TestTrustedProxyClientIP(t *testing.T) {
 			t.Errorf("RemoteAddr %s, X-Forwarded-For %q: %s, want %s", c.remote, c.xff, got, c.want)
 		}
 	}
+	// Several header lines are one list, in order; an empty hop anywhere
+	// is malformed.
+	for _, c := range []struct {
+		lines []string
+		want  string
+	}{
+		{[]string{"1.1.1.1, 198.51.100.9", "10.0.0.3"}, "198.51.100.9"},
+		{[]string{"198.51.100.7", "10.0.0.3, 10.0.0.4"}, "198.51.100.7"},
+		{[]string{"198.51.100.9,,10.0.0.3"}, "10.0.0.2"},
+		{[]string{"198.51.100.9", ""}, "10.0.0.2"},
+		{[]string{"10.0.0.3, "}, "10.0.0.2"},
+		{[]string{"10.0.0.3", "10.0.0.4"}, "10.0.0.2"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.0.0.2:1"
+		for _, l := range c.lines {
+			r.Header.Add("X-Forwarded-For", l)
+		}
+		if got := ip(r); got != c.want {
+			t.Errorf("X-Forwarded-For lines %q: %s, want %s", c.lines, got, c.want)
+		}
+	}
 }
 
 func TestClientBinding(t *testing.T) {
